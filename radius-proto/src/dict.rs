@@ -157,17 +157,27 @@ pub const MAX_TAG: u8 = 0x1F;
 /// Encodes a tagged integer value (Tunnel-Type, Tunnel-Medium-Type): one Tag
 /// octet then a 3-octet big-endian value (RFC 2868 §3.1, §3.2).
 ///
-/// Tag 0 means "untagged". Errors: [`Error::InvalidTag`] for a tag above
-/// 0x1F, [`Error::ValueTooLong`] for a value above 0xFF_FFFF.
-pub fn tagged_integer(tag: u8, value: u32) -> Result<[u8; 4], Error> {
+/// Tag 0 means "untagged". Both fields are fixed-width on the wire: a tag
+/// above 0x1F or a value above 0xFF_FFFF cannot be expressed, so this is a
+/// programming error caught by a debug assertion (the value is truncated to
+/// its low 24 bits in release builds). Use [`try_tagged_integer`] for values
+/// that come from configuration.
+pub fn tagged_integer(tag: u8, value: u32) -> [u8; 4] {
+    debug_assert!(tag <= MAX_TAG && value <= 0x00FF_FFFF);
+    let [_, a, b, c] = value.to_be_bytes();
+    [tag, a, b, c]
+}
+
+/// [`tagged_integer`] that checks its input: [`Error::InvalidTag`] for a tag
+/// above 0x1F, [`Error::ValueTooLong`] for a value above 0xFF_FFFF.
+pub fn try_tagged_integer(tag: u8, value: u32) -> Result<[u8; 4], Error> {
     if tag > MAX_TAG {
         return Err(Error::InvalidTag);
     }
     if value > 0x00FF_FFFF {
         return Err(Error::ValueTooLong);
     }
-    let [_, a, b, c] = value.to_be_bytes();
-    Ok([tag, a, b, c])
+    Ok(tagged_integer(tag, value))
 }
 
 /// Decodes a tagged integer value into `(tag, value)` (RFC 2868 §3.1).
@@ -214,17 +224,14 @@ mod tests {
     #[test]
     fn vlan_tunnel_values() {
         // RFC 3580 §3.31: Tunnel-Type = VLAN (13), Tunnel-Medium-Type = 802 (6).
-        assert_eq!(tagged_integer(0, TUNNEL_TYPE_VLAN).unwrap(), [0, 0, 0, 13]);
-        assert_eq!(
-            tagged_integer(1, TUNNEL_MEDIUM_IEEE_802).unwrap(),
-            [1, 0, 0, 6]
-        );
+        assert_eq!(tagged_integer(0, TUNNEL_TYPE_VLAN), [0, 0, 0, 13]);
+        assert_eq!(tagged_integer(1, TUNNEL_MEDIUM_IEEE_802), [1, 0, 0, 6]);
         assert_eq!(parse_tagged_integer(&[1, 0, 0, 6]), Some((1, 6)));
         assert_eq!(parse_tagged_integer(&[1, 0, 6]), None);
-        assert_eq!(tagged_integer(0x20, 13), Err(Error::InvalidTag));
-        assert_eq!(tagged_integer(0, 0x0100_0000), Err(Error::ValueTooLong));
+        assert_eq!(try_tagged_integer(0x20, 13), Err(Error::InvalidTag));
+        assert_eq!(try_tagged_integer(0, 0x0100_0000), Err(Error::ValueTooLong));
         assert_eq!(
-            parse_tagged_integer(&tagged_integer(0x1F, 0xFF_FFFF).unwrap()),
+            parse_tagged_integer(&try_tagged_integer(0x1F, 0xFF_FFFF).unwrap()),
             Some((0x1F, 0xFF_FFFF))
         );
     }
