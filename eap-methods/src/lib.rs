@@ -1,1 +1,37 @@
-//! placeholder
+//! EAP (RFC 3748) and EAP-TLS (RFC 5216, RFC 9190), sans-IO.
+//!
+//! - [`codec`]: the EAP packet view and owned representation.
+//! - [`server`]: [`ServerSession`], one per RADIUS State, driven by the
+//!   RADIUS server.
+//! - [`peer`]: [`PeerSession`], the supplicant side.
+//! - [`tls_common`]: EAP-TLS framing, fragmentation, rustls over buffers,
+//!   key export.
+//! - [`keys`]: [`Msk`] and [`Emsk`].
+//!
+//! No sockets, clocks or randomness of its own: rustls draws its randomness
+//! from the configured crypto provider; time enters through the
+//! certificate verifier the caller builds.
+
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+pub mod codec;
+pub mod keys;
+pub mod methods;
+pub mod peer;
+mod reason;
+pub mod server;
+pub mod tls_common;
+
+/// The rustls this crate is built against, so callers build configs with
+/// the same version.
+pub use rustls;
+
+pub use codec::{Code, EapType};
+pub use keys::{Emsk, Msk};
+pub use peer::{PeerAuthenticated, PeerConfig, PeerOutcome, PeerSession};
+pub use reason::Reason;
+pub use server::{
+    Authenticated, Outcome, ServerConfig, ServerSession, failure_packet, success_packet,
+};
+pub use tls_common::classic_kx_provider;

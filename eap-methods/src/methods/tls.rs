@@ -1,0 +1,329 @@
+//! EAP-TLS, server and peer halves (RFC 5216 for TLS 1.2, RFC 9190 for
+//! TLS 1.3). The EAP Identifier handling lives in `server.rs` / `peer.rs`;
+//! this file consumes and produces EAP-TLS Type-Data only.
+
+use std::sync::Arc;
+
+use rustls::ProtocolVersion;
+use rustls_pki_types::{CertificateDer, ServerName};
+
+use crate::keys::{Emsk, Msk};
+use crate::reason::Reason;
+use crate::tls_common::{Fragmenter, Reassembler, TlsEngine, TlsPacket, TlsRepr};
+
+/// The result of a completed EAP-TLS handshake.
+pub(crate) struct TlsResult {
+    pub tls_version: Option<ProtocolVersion>,
+    pub peer_certificates: Vec<CertificateDer<'static>>,
+    pub msk: Msk,
+    pub emsk: Emsk,
+    pub session_id: Vec<u8>,
+    pub resumed: bool,
+}
+
+fn result_of(engine: &TlsEngine) -> Result<TlsResult, Reason> {
+    let keys = engine.export()?;
+    Ok(TlsResult {
+        tls_version: engine.protocol_version(),
+        peer_certificates: engine.peer_certificates(),
+        msk: keys.msk,
+        emsk: keys.emsk,
+        session_id: keys.session_id,
+        resumed: engine.resumed(),
+    })
+}
+
+/// The TLS 1.3 commitment message: one octet of application data 0x00
+/// (RFC 9190 §2.5).
+const COMMITMENT_MESSAGE: [u8; 1] = [0x00];
+
+/// What the server half asks the session to do next.
+pub(crate) enum ServerStep {
+    /// Send an EAP-Request/EAP-TLS with this Type-Data.
+    Send(Vec<u8>),
+    /// The handshake completed and the last flight was acknowledged.
+    Done(Box<TlsResult>),
+    /// End with EAP-Failure.
+    Fail(Reason),
+}
+
+/// Server half of EAP-TLS.
+pub(crate) struct TlsServer {
+    engine: TlsEngine,
+    out: Fragmenter,
+    inb: Reassembler,
+    fragment_size: usize,
+    /// The handshake completed and its final flight is queued or sent.
+    final_flight: bool,
+    /// A TLS alert went out; the next Response ends the session
+    /// (RFC 5216 §2.1.3).
+    alert_sent: Option<Reason>,
+}
+
+impl TlsServer {
+    /// Starts EAP-TLS: returns the method and the EAP-TLS Start Type-Data
+    /// (S flag, no data; RFC 5216 §2.1.1).
+    pub(crate) fn start(
+        tls: Arc<rustls::ServerConfig>,
+        fragment_size: usize,
+        max_tls_message_len: usize,
+    ) -> Result<(TlsServer, Vec<u8>), Reason> {
+        let conn = rustls::ServerConnection::new(tls).map_err(Reason::Tls)?;
+        let server = TlsServer {
+            engine: TlsEngine::new(conn.into()),
+            out: Fragmenter::new(Vec::new(), fragment_size),
+            inb: Reassembler::new(max_tls_message_len),
+            fragment_size,
+            final_flight: false,
+            alert_sent: None,
+        };
+        let start = TlsRepr {
+            start: true,
+            ..TlsRepr::default()
+        };
+        Ok((server, start.to_vec()))
+    }
+
+    fn send_flight(&mut self, flight: Vec<u8>) -> ServerStep {
+        self.out = Fragmenter::new(flight, self.fragment_size);
+        match self.out.next_fragment() {
+            Some(f) => ServerStep::Send(f.to_vec()),
+            None => ServerStep::Fail(Reason::HandshakeIncomplete),
+        }
+    }
+
+    /// Processes the Type-Data of an EAP-Response/EAP-TLS.
+    pub(crate) fn process(&mut self, type_data: &[u8]) -> ServerStep {
+        let Ok(p) = TlsPacket::new_checked(type_data) else {
+            return ServerStep::Fail(Reason::FragmentProtocol("EAP-TLS response without flags"));
+        };
+        if self.out.has_more() {
+            // RFC 5216 §3.1: each fragment is acknowledged by an empty
+            // EAP-TLS response before the next is sent.
+            if !p.is_ack() {
+                return ServerStep::Fail(Reason::FragmentProtocol(
+                    "expected an ACK for an outgoing fragment",
+                ));
+            }
+            return match self.out.next_fragment() {
+                Some(f) => ServerStep::Send(f.to_vec()),
+                None => ServerStep::Fail(Reason::HandshakeIncomplete),
+            };
+        }
+        if let Some(reason) = self.alert_sent.take() {
+            return ServerStep::Fail(reason);
+        }
+        if p.is_start() {
+            return ServerStep::Fail(Reason::FragmentProtocol("S flag set in a response"));
+        }
+        if p.is_ack() && !self.inb.in_progress() {
+            if self.final_flight {
+                // TLS 1.2: ACK of ChangeCipherSpec/Finished; TLS 1.3: ACK of
+                // the commitment message (RFC 9190 §2.1.1).
+                return match result_of(&self.engine) {
+                    Ok(r) => ServerStep::Done(Box::new(r)),
+                    Err(reason) => ServerStep::Fail(reason),
+                };
+            }
+            // The peer acknowledged our flight without continuing the
+            // handshake: it could not make sense of it.
+            return ServerStep::Fail(Reason::HandshakeIncomplete);
+        }
+        match self.inb.push(&p) {
+            Err(reason) => ServerStep::Fail(reason),
+            // RFC 5216 §3.1: acknowledge an incoming fragment with an
+            // EAP-TLS request carrying no data.
+            Ok(None) => ServerStep::Send(TlsRepr::ack().to_vec()),
+            Ok(Some(message)) => self.on_message(&message),
+        }
+    }
+
+    fn on_message(&mut self, message: &[u8]) -> ServerStep {
+        if message.is_empty() {
+            return ServerStep::Fail(Reason::FragmentProtocol("empty TLS message"));
+        }
+        if let Err(e) = self.engine.feed(message) {
+            let reason = Reason::from_tls(e);
+            let alert = self.engine.drain();
+            if alert.is_empty() || matches!(reason, Reason::PeerAlert(_)) {
+                return ServerStep::Fail(reason);
+            }
+            // RFC 5216 §2.1.3: send the alert, fail on the peer's answer.
+            self.alert_sent = Some(reason);
+            return self.send_flight(alert);
+        }
+        if self.final_flight {
+            // Data after our final flight (e.g. a late alert was handled
+            // above); anything else is a protocol error.
+            return ServerStep::Fail(Reason::FragmentProtocol(
+                "TLS data after the handshake completed",
+            ));
+        }
+        if self.engine.is_handshaking() {
+            let flight = self.engine.drain();
+            if flight.is_empty() {
+                return ServerStep::Fail(Reason::HandshakeIncomplete);
+            }
+            return self.send_flight(flight);
+        }
+        // Handshake complete. EAP-TLS requires a client certificate
+        // (RFC 5216 §2.1.1, RFC 9190 §2.1.1).
+        if self.engine.peer_certificates().is_empty() {
+            return ServerStep::Fail(Reason::NoPeerCertificate);
+        }
+        if self.engine.protocol_version() == Some(ProtocolVersion::TLSv1_3)
+            && let Err(e) = self.engine.write_plaintext(&COMMITMENT_MESSAGE)
+        {
+            return ServerStep::Fail(Reason::Tls(e));
+        }
+        self.final_flight = true;
+        let flight = self.engine.drain();
+        if flight.is_empty() {
+            // TLS 1.2 abbreviated handshake: the peer's Finished was last
+            // (RFC 5216 §2.1.2), success follows at once.
+            return match result_of(&self.engine) {
+                Ok(r) => ServerStep::Done(Box::new(r)),
+                Err(reason) => ServerStep::Fail(reason),
+            };
+        }
+        self.send_flight(flight)
+    }
+}
+
+/// What the peer half asks the session to do next.
+pub(crate) enum PeerStep {
+    /// Send an EAP-Response/EAP-TLS with this Type-Data.
+    Send(Vec<u8>),
+    /// Give up.
+    Fail(Reason),
+}
+
+/// Peer half of EAP-TLS.
+pub(crate) struct TlsPeer {
+    engine: TlsEngine,
+    out: Fragmenter,
+    inb: Reassembler,
+    fragment_size: usize,
+    /// The handshake failed here (we sent an alert or acknowledged the
+    /// server's); the session can only end in failure.
+    failed: Option<Reason>,
+    /// TLS 1.3 commitment message received (RFC 9190 §2.5).
+    commitment: bool,
+}
+
+impl TlsPeer {
+    /// Answers an EAP-TLS Start with the ClientHello (first fragment).
+    pub(crate) fn start(
+        tls: Arc<rustls::ClientConfig>,
+        server_name: ServerName<'static>,
+        fragment_size: usize,
+        max_tls_message_len: usize,
+    ) -> Result<(TlsPeer, Vec<u8>), Reason> {
+        let conn = rustls::ClientConnection::new(tls, server_name).map_err(Reason::Tls)?;
+        let mut peer = TlsPeer {
+            engine: TlsEngine::new(conn.into()),
+            out: Fragmenter::new(Vec::new(), fragment_size),
+            inb: Reassembler::new(max_tls_message_len),
+            fragment_size,
+            failed: None,
+            commitment: false,
+        };
+        let hello = peer.engine.drain();
+        match peer.send_flight(hello) {
+            PeerStep::Send(first) => Ok((peer, first)),
+            PeerStep::Fail(reason) => Err(reason),
+        }
+    }
+
+    fn send_flight(&mut self, flight: Vec<u8>) -> PeerStep {
+        if flight.is_empty() {
+            return PeerStep::Send(TlsRepr::ack().to_vec());
+        }
+        self.out = Fragmenter::new(flight, self.fragment_size);
+        match self.out.next_fragment() {
+            Some(f) => PeerStep::Send(f.to_vec()),
+            None => PeerStep::Fail(Reason::HandshakeIncomplete),
+        }
+    }
+
+    /// Whether the TLS 1.3 commitment message arrived.
+    pub(crate) fn commitment_received(&self) -> bool {
+        self.commitment
+    }
+
+    /// Processes the Type-Data of an EAP-Request/EAP-TLS (not Start).
+    pub(crate) fn process(&mut self, type_data: &[u8]) -> PeerStep {
+        let Ok(p) = TlsPacket::new_checked(type_data) else {
+            return PeerStep::Fail(Reason::FragmentProtocol("EAP-TLS request without flags"));
+        };
+        if self.out.has_more() {
+            if !p.is_ack() {
+                return PeerStep::Fail(Reason::FragmentProtocol(
+                    "expected an ACK for an outgoing fragment",
+                ));
+            }
+            return match self.out.next_fragment() {
+                Some(f) => PeerStep::Send(f.to_vec()),
+                None => PeerStep::Fail(Reason::HandshakeIncomplete),
+            };
+        }
+        if p.is_ack() && !self.inb.in_progress() {
+            return PeerStep::Fail(Reason::FragmentProtocol("unexpected empty EAP-TLS request"));
+        }
+        let message = match self.inb.push(&p) {
+            Err(reason) => return PeerStep::Fail(reason),
+            Ok(None) => return PeerStep::Send(TlsRepr::ack().to_vec()),
+            Ok(Some(message)) => message,
+        };
+        if let Some(reason) = &self.failed {
+            return PeerStep::Fail(reason.clone());
+        }
+        if message.is_empty() {
+            return PeerStep::Fail(Reason::FragmentProtocol("empty TLS message"));
+        }
+        if let Err(e) = self.engine.feed(&message) {
+            // Either our alert goes out, or (the server's alert arrived) an
+            // empty EAP-TLS response acknowledges it (RFC 5216 §2.1.3).
+            self.failed = Some(Reason::from_tls(e));
+            let alert = self.engine.drain();
+            return self.send_flight(alert);
+        }
+        let app = self.engine.read_plaintext();
+        if !app.is_empty() {
+            if app == COMMITMENT_MESSAGE
+                && !self.engine.is_handshaking()
+                && self.engine.protocol_version() == Some(ProtocolVersion::TLSv1_3)
+            {
+                self.commitment = true;
+            } else {
+                return PeerStep::Fail(Reason::UnexpectedApplicationData);
+            }
+        }
+        let flight = self.engine.drain();
+        if flight.is_empty() && self.engine.is_handshaking() {
+            // A complete server flight that leaves rustls waiting (e.g. a
+            // truncated handshake message): acknowledge, and never accept
+            // Success for this session.
+            self.failed = Some(Reason::HandshakeIncomplete);
+        }
+        self.send_flight(flight)
+    }
+
+    /// The server sent EAP-Success: keys if the handshake completed here.
+    /// In TLS 1.3 EAP-Success after the handshake stands for the commitment
+    /// message (RFC 9190 §2.5).
+    pub(crate) fn success(&self) -> Result<TlsResult, Reason> {
+        if let Some(reason) = &self.failed {
+            return Err(reason.clone());
+        }
+        if self.engine.is_handshaking() || self.out.has_more() {
+            return Err(Reason::HandshakeIncomplete);
+        }
+        result_of(&self.engine)
+    }
+
+    /// The reason recorded when the handshake failed here, if it did.
+    pub(crate) fn failure(&self) -> Option<&Reason> {
+        self.failed.as_ref()
+    }
+}

@@ -1,0 +1,633 @@
+//! What EAP-TLS server and peer share: the EAP-TLS framing (RFC 5216 §3.1),
+//! fragmentation and reassembly, rustls driven over buffers, and key export
+//! (RFC 5216 §2.3, RFC 9190 §2.3).
+//!
+//! ```text
+//!  0                   1                   2                   3
+//!  0 1 2 3 4 5 6 7 8 9 0 1 2 3 4 5 6 7 8 9 0 1 2 3 4 5 6 7 8 9 0 1
+//! +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+//! |     Flags     |      TLS Message Length (only when L is set)
+//! +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+//! |     TLS Message Length        |       TLS Data...
+//! +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+//! ```
+//!
+//! Contract: [`TlsPacket::new_checked`] validates that the Flags octet is
+//! present and, when L is set, the four length octets too. After it, no
+//! accessor can panic.
+
+use std::io::Read;
+use std::sync::Arc;
+
+use rustls::ProtocolVersion;
+
+use crate::keys::{Emsk, KEY_LEN, Msk, split_key_material};
+use crate::reason::Reason;
+
+/// EAP-TLS flag bits (RFC 5216 §3.1).
+pub mod flags {
+    /// L: the TLS Message Length field is present.
+    pub const LENGTH_INCLUDED: u8 = 0x80;
+    /// M: more fragments follow.
+    pub const MORE_FRAGMENTS: u8 = 0x40;
+    /// S: EAP-TLS Start (server to peer only).
+    pub const START: u8 = 0x20;
+}
+
+/// Field offsets inside the EAP-TLS Type-Data.
+mod field {
+    use core::ops::Range;
+    pub const FLAGS: usize = 0;
+    pub const MESSAGE_LENGTH: Range<usize> = 1..5;
+}
+
+/// Default bound on a reassembled TLS message.
+pub const DEFAULT_MAX_TLS_MESSAGE_LEN: usize = 65536;
+
+/// TLS Data octets per fragment below which we do not go (a zero fragment
+/// size would never make progress).
+pub const MIN_FRAGMENT_SIZE: usize = 16;
+
+/// Errors of the EAP-TLS framing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum TlsFrameError {
+    /// No Flags octet.
+    MissingFlags,
+    /// L set but fewer than four length octets.
+    TruncatedLength,
+}
+
+/// A view of the Type-Data of an EAP-TLS Request or Response.
+#[derive(Debug, Clone, Copy)]
+pub struct TlsPacket<T: AsRef<[u8]>> {
+    buffer: T,
+}
+
+impl<T: AsRef<[u8]>> TlsPacket<T> {
+    /// Validates the Flags octet and, with L, the TLS Message Length field.
+    pub fn new_checked(buffer: T) -> Result<Self, TlsFrameError> {
+        let data = buffer.as_ref();
+        let Some(&f) = data.get(field::FLAGS) else {
+            return Err(TlsFrameError::MissingFlags);
+        };
+        if f & flags::LENGTH_INCLUDED != 0 && data.len() < field::MESSAGE_LENGTH.end {
+            return Err(TlsFrameError::TruncatedLength);
+        }
+        Ok(TlsPacket { buffer })
+    }
+
+    /// The raw Flags octet.
+    pub fn flags(&self) -> u8 {
+        self.buffer.as_ref()[field::FLAGS]
+    }
+
+    /// S: EAP-TLS Start.
+    pub fn is_start(&self) -> bool {
+        self.flags() & flags::START != 0
+    }
+
+    /// M: more fragments follow.
+    pub fn more_fragments(&self) -> bool {
+        self.flags() & flags::MORE_FRAGMENTS != 0
+    }
+
+    /// The TLS Message Length, when L is set.
+    pub fn message_length(&self) -> Option<u32> {
+        if self.flags() & flags::LENGTH_INCLUDED == 0 {
+            return None;
+        }
+        let d = &self.buffer.as_ref()[field::MESSAGE_LENGTH];
+        Some(u32::from_be_bytes([d[0], d[1], d[2], d[3]]))
+    }
+
+    /// The TLS Data octets.
+    pub fn tls_data(&self) -> &[u8] {
+        let start = if self.flags() & flags::LENGTH_INCLUDED != 0 {
+            field::MESSAGE_LENGTH.end
+        } else {
+            field::FLAGS + 1
+        };
+        self.buffer.as_ref().get(start..).unwrap_or(&[])
+    }
+
+    /// An ACK: no flags of interest and no data (RFC 5216 §3.1, §2.1.5).
+    pub fn is_ack(&self) -> bool {
+        !self.is_start() && !self.more_fragments() && self.tls_data().is_empty()
+    }
+}
+
+/// An owned EAP-TLS Type-Data.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct TlsRepr {
+    /// S flag.
+    pub start: bool,
+    /// M flag.
+    pub more_fragments: bool,
+    /// TLS Message Length; `Some` sets L.
+    pub message_length: Option<u32>,
+    /// TLS Data.
+    pub data: Vec<u8>,
+}
+
+impl TlsRepr {
+    /// Parses a checked view.
+    pub fn parse<T: AsRef<[u8]>>(p: &TlsPacket<T>) -> TlsRepr {
+        TlsRepr {
+            start: p.is_start(),
+            more_fragments: p.more_fragments(),
+            message_length: p.message_length(),
+            data: p.tls_data().to_vec(),
+        }
+    }
+
+    /// An ACK or an empty message: flags 0, no data.
+    pub fn ack() -> TlsRepr {
+        TlsRepr::default()
+    }
+
+    /// Octets [`TlsRepr::emit`] appends.
+    pub fn buffer_len(&self) -> usize {
+        1 + if self.message_length.is_some() { 4 } else { 0 } + self.data.len()
+    }
+
+    /// Appends the Type-Data to `out`.
+    pub fn emit(&self, out: &mut Vec<u8>) {
+        let mut f = 0;
+        if self.start {
+            f |= flags::START;
+        }
+        if self.more_fragments {
+            f |= flags::MORE_FRAGMENTS;
+        }
+        if self.message_length.is_some() {
+            f |= flags::LENGTH_INCLUDED;
+        }
+        out.push(f);
+        if let Some(len) = self.message_length {
+            out.extend_from_slice(&len.to_be_bytes());
+        }
+        out.extend_from_slice(&self.data);
+    }
+
+    /// Emits into a fresh vector.
+    pub fn to_vec(&self) -> Vec<u8> {
+        let mut v = Vec::with_capacity(self.buffer_len());
+        self.emit(&mut v);
+        v
+    }
+}
+
+/// Splits one outgoing TLS flight into EAP-TLS fragments (RFC 5216 §3.1):
+/// the first carries L and M with the total length, the middle ones M, the
+/// last none. A flight that fits in one fragment carries no flags.
+#[derive(Debug)]
+pub struct Fragmenter {
+    data: Vec<u8>,
+    offset: usize,
+    size: usize,
+}
+
+impl Fragmenter {
+    /// `size` is the TLS Data octets per fragment (at least
+    /// [`MIN_FRAGMENT_SIZE`]).
+    pub fn new(data: Vec<u8>, size: usize) -> Fragmenter {
+        Fragmenter {
+            data,
+            offset: 0,
+            size: size.max(MIN_FRAGMENT_SIZE),
+        }
+    }
+
+    /// Whether fragments remain to be sent.
+    pub fn has_more(&self) -> bool {
+        self.offset < self.data.len()
+    }
+
+    /// The next fragment; `None` once all were produced.
+    pub fn next_fragment(&mut self) -> Option<TlsRepr> {
+        let rest = self.data.get(self.offset..).filter(|r| !r.is_empty())?;
+        let take = rest.len().min(self.size);
+        let chunk = rest.get(..take)?.to_vec();
+        let first = self.offset == 0;
+        let fragmented = self.data.len() > self.size;
+        self.offset += take;
+        Some(TlsRepr {
+            start: false,
+            more_fragments: self.has_more(),
+            message_length: if first && fragmented {
+                u32::try_from(self.data.len()).ok()
+            } else {
+                None
+            },
+            data: chunk,
+        })
+    }
+}
+
+/// Reassembles incoming EAP-TLS fragments into one TLS message, bounded by
+/// a maximum length checked against both the declared TLS Message Length
+/// and the octets actually received (RFC 5216 §3.1).
+#[derive(Debug)]
+pub struct Reassembler {
+    buf: Vec<u8>,
+    declared: Option<usize>,
+    in_progress: bool,
+    max: usize,
+}
+
+impl Reassembler {
+    /// A reassembler accepting messages of at most `max` octets.
+    pub fn new(max: usize) -> Reassembler {
+        Reassembler {
+            buf: Vec::new(),
+            declared: None,
+            in_progress: false,
+            max,
+        }
+    }
+
+    /// Whether a fragmented message is being received.
+    pub fn in_progress(&self) -> bool {
+        self.in_progress
+    }
+
+    /// Adds one fragment. Returns `Ok(Some(message))` when the message is
+    /// complete, `Ok(None)` when more fragments are expected (the caller
+    /// answers with an ACK).
+    pub fn push<T: AsRef<[u8]>>(&mut self, p: &TlsPacket<T>) -> Result<Option<Vec<u8>>, Reason> {
+        if let Some(len) = p.message_length() {
+            let len = usize::try_from(len).unwrap_or(usize::MAX);
+            if len > self.max {
+                return Err(Reason::TlsMessageTooLong {
+                    declared_or_actual: len,
+                });
+            }
+            match self.declared {
+                Some(d) if self.in_progress && d != len => {
+                    return Err(Reason::FragmentProtocol(
+                        "TLS Message Length changed between fragments",
+                    ));
+                }
+                _ => self.declared = Some(len),
+            }
+        } else if !self.in_progress {
+            self.declared = None;
+        }
+        let data = p.tls_data();
+        if p.more_fragments() && data.is_empty() {
+            return Err(Reason::FragmentProtocol(
+                "fragment with M set carries no data",
+            ));
+        }
+        let total = self.buf.len().saturating_add(data.len());
+        if total > self.max {
+            return Err(Reason::TlsMessageTooLong {
+                declared_or_actual: total,
+            });
+        }
+        if let Some(d) = self.declared
+            && total > d
+        {
+            return Err(Reason::FragmentProtocol(
+                "more TLS data than the declared TLS Message Length",
+            ));
+        }
+        self.buf.extend_from_slice(data);
+        if p.more_fragments() {
+            self.in_progress = true;
+            return Ok(None);
+        }
+        self.in_progress = false;
+        if let Some(d) = self.declared.take()
+            && d != self.buf.len()
+        {
+            self.buf.clear();
+            return Err(Reason::FragmentProtocol(
+                "less TLS data than the declared TLS Message Length",
+            ));
+        }
+        Ok(Some(core::mem::take(&mut self.buf)))
+    }
+}
+
+/// A CryptoProvider that offers only X25519 then secp256r1 for key
+/// exchange, like OpenSSL 3.0 supplicants, instead of the aws-lc-rs default
+/// that leads with the large X25519MLKEM768 share.
+pub fn classic_kx_provider() -> Arc<rustls::crypto::CryptoProvider> {
+    use rustls::crypto::aws_lc_rs::{default_provider, kx_group};
+    let mut provider = default_provider();
+    provider.kx_groups = vec![kx_group::X25519, kx_group::SECP256R1];
+    Arc::new(provider)
+}
+
+/// A rustls connection driven over byte buffers.
+pub(crate) struct TlsEngine {
+    conn: rustls::Connection,
+    /// ClientHello.random and ServerHello.random, read from the first
+    /// plaintext handshake records (TLS 1.2 Session-Id, RFC 5216 §2.3).
+    client_random: Option<[u8; 32]>,
+    server_random: Option<[u8; 32]>,
+    sent_any: bool,
+    received_any: bool,
+}
+
+/// TLS record content type handshake (RFC 5246 §6.2.1).
+const CONTENT_HANDSHAKE: u8 = 22;
+/// Handshake types (RFC 5246 §7.4).
+const HANDSHAKE_CLIENT_HELLO: u8 = 1;
+const HANDSHAKE_SERVER_HELLO: u8 = 2;
+
+/// Reads the 32-octet random of a ClientHello or ServerHello at the start
+/// of a TLS record stream: record header (5), handshake header (4),
+/// version (2), random (32) (RFC 5246 §6.2.1, §7.4.1.2, §7.4.1.3).
+pub fn hello_random(records: &[u8], handshake_type: u8) -> Option<[u8; 32]> {
+    if *records.first()? != CONTENT_HANDSHAKE || *records.get(5)? != handshake_type {
+        return None;
+    }
+    records.get(11..43)?.try_into().ok()
+}
+
+impl TlsEngine {
+    pub(crate) fn new(conn: rustls::Connection) -> TlsEngine {
+        TlsEngine {
+            conn,
+            client_random: None,
+            server_random: None,
+            sent_any: false,
+            received_any: false,
+        }
+    }
+
+    fn is_server(&self) -> bool {
+        matches!(self.conn, rustls::Connection::Server(_))
+    }
+
+    /// Feeds one reassembled TLS message. Never passes an empty slice to
+    /// `read_tls` (rustls would take it as end of stream).
+    pub(crate) fn feed(&mut self, mut data: &[u8]) -> Result<(), rustls::Error> {
+        if !self.received_any && !data.is_empty() {
+            self.received_any = true;
+            if self.is_server() {
+                self.client_random = hello_random(data, HANDSHAKE_CLIENT_HELLO);
+            } else {
+                self.server_random = hello_random(data, HANDSHAKE_SERVER_HELLO);
+            }
+        }
+        while !data.is_empty() {
+            let before = data.len();
+            // read_tls takes a bounded amount per call, and refuses when
+            // its buffers are full; process_new_packets frees them.
+            let _ = self.conn.read_tls(&mut data);
+            self.conn.process_new_packets()?;
+            if data.len() == before {
+                // No progress even after processing: the peer is flooding
+                // us with data rustls will not buffer.
+                return Err(rustls::Error::General(
+                    "TLS input not consumed (buffer full)".into(),
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// Drains the pending TLS output.
+    pub(crate) fn drain(&mut self) -> Vec<u8> {
+        let mut out = Vec::new();
+        while self.conn.wants_write() {
+            match self.conn.write_tls(&mut out) {
+                Ok(0) | Err(_) => break,
+                Ok(_) => {}
+            }
+        }
+        if !self.sent_any && !out.is_empty() {
+            self.sent_any = true;
+            if self.is_server() {
+                self.server_random = hello_random(&out, HANDSHAKE_SERVER_HELLO);
+            } else {
+                self.client_random = hello_random(&out, HANDSHAKE_CLIENT_HELLO);
+            }
+        }
+        out
+    }
+
+    /// Queues application data (the TLS 1.3 commitment message).
+    pub(crate) fn write_plaintext(&mut self, data: &[u8]) -> Result<(), rustls::Error> {
+        use std::io::Write;
+        self.conn
+            .writer()
+            .write_all(data)
+            .map_err(|_| rustls::Error::General("cannot queue application data".into()))
+    }
+
+    /// Reads all received application data.
+    pub(crate) fn read_plaintext(&mut self) -> Vec<u8> {
+        let mut out = Vec::new();
+        let mut buf = [0u8; 256];
+        loop {
+            match self.conn.reader().read(&mut buf) {
+                Ok(0) | Err(_) => break,
+                Ok(n) => out.extend_from_slice(buf.get(..n).unwrap_or(&[])),
+            }
+        }
+        out
+    }
+
+    pub(crate) fn is_handshaking(&self) -> bool {
+        self.conn.is_handshaking()
+    }
+
+    pub(crate) fn protocol_version(&self) -> Option<ProtocolVersion> {
+        self.conn.protocol_version()
+    }
+
+    pub(crate) fn resumed(&self) -> bool {
+        self.conn.handshake_kind() == Some(rustls::HandshakeKind::Resumed)
+    }
+
+    pub(crate) fn peer_certificates(&self) -> Vec<rustls_pki_types::CertificateDer<'static>> {
+        self.conn
+            .peer_certificates()
+            .map(<[_]>::to_vec)
+            .unwrap_or_default()
+    }
+
+    /// Exports MSK, EMSK and the Session-Id once the handshake completed.
+    pub(crate) fn export(&self) -> Result<ExportedKeys, Reason> {
+        export_keys(
+            &self.conn,
+            self.client_random.as_ref(),
+            self.server_random.as_ref(),
+        )
+    }
+}
+
+/// EAP Type code of EAP-TLS, the first octet of its Session-Id.
+const EAP_TLS_TYPE: u8 = 13;
+
+/// Keys exported at the end of an EAP-TLS handshake.
+pub(crate) struct ExportedKeys {
+    pub msk: Msk,
+    pub emsk: Emsk,
+    pub session_id: Vec<u8>,
+}
+
+/// Key derivation for EAP-TLS.
+///
+/// TLS 1.2 (RFC 5216 §2.3): 128 octets of
+/// TLS-PRF(master_secret, "client EAP encryption", client.random ||
+/// server.random), i.e. the exporter with no context; Session-Id =
+/// 0x0D || client.random || server.random.
+///
+/// TLS 1.3 (RFC 9190 §2.3): TLS-Exporter("EXPORTER_EAP_TLS_Key_Material",
+/// 0x0D, 128); Method-Id = TLS-Exporter("EXPORTER_EAP_TLS_Method-Id", "",
+/// 64); Session-Id = 0x0D || Method-Id.
+fn export_keys(
+    conn: &rustls::Connection,
+    client_random: Option<&[u8; 32]>,
+    server_random: Option<&[u8; 32]>,
+) -> Result<ExportedKeys, Reason> {
+    let mut material = zeroize::Zeroizing::new([0u8; 2 * KEY_LEN]);
+    let mut session_id = vec![EAP_TLS_TYPE];
+    match conn.protocol_version() {
+        Some(ProtocolVersion::TLSv1_2) => {
+            conn.export_keying_material(&mut material[..], b"client EAP encryption", None)
+                .map_err(Reason::Tls)?;
+            let (Some(c), Some(s)) = (client_random, server_random) else {
+                return Err(Reason::HandshakeIncomplete);
+            };
+            session_id.extend_from_slice(c);
+            session_id.extend_from_slice(s);
+        }
+        Some(ProtocolVersion::TLSv1_3) => {
+            conn.export_keying_material(
+                &mut material[..],
+                b"EXPORTER_EAP_TLS_Key_Material",
+                Some(&[EAP_TLS_TYPE]),
+            )
+            .map_err(Reason::Tls)?;
+            let mut method_id = [0u8; 64];
+            conn.export_keying_material(
+                &mut method_id[..],
+                b"EXPORTER_EAP_TLS_Method-Id",
+                Some(&[]),
+            )
+            .map_err(Reason::Tls)?;
+            session_id.extend_from_slice(&method_id);
+        }
+        _ => return Err(Reason::HandshakeIncomplete),
+    }
+    let (msk, emsk) = split_key_material(&material);
+    Ok(ExportedKeys {
+        msk,
+        emsk,
+        session_id,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// EAP-TLS Type-Data: L+M, TLS Message Length 3000, two data octets.
+    static FIRST_FRAGMENT: [u8; 7] = [0xc0, 0x00, 0x00, 0x0b, 0xb8, 0x16, 0x03];
+
+    #[test]
+    fn frame_round_trip() {
+        let p = TlsPacket::new_checked(&FIRST_FRAGMENT[..]).unwrap();
+        assert!(p.more_fragments());
+        assert!(!p.is_start());
+        assert_eq!(p.message_length(), Some(3000));
+        assert_eq!(p.tls_data(), &[0x16, 0x03]);
+        let r = TlsRepr::parse(&p);
+        assert_eq!(r.to_vec(), FIRST_FRAGMENT);
+        let start = TlsPacket::new_checked(&[0x20][..]).unwrap();
+        assert!(start.is_start() && !start.is_ack());
+        assert!(TlsPacket::new_checked(&[0x00][..]).unwrap().is_ack());
+        assert_eq!(
+            TlsPacket::new_checked(&[][..]).unwrap_err(),
+            TlsFrameError::MissingFlags
+        );
+        assert_eq!(
+            TlsPacket::new_checked(&[0x80, 0, 0][..]).unwrap_err(),
+            TlsFrameError::TruncatedLength
+        );
+    }
+
+    #[test]
+    fn fragment_and_reassemble() {
+        let msg: Vec<u8> = (0..1000u32).map(|i| i as u8).collect();
+        let mut frag = Fragmenter::new(msg.clone(), 300);
+        let mut r = Reassembler::new(DEFAULT_MAX_TLS_MESSAGE_LEN);
+        let mut frames = Vec::new();
+        while let Some(f) = frag.next_fragment() {
+            frames.push(f.to_vec());
+        }
+        assert_eq!(frames.len(), 4);
+        assert_eq!(frames[0][0], flags::LENGTH_INCLUDED | flags::MORE_FRAGMENTS);
+        assert_eq!(&frames[0][1..5], &1000u32.to_be_bytes());
+        assert_eq!(frames[1][0], flags::MORE_FRAGMENTS);
+        assert_eq!(frames[3][0], 0);
+        assert_eq!(frames[3].len(), 1 + 100);
+        let mut out = None;
+        for f in &frames {
+            out = r.push(&TlsPacket::new_checked(&f[..]).unwrap()).unwrap();
+        }
+        assert_eq!(out.unwrap(), msg);
+        // A flight that fits is sent without flags.
+        let mut small = Fragmenter::new(vec![1, 2, 3], 300);
+        assert_eq!(small.next_fragment().unwrap().to_vec(), [0, 1, 2, 3]);
+        assert!(small.next_fragment().is_none());
+    }
+
+    #[test]
+    fn reassembly_bounds() {
+        let mut r = Reassembler::new(DEFAULT_MAX_TLS_MESSAGE_LEN);
+        let too_long = [0xc0, 0x00, 0x01, 0x00, 0x01, 0x16];
+        assert_eq!(
+            r.push(&TlsPacket::new_checked(&too_long[..]).unwrap()),
+            Err(Reason::TlsMessageTooLong {
+                declared_or_actual: 65537
+            })
+        );
+        // Actual data beyond the limit, without a declared length.
+        let mut r = Reassembler::new(8);
+        let frag = [0x40, 1, 2, 3, 4, 5];
+        assert_eq!(
+            r.push(&TlsPacket::new_checked(&frag[..]).unwrap()),
+            Ok(None)
+        );
+        assert_eq!(
+            r.push(&TlsPacket::new_checked(&frag[..]).unwrap()),
+            Err(Reason::TlsMessageTooLong {
+                declared_or_actual: 10
+            })
+        );
+        // More data than declared.
+        let mut r = Reassembler::new(100);
+        let frag = [0xc0, 0, 0, 0, 2, 1, 2, 3];
+        assert!(matches!(
+            r.push(&TlsPacket::new_checked(&frag[..]).unwrap()),
+            Err(Reason::FragmentProtocol(_))
+        ));
+        // Empty fragment with M set.
+        let mut r = Reassembler::new(100);
+        assert!(matches!(
+            r.push(&TlsPacket::new_checked(&[0x40][..]).unwrap()),
+            Err(Reason::FragmentProtocol(_))
+        ));
+    }
+
+    #[test]
+    fn hello_random_offsets() {
+        let mut rec = vec![22, 3, 3, 0, 80, 1, 0, 0, 76, 3, 3];
+        rec.extend((0..32).map(|i| i as u8 + 100));
+        rec.extend([0u8; 10]);
+        let r = hello_random(&rec, 1).unwrap();
+        assert_eq!(r[0], 100);
+        assert_eq!(r[31], 131);
+        assert!(hello_random(&rec, 2).is_none());
+        assert!(hello_random(&rec[..42], 1).is_none());
+        assert!(hello_random(&[], 1).is_none());
+    }
+}
