@@ -8,6 +8,19 @@
 //!   key export.
 //! - [`keys`]: [`Msk`] and [`Emsk`].
 //!
+//! Driving the server (one session per RADIUS State):
+//!
+//! ```text
+//! let mut session = ServerSession::new(config.clone(), fragment_size);
+//! match session.handle(&joined_eap_message) {   // empty slice = EAP-Start
+//!     Outcome::Request(eap)          => Access-Challenge(EAP-Message = eap, State)
+//!     Outcome::Success { eap, auth } => Access-Accept(eap, MS-MPPE keys from auth.msk)
+//!                                       (or Access-Reject with failure_packet(eap[1]))
+//!     Outcome::Failure { eap, reason } => Access-Reject(eap), log reason / count reason.label()
+//!     Outcome::Discard(reason)       => drop the Access-Request
+//! }
+//! ```
+//!
 //! No sockets, clocks or randomness of its own: rustls draws its randomness
 //! from the configured crypto provider; time enters through the
 //! certificate verifier the caller builds.

@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use eap_methods::codec::{EapType, Packet};
-use eap_methods::tls_common::{TlsPacket, classic_kx_provider, flags};
+use eap_methods::tls_common::{TlsPacket, classic_kx_provider, flags, hello_random};
 use eap_methods::{
     Outcome, PeerAuthenticated, PeerConfig, PeerOutcome, PeerSession, Reason, ServerConfig,
     ServerSession,
@@ -328,6 +328,32 @@ fn full_handshake_tls12() {
 #[test]
 fn full_handshake_tls13() {
     full_handshake(TLS13, ProtocolVersion::TLSv1_3);
+}
+
+#[test]
+fn tls12_session_id_is_type_and_hello_randoms() {
+    // RFC 5216 §2.3: Session-Id = 0x0D || client.random || server.random.
+    let s = setup(TLS12);
+    let mut server = ServerSession::new(s.server.clone(), 1398);
+    let mut peer = PeerSession::new(peer_config(s.client.clone(), 1398));
+    let mut client_random = None;
+    let mut server_random = None;
+    let ended = run_with(&mut server, &mut peer, |round, from_server, pkt| {
+        let p = Packet::new_checked(&pkt[..]).unwrap();
+        if round == 2 && !from_server {
+            let t = TlsPacket::new_checked(p.type_data()).unwrap();
+            client_random = hello_random(t.tls_data(), 1);
+        }
+        if round == 3 && from_server {
+            let t = TlsPacket::new_checked(p.type_data()).unwrap();
+            server_random = hello_random(t.tls_data(), 2);
+        }
+        true
+    });
+    let (auth, _, _) = expect_success(ended);
+    let (c, s) = (client_random.unwrap(), server_random.unwrap());
+    assert_eq!(&auth.session_id[1..33], &c);
+    assert_eq!(&auth.session_id[33..], &s);
 }
 
 #[test]
