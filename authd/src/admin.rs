@@ -1,0 +1,1205 @@
+//! Admin subcommands of the `authd` binary: users, groups, NAS clients,
+//! the PKI, certificates and the audit log.
+//!
+//! The database is the one of `--database URL`, else the `[database] url`
+//! of `--config FILE`, else `sqlite://DATA_DIR/authd.db` (`--data-dir`,
+//! environment `AUTHD_DATA_DIR`, default `authd-data`: the server's
+//! embedded default). Output is a table for people, or JSON with `--json`.
+//! Every error ends with a message on stderr and a non-zero exit status.
+//!
+//! Secrets (NAS shared secrets, passwords, PKCS#12 passwords) are never
+//! taken from the command line, where other users can read them: they are
+//! read without echo from the terminal, or as one line from standard input
+//! when it is not a terminal.
+
+use std::fmt::Write as _;
+use std::fs;
+use std::io::{BufRead, IsTerminal};
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::{Duration, SystemTime};
+
+use serde::Serialize;
+use zeroize::Zeroizing;
+
+use crate::cidr::IpNet;
+use crate::config::{Config, Secret};
+use crate::pki::{CertificateAuthority, KeyKind, PkiError};
+use crate::store::{
+    self, Change, GroupUpdate, NewCertificate, RevocationReasonName, Store, StoreError,
+    UserAttributes, UserUpdate,
+};
+
+/// Admin subcommands of the `authd` binary.
+#[derive(clap::Subcommand, Debug)]
+pub enum AdminCommand {
+    /// Manage users (authorization for EAP-TLS, passwords).
+    User {
+        #[command(flatten)]
+        db: DbArgs,
+        #[command(subcommand)]
+        cmd: UserCommand,
+    },
+    /// Manage groups (default VLAN and Session-Timeout of their users).
+    Group {
+        #[command(flatten)]
+        db: DbArgs,
+        #[command(subcommand)]
+        cmd: GroupCommand,
+    },
+    /// Manage NAS clients kept in the database (beside the config file's).
+    Client {
+        #[command(flatten)]
+        db: DbArgs,
+        #[command(subcommand)]
+        cmd: ClientCommand,
+    },
+    /// Issue, list and revoke client certificates; write CRLs.
+    Cert {
+        #[command(flatten)]
+        db: DbArgs,
+        #[command(flatten)]
+        ca: CaArgs,
+        #[command(subcommand)]
+        cmd: CertCommand,
+    },
+    /// Create a certificate authority and a server certificate.
+    Pki {
+        #[command(subcommand)]
+        cmd: PkiCommand,
+    },
+    /// Show the audit log of administrative changes.
+    Audit {
+        #[command(flatten)]
+        db: DbArgs,
+        /// Number of entries, newest last.
+        #[arg(long, default_value_t = 50)]
+        limit: u32,
+    },
+    /// Show the version of the store schema this binary expects.
+    SchemaVersion,
+}
+
+/// Where the database is, and how to print.
+#[derive(clap::Args, Debug, Clone)]
+pub struct DbArgs {
+    /// Configuration file whose [database] url to use.
+    #[arg(long, short, global = true)]
+    pub config: Option<PathBuf>,
+    /// Database URL (sqlite://PATH or postgres://...); overrides --config.
+    #[arg(long, global = true, value_name = "URL")]
+    pub database: Option<String>,
+    /// Data directory whose authd.db is the default database.
+    #[arg(
+        long,
+        global = true,
+        env = "AUTHD_DATA_DIR",
+        default_value = "authd-data"
+    )]
+    pub data_dir: PathBuf,
+    /// Print JSON instead of tables.
+    #[arg(long, global = true)]
+    pub json: bool,
+}
+
+/// Where the CA is.
+#[derive(clap::Args, Debug, Clone)]
+pub struct CaArgs {
+    /// CA certificate (PEM); default DATA_DIR/ca.pem.
+    #[arg(long, global = true)]
+    pub ca_cert: Option<PathBuf>,
+    /// CA private key (PEM); default DATA_DIR/ca.key.
+    #[arg(long, global = true)]
+    pub ca_key: Option<PathBuf>,
+}
+
+/// VLAN and Session-Timeout options for `add`.
+#[derive(clap::Args, Debug, Clone, Default)]
+pub struct AttributeArgs {
+    /// VLAN (Tunnel-Private-Group-Id, RFC 3580): a number 1-4094 or a name.
+    #[arg(long)]
+    pub vlan: Option<String>,
+    /// Session-Timeout in seconds (RFC 2865 section 5.27).
+    #[arg(long, value_name = "SECONDS")]
+    pub session_timeout: Option<u32>,
+}
+
+/// VLAN and Session-Timeout options for `set`.
+#[derive(clap::Args, Debug, Clone, Default)]
+pub struct AttributeChangeArgs {
+    /// New VLAN.
+    #[arg(long, conflicts_with = "no_vlan")]
+    pub vlan: Option<String>,
+    /// Remove the VLAN.
+    #[arg(long)]
+    pub no_vlan: bool,
+    /// New Session-Timeout, seconds.
+    #[arg(long, value_name = "SECONDS", conflicts_with = "no_session_timeout")]
+    pub session_timeout: Option<u32>,
+    /// Remove the Session-Timeout.
+    #[arg(long)]
+    pub no_session_timeout: bool,
+}
+
+fn change<T>(value: Option<T>, clear: bool) -> Change<T> {
+    match (value, clear) {
+        (Some(v), _) => Change::Set(v),
+        (None, true) => Change::Clear,
+        (None, false) => Change::Keep,
+    }
+}
+
+#[derive(clap::Subcommand, Debug)]
+pub enum UserCommand {
+    /// Add a user.
+    Add {
+        name: String,
+        /// Group of the user.
+        #[arg(long)]
+        group: Option<String>,
+        #[command(flatten)]
+        attrs: AttributeArgs,
+        /// Create the user disabled.
+        #[arg(long)]
+        disabled: bool,
+        /// Also set a password (prompted, or one line of stdin).
+        #[arg(long)]
+        password: bool,
+    },
+    /// List users.
+    List,
+    /// Show one user and its certificates.
+    Show { name: String },
+    /// Change a user's group, VLAN or Session-Timeout.
+    Set {
+        name: String,
+        /// New group.
+        #[arg(long, conflicts_with = "no_group")]
+        group: Option<String>,
+        /// Remove the user from its group.
+        #[arg(long)]
+        no_group: bool,
+        #[command(flatten)]
+        attrs: AttributeChangeArgs,
+    },
+    /// Disable a user: its next authentication is rejected.
+    Disable { name: String },
+    /// Enable a user.
+    Enable { name: String },
+    /// Delete a user and revoke its certificates.
+    Delete { name: String },
+    /// Set a user's password (prompted, or one line of stdin).
+    Passwd { name: String },
+}
+
+#[derive(clap::Subcommand, Debug)]
+pub enum GroupCommand {
+    /// Add a group.
+    Add {
+        name: String,
+        #[command(flatten)]
+        attrs: AttributeArgs,
+    },
+    /// List groups.
+    List,
+    /// Change a group's VLAN or Session-Timeout.
+    Set {
+        name: String,
+        #[command(flatten)]
+        attrs: AttributeChangeArgs,
+    },
+    /// Delete a group that has no users.
+    Delete { name: String },
+}
+
+#[derive(clap::Subcommand, Debug)]
+pub enum ClientCommand {
+    /// Add a NAS client; its shared secret is prompted, or one line of stdin.
+    Add {
+        name: String,
+        /// Source address or network (CIDR) of the NAS.
+        address: String,
+        /// Accept Access-Requests without Message-Authenticator (unsafe:
+        /// BlastRADIUS, CVE-2024-3596).
+        #[arg(long)]
+        no_require_message_authenticator: bool,
+    },
+    /// List NAS clients of the database (not the config file's).
+    List,
+    /// Remove a NAS client.
+    Remove { name: String },
+}
+
+#[derive(clap::Subcommand, Debug)]
+pub enum CertCommand {
+    /// Issue a client certificate (clientAuth) to a user and record it.
+    Issue {
+        user: String,
+        /// Directory for USER.pem, USER.key (and USER.p12).
+        #[arg(long, default_value = ".")]
+        out: PathBuf,
+        /// Days of validity.
+        #[arg(long, default_value_t = 365)]
+        days: u32,
+        /// Also write a PKCS#12 bundle; its password is prompted, or one
+        /// line of stdin.
+        #[arg(long)]
+        p12: bool,
+        /// RSA-2048 key instead of ECDSA P-256.
+        #[arg(long)]
+        rsa: bool,
+    },
+    /// List certificates, of one user or all.
+    List { user: Option<String> },
+    /// Revoke a certificate: rejected at its next authentication.
+    Revoke {
+        /// Serial number, hex (colons allowed).
+        serial: String,
+        /// RFC 5280 reason, e.g. keyCompromise, superseded, cessationOfOperation.
+        #[arg(long, default_value = "unspecified")]
+        reason: String,
+    },
+    /// Print a CRL of the revoked certificates, signed by the CA (PEM).
+    Crl {
+        /// Days until the CRL's nextUpdate.
+        #[arg(long, default_value_t = 30)]
+        days: u32,
+    },
+}
+
+#[derive(clap::Subcommand, Debug)]
+pub enum PkiCommand {
+    /// Create a CA, a server certificate and an empty CRL in a directory
+    /// (ca.pem, ca.key, server.pem, server.key, crl.pem); never overwrites.
+    Init {
+        /// Target directory; default the data directory.
+        #[arg(long)]
+        dir: Option<PathBuf>,
+        /// Data directory (the default target).
+        #[arg(long, env = "AUTHD_DATA_DIR", default_value = "authd-data")]
+        data_dir: PathBuf,
+        /// Common name of the CA.
+        #[arg(long, default_value = "authd CA")]
+        ca_name: String,
+        /// DNS names of the server certificate (repeatable); the first is
+        /// also its common name.
+        #[arg(long = "server-name", default_values_t = ["authd".to_owned(), "localhost".to_owned()])]
+        server_names: Vec<String>,
+        /// Days of validity of the CA.
+        #[arg(long, default_value_t = 3650)]
+        ca_days: u32,
+        /// Days of validity of the server certificate.
+        #[arg(long, default_value_t = 825)]
+        server_days: u32,
+    },
+}
+
+/// Why an admin command failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum AdminError {
+    #[error("{0}")]
+    Store(#[from] StoreError),
+    #[error("{0}")]
+    Pki(#[from] PkiError),
+    #[error("{0}")]
+    Config(#[from] crate::config::ConfigError),
+    #[error("{what}: {source}")]
+    Io {
+        what: String,
+        source: std::io::Error,
+    },
+    #[error("{0}")]
+    Usage(String),
+}
+
+fn io_err(what: impl Into<String>) -> impl FnOnce(std::io::Error) -> AdminError {
+    let what = what.into();
+    move |source| AdminError::Io { what, source }
+}
+
+/// Runs an admin command; prints the result or the error.
+pub fn run(cmd: AdminCommand) -> ExitCode {
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("authd: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let mut out = String::new();
+    match runtime.block_on(execute(cmd, &mut out)) {
+        Ok(()) => {
+            print!("{out}");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("authd: error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// The database URL the options select.
+pub fn database_url(db: &DbArgs) -> Result<String, AdminError> {
+    if let Some(url) = &db.database {
+        return Ok(url.clone());
+    }
+    if let Some(path) = &db.config {
+        let config = Config::load(path)?;
+        return match config.database {
+            Some(d) => Ok(d.url),
+            None => Err(AdminError::Usage(format!(
+                "{}: no [database] section; pass --database URL",
+                path.display()
+            ))),
+        };
+    }
+    Ok(store::default_url(&db.data_dir))
+}
+
+async fn open_store(db: &DbArgs) -> Result<Store, AdminError> {
+    let url = database_url(db)?;
+    let actor = std::env::var("USER")
+        .or_else(|_| std::env::var("LOGNAME"))
+        .map(|u| format!("cli:{u}"))
+        .unwrap_or_else(|_| "cli".to_owned());
+    match Store::connect(&url).await {
+        Ok(s) => Ok(s.with_actor(actor)),
+        Err(StoreError::File { path, reason }) if db.database.is_none() && db.config.is_none() => {
+            Err(AdminError::Usage(format!(
+                "{}: {reason} (start the server once, run `authd pki init`, or pass --database / --config / --data-dir)",
+                path.display()
+            )))
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Executes `cmd`, appending what it prints to `out`.
+pub async fn execute(cmd: AdminCommand, out: &mut String) -> Result<(), AdminError> {
+    match cmd {
+        AdminCommand::SchemaVersion => {
+            let _ = writeln!(out, "{}", Store::schema_version());
+            Ok(())
+        }
+        AdminCommand::Pki { cmd } => pki_command(cmd, out),
+        AdminCommand::User { db, cmd } => {
+            let store = open_store(&db).await?;
+            let r = user_command(&store, cmd, db.json, out).await;
+            store.close().await;
+            r
+        }
+        AdminCommand::Group { db, cmd } => {
+            let store = open_store(&db).await?;
+            let r = group_command(&store, cmd, db.json, out).await;
+            store.close().await;
+            r
+        }
+        AdminCommand::Client { db, cmd } => {
+            let store = open_store(&db).await?;
+            let r = client_command(&store, cmd, db.json, out).await;
+            store.close().await;
+            r
+        }
+        AdminCommand::Cert { db, ca, cmd } => {
+            let store = open_store(&db).await?;
+            let r = cert_command(&store, &db, &ca, cmd, out).await;
+            store.close().await;
+            r
+        }
+        AdminCommand::Audit { db, limit } => {
+            let store = open_store(&db).await?;
+            let entries = store.audit_log(limit).await;
+            store.close().await;
+            let entries = entries?;
+            if db.json {
+                json(out, &entries)
+            } else {
+                let rows = entries
+                    .iter()
+                    .map(|e| {
+                        vec![
+                            format_time(e.at_micros.div_euclid(1_000_000)),
+                            e.actor.clone(),
+                            e.action.clone(),
+                            e.object.clone(),
+                            e.detail.clone(),
+                        ]
+                    })
+                    .collect();
+                table(out, &["TIME", "ACTOR", "ACTION", "OBJECT", "DETAIL"], rows);
+                Ok(())
+            }
+        }
+    }
+}
+
+fn json<T: Serialize>(out: &mut String, value: &T) -> Result<(), AdminError> {
+    let text = serde_json::to_string_pretty(value)
+        .map_err(|e| AdminError::Usage(format!("JSON output: {e}")))?;
+    out.push_str(&text);
+    out.push('\n');
+    Ok(())
+}
+
+fn done(out: &mut String, json_output: bool, message: String) -> Result<(), AdminError> {
+    if json_output {
+        json(out, &serde_json::json!({ "ok": true, "message": message }))
+    } else {
+        out.push_str(&message);
+        out.push('\n');
+        Ok(())
+    }
+}
+
+fn opt<T: ToString>(v: &Option<T>) -> String {
+    v.as_ref()
+        .map_or_else(|| "-".to_owned(), ToString::to_string)
+}
+
+async fn user_command(
+    store: &Store,
+    cmd: UserCommand,
+    json_output: bool,
+    out: &mut String,
+) -> Result<(), AdminError> {
+    match cmd {
+        UserCommand::Add {
+            name,
+            group,
+            attrs,
+            disabled,
+            password,
+        } => {
+            // Read the password first: a prompt that fails leaves nothing half done.
+            let pw = if password {
+                Some(read_secret("Password", true)?)
+            } else {
+                None
+            };
+            let a = UserAttributes {
+                group,
+                vlan: attrs.vlan,
+                session_timeout: attrs.session_timeout,
+            };
+            store.add_user(&name, &a, !disabled).await?;
+            if let Some(pw) = pw {
+                store.set_password(&name, &pw).await?;
+            }
+            done(out, json_output, format!("user {name:?} added"))
+        }
+        UserCommand::List => {
+            let users = store.list_users().await?;
+            if json_output {
+                return json(out, &users);
+            }
+            let rows = users
+                .iter()
+                .map(|u| {
+                    vec![
+                        u.name.clone(),
+                        if u.enabled { "yes" } else { "no" }.to_owned(),
+                        opt(&u.group),
+                        opt(&u.vlan),
+                        opt(&u.session_timeout),
+                        if u.has_password { "yes" } else { "no" }.to_owned(),
+                    ]
+                })
+                .collect();
+            table(
+                out,
+                &[
+                    "NAME",
+                    "ENABLED",
+                    "GROUP",
+                    "VLAN",
+                    "SESSION-TIMEOUT",
+                    "PASSWORD",
+                ],
+                rows,
+            );
+            Ok(())
+        }
+        UserCommand::Show { name } => {
+            let user = store.user(&name).await?;
+            let effective = store.authorization(&name).await?;
+            let certs = store.list_certificates(Some(&name)).await?;
+            if json_output {
+                return json(
+                    out,
+                    &serde_json::json!({
+                        "user": user,
+                        "effective_vlan": effective.as_ref().and_then(|a| a.vlan.clone()),
+                        "effective_session_timeout": effective.as_ref().and_then(|a| a.session_timeout),
+                        "certificates": certs,
+                    }),
+                );
+            }
+            let _ = writeln!(out, "name:             {}", user.name);
+            let _ = writeln!(
+                out,
+                "enabled:          {}",
+                if user.enabled { "yes" } else { "no" }
+            );
+            let _ = writeln!(out, "group:            {}", opt(&user.group));
+            let _ = writeln!(
+                out,
+                "VLAN:             {} (effective {})",
+                opt(&user.vlan),
+                opt(&effective.as_ref().and_then(|a| a.vlan.clone()))
+            );
+            let _ = writeln!(
+                out,
+                "Session-Timeout:  {} (effective {})",
+                opt(&user.session_timeout),
+                opt(&effective.as_ref().and_then(|a| a.session_timeout))
+            );
+            let _ = writeln!(
+                out,
+                "password:         {}",
+                if user.has_password { "set" } else { "not set" }
+            );
+            let _ = writeln!(out, "created:          {}", format_time(user.created_at));
+            let _ = writeln!(out, "certificates:");
+            cert_table(out, &certs);
+            Ok(())
+        }
+        UserCommand::Set {
+            name,
+            group,
+            no_group,
+            attrs,
+        } => {
+            let update = UserUpdate {
+                group: change(group, no_group),
+                vlan: change(attrs.vlan, attrs.no_vlan),
+                session_timeout: change(attrs.session_timeout, attrs.no_session_timeout),
+            };
+            if update == UserUpdate::default() {
+                return Err(AdminError::Usage(
+                    "nothing to change: give --group, --vlan, --session-timeout or a --no-... option".into(),
+                ));
+            }
+            store.update_user(&name, &update).await?;
+            done(
+                out,
+                json_output,
+                format!("user {name:?} updated: {}", update.describe()),
+            )
+        }
+        UserCommand::Disable { name } => {
+            store.set_user_enabled(&name, false).await?;
+            done(out, json_output, format!("user {name:?} disabled"))
+        }
+        UserCommand::Enable { name } => {
+            store.set_user_enabled(&name, true).await?;
+            done(out, json_output, format!("user {name:?} enabled"))
+        }
+        UserCommand::Delete { name } => {
+            let revoked = store.delete_user(&name).await?;
+            done(
+                out,
+                json_output,
+                format!("user {name:?} deleted; {revoked} certificate(s) revoked"),
+            )
+        }
+        UserCommand::Passwd { name } => {
+            // Fail on an unknown user before prompting.
+            store.user(&name).await?;
+            let pw = read_secret("New password", true)?;
+            store.set_password(&name, &pw).await?;
+            done(
+                out,
+                json_output,
+                format!("password of user {name:?} changed"),
+            )
+        }
+    }
+}
+
+async fn group_command(
+    store: &Store,
+    cmd: GroupCommand,
+    json_output: bool,
+    out: &mut String,
+) -> Result<(), AdminError> {
+    match cmd {
+        GroupCommand::Add { name, attrs } => {
+            store
+                .add_group(&name, attrs.vlan.as_deref(), attrs.session_timeout)
+                .await?;
+            done(out, json_output, format!("group {name:?} added"))
+        }
+        GroupCommand::List => {
+            let groups = store.list_groups().await?;
+            if json_output {
+                return json(out, &groups);
+            }
+            let rows = groups
+                .iter()
+                .map(|g| {
+                    vec![
+                        g.name.clone(),
+                        opt(&g.vlan),
+                        opt(&g.session_timeout),
+                        g.members.to_string(),
+                    ]
+                })
+                .collect();
+            table(out, &["NAME", "VLAN", "SESSION-TIMEOUT", "USERS"], rows);
+            Ok(())
+        }
+        GroupCommand::Set { name, attrs } => {
+            let update = GroupUpdate {
+                vlan: change(attrs.vlan, attrs.no_vlan),
+                session_timeout: change(attrs.session_timeout, attrs.no_session_timeout),
+            };
+            if update == GroupUpdate::default() {
+                return Err(AdminError::Usage(
+                    "nothing to change: give --vlan, --session-timeout or a --no-... option".into(),
+                ));
+            }
+            store.update_group(&name, &update).await?;
+            done(
+                out,
+                json_output,
+                format!("group {name:?} updated: {}", update.describe()),
+            )
+        }
+        GroupCommand::Delete { name } => {
+            store.delete_group(&name).await?;
+            done(out, json_output, format!("group {name:?} deleted"))
+        }
+    }
+}
+
+async fn client_command(
+    store: &Store,
+    cmd: ClientCommand,
+    json_output: bool,
+    out: &mut String,
+) -> Result<(), AdminError> {
+    match cmd {
+        ClientCommand::Add {
+            name,
+            address,
+            no_require_message_authenticator,
+        } => {
+            let net: IpNet = address
+                .parse()
+                .map_err(|e| AdminError::Usage(format!("invalid client address: {e}")))?;
+            let secret = read_secret("Shared secret", true)?;
+            let secret = Secret::new(secret.as_str())
+                .ok_or_else(|| AdminError::Usage("the shared secret must not be empty".into()))?;
+            store
+                .add_client(&name, net, &secret, !no_require_message_authenticator)
+                .await?;
+            done(
+                out,
+                json_output,
+                format!(
+                    "client {name:?} ({net}) added; running servers use it within {} s",
+                    store::CLIENT_REFRESH_INTERVAL.as_secs()
+                ),
+            )
+        }
+        ClientCommand::List => {
+            let clients = store.list_clients().await?;
+            if json_output {
+                return json(out, &clients);
+            }
+            let rows = clients
+                .iter()
+                .map(|c| {
+                    vec![
+                        c.name.clone(),
+                        c.address.clone(),
+                        if c.require_message_authenticator {
+                            "yes"
+                        } else {
+                            "no"
+                        }
+                        .to_owned(),
+                    ]
+                })
+                .collect();
+            table(
+                out,
+                &["NAME", "ADDRESS", "REQUIRE-MESSAGE-AUTHENTICATOR"],
+                rows,
+            );
+            Ok(())
+        }
+        ClientCommand::Remove { name } => {
+            store.remove_client(&name).await?;
+            done(out, json_output, format!("client {name:?} removed"))
+        }
+    }
+}
+
+fn ca_paths(db: &DbArgs, ca: &CaArgs) -> (PathBuf, PathBuf) {
+    (
+        ca.ca_cert
+            .clone()
+            .unwrap_or_else(|| db.data_dir.join("ca.pem")),
+        ca.ca_key
+            .clone()
+            .unwrap_or_else(|| db.data_dir.join("ca.key")),
+    )
+}
+
+/// A file name for `user`: characters other than `A-Z a-z 0-9 @ . _ -`
+/// become `_`, and a leading `.` too.
+fn file_stem(user: &str) -> String {
+    let mut s: String = user
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '@' | '.' | '_' | '-') {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    if s.starts_with('.') {
+        s.replace_range(0..1, "_");
+    }
+    s
+}
+
+#[derive(Serialize)]
+struct IssuedOutput {
+    serial: String,
+    user: String,
+    subject: String,
+    not_after: i64,
+    certificate: PathBuf,
+    private_key: PathBuf,
+    pkcs12: Option<PathBuf>,
+}
+
+async fn cert_command(
+    store: &Store,
+    db: &DbArgs,
+    ca: &CaArgs,
+    cmd: CertCommand,
+    out: &mut String,
+) -> Result<(), AdminError> {
+    match cmd {
+        CertCommand::Issue {
+            user,
+            out: dir,
+            days,
+            p12,
+            rsa,
+        } => {
+            store.user(&user).await?;
+            let stem = file_stem(&user);
+            let cert_path = dir.join(format!("{stem}.pem"));
+            let key_path = dir.join(format!("{stem}.key"));
+            let p12_path = p12.then(|| dir.join(format!("{stem}.p12")));
+            for p in [Some(&cert_path), Some(&key_path), p12_path.as_ref()]
+                .into_iter()
+                .flatten()
+            {
+                if p.exists() {
+                    return Err(AdminError::Usage(format!(
+                        "{} exists; not overwritten (use --out DIR)",
+                        p.display()
+                    )));
+                }
+            }
+            if !dir.is_dir() {
+                return Err(AdminError::Usage(format!(
+                    "{}: not a directory",
+                    dir.display()
+                )));
+            }
+            let p12_password = if p12 {
+                Some(read_secret("PKCS#12 password", true)?)
+            } else {
+                None
+            };
+            let (ca_cert, ca_key) = ca_paths(db, ca);
+            let authority = CertificateAuthority::load(&ca_cert, &ca_key)?;
+            let key = if rsa {
+                KeyKind::Rsa2048
+            } else {
+                KeyKind::EcdsaP256
+            };
+            let issued = authority.issue_client_for_days(&user, key, days)?;
+            let not_after = store::unix_seconds(issued.not_after);
+            let serial = hex::encode(&issued.serial);
+            let subject = format!("CN={user}");
+            // Recorded before the files are written: a certificate on disk
+            // is always one the store can revoke.
+            store
+                .add_certificate(&NewCertificate {
+                    serial: serial.clone(),
+                    subject: subject.clone(),
+                    user: user.clone(),
+                    not_after,
+                })
+                .await?;
+            issued.write(&cert_path, &key_path)?;
+            if let (Some(path), Some(password)) = (&p12_path, &p12_password) {
+                let bundle = pkcs12(&issued, &authority.cert_pem(), &user, password)?;
+                write_private(path, &bundle)?;
+            }
+            if db.json {
+                return json(
+                    out,
+                    &IssuedOutput {
+                        serial: store::normalize_serial(&serial)?,
+                        user,
+                        subject,
+                        not_after,
+                        certificate: cert_path,
+                        private_key: key_path,
+                        pkcs12: p12_path,
+                    },
+                );
+            }
+            let _ = writeln!(out, "issued certificate {serial} to user {user:?}");
+            let _ = writeln!(out, "  valid until  {}", format_time(not_after));
+            let _ = writeln!(out, "  certificate  {}", cert_path.display());
+            let _ = writeln!(out, "  private key  {}", key_path.display());
+            if let Some(p) = &p12_path {
+                let _ = writeln!(out, "  PKCS#12      {}", p.display());
+            }
+            Ok(())
+        }
+        CertCommand::List { user } => {
+            if let Some(u) = &user {
+                store.user(u).await?;
+            }
+            let certs = store.list_certificates(user.as_deref()).await?;
+            if db.json {
+                return json(out, &certs);
+            }
+            cert_table(out, &certs);
+            Ok(())
+        }
+        CertCommand::Revoke { serial, reason } => {
+            let reason = RevocationReasonName::parse(&reason).ok_or_else(|| {
+                AdminError::Usage(format!(
+                    "unknown revocation reason {reason:?}; one of: {}",
+                    RevocationReasonName::names().collect::<Vec<_>>().join(", ")
+                ))
+            })?;
+            let record = store
+                .revoke_certificate(&serial, reason, SystemTime::now())
+                .await?;
+            if db.json {
+                return json(out, &record);
+            }
+            let _ = writeln!(
+                out,
+                "certificate {} of user {:?} revoked ({reason}); rejected from its next authentication",
+                record.serial, record.user
+            );
+            Ok(())
+        }
+        CertCommand::Crl { days } => {
+            if days == 0 {
+                return Err(AdminError::Usage("--days must be at least 1".into()));
+            }
+            let (ca_cert, ca_key) = ca_paths(db, ca);
+            let authority = CertificateAuthority::load(&ca_cert, &ca_key)?;
+            let (number, revoked) = store.revoked_for_crl().await?;
+            let mut entries = Vec::with_capacity(revoked.len());
+            for c in &revoked {
+                let serial = hex::decode(&c.serial).map_err(|_| StoreError::Invalid {
+                    what: "serial number in the store",
+                    reason: c.serial.clone(),
+                })?;
+                let reason = c
+                    .reason
+                    .as_deref()
+                    .and_then(RevocationReasonName::parse)
+                    .and_then(crl_reason);
+                entries.push((
+                    serial,
+                    store::system_time(c.revoked_at.unwrap_or(0)),
+                    reason,
+                ));
+            }
+            let now = SystemTime::now();
+            let next = now + Duration::from_secs(86_400) * days;
+            let pem = authority.crl(&entries, now, next, number)?;
+            out.push_str(&pem);
+            if !pem.ends_with('\n') {
+                out.push('\n');
+            }
+            Ok(())
+        }
+    }
+}
+
+/// The rcgen reason code; `unspecified` is left out of the CRL entry, as
+/// RFC 5280 section 5.3.1 recommends.
+fn crl_reason(r: RevocationReasonName) -> Option<crate::pki::RevocationReason> {
+    use crate::pki::RevocationReason as R;
+    Some(match r {
+        RevocationReasonName::KeyCompromise => R::KeyCompromise,
+        RevocationReasonName::CaCompromise => R::CaCompromise,
+        RevocationReasonName::AffiliationChanged => R::AffiliationChanged,
+        RevocationReasonName::Superseded => R::Superseded,
+        RevocationReasonName::CessationOfOperation => R::CessationOfOperation,
+        RevocationReasonName::CertificateHold => R::CertificateHold,
+        RevocationReasonName::PrivilegeWithdrawn => R::PrivilegeWithdrawn,
+        RevocationReasonName::AaCompromise => R::AaCompromise,
+        _ => return None,
+    })
+}
+
+fn cert_table(out: &mut String, certs: &[store::CertificateRecord]) {
+    let rows = certs
+        .iter()
+        .map(|c| {
+            let state = match (c.revoked_at, &c.reason) {
+                (Some(at), reason) => format!("revoked {} ({})", format_time(at), opt(reason)),
+                (None, _) => "valid".to_owned(),
+            };
+            vec![
+                c.serial.clone(),
+                c.user.clone(),
+                c.subject.clone(),
+                format_time(c.not_after),
+                state,
+            ]
+        })
+        .collect();
+    table(
+        out,
+        &["SERIAL", "USER", "SUBJECT", "NOT-AFTER", "STATUS"],
+        rows,
+    );
+}
+
+fn pki_command(cmd: PkiCommand, out: &mut String) -> Result<(), AdminError> {
+    match cmd {
+        PkiCommand::Init {
+            dir,
+            data_dir,
+            ca_name,
+            server_names,
+            ca_days,
+            server_days,
+        } => {
+            let dir = dir.unwrap_or(data_dir);
+            let files =
+                ["ca.pem", "ca.key", "server.pem", "server.key", "crl.pem"].map(|f| dir.join(f));
+            if let Some(existing) = files.iter().find(|f| f.exists()) {
+                return Err(AdminError::Usage(format!(
+                    "{} exists; not overwritten",
+                    existing.display()
+                )));
+            }
+            let common_name = server_names
+                .first()
+                .cloned()
+                .ok_or_else(|| AdminError::Usage("give at least one --server-name".into()))?;
+            if !dir.exists() {
+                fs::DirBuilder::new()
+                    .recursive(true)
+                    .mode(0o700)
+                    .create(&dir)
+                    .map_err(io_err(dir.display().to_string()))?;
+            }
+            let authority = CertificateAuthority::generate(&ca_name, ca_days)?;
+            let server = authority.issue_server(&common_name, &server_names, server_days)?;
+            let now = SystemTime::now();
+            let crl = authority.crl(&[], now, now + Duration::from_secs(30 * 86_400), 0)?;
+            let [ca_cert, ca_key, server_cert, server_key, crl_path] = files;
+            authority.save(&ca_cert, &ca_key)?;
+            server.write(&server_cert, &server_key)?;
+            fs::write(&crl_path, crl).map_err(io_err(crl_path.display().to_string()))?;
+            let _ = writeln!(out, "created in {}:", dir.display());
+            for (what, p) in [
+                ("CA certificate", &ca_cert),
+                ("CA key", &ca_key),
+                ("server certificate", &server_cert),
+                ("server key", &server_key),
+                ("CRL", &crl_path),
+            ] {
+                let _ = writeln!(out, "  {what:<19} {}", p.display());
+            }
+            Ok(())
+        }
+    }
+}
+
+use std::os::unix::fs::DirBuilderExt;
+
+fn write_private(path: &Path, data: &[u8]) -> Result<(), AdminError> {
+    use std::io::Write;
+    let mut f = fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+        .map_err(io_err(path.display().to_string()))?;
+    f.write_all(data)
+        .and_then(|()| f.sync_all())
+        .map_err(io_err(path.display().to_string()))
+}
+
+/// A PKCS#12 bundle (RFC 7292) of the key, the certificate and the CA
+/// certificate, encrypted with PBES2 AES-256-CBC and MACed with
+/// HMAC-SHA-256 (RFC 9579), as OpenSSL 3 writes by default.
+fn pkcs12(
+    issued: &crate::pki::Issued,
+    ca_pem: &str,
+    alias: &str,
+    password: &str,
+) -> Result<Vec<u8>, AdminError> {
+    let bad =
+        |what: &str, e: &dyn std::fmt::Display| AdminError::Usage(format!("PKCS#12: {what}: {e}"));
+    let leaf = pem_der(&issued.cert_pem).ok_or_else(|| bad("certificate", &"no PEM block"))?;
+    let ca = pem_der(ca_pem).ok_or_else(|| bad("CA certificate", &"no PEM block"))?;
+    let key = Zeroizing::new(pem_der(&issued.key_pem).ok_or_else(|| bad("key", &"no PEM block"))?);
+    let leaf = p12_keystore::Certificate::from_der(&leaf).map_err(|e| bad("certificate", &e))?;
+    let ca = p12_keystore::Certificate::from_der(&ca).map_err(|e| bad("CA certificate", &e))?;
+    let key = p12_keystore::PrivateKey::from_der(&key).map_err(|e| bad("key", &e))?;
+    let chain = p12_keystore::PrivateKeyChain::new(issued.serial.clone(), key, [leaf, ca]);
+    let mut ks = p12_keystore::KeyStore::new();
+    ks.add_entry(alias, p12_keystore::KeyStoreEntry::PrivateKeyChain(chain));
+    ks.writer(password).write().map_err(|e| bad("writing", &e))
+}
+
+fn pem_der(pem: &str) -> Option<Vec<u8>> {
+    use rustls_pki_types::pem::PemObject;
+    let (_, der) =
+        <(rustls_pki_types::pem::SectionKind, Vec<u8>)>::from_pem_slice(pem.as_bytes()).ok()?;
+    Some(der)
+}
+
+/// Reads a secret: without echo from the terminal (asked twice when
+/// `confirm`), or one line of standard input when it is not a terminal.
+fn read_secret(prompt: &str, confirm: bool) -> Result<Zeroizing<String>, AdminError> {
+    let secret = if std::io::stdin().is_terminal() {
+        let first = Zeroizing::new(
+            rpassword::prompt_password(format!("{prompt}: "))
+                .map_err(io_err("reading from the terminal"))?,
+        );
+        if confirm {
+            let again = Zeroizing::new(
+                rpassword::prompt_password(format!("{prompt} (again): "))
+                    .map_err(io_err("reading from the terminal"))?,
+            );
+            if *again != *first {
+                return Err(AdminError::Usage("the two entries differ".into()));
+            }
+        }
+        first
+    } else {
+        let mut line = Zeroizing::new(String::new());
+        std::io::stdin()
+            .lock()
+            .read_line(&mut line)
+            .map_err(io_err("reading standard input"))?;
+        let trimmed = line.trim_end_matches(['\r', '\n']).len();
+        line.truncate(trimmed);
+        line
+    };
+    if secret.is_empty() {
+        return Err(AdminError::Usage(format!("{prompt}: empty input")));
+    }
+    Ok(secret)
+}
+
+/// Prints `rows` under `headers`, columns padded to their widest cell.
+fn table(out: &mut String, headers: &[&str], rows: Vec<Vec<String>>) {
+    let mut widths: Vec<usize> = headers.iter().map(|h| h.chars().count()).collect();
+    for row in &rows {
+        for (w, cell) in widths.iter_mut().zip(row) {
+            *w = (*w).max(cell.chars().count());
+        }
+    }
+    let mut line = |cells: Vec<&str>| {
+        let mut l = String::new();
+        for (i, (cell, w)) in cells.iter().zip(&widths).enumerate() {
+            if i + 1 == cells.len() {
+                l.push_str(cell);
+            } else {
+                let _ = write!(l, "{cell:<w$}  ");
+            }
+        }
+        out.push_str(l.trim_end());
+        out.push('\n');
+    };
+    line(headers.to_vec());
+    for row in &rows {
+        line(row.iter().map(String::as_str).collect());
+    }
+}
+
+/// `YYYY-MM-DD HH:MM:SSZ` (UTC) for Unix seconds, by the civil-from-days
+/// algorithm of the proleptic Gregorian calendar.
+pub fn format_time(secs: i64) -> String {
+    let days = secs.div_euclid(86_400);
+    let rem = secs.rem_euclid(86_400);
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02} {:02}:{:02}:{:02}Z",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formats_times() {
+        assert_eq!(format_time(0), "1970-01-01 00:00:00Z");
+        assert_eq!(format_time(951_782_400), "2000-02-29 00:00:00Z");
+        assert_eq!(format_time(1_700_000_000), "2023-11-14 22:13:20Z");
+        assert_eq!(format_time(-1), "1969-12-31 23:59:59Z");
+        assert_eq!(format_time(253_402_300_799), "9999-12-31 23:59:59Z");
+    }
+
+    #[test]
+    fn file_stems_are_safe() {
+        assert_eq!(file_stem("alice@example.org"), "alice@example.org");
+        assert_eq!(file_stem("../etc/passwd"), "_._etc_passwd");
+        assert_eq!(file_stem("Bob Smith"), "Bob_Smith");
+    }
+
+    #[test]
+    fn tables_align() {
+        let mut out = String::new();
+        table(
+            &mut out,
+            &["NAME", "VLAN"],
+            vec![
+                vec!["alice".into(), "10".into()],
+                vec!["b".into(), "-".into()],
+            ],
+        );
+        assert_eq!(out, "NAME   VLAN\nalice  10\nb      -\n");
+    }
+
+    #[test]
+    fn changes_from_flags() {
+        assert_eq!(change(Some(1), false), Change::Set(1));
+        assert_eq!(change::<u32>(None, true), Change::Clear);
+        assert_eq!(change::<u32>(None, false), Change::Keep);
+    }
+}

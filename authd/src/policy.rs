@@ -1,0 +1,217 @@
+//! Authorization: after EAP authenticated a peer, decide whether it may
+//! connect and with which attributes.
+//!
+//! For EAP-TLS the identity is the one the certificate proves, not the EAP
+//! identity, which a peer may set to anything (RFC 5216 section 5.2). Which
+//! part of the certificate names the user is configurable
+//! ([`IdentitySource`]): the subject CN by default, or a subjectAltName.
+//!
+//! Without a store every authenticated peer is accepted under that name.
+//! With a store ([`Policy::with_store`]) the name must be an enabled user,
+//! and a certificate the store recorded must not be revoked there; the
+//! Access-Accept carries the user's VLAN and Session-Timeout, else its
+//! group's. The store is read on every authentication, so changes apply to
+//! the next one without a restart. CRL files are checked beside this by the
+//! TLS layer. A store that cannot be read rejects (fail closed).
+
+use eap_methods::server::Authenticated;
+use x509_parser::extensions::GeneralName;
+use x509_parser::prelude::{FromDer, X509Certificate};
+
+use crate::store::{CertificateStatus, Store};
+
+/// What the policy decided.
+#[derive(Debug)]
+pub enum Decision {
+    Accept(Accept),
+    Reject { label: &'static str, why: String },
+}
+
+/// Attributes of an Access-Accept that depend on the user.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Accept {
+    pub user_name: String,
+    /// Tunnel-Private-Group-Id with Tunnel-Type VLAN (13) and
+    /// Tunnel-Medium-Type IEEE-802 (6) (RFC 3580 section 3.31).
+    pub vlan: Option<String>,
+    /// Session-Timeout, seconds (RFC 2865 section 5.27).
+    pub session_timeout: Option<u32>,
+}
+
+/// Which part of the client certificate names the user.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Deserialize, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum IdentitySource {
+    /// The subject's (first) commonName.
+    #[default]
+    CommonName,
+    /// The first rfc822Name of the subjectAltName (RFC 5280 section 4.2.1.6).
+    SanEmail,
+    /// The first dNSName of the subjectAltName.
+    SanDns,
+    /// The first uniformResourceIdentifier of the subjectAltName.
+    SanUri,
+}
+
+impl IdentitySource {
+    fn describe(self) -> &'static str {
+        match self {
+            IdentitySource::CommonName => "subject common name",
+            IdentitySource::SanEmail => "subjectAltName rfc822Name",
+            IdentitySource::SanDns => "subjectAltName dNSName",
+            IdentitySource::SanUri => "subjectAltName URI",
+        }
+    }
+}
+
+#[derive(Debug, Default)]
+pub struct Policy {
+    store: Option<Store>,
+    identity: IdentitySource,
+}
+
+impl Policy {
+    /// No store: accept every authenticated peer under its certificate name.
+    pub fn new() -> Self {
+        Policy::default()
+    }
+
+    /// Authorize against `store`.
+    pub fn with_store(store: Store) -> Self {
+        Policy {
+            store: Some(store),
+            identity: IdentitySource::default(),
+        }
+    }
+
+    /// Name users by `source` instead of the subject CN.
+    pub fn identity_source(mut self, source: IdentitySource) -> Self {
+        self.identity = source;
+        self
+    }
+
+    /// The store, if any.
+    pub fn store(&self) -> Option<&Store> {
+        self.store.as_ref()
+    }
+
+    pub async fn authorize(&self, auth: &Authenticated) -> Decision {
+        let leaf = auth.peer_certificates.first().map(|c| c.as_ref());
+        self.authorize_peer(&auth.identity, leaf).await
+    }
+
+    /// The decision for a peer that proved `leaf` (DER, if it presented a
+    /// certificate) and said `eap_identity`.
+    pub async fn authorize_peer(&self, eap_identity: &str, leaf: Option<&[u8]>) -> Decision {
+        let (user_name, serial) = match leaf {
+            Some(der) => match certificate_identity(der, self.identity) {
+                Ok(found) => found,
+                Err(why) => {
+                    return Decision::Reject {
+                        label: "certificate_without_identity",
+                        why,
+                    };
+                }
+            },
+            None => (eap_identity.to_owned(), None),
+        };
+        let Some(store) = &self.store else {
+            return Decision::Accept(Accept {
+                user_name,
+                ..Accept::default()
+            });
+        };
+        if let Some(serial) = &serial {
+            match store.certificate_status(serial).await {
+                Ok(CertificateStatus::Unknown) => {}
+                Ok(CertificateStatus::Valid { user }) if user == user_name => {}
+                Ok(CertificateStatus::Valid { user }) => {
+                    return Decision::Reject {
+                        label: "certificate_user_mismatch",
+                        why: format!(
+                            "certificate {} names {user_name:?} but was issued to user {user:?}",
+                            hex::encode(serial)
+                        ),
+                    };
+                }
+                Ok(CertificateStatus::Revoked { at, reason, .. }) => {
+                    return Decision::Reject {
+                        label: "certificate_revoked",
+                        why: format!(
+                            "certificate {} of {user_name:?} was revoked at {at} (reason {})",
+                            hex::encode(serial),
+                            reason.as_deref().unwrap_or("unspecified")
+                        ),
+                    };
+                }
+                Err(e) => return store_unavailable(e),
+            }
+        }
+        match store.authorization(&user_name).await {
+            Ok(None) => Decision::Reject {
+                label: "unknown_user",
+                why: format!("user {user_name:?} is not in the store"),
+            },
+            Ok(Some(a)) if !a.enabled => Decision::Reject {
+                label: "user_disabled",
+                why: format!("user {user_name:?} is disabled"),
+            },
+            Ok(Some(a)) => Decision::Accept(Accept {
+                user_name,
+                vlan: a.vlan,
+                session_timeout: a.session_timeout,
+            }),
+            Err(e) => store_unavailable(e),
+        }
+    }
+}
+
+fn store_unavailable(e: crate::store::StoreError) -> Decision {
+    Decision::Reject {
+        label: "store_unavailable",
+        why: format!("cannot read the store: {e}"),
+    }
+}
+
+/// The user name `source` finds in DER certificate `der`, and the
+/// certificate's serial number (DER value octets).
+pub fn certificate_identity(
+    der: &[u8],
+    source: IdentitySource,
+) -> Result<(String, Option<Vec<u8>>), String> {
+    let (_, cert) = X509Certificate::from_der(der)
+        .map_err(|e| format!("client certificate does not parse: {e}"))?;
+    let serial = Some(cert.raw_serial().to_vec());
+    let missing = || format!("client certificate has no {}", source.describe());
+    let name = match source {
+        IdentitySource::CommonName => cert
+            .subject()
+            .iter_common_name()
+            .next()
+            .and_then(|cn| cn.as_str().ok())
+            .map(str::to_owned),
+        san => {
+            let Ok(Some(ext)) = cert.subject_alternative_name() else {
+                return Err(missing());
+            };
+            ext.value.general_names.iter().find_map(|g| match (san, g) {
+                (IdentitySource::SanEmail, GeneralName::RFC822Name(s))
+                | (IdentitySource::SanDns, GeneralName::DNSName(s))
+                | (IdentitySource::SanUri, GeneralName::URI(s)) => Some((*s).to_owned()),
+                _ => None,
+            })
+        }
+    };
+    match name {
+        Some(n) if !n.is_empty() => Ok((n, serial)),
+        _ => Err(missing()),
+    }
+}
+
+/// The subject CN of a DER certificate, if it has a readable one.
+pub fn certificate_common_name(der: &[u8]) -> Option<String> {
+    certificate_identity(der, IdentitySource::CommonName)
+        .ok()
+        .map(|(n, _)| n)
+}

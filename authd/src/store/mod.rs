@@ -1,0 +1,1117 @@
+//! The store: users, groups, NAS clients, issued certificates and the audit
+//! log of administrative changes, in SQL.
+//!
+//! Two backends share one schema (`authd/migrations`, applied on connect):
+//! SQLite, the embedded default (one file, WAL journal, created with mode
+//! 0600), and PostgreSQL, which several authd instances can share. The
+//! backend is chosen by the URL scheme: `sqlite://PATH` or `postgres://...`.
+//!
+//! `Store` wraps one pool per backend (`enum Pool`) rather than
+//! `sqlx::Any`: `Any` maps every value to a handful of lossy kinds (no
+//! native boolean on SQLite, integer width mismatches on PostgreSQL) and
+//! its migration support is thinner. The queries are written once in the
+//! SQL both backends accept (`$1` placeholders work in SQLite too) and
+//! compiled once per backend by the `with_pool!` macro, so each runs on its
+//! native driver with native types.
+//!
+//! Every change runs in a transaction together with its audit row, so the
+//! log never misses a change and never records one that did not happen.
+//! Audit rows never hold a secret or a password.
+
+mod model;
+mod nas;
+mod validate;
+
+use std::fs::OpenOptions;
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use argon2::password_hash::{PasswordHasher, PasswordVerifier};
+use sqlx::AssertSqlSafe;
+use sqlx::migrate::Migrator;
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
+use zeroize::Zeroizing;
+
+use crate::cidr::IpNet;
+use crate::config::Secret;
+
+pub use model::{
+    AuditEntry, Authorization, CertificateRecord, CertificateStatus, Change, Group, GroupUpdate,
+    NasClientRecord, NewCertificate, RevocationReasonName, User, UserAttributes, UserUpdate,
+};
+pub use nas::{
+    CLIENT_REFRESH_INTERVAL, ClientEntry, ClientSync, merge_clients, run_client_refresh,
+};
+pub use validate::normalize_serial;
+
+/// The schema migrations, embedded in the binary.
+pub static MIGRATOR: Migrator = sqlx::migrate!();
+
+/// How long a connection attempt may take before the database counts as
+/// unreachable.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+/// How long SQLite waits for another writer (another process, e.g. the
+/// admin CLI while the server runs) before giving up.
+const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Why a store operation failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StoreError {
+    /// The URL names no backend this build knows.
+    #[error("unsupported database URL `{0}`: use sqlite://PATH or postgres://...")]
+    UnsupportedUrl(String),
+    /// The URL does not parse.
+    #[error("invalid database URL `{url}`: {source}")]
+    InvalidUrl {
+        /// The URL, password removed.
+        url: String,
+        /// What the driver said.
+        source: sqlx::Error,
+    },
+    /// Creating or checking the SQLite file failed.
+    #[error("{}: {reason}", path.display())]
+    File {
+        /// The database file.
+        path: PathBuf,
+        /// What is wrong.
+        reason: String,
+    },
+    /// The database could not be reached or opened.
+    #[error("cannot connect to the database {url}: {source}")]
+    Unreachable {
+        /// The URL, password removed.
+        url: String,
+        /// What the driver said.
+        source: sqlx::Error,
+    },
+    /// Applying the schema migrations failed.
+    #[error("migrating the database schema: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    /// A query failed.
+    #[error("database: {0}")]
+    Database(#[from] sqlx::Error),
+    /// The named object does not exist.
+    #[error("{kind} `{name}` does not exist")]
+    NotFound {
+        /// `user`, `group`, `client` or `certificate`.
+        kind: &'static str,
+        /// Its name (or serial).
+        name: String,
+    },
+    /// An object with that name (or address) exists already.
+    #[error("{kind} `{name}` already exists")]
+    Duplicate {
+        /// `user`, `group`, `client`, `client address` or `certificate`.
+        kind: &'static str,
+        /// The conflicting name or value.
+        name: String,
+    },
+    /// The object cannot be removed while others refer to it.
+    #[error("{kind} `{name}` is in use: {detail}")]
+    InUse {
+        /// `group`.
+        kind: &'static str,
+        /// Its name.
+        name: String,
+        /// Who uses it.
+        detail: String,
+    },
+    /// A value is not acceptable (bad name, VLAN, timeout, serial, ...).
+    #[error("invalid {what}: {reason}")]
+    Invalid {
+        /// What the value is.
+        what: &'static str,
+        /// Why it is refused.
+        reason: String,
+    },
+    /// Hashing a password failed.
+    #[error("password hashing failed")]
+    PasswordHash,
+}
+
+impl StoreError {
+    fn invalid(what: &'static str, reason: impl Into<String>) -> StoreError {
+        StoreError::Invalid {
+            what,
+            reason: reason.into(),
+        }
+    }
+}
+
+/// Which SQL backend a URL selects.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Backend {
+    /// `sqlite:` URLs.
+    Sqlite,
+    /// `postgres:` and `postgresql:` URLs.
+    Postgres,
+}
+
+impl Backend {
+    /// The backend of `url`, by its scheme.
+    pub fn of_url(url: &str) -> Result<Backend, StoreError> {
+        let scheme = url.split_once(':').map(|(s, _)| s.to_ascii_lowercase());
+        match scheme.as_deref() {
+            Some("sqlite") => Ok(Backend::Sqlite),
+            Some("postgres" | "postgresql") => Ok(Backend::Postgres),
+            _ => Err(StoreError::UnsupportedUrl(redact_url(url))),
+        }
+    }
+}
+
+/// `url` with the password of its user-info part replaced by `***`, fit
+/// for messages and logs.
+pub fn redact_url(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_owned();
+    };
+    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let (authority, tail) = rest.split_at(authority_end);
+    match authority.rsplit_once('@') {
+        Some((userinfo, host)) => match userinfo.split_once(':') {
+            Some((user, _password)) => format!("{scheme}://{user}:***@{host}{tail}"),
+            None => url.to_owned(),
+        },
+        None => url.to_owned(),
+    }
+}
+
+/// The default store URL of a data directory: `sqlite://DIR/authd.db`.
+pub fn default_url(data_dir: &Path) -> String {
+    format!("sqlite://{}", data_dir.join("authd.db").display())
+}
+
+#[derive(Clone)]
+enum Pool {
+    Sqlite(SqlitePool),
+    Postgres(PgPool),
+}
+
+/// Runs `$body` with `$pool` bound to the backend's pool; the body is
+/// compiled once per backend.
+macro_rules! with_pool {
+    ($self:expr, $pool:ident => $body:expr) => {
+        match &$self.pool {
+            Pool::Sqlite($pool) => $body,
+            Pool::Postgres($pool) => $body,
+        }
+    };
+}
+
+/// Inserts an audit row within transaction `$tx`.
+macro_rules! audit {
+    ($tx:expr, $actor:expr, $action:expr, $object:expr, $detail:expr) => {
+        sqlx::query(
+            "INSERT INTO audit_log (at_micros, actor, action, object, detail) \
+             VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(unix_micros())
+        .bind($actor)
+        .bind($action)
+        .bind($object)
+        .bind($detail)
+        .execute(&mut *$tx)
+        .await?
+    };
+}
+
+/// Number of rows of `$sql` (a `SELECT COUNT(*) ... $1`) for `$arg`.
+macro_rules! count {
+    ($conn:expr, $sql:expr, $arg:expr) => {
+        sqlx::query_scalar::<_, i64>($sql)
+            .bind($arg)
+            .fetch_one(&mut *$conn)
+            .await?
+    };
+}
+
+/// A handle on the store; cheap to clone (the pool is shared).
+#[derive(Clone)]
+pub struct Store {
+    pool: Pool,
+    actor: String,
+    url: String,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store")
+            .field("url", &self.url)
+            .field("actor", &self.actor)
+            .finish_non_exhaustive()
+    }
+}
+
+fn unix_now() -> i64 {
+    unix_seconds(SystemTime::now())
+}
+
+/// Seconds since the Unix epoch (negative before it).
+pub fn unix_seconds(t: SystemTime) -> i64 {
+    match t.duration_since(UNIX_EPOCH) {
+        Ok(d) => i64::try_from(d.as_secs()).unwrap_or(i64::MAX),
+        Err(e) => i64::try_from(e.duration().as_secs()).map_or(i64::MIN, |s| -s),
+    }
+}
+
+/// The time `secs` seconds after the Unix epoch.
+pub fn system_time(secs: i64) -> SystemTime {
+    if secs >= 0 {
+        UNIX_EPOCH + Duration::from_secs(secs.unsigned_abs())
+    } else {
+        UNIX_EPOCH
+            .checked_sub(Duration::from_secs(secs.unsigned_abs()))
+            .unwrap_or(UNIX_EPOCH)
+    }
+}
+
+fn unix_micros() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_micros()).unwrap_or(i64::MAX))
+}
+
+/// Maps a unique-constraint violation to [`StoreError::Duplicate`].
+fn unique<'a>(kind: &'static str, name: &'a str) -> impl FnOnce(sqlx::Error) -> StoreError + 'a {
+    move |e| match &e {
+        sqlx::Error::Database(db) if db.is_unique_violation() => StoreError::Duplicate {
+            kind,
+            name: name.to_owned(),
+        },
+        _ => StoreError::Database(e),
+    }
+}
+
+/// Creates the SQLite file with mode 0600 if it does not exist, so the WAL
+/// and shared-memory files SQLite derives from it get the same mode.
+fn create_private_file(path: &Path) -> Result<(), StoreError> {
+    if path.as_os_str().is_empty() || path == Path::new(":memory:") {
+        return Ok(());
+    }
+    let parent = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    if !parent.is_dir() {
+        return Err(StoreError::File {
+            path: path.to_owned(),
+            reason: format!("directory {} does not exist", parent.display()),
+        });
+    }
+    match OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+    {
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(e) => Err(StoreError::File {
+            path: path.to_owned(),
+            reason: e.to_string(),
+        }),
+    }
+}
+
+impl Store {
+    /// Connects to the database at `url`, creating the SQLite file (mode
+    /// 0600, in an existing directory) if needed, and applies the schema
+    /// migrations. Several processes may connect at once: PostgreSQL
+    /// migrations take an advisory lock, SQLite ones a write lock.
+    pub async fn connect(url: &str) -> Result<Store, StoreError> {
+        let shown = redact_url(url);
+        let invalid = |source| StoreError::InvalidUrl {
+            url: shown.clone(),
+            source,
+        };
+        let unreachable = |source| StoreError::Unreachable {
+            url: shown.clone(),
+            source,
+        };
+        let pool = match Backend::of_url(url)? {
+            Backend::Sqlite => {
+                let options = SqliteConnectOptions::from_str(url).map_err(invalid)?;
+                create_private_file(options.get_filename())?;
+                let options = options
+                    .create_if_missing(false)
+                    .journal_mode(SqliteJournalMode::Wal)
+                    .synchronous(SqliteSynchronous::Normal)
+                    .busy_timeout(SQLITE_BUSY_TIMEOUT)
+                    .foreign_keys(true);
+                let pool = SqlitePoolOptions::new()
+                    .max_connections(4)
+                    .acquire_timeout(CONNECT_TIMEOUT)
+                    .connect_with(options)
+                    .await
+                    .map_err(unreachable)?;
+                Pool::Sqlite(pool)
+            }
+            Backend::Postgres => {
+                let options = PgConnectOptions::from_str(url).map_err(invalid)?;
+                let pool = PgPoolOptions::new()
+                    .max_connections(8)
+                    .acquire_timeout(CONNECT_TIMEOUT)
+                    .connect_with(options)
+                    .await
+                    .map_err(unreachable)?;
+                Pool::Postgres(pool)
+            }
+        };
+        let store = Store {
+            pool,
+            actor: "authd".to_owned(),
+            url: shown,
+        };
+        with_pool!(store, pool => MIGRATOR.run(pool).await?);
+        Ok(store)
+    }
+
+    /// The same store, recording `actor` as the author of changes in the
+    /// audit log (e.g. `cli:alice`).
+    pub fn with_actor(mut self, actor: impl Into<String>) -> Store {
+        self.actor = actor.into();
+        self
+    }
+
+    /// The backend in use.
+    pub fn backend(&self) -> Backend {
+        match self.pool {
+            Pool::Sqlite(_) => Backend::Sqlite,
+            Pool::Postgres(_) => Backend::Postgres,
+        }
+    }
+
+    /// The URL, without its password.
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    /// Closes the pool, waiting for connections to finish.
+    pub async fn close(&self) {
+        with_pool!(self, pool => pool.close().await)
+    }
+
+    /// The newest schema version this binary knows.
+    pub fn schema_version() -> i64 {
+        MIGRATOR.iter().map(|m| m.version).max().unwrap_or(0)
+    }
+
+    // ----- users -------------------------------------------------------
+
+    /// Adds a user. Fails with [`StoreError::Duplicate`] if the name is
+    /// taken, [`StoreError::NotFound`] if the group does not exist.
+    pub async fn add_user(
+        &self,
+        name: &str,
+        attrs: &UserAttributes,
+        enabled: bool,
+    ) -> Result<(), StoreError> {
+        validate::user_name(name)?;
+        validate::attributes(attrs.vlan.as_deref(), attrs.session_timeout)?;
+        let detail = format!(
+            "enabled={enabled} group={} vlan={} session_timeout={}",
+            show(&attrs.group),
+            show(&attrs.vlan),
+            show(&attrs.session_timeout)
+        );
+        let now = unix_now();
+        with_pool!(self, pool => {
+            let mut tx = pool.begin().await?;
+            if let Some(group) = &attrs.group {
+                if count!(tx, "SELECT COUNT(*) FROM groups WHERE name = $1", group) == 0 {
+                    return Err(StoreError::NotFound { kind: "group", name: group.clone() });
+                }
+            }
+            sqlx::query(
+                "INSERT INTO users (name, enabled, group_name, vlan, session_timeout, created_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6)",
+            )
+            .bind(name)
+            .bind(enabled)
+            .bind(&attrs.group)
+            .bind(&attrs.vlan)
+            .bind(attrs.session_timeout.map(i64::from))
+            .bind(now)
+            .execute(&mut *tx)
+            .await
+            .map_err(unique("user", name))?;
+            audit!(tx, &self.actor, "user.add", name, detail);
+            tx.commit().await?;
+        });
+        Ok(())
+    }
+
+    /// All users, by name.
+    pub async fn list_users(&self) -> Result<Vec<User>, StoreError> {
+        let rows: Vec<model::UserRow> = with_pool!(self, pool => {
+            sqlx::query_as(AssertSqlSafe(format!("{} ORDER BY name", model::USER_SELECT)))
+                .fetch_all(pool)
+                .await?
+        });
+        Ok(rows.into_iter().map(User::from).collect())
+    }
+
+    /// One user.
+    pub async fn user(&self, name: &str) -> Result<User, StoreError> {
+        let row: Option<model::UserRow> = with_pool!(self, pool => {
+            sqlx::query_as(AssertSqlSafe(format!("{} WHERE name = $1", model::USER_SELECT)))
+                .bind(name)
+                .fetch_optional(pool)
+                .await?
+        });
+        row.map(User::from).ok_or_else(|| StoreError::NotFound {
+            kind: "user",
+            name: name.to_owned(),
+        })
+    }
+
+    /// Changes a user's group, VLAN or Session-Timeout.
+    pub async fn update_user(&self, name: &str, update: &UserUpdate) -> Result<(), StoreError> {
+        if let Change::Set(v) = &update.vlan {
+            validate::vlan(v)?;
+        }
+        if let Change::Set(t) = update.session_timeout {
+            validate::session_timeout(t)?;
+        }
+        let detail = update.describe();
+        with_pool!(self, pool => {
+            let mut tx = pool.begin().await?;
+            if count!(tx, "SELECT COUNT(*) FROM users WHERE name = $1", name) == 0 {
+                return Err(StoreError::NotFound { kind: "user", name: name.to_owned() });
+            }
+            if let Change::Set(group) = &update.group {
+                if count!(tx, "SELECT COUNT(*) FROM groups WHERE name = $1", group) == 0 {
+                    return Err(StoreError::NotFound { kind: "group", name: group.clone() });
+                }
+            }
+            if let Some(v) = update.group.as_update() {
+                sqlx::query("UPDATE users SET group_name = $1 WHERE name = $2")
+                    .bind(v).bind(name).execute(&mut *tx).await?;
+            }
+            if let Some(v) = update.vlan.as_update() {
+                sqlx::query("UPDATE users SET vlan = $1 WHERE name = $2")
+                    .bind(v).bind(name).execute(&mut *tx).await?;
+            }
+            if let Some(v) = update.session_timeout.as_update() {
+                sqlx::query("UPDATE users SET session_timeout = $1 WHERE name = $2")
+                    .bind(v.map(i64::from)).bind(name).execute(&mut *tx).await?;
+            }
+            audit!(tx, &self.actor, "user.set", name, detail);
+            tx.commit().await?;
+        });
+        Ok(())
+    }
+
+    /// Enables or disables a user; takes effect on its next authentication.
+    pub async fn set_user_enabled(&self, name: &str, enabled: bool) -> Result<(), StoreError> {
+        let action = if enabled {
+            "user.enable"
+        } else {
+            "user.disable"
+        };
+        with_pool!(self, pool => {
+            let mut tx = pool.begin().await?;
+            let done = sqlx::query("UPDATE users SET enabled = $1 WHERE name = $2")
+                .bind(enabled)
+                .bind(name)
+                .execute(&mut *tx)
+                .await?;
+            if done.rows_affected() == 0 {
+                return Err(StoreError::NotFound { kind: "user", name: name.to_owned() });
+            }
+            audit!(tx, &self.actor, action, name, "");
+            tx.commit().await?;
+        });
+        Ok(())
+    }
+
+    /// Deletes a user and revokes its certificates that are not revoked yet
+    /// (reason cessationOfOperation), so the next CRL lists them. Returns
+    /// the number of certificates revoked.
+    pub async fn delete_user(&self, name: &str) -> Result<u64, StoreError> {
+        let now = unix_now();
+        let revoked = with_pool!(self, pool => {
+            let mut tx = pool.begin().await?;
+            let done = sqlx::query("DELETE FROM users WHERE name = $1")
+                .bind(name)
+                .execute(&mut *tx)
+                .await?;
+            if done.rows_affected() == 0 {
+                return Err(StoreError::NotFound { kind: "user", name: name.to_owned() });
+            }
+            let revoked = sqlx::query(
+                "UPDATE certificates SET revoked_at = $1, reason = $2 \
+                 WHERE user_name = $3 AND revoked_at IS NULL",
+            )
+            .bind(now)
+            .bind(RevocationReasonName::CessationOfOperation.as_str())
+            .bind(name)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+            audit!(tx, &self.actor, "user.delete", name, format!("certificates_revoked={revoked}"));
+            tx.commit().await?;
+            revoked
+        });
+        Ok(revoked)
+    }
+
+    /// Sets a user's password, stored as an Argon2id hash (RFC 9106) in PHC
+    /// string format. The password itself is never stored or logged.
+    pub async fn set_password(&self, name: &str, password: &str) -> Result<(), StoreError> {
+        validate::password(password)?;
+        let hash = hash_password(password)?;
+        with_pool!(self, pool => {
+            let mut tx = pool.begin().await?;
+            let done = sqlx::query("UPDATE users SET password_hash = $1 WHERE name = $2")
+                .bind(&hash)
+                .bind(name)
+                .execute(&mut *tx)
+                .await?;
+            if done.rows_affected() == 0 {
+                return Err(StoreError::NotFound { kind: "user", name: name.to_owned() });
+            }
+            audit!(tx, &self.actor, "user.passwd", name, "password changed");
+            tx.commit().await?;
+        });
+        Ok(())
+    }
+
+    /// Whether `password` is the user's password. `false` for an unknown
+    /// user or one without a password; a failed check costs the same time as
+    /// a good one only for users that have a hash.
+    pub async fn verify_password(&self, name: &str, password: &str) -> Result<bool, StoreError> {
+        let hash: Option<Option<String>> = with_pool!(self, pool => {
+            sqlx::query_scalar("SELECT password_hash FROM users WHERE name = $1")
+                .bind(name)
+                .fetch_optional(pool)
+                .await?
+        });
+        Ok(match hash.flatten() {
+            Some(h) => verify_password(&h, password),
+            None => false,
+        })
+    }
+
+    /// What the policy needs to authorize `name`: `None` if there is no
+    /// such user. VLAN and Session-Timeout are the user's if set, else the
+    /// group's.
+    pub async fn authorization(&self, name: &str) -> Result<Option<Authorization>, StoreError> {
+        let row: Option<model::AuthorizationRow> = with_pool!(self, pool => {
+            sqlx::query_as(
+                "SELECT u.enabled AS enabled, u.group_name AS group_name, \
+                        u.vlan AS vlan, u.session_timeout AS session_timeout, \
+                        g.vlan AS group_vlan, g.session_timeout AS group_session_timeout \
+                 FROM users u LEFT JOIN groups g ON g.name = u.group_name \
+                 WHERE u.name = $1",
+            )
+            .bind(name)
+            .fetch_optional(pool)
+            .await?
+        });
+        Ok(row.map(Authorization::from))
+    }
+
+    // ----- groups ------------------------------------------------------
+
+    /// Adds a group.
+    pub async fn add_group(
+        &self,
+        name: &str,
+        vlan: Option<&str>,
+        session_timeout: Option<u32>,
+    ) -> Result<(), StoreError> {
+        validate::group_name(name)?;
+        validate::attributes(vlan, session_timeout)?;
+        let detail = format!(
+            "vlan={} session_timeout={}",
+            show(&vlan),
+            show(&session_timeout)
+        );
+        let now = unix_now();
+        with_pool!(self, pool => {
+            let mut tx = pool.begin().await?;
+            sqlx::query(
+                "INSERT INTO groups (name, vlan, session_timeout, created_at) VALUES ($1, $2, $3, $4)",
+            )
+            .bind(name)
+            .bind(vlan)
+            .bind(session_timeout.map(i64::from))
+            .bind(now)
+            .execute(&mut *tx)
+            .await
+            .map_err(unique("group", name))?;
+            audit!(tx, &self.actor, "group.add", name, detail);
+            tx.commit().await?;
+        });
+        Ok(())
+    }
+
+    /// All groups, by name, with their number of members.
+    pub async fn list_groups(&self) -> Result<Vec<Group>, StoreError> {
+        let rows: Vec<model::GroupRow> = with_pool!(self, pool => {
+            sqlx::query_as(
+                "SELECT g.name AS name, g.vlan AS vlan, g.session_timeout AS session_timeout, \
+                        g.created_at AS created_at, \
+                        (SELECT COUNT(*) FROM users u WHERE u.group_name = g.name) AS members \
+                 FROM groups g ORDER BY g.name",
+            )
+            .fetch_all(pool)
+            .await?
+        });
+        Ok(rows.into_iter().map(Group::from).collect())
+    }
+
+    /// Changes a group's VLAN or Session-Timeout.
+    pub async fn update_group(&self, name: &str, update: &GroupUpdate) -> Result<(), StoreError> {
+        if let Change::Set(v) = &update.vlan {
+            validate::vlan(v)?;
+        }
+        if let Change::Set(t) = update.session_timeout {
+            validate::session_timeout(t)?;
+        }
+        let detail = update.describe();
+        with_pool!(self, pool => {
+            let mut tx = pool.begin().await?;
+            if count!(tx, "SELECT COUNT(*) FROM groups WHERE name = $1", name) == 0 {
+                return Err(StoreError::NotFound { kind: "group", name: name.to_owned() });
+            }
+            if let Some(v) = update.vlan.as_update() {
+                sqlx::query("UPDATE groups SET vlan = $1 WHERE name = $2")
+                    .bind(v).bind(name).execute(&mut *tx).await?;
+            }
+            if let Some(v) = update.session_timeout.as_update() {
+                sqlx::query("UPDATE groups SET session_timeout = $1 WHERE name = $2")
+                    .bind(v.map(i64::from)).bind(name).execute(&mut *tx).await?;
+            }
+            audit!(tx, &self.actor, "group.set", name, detail);
+            tx.commit().await?;
+        });
+        Ok(())
+    }
+
+    /// Deletes a group that has no members.
+    pub async fn delete_group(&self, name: &str) -> Result<(), StoreError> {
+        with_pool!(self, pool => {
+            let mut tx = pool.begin().await?;
+            let members = count!(tx, "SELECT COUNT(*) FROM users WHERE group_name = $1", name);
+            if members > 0 {
+                return Err(StoreError::InUse {
+                    kind: "group",
+                    name: name.to_owned(),
+                    detail: format!("{members} user(s) belong to it"),
+                });
+            }
+            let done = sqlx::query("DELETE FROM groups WHERE name = $1")
+                .bind(name)
+                .execute(&mut *tx)
+                .await?;
+            if done.rows_affected() == 0 {
+                return Err(StoreError::NotFound { kind: "group", name: name.to_owned() });
+            }
+            audit!(tx, &self.actor, "group.delete", name, "");
+            tx.commit().await?;
+        });
+        Ok(())
+    }
+
+    // ----- NAS clients -------------------------------------------------
+
+    /// Adds a NAS client. The name and the network must both be new.
+    /// Servers pick the change up within [`CLIENT_REFRESH_INTERVAL`].
+    pub async fn add_client(
+        &self,
+        name: &str,
+        address: IpNet,
+        secret: &Secret,
+        require_message_authenticator: bool,
+    ) -> Result<(), StoreError> {
+        validate::client_name(name)?;
+        let secret_text = std::str::from_utf8(secret.expose())
+            .map_err(|_| StoreError::invalid("secret", "not UTF-8"))?;
+        let address_text = address.to_string();
+        let detail = format!(
+            "address={address_text} require_message_authenticator={require_message_authenticator}"
+        );
+        let now = unix_now();
+        with_pool!(self, pool => {
+            let mut tx = pool.begin().await?;
+            if count!(tx, "SELECT COUNT(*) FROM nas_clients WHERE name = $1", name) > 0 {
+                return Err(StoreError::Duplicate { kind: "client", name: name.to_owned() });
+            }
+            if count!(tx, "SELECT COUNT(*) FROM nas_clients WHERE address = $1", &address_text) > 0 {
+                return Err(StoreError::Duplicate { kind: "client address", name: address_text });
+            }
+            sqlx::query(
+                "INSERT INTO nas_clients (name, address, secret, require_message_authenticator, created_at) \
+                 VALUES ($1, $2, $3, $4, $5)",
+            )
+            .bind(name)
+            .bind(&address_text)
+            .bind(secret_text)
+            .bind(require_message_authenticator)
+            .bind(now)
+            .execute(&mut *tx)
+            .await
+            .map_err(unique("client", name))?;
+            sqlx::query("UPDATE counters SET value = value + 1 WHERE name = 'clients'")
+                .execute(&mut *tx)
+                .await?;
+            audit!(tx, &self.actor, "client.add", name, detail);
+            tx.commit().await?;
+        });
+        Ok(())
+    }
+
+    /// Removes a NAS client.
+    pub async fn remove_client(&self, name: &str) -> Result<(), StoreError> {
+        with_pool!(self, pool => {
+            let mut tx = pool.begin().await?;
+            let done = sqlx::query("DELETE FROM nas_clients WHERE name = $1")
+                .bind(name)
+                .execute(&mut *tx)
+                .await?;
+            if done.rows_affected() == 0 {
+                return Err(StoreError::NotFound { kind: "client", name: name.to_owned() });
+            }
+            sqlx::query("UPDATE counters SET value = value + 1 WHERE name = 'clients'")
+                .execute(&mut *tx)
+                .await?;
+            audit!(tx, &self.actor, "client.remove", name, "");
+            tx.commit().await?;
+        });
+        Ok(())
+    }
+
+    /// All NAS clients, by name, without their secrets.
+    pub async fn list_clients(&self) -> Result<Vec<NasClientRecord>, StoreError> {
+        let rows: Vec<model::ClientRow> = with_pool!(self, pool => {
+            sqlx::query_as(
+                "SELECT name, address, require_message_authenticator, created_at \
+                 FROM nas_clients ORDER BY name",
+            )
+            .fetch_all(pool)
+            .await?
+        });
+        Ok(rows.into_iter().map(NasClientRecord::from).collect())
+    }
+
+    /// The clients' generation: it changes whenever a NAS client is added
+    /// or removed. One cheap query, for servers to poll.
+    pub async fn clients_generation(&self) -> Result<i64, StoreError> {
+        Ok(with_pool!(self, pool => {
+            sqlx::query_scalar::<_, i64>("SELECT value FROM counters WHERE name = 'clients'")
+                .fetch_one(pool)
+                .await?
+        }))
+    }
+
+    /// The NAS clients with their secrets, for the server, and the
+    /// generation they belong to (read in the same transaction). Rows whose
+    /// address no longer parses are skipped with a warning.
+    pub async fn client_entries(&self) -> Result<(i64, Vec<ClientEntry>), StoreError> {
+        let (generation, rows): (i64, Vec<model::ClientSecretRow>) = with_pool!(self, pool => {
+            let mut tx = pool.begin().await?;
+            let generation = sqlx::query_scalar::<_, i64>(
+                "SELECT value FROM counters WHERE name = 'clients'",
+            )
+            .fetch_one(&mut *tx)
+            .await?;
+            let rows = sqlx::query_as(
+                "SELECT name, address, secret, require_message_authenticator FROM nas_clients",
+            )
+            .fetch_all(&mut *tx)
+            .await?;
+            tx.commit().await?;
+            (generation, rows)
+        });
+        let entries = rows
+            .into_iter()
+            .filter_map(|row| {
+                let net = match row.address.parse::<IpNet>() {
+                    Ok(net) => net,
+                    Err(e) => {
+                        tracing::warn!(client = %row.name, "NAS client in the store skipped: {e}");
+                        return None;
+                    }
+                };
+                Some(ClientEntry {
+                    name: row.name,
+                    net,
+                    secret: Zeroizing::new(row.secret.as_bytes().to_vec()),
+                    require_message_authenticator: row.require_message_authenticator,
+                })
+            })
+            .collect();
+        Ok((generation, entries))
+    }
+
+    // ----- certificates ------------------------------------------------
+
+    /// Records a certificate issued to an existing user.
+    pub async fn add_certificate(&self, cert: &NewCertificate) -> Result<(), StoreError> {
+        let serial = normalize_serial(&cert.serial)?;
+        let detail = format!(
+            "user={} subject={} not_after={}",
+            cert.user, cert.subject, cert.not_after
+        );
+        let now = unix_now();
+        with_pool!(self, pool => {
+            let mut tx = pool.begin().await?;
+            if count!(tx, "SELECT COUNT(*) FROM users WHERE name = $1", &cert.user) == 0 {
+                return Err(StoreError::NotFound { kind: "user", name: cert.user.clone() });
+            }
+            sqlx::query(
+                "INSERT INTO certificates (serial, subject, user_name, issued_at, not_after) \
+                 VALUES ($1, $2, $3, $4, $5)",
+            )
+            .bind(&serial)
+            .bind(&cert.subject)
+            .bind(&cert.user)
+            .bind(now)
+            .bind(cert.not_after)
+            .execute(&mut *tx)
+            .await
+            .map_err(unique("certificate", &serial))?;
+            audit!(tx, &self.actor, "cert.issue", &serial, detail);
+            tx.commit().await?;
+        });
+        Ok(())
+    }
+
+    /// Certificates, newest first; only `user`'s when given.
+    pub async fn list_certificates(
+        &self,
+        user: Option<&str>,
+    ) -> Result<Vec<CertificateRecord>, StoreError> {
+        let rows: Vec<model::CertificateRow> = with_pool!(self, pool => {
+            match user {
+                Some(u) => sqlx::query_as(AssertSqlSafe(format!(
+                    "{} WHERE user_name = $1 ORDER BY issued_at DESC, serial",
+                    model::CERT_SELECT
+                )))
+                .bind(u)
+                .fetch_all(pool)
+                .await?,
+                None => sqlx::query_as(AssertSqlSafe(format!(
+                    "{} ORDER BY issued_at DESC, serial",
+                    model::CERT_SELECT
+                )))
+                .fetch_all(pool)
+                .await?,
+            }
+        });
+        Ok(rows.into_iter().map(CertificateRecord::from).collect())
+    }
+
+    /// One certificate by serial (hex, any case, colons allowed).
+    pub async fn certificate(&self, serial: &str) -> Result<CertificateRecord, StoreError> {
+        let serial = normalize_serial(serial)?;
+        let row: Option<model::CertificateRow> = with_pool!(self, pool => {
+            sqlx::query_as(AssertSqlSafe(format!("{} WHERE serial = $1", model::CERT_SELECT)))
+                .bind(&serial)
+                .fetch_optional(pool)
+                .await?
+        });
+        row.map(CertificateRecord::from)
+            .ok_or(StoreError::NotFound {
+                kind: "certificate",
+                name: serial,
+            })
+    }
+
+    /// Revocation state of the certificate with DER serial bytes `serial`.
+    pub async fn certificate_status(&self, serial: &[u8]) -> Result<CertificateStatus, StoreError> {
+        let serial = validate::serial_hex(serial);
+        let row: Option<model::CertificateRow> = with_pool!(self, pool => {
+            sqlx::query_as(AssertSqlSafe(format!("{} WHERE serial = $1", model::CERT_SELECT)))
+                .bind(&serial)
+                .fetch_optional(pool)
+                .await?
+        });
+        Ok(match row.map(CertificateRecord::from) {
+            None => CertificateStatus::Unknown,
+            Some(c) => match c.revoked_at {
+                Some(at) => CertificateStatus::Revoked {
+                    user: c.user,
+                    at,
+                    reason: c.reason,
+                },
+                None => CertificateStatus::Valid { user: c.user },
+            },
+        })
+    }
+
+    /// Revokes a certificate at `at`. Revoking a revoked certificate is an
+    /// error that says when it was revoked.
+    pub async fn revoke_certificate(
+        &self,
+        serial: &str,
+        reason: RevocationReasonName,
+        at: SystemTime,
+    ) -> Result<CertificateRecord, StoreError> {
+        let serial = normalize_serial(serial)?;
+        let at = unix_seconds(at);
+        with_pool!(self, pool => {
+            let mut tx = pool.begin().await?;
+            let done = sqlx::query(
+                "UPDATE certificates SET revoked_at = $1, reason = $2 \
+                 WHERE serial = $3 AND revoked_at IS NULL",
+            )
+            .bind(at)
+            .bind(reason.as_str())
+            .bind(&serial)
+            .execute(&mut *tx)
+            .await?;
+            if done.rows_affected() == 0 {
+                let exists = count!(tx, "SELECT COUNT(*) FROM certificates WHERE serial = $1", &serial);
+                return Err(if exists == 0 {
+                    StoreError::NotFound { kind: "certificate", name: serial }
+                } else {
+                    StoreError::Invalid { what: "certificate", reason: format!("`{serial}` is already revoked") }
+                });
+            }
+            audit!(tx, &self.actor, "cert.revoke", &serial, format!("reason={}", reason.as_str()));
+            tx.commit().await?;
+        });
+        self.certificate(&serial).await
+    }
+
+    /// The revoked certificates (for a CRL) and a new CRL number: the
+    /// counter is incremented, so every CRL gets a larger one (RFC 5280
+    /// section 5.2.3). The CRL's creation is audited.
+    pub async fn revoked_for_crl(&self) -> Result<(u64, Vec<CertificateRecord>), StoreError> {
+        let (number, rows): (i64, Vec<model::CertificateRow>) = with_pool!(self, pool => {
+            let mut tx = pool.begin().await?;
+            let number = sqlx::query_scalar::<_, i64>(
+                "UPDATE counters SET value = value + 1 WHERE name = 'crl_number' RETURNING value",
+            )
+            .fetch_one(&mut *tx)
+            .await?;
+            let rows = sqlx::query_as(AssertSqlSafe(format!(
+                "{} WHERE revoked_at IS NOT NULL ORDER BY revoked_at, serial",
+                model::CERT_SELECT
+            )))
+            .fetch_all(&mut *tx)
+            .await?;
+            audit!(tx, &self.actor, "cert.crl", format!("crl_number={number}"), format!("revoked={}", rows.len()));
+            tx.commit().await?;
+            (number, rows)
+        });
+        Ok((
+            u64::try_from(number).unwrap_or(0),
+            rows.into_iter().map(CertificateRecord::from).collect(),
+        ))
+    }
+
+    // ----- audit -------------------------------------------------------
+
+    /// The newest `limit` audit entries, oldest first.
+    pub async fn audit_log(&self, limit: u32) -> Result<Vec<AuditEntry>, StoreError> {
+        let mut rows: Vec<model::AuditRow> = with_pool!(self, pool => {
+            sqlx::query_as(
+                "SELECT at_micros, actor, action, object, detail FROM audit_log \
+                 ORDER BY at_micros DESC LIMIT $1",
+            )
+            .bind(i64::from(limit))
+            .fetch_all(pool)
+            .await?
+        });
+        rows.reverse();
+        Ok(rows.into_iter().map(AuditEntry::from).collect())
+    }
+}
+
+fn show<T: std::fmt::Display>(v: &Option<T>) -> String {
+    match v {
+        Some(v) => v.to_string(),
+        None => "-".to_owned(),
+    }
+}
+
+/// An Argon2id (RFC 9106) PHC string for `password`, with a random salt
+/// and the crate's default parameters (19 MiB, 2 passes, 1 lane: the OWASP
+/// minimum).
+pub fn hash_password(password: &str) -> Result<String, StoreError> {
+    let password = Zeroizing::new(password.as_bytes().to_vec());
+    argon2::Argon2::default()
+        .hash_password(&password)
+        .map(|h| h.to_string())
+        .map_err(|_| StoreError::PasswordHash)
+}
+
+/// Whether `password` matches the PHC string `hash`.
+pub fn verify_password(hash: &str, password: &str) -> bool {
+    match argon2::password_hash::phc::PasswordHash::new(hash) {
+        Ok(parsed) => argon2::Argon2::default()
+            .verify_password(password.as_bytes(), &parsed)
+            .is_ok(),
+        Err(_) => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backend_by_scheme() {
+        assert_eq!(Backend::of_url("sqlite://a.db").unwrap(), Backend::Sqlite);
+        assert_eq!(Backend::of_url("sqlite:a.db").unwrap(), Backend::Sqlite);
+        assert_eq!(
+            Backend::of_url("postgres://h/db").unwrap(),
+            Backend::Postgres
+        );
+        assert_eq!(
+            Backend::of_url("PostgreSQL://h/db").unwrap(),
+            Backend::Postgres
+        );
+        let e = Backend::of_url("mysql://u:pw@h/db").unwrap_err();
+        assert!(matches!(e, StoreError::UnsupportedUrl(_)));
+        assert!(!e.to_string().contains("pw"), "{e}");
+    }
+
+    #[test]
+    fn redacts_passwords() {
+        assert_eq!(
+            redact_url("postgres://authd:s3cret@db.example:5432/authd?sslmode=require"),
+            "postgres://authd:***@db.example:5432/authd?sslmode=require"
+        );
+        assert_eq!(
+            redact_url("postgres://authd@db/authd"),
+            "postgres://authd@db/authd"
+        );
+        assert_eq!(
+            redact_url("sqlite:///var/lib/authd/authd.db"),
+            "sqlite:///var/lib/authd/authd.db"
+        );
+        // An '@' in the path is not user info.
+        assert_eq!(redact_url("sqlite://dir/a@b.db"), "sqlite://dir/a@b.db");
+    }
+
+    #[test]
+    fn password_hash_round_trip() {
+        let h = hash_password("correct horse").unwrap();
+        assert!(h.starts_with("$argon2id$"), "{h}");
+        assert!(!h.contains("correct horse"));
+        assert!(verify_password(&h, "correct horse"));
+        assert!(!verify_password(&h, "correct hors"));
+        assert!(!verify_password("not a hash", "x"));
+        // Salted: the same password hashes differently.
+        assert_ne!(h, hash_password("correct horse").unwrap());
+    }
+
+    #[test]
+    fn unix_time_round_trip() {
+        for s in [0i64, 1, 1_700_000_000, -86_400] {
+            assert_eq!(unix_seconds(system_time(s)), s);
+        }
+    }
+}

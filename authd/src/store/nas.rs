@@ -1,0 +1,237 @@
+//! NAS clients from the configuration file and from the store, merged into
+//! the table the server looks clients up in (RFC 2865 section 3: the shared
+//! secret is chosen by the request's source address).
+//!
+//! The store wins on conflict: a store client replaces a configuration
+//! client with the same name or the same network. Networks that only
+//! overlap both stay; the longest prefix wins at lookup time.
+//!
+//! Servers poll the store's clients generation (one single-row query) every
+//! [`CLIENT_REFRESH_INTERVAL`] and rebuild the table when it changed, so a
+//! client added or removed with the admin CLI is in use within about two
+//! seconds on every server sharing the database, without a restart.
+
+use std::future::Future;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use tokio_util::sync::CancellationToken;
+use zeroize::Zeroizing;
+
+use super::{Store, StoreError};
+use crate::cidr::IpNet;
+use crate::clients::{NasClient, NasClients};
+use crate::config::ClientConfig;
+
+/// How often servers look for NAS client changes in the store.
+pub const CLIENT_REFRESH_INTERVAL: Duration = Duration::from_secs(2);
+
+/// One NAS client, from either source.
+#[derive(Clone)]
+pub struct ClientEntry {
+    pub name: String,
+    pub net: IpNet,
+    pub secret: Zeroizing<Vec<u8>>,
+    pub require_message_authenticator: bool,
+}
+
+impl std::fmt::Debug for ClientEntry {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ClientEntry")
+            .field("name", &self.name)
+            .field("net", &self.net.to_string())
+            .field("secret", &"<redacted>")
+            .finish()
+    }
+}
+
+impl ClientEntry {
+    /// The entry for a `[[client]]` of the configuration file.
+    pub fn from_config(c: &ClientConfig) -> ClientEntry {
+        ClientEntry {
+            name: c.name.clone(),
+            net: c.address,
+            secret: Zeroizing::new(c.secret.expose().to_vec()),
+            require_message_authenticator: c.require_message_authenticator,
+        }
+    }
+
+    fn to_nas_client(&self) -> NasClient {
+        NasClient {
+            name: self.name.clone(),
+            net: self.net,
+            secret: self.secret.clone(),
+            require_message_authenticator: self.require_message_authenticator,
+        }
+    }
+}
+
+/// The client table from configuration and store entries; a store entry
+/// replaces every configuration entry with its name or its network.
+pub fn merge_clients(config: &[ClientEntry], store: &[ClientEntry]) -> NasClients {
+    let mut out: Vec<NasClient> = config
+        .iter()
+        .filter(|c| !store.iter().any(|s| s.name == c.name || s.net == c.net))
+        .map(ClientEntry::to_nas_client)
+        .collect();
+    out.extend(store.iter().map(ClientEntry::to_nas_client));
+    NasClients::new(out)
+}
+
+struct SyncState {
+    config: Vec<ClientEntry>,
+    store: Vec<ClientEntry>,
+    generation: Option<i64>,
+}
+
+/// Keeps the server's client table in step with the configuration file
+/// and the store.
+pub struct ClientSync {
+    store: Store,
+    state: Mutex<SyncState>,
+}
+
+impl ClientSync {
+    /// A sync for `store`, with the configuration file's clients. Nothing
+    /// is read yet: call [`ClientSync::refresh`].
+    pub fn new(store: Store, config: Vec<ClientEntry>) -> ClientSync {
+        ClientSync {
+            store,
+            state: Mutex::new(SyncState {
+                config,
+                store: Vec::new(),
+                generation: None,
+            }),
+        }
+    }
+
+    fn state(&self) -> std::sync::MutexGuard<'_, SyncState> {
+        match self.state.lock() {
+            Ok(g) => g,
+            Err(p) => p.into_inner(),
+        }
+    }
+
+    /// Reads the store's clients if they changed since the last call (the
+    /// first call always reads them) and returns the new merged table, or
+    /// `None` when nothing changed.
+    pub async fn refresh(&self) -> Result<Option<NasClients>, StoreError> {
+        let seen = self.state().generation;
+        let generation = self.store.clients_generation().await?;
+        if seen == Some(generation) {
+            return Ok(None);
+        }
+        let (generation, entries) = self.store.client_entries().await?;
+        let mut state = self.state();
+        state.store = entries;
+        state.generation = Some(generation);
+        Ok(Some(merge_clients(&state.config, &state.store)))
+    }
+
+    /// Replaces the configuration file's clients (on reload) and returns
+    /// the merged table with the store's clients last read.
+    pub fn set_config(&self, config: Vec<ClientEntry>) -> NasClients {
+        let mut state = self.state();
+        state.config = config;
+        merge_clients(&state.config, &state.store)
+    }
+
+    /// The merged table as it stands.
+    pub fn current(&self) -> NasClients {
+        let state = self.state();
+        merge_clients(&state.config, &state.store)
+    }
+}
+
+/// Polls the store every `interval` and hands each changed client table to
+/// `apply` (the server passes `AuthHandler::reload_clients`), until
+/// `shutdown`. A failing store keeps the current table and is logged once
+/// per outage.
+pub async fn run_client_refresh<F, Fut>(
+    sync: std::sync::Arc<ClientSync>,
+    interval: Duration,
+    apply: F,
+    shutdown: CancellationToken,
+) where
+    F: Fn(NasClients) -> Fut,
+    Fut: Future<Output = ()>,
+{
+    let mut tick = tokio::time::interval(interval);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut failing = false;
+    loop {
+        tokio::select! {
+            _ = shutdown.cancelled() => return,
+            _ = tick.tick() => {}
+        }
+        match sync.refresh().await {
+            Ok(Some(table)) => {
+                tracing::info!(
+                    clients = table.len(),
+                    "NAS clients changed in the store: reloaded"
+                );
+                apply(table).await;
+                failing = false;
+            }
+            Ok(None) => {
+                if failing {
+                    tracing::info!("store reachable again");
+                }
+                failing = false;
+            }
+            Err(e) => {
+                if !failing {
+                    tracing::warn!(
+                        "cannot refresh NAS clients from the store, keeping the current ones: {e}"
+                    );
+                }
+                failing = true;
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(name: &str, net: &str, secret: &str) -> ClientEntry {
+        ClientEntry {
+            name: name.into(),
+            net: net.parse().unwrap(),
+            secret: Zeroizing::new(secret.as_bytes().to_vec()),
+            require_message_authenticator: true,
+        }
+    }
+
+    #[test]
+    fn store_wins_on_name_or_address() {
+        let config = [
+            entry("ap1", "10.0.0.1", "config-1"),
+            entry("ap2", "10.0.0.2", "config-2"),
+            entry("lab", "10.1.0.0/16", "config-lab"),
+        ];
+        let store = [
+            entry("ap1", "10.0.0.9", "store-1"),
+            entry("other", "10.0.0.2", "store-2"),
+        ];
+        let t = merge_clients(&config, &store);
+        assert_eq!(t.len(), 3);
+        let ip = |s: &str| s.parse().unwrap();
+        // Same name: the store's ap1 at its own address; the config's is gone.
+        assert!(t.lookup(ip("10.0.0.1")).is_none());
+        assert_eq!(&t.lookup(ip("10.0.0.9")).unwrap().secret[..], b"store-1");
+        // Same address: the store's client.
+        let c = t.lookup(ip("10.0.0.2")).unwrap();
+        assert_eq!(c.name, "other");
+        assert_eq!(&c.secret[..], b"store-2");
+        // No conflict: the config's client stays.
+        assert_eq!(t.lookup(ip("10.1.2.3")).unwrap().name, "lab");
+    }
+
+    #[test]
+    fn debug_hides_secret() {
+        let e = entry("ap", "10.0.0.1", "hunter2");
+        assert!(!format!("{e:?}").contains("hunter2"));
+    }
+}

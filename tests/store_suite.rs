@@ -1,0 +1,746 @@
+//! The store test suite, run against SQLite (`store_sqlite.rs`) and a
+//! throwaway PostgreSQL cluster (`store_postgres.rs`), plus the helpers both
+//! need: temporary directories, certificates, and the PostgreSQL cluster.
+
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::{Duration, SystemTime};
+
+use authd::config::Secret;
+use authd::pki::{CertificateAuthority, KeyKind};
+use authd::policy::{Decision, IdentitySource, Policy};
+use authd::store::{
+    Authorization, CertificateStatus, Change, ClientEntry, ClientSync, GroupUpdate, NewCertificate,
+    RevocationReasonName, Store, StoreError, UserAttributes, UserUpdate,
+};
+
+/// A directory removed on drop.
+pub struct TempDir(pub PathBuf);
+
+impl TempDir {
+    pub fn new(tag: &str) -> TempDir {
+        static N: AtomicU32 = AtomicU32::new(0);
+        let dir = std::env::temp_dir().join(format!(
+            "authd-{tag}-{}-{}",
+            std::process::id(),
+            N.fetch_add(1, Ordering::Relaxed)
+        ));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).expect("create temp dir");
+        TempDir(dir)
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn attrs(group: Option<&str>, vlan: Option<&str>, timeout: Option<u32>) -> UserAttributes {
+    UserAttributes {
+        group: group.map(str::to_owned),
+        vlan: vlan.map(str::to_owned),
+        session_timeout: timeout,
+    }
+}
+
+fn der(pem: &str) -> Vec<u8> {
+    use rustls_pki_types::pem::PemObject;
+    rustls_pki_types::CertificateDer::from_pem_slice(pem.as_bytes())
+        .expect("PEM certificate")
+        .to_vec()
+}
+
+/// Runs every check on an empty store at `url`.
+pub async fn run_suite(url: &str) {
+    let store = Store::connect(url).await.expect("connect");
+    // A second connect on a migrated database is a no-op.
+    let again = Store::connect(url).await.expect("connect again");
+    again.close().await;
+    users_and_groups(&store).await;
+    clients(&store).await;
+    certificates_and_policy(&store).await;
+    passwords(&store).await;
+    audit(&store).await;
+    store.close().await;
+}
+
+async fn users_and_groups(store: &Store) {
+    store
+        .add_group("staff", Some("10"), Some(3600))
+        .await
+        .unwrap();
+    store
+        .add_group("guests", Some("guests"), None)
+        .await
+        .unwrap();
+    assert!(matches!(
+        store.add_group("staff", None, None).await,
+        Err(StoreError::Duplicate { kind: "group", .. })
+    ));
+    assert!(matches!(
+        store.add_group("bad", Some("5000"), None).await,
+        Err(StoreError::Invalid { what: "VLAN", .. })
+    ));
+
+    store
+        .add_user("alice", &attrs(Some("staff"), None, None), true)
+        .await
+        .unwrap();
+    store
+        .add_user("bob", &attrs(Some("staff"), Some("20"), Some(60)), true)
+        .await
+        .unwrap();
+    store
+        .add_user("carol", &attrs(None, None, None), false)
+        .await
+        .unwrap();
+    let dup = store
+        .add_user("alice", &UserAttributes::default(), true)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(dup, StoreError::Duplicate { kind: "user", .. }),
+        "{dup}"
+    );
+    assert_eq!(dup.to_string(), "user `alice` already exists");
+    let nogroup = store
+        .add_user("dave", &attrs(Some("nope"), None, None), true)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(nogroup, StoreError::NotFound { kind: "group", .. }),
+        "{nogroup}"
+    );
+    assert!(
+        store.user("dave").await.is_err(),
+        "failed add left nothing behind"
+    );
+
+    let users = store.list_users().await.unwrap();
+    let names: Vec<_> = users.iter().map(|u| u.name.as_str()).collect();
+    assert_eq!(names, ["alice", "bob", "carol"]);
+    assert!(!users[2].enabled);
+    assert_eq!(users[1].session_timeout, Some(60));
+    assert!(!users[0].has_password);
+
+    // User attributes override the group's; a user without a group has none.
+    assert_eq!(
+        store.authorization("alice").await.unwrap(),
+        Some(Authorization {
+            enabled: true,
+            group: Some("staff".into()),
+            vlan: Some("10".into()),
+            session_timeout: Some(3600)
+        })
+    );
+    let bob = store.authorization("bob").await.unwrap().unwrap();
+    assert_eq!(
+        (bob.vlan.as_deref(), bob.session_timeout),
+        (Some("20"), Some(60))
+    );
+    let carol = store.authorization("carol").await.unwrap().unwrap();
+    assert!(!carol.enabled);
+    assert_eq!((carol.vlan, carol.session_timeout), (None, None));
+    assert_eq!(store.authorization("nobody").await.unwrap(), None);
+
+    // Group changes reach members that do not override.
+    store
+        .update_group(
+            "staff",
+            &GroupUpdate {
+                vlan: Change::Set("11".into()),
+                session_timeout: Change::Clear,
+            },
+        )
+        .await
+        .unwrap();
+    let alice = store.authorization("alice").await.unwrap().unwrap();
+    assert_eq!(
+        (alice.vlan.as_deref(), alice.session_timeout),
+        (Some("11"), None)
+    );
+
+    store
+        .update_user(
+            "bob",
+            &UserUpdate {
+                group: Change::Set("guests".into()),
+                vlan: Change::Clear,
+                session_timeout: Change::Keep,
+            },
+        )
+        .await
+        .unwrap();
+    let bob = store.authorization("bob").await.unwrap().unwrap();
+    assert_eq!(
+        (bob.vlan.as_deref(), bob.session_timeout),
+        (Some("guests"), Some(60))
+    );
+    assert!(matches!(
+        store.update_user("nobody", &UserUpdate::default()).await,
+        Err(StoreError::NotFound { kind: "user", .. })
+    ));
+    assert!(matches!(
+        store
+            .update_user(
+                "bob",
+                &UserUpdate {
+                    group: Change::Set("nope".into()),
+                    ..Default::default()
+                }
+            )
+            .await,
+        Err(StoreError::NotFound { kind: "group", .. })
+    ));
+
+    store.set_user_enabled("carol", true).await.unwrap();
+    assert!(store.user("carol").await.unwrap().enabled);
+    store.set_user_enabled("carol", false).await.unwrap();
+    assert!(!store.user("carol").await.unwrap().enabled);
+    assert!(store.set_user_enabled("nobody", true).await.is_err());
+
+    let groups = store.list_groups().await.unwrap();
+    assert_eq!(groups.len(), 2);
+    assert_eq!((groups[0].name.as_str(), groups[0].members), ("guests", 1));
+    assert_eq!((groups[1].name.as_str(), groups[1].members), ("staff", 1));
+    let in_use = store.delete_group("staff").await.unwrap_err();
+    assert!(matches!(in_use, StoreError::InUse { .. }), "{in_use}");
+    store.add_group("empty", None, None).await.unwrap();
+    store.delete_group("empty").await.unwrap();
+    assert!(matches!(
+        store.delete_group("empty").await,
+        Err(StoreError::NotFound { kind: "group", .. })
+    ));
+}
+
+fn entry(name: &str, net: &str, secret: &str) -> ClientEntry {
+    ClientEntry {
+        name: name.into(),
+        net: net.parse().unwrap(),
+        secret: zeroize::Zeroizing::new(secret.as_bytes().to_vec()),
+        require_message_authenticator: true,
+    }
+}
+
+async fn clients(store: &Store) {
+    let secret = Secret::new("store-secret").unwrap();
+    let g0 = store.clients_generation().await.unwrap();
+    let sync = ClientSync::new(
+        store.clone(),
+        vec![entry("ap1", "10.0.0.1", "config-secret")],
+    );
+    let first = sync
+        .refresh()
+        .await
+        .unwrap()
+        .expect("first refresh builds a table");
+    assert_eq!(first.len(), 1);
+    assert!(sync.refresh().await.unwrap().is_none(), "nothing changed");
+
+    store
+        .add_client("ap1", "10.0.0.5".parse().unwrap(), &secret, true)
+        .await
+        .unwrap();
+    store
+        .add_client("lab", "10.2.0.0/16".parse().unwrap(), &secret, false)
+        .await
+        .unwrap();
+    assert!(store.clients_generation().await.unwrap() > g0);
+    assert!(matches!(
+        store
+            .add_client("ap1", "10.0.0.6".parse().unwrap(), &secret, true)
+            .await,
+        Err(StoreError::Duplicate { kind: "client", .. })
+    ));
+    assert!(matches!(
+        store
+            .add_client("other", "10.2.0.0/16".parse().unwrap(), &secret, true)
+            .await,
+        Err(StoreError::Duplicate {
+            kind: "client address",
+            ..
+        })
+    ));
+
+    let listed = store.list_clients().await.unwrap();
+    assert_eq!(listed.len(), 2);
+    assert_eq!(listed[1].address, "10.2.0.0/16");
+    assert!(!listed[1].require_message_authenticator);
+    assert!(!format!("{listed:?}").contains("store-secret"));
+
+    // The store's ap1 replaces the config's.
+    let table = sync.refresh().await.unwrap().expect("changed");
+    assert_eq!(table.len(), 2);
+    assert!(table.lookup("10.0.0.1".parse().unwrap()).is_none());
+    let ap1 = table.lookup("10.0.0.5".parse().unwrap()).unwrap();
+    assert_eq!(&ap1.secret[..], b"store-secret");
+    assert!(table.lookup("10.2.3.4".parse().unwrap()).is_some());
+
+    store.remove_client("ap1").await.unwrap();
+    assert!(matches!(
+        store.remove_client("ap1").await,
+        Err(StoreError::NotFound { kind: "client", .. })
+    ));
+    let table = sync.refresh().await.unwrap().expect("changed");
+    // The config's ap1 is back.
+    let ap1 = table.lookup("10.0.0.1".parse().unwrap()).unwrap();
+    assert_eq!(&ap1.secret[..], b"config-secret");
+    let table = sync.set_config(vec![]);
+    assert_eq!(table.len(), 1, "only the store's lab is left");
+    store.remove_client("lab").await.unwrap();
+}
+
+async fn certificates_and_policy(store: &Store) {
+    let ca = CertificateAuthority::generate("suite CA", 2).unwrap();
+    store
+        .add_user("erin", &attrs(Some("staff"), Some("42"), Some(600)), true)
+        .await
+        .unwrap();
+    let issued = ca
+        .issue_client_for_days("erin", KeyKind::EcdsaP256, 1)
+        .unwrap();
+    let serial = hex::encode(&issued.serial);
+    let not_after = authd::store::unix_seconds(issued.not_after);
+    let new = NewCertificate {
+        serial: serial.to_uppercase(),
+        subject: "CN=erin".into(),
+        user: "erin".into(),
+        not_after,
+    };
+    store.add_certificate(&new).await.unwrap();
+    assert!(matches!(
+        store.add_certificate(&new).await,
+        Err(StoreError::Duplicate {
+            kind: "certificate",
+            ..
+        })
+    ));
+    assert!(matches!(
+        store
+            .add_certificate(&NewCertificate {
+                user: "nobody".into(),
+                serial: "01".into(),
+                ..new.clone()
+            })
+            .await,
+        Err(StoreError::NotFound { kind: "user", .. })
+    ));
+    let rec = store.certificate(&serial).await.unwrap();
+    assert_eq!(rec.serial, serial, "stored lowercase");
+    assert_eq!(
+        (rec.user.as_str(), rec.not_after, rec.revoked_at),
+        ("erin", not_after, None)
+    );
+    assert_eq!(
+        store.certificate_status(&issued.serial).await.unwrap(),
+        CertificateStatus::Valid {
+            user: "erin".into()
+        }
+    );
+    // A leading zero octet in the DER value is the same serial.
+    let mut padded = vec![0u8];
+    padded.extend_from_slice(&issued.serial);
+    assert_eq!(
+        store.certificate_status(&padded).await.unwrap(),
+        CertificateStatus::Valid {
+            user: "erin".into()
+        }
+    );
+    assert_eq!(
+        store.list_certificates(Some("erin")).await.unwrap().len(),
+        1
+    );
+    assert_eq!(
+        store.list_certificates(Some("alice")).await.unwrap().len(),
+        0
+    );
+
+    let policy = Policy::with_store(store.clone());
+    let leaf = der(&issued.cert_pem);
+    match policy.authorize_peer("anything", Some(&leaf)).await {
+        Decision::Accept(a) => {
+            assert_eq!(a.user_name, "erin");
+            assert_eq!(a.vlan.as_deref(), Some("42"));
+            assert_eq!(a.session_timeout, Some(600));
+        }
+        other => panic!("{other:?}"),
+    }
+    // Disabled, then enabled again: takes effect at once.
+    store.set_user_enabled("erin", false).await.unwrap();
+    assert_reject(&policy, &leaf, "user_disabled").await;
+    store.set_user_enabled("erin", true).await.unwrap();
+    assert!(matches!(
+        policy.authorize_peer("x", Some(&leaf)).await,
+        Decision::Accept(_)
+    ));
+
+    // A certificate unknown to the store, for an unknown user.
+    let stranger = ca
+        .issue_client_for_days("mallory", KeyKind::EcdsaP256, 1)
+        .unwrap();
+    assert_reject(&policy, &der(&stranger.cert_pem), "unknown_user").await;
+    // Unknown to the store but for a known user: the TLS layer vouched for it.
+    let other = ca
+        .issue_client_for_days("alice", KeyKind::EcdsaP256, 1)
+        .unwrap();
+    assert!(matches!(
+        policy
+            .authorize_peer("x", Some(&der(&other.cert_pem)))
+            .await,
+        Decision::Accept(_)
+    ));
+    // Recorded for another user than it names.
+    store
+        .add_certificate(&NewCertificate {
+            serial: hex::encode(&other.serial),
+            subject: "CN=alice".into(),
+            user: "bob".into(),
+            not_after,
+        })
+        .await
+        .unwrap();
+    assert_reject(&policy, &der(&other.cert_pem), "certificate_user_mismatch").await;
+
+    // Revoked: rejected, and listed for the CRL.
+    let (n1, none) = store.revoked_for_crl().await.unwrap();
+    assert!(none.is_empty());
+    let rec = store
+        .revoke_certificate(
+            &serial.to_uppercase(),
+            RevocationReasonName::KeyCompromise,
+            SystemTime::now(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(rec.reason.as_deref(), Some("keyCompromise"));
+    assert!(rec.revoked_at.is_some());
+    assert_reject(&policy, &leaf, "certificate_revoked").await;
+    let again = store
+        .revoke_certificate(&serial, RevocationReasonName::Superseded, SystemTime::now())
+        .await
+        .unwrap_err();
+    assert!(again.to_string().contains("already revoked"), "{again}");
+    assert!(matches!(
+        store
+            .revoke_certificate(
+                "0badc0de",
+                RevocationReasonName::Unspecified,
+                SystemTime::now()
+            )
+            .await,
+        Err(StoreError::NotFound {
+            kind: "certificate",
+            ..
+        })
+    ));
+    let (n2, revoked) = store.revoked_for_crl().await.unwrap();
+    assert!(n2 > n1, "CRL numbers grow");
+    assert_eq!(revoked.len(), 1);
+    assert_eq!(revoked[0].serial, serial);
+
+    // Identity from a SAN: the rfc822Name of a certificate issued to an address.
+    store
+        .add_user("frank@example.org", &UserAttributes::default(), true)
+        .await
+        .unwrap();
+    let frank = ca
+        .issue_client_for_days("frank@example.org", KeyKind::EcdsaP256, 1)
+        .unwrap();
+    let by_san = Policy::with_store(store.clone()).identity_source(IdentitySource::SanEmail);
+    assert!(
+        matches!(by_san.authorize_peer("x", Some(&der(&frank.cert_pem))).await, Decision::Accept(a) if a.user_name == "frank@example.org")
+    );
+    let by_dns = Policy::with_store(store.clone()).identity_source(IdentitySource::SanDns);
+    assert_reject(
+        &by_dns,
+        &der(&frank.cert_pem),
+        "certificate_without_identity",
+    )
+    .await;
+
+    // Deleting a user revokes its remaining certificates.
+    let erin2 = ca
+        .issue_client_for_days("erin", KeyKind::EcdsaP256, 1)
+        .unwrap();
+    store
+        .add_certificate(&NewCertificate {
+            serial: hex::encode(&erin2.serial),
+            ..new.clone()
+        })
+        .await
+        .unwrap();
+    assert_eq!(store.delete_user("erin").await.unwrap(), 1);
+    match store.certificate_status(&erin2.serial).await.unwrap() {
+        CertificateStatus::Revoked { reason, .. } => {
+            assert_eq!(reason.as_deref(), Some("cessationOfOperation"))
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_reject(&policy, &der(&erin2.cert_pem), "certificate_revoked").await;
+    assert!(store.delete_user("erin").await.is_err());
+
+    // Without a store: accept under the certificate name.
+    match Policy::new()
+        .authorize_peer("x", Some(&der(&stranger.cert_pem)))
+        .await
+    {
+        Decision::Accept(a) => assert_eq!((a.user_name.as_str(), a.vlan), ("mallory", None)),
+        other => panic!("{other:?}"),
+    }
+}
+
+async fn assert_reject(policy: &Policy, leaf: &[u8], label: &str) {
+    match policy.authorize_peer("anything", Some(leaf)).await {
+        Decision::Reject { label: l, why } => {
+            assert_eq!(l, label, "{why}");
+            assert!(!why.is_empty());
+        }
+        other => panic!("expected reject {label}, got {other:?}"),
+    }
+}
+
+async fn passwords(store: &Store) {
+    store
+        .set_password("alice", "correct horse battery")
+        .await
+        .unwrap();
+    assert!(store.user("alice").await.unwrap().has_password);
+    assert!(
+        store
+            .verify_password("alice", "correct horse battery")
+            .await
+            .unwrap()
+    );
+    assert!(!store.verify_password("alice", "wrong").await.unwrap());
+    assert!(!store.verify_password("bob", "anything").await.unwrap());
+    assert!(!store.verify_password("nobody", "anything").await.unwrap());
+    assert!(matches!(
+        store.set_password("nobody", "x").await,
+        Err(StoreError::NotFound { kind: "user", .. })
+    ));
+    assert!(store.set_password("alice", "").await.is_err());
+}
+
+async fn audit(store: &Store) {
+    let log = store.audit_log(1000).await.unwrap();
+    let actions: Vec<_> = log.iter().map(|e| e.action.as_str()).collect();
+    for a in [
+        "group.add",
+        "user.add",
+        "group.set",
+        "user.set",
+        "user.disable",
+        "user.enable",
+        "group.delete",
+        "client.add",
+        "client.remove",
+        "cert.issue",
+        "cert.revoke",
+        "cert.crl",
+        "user.delete",
+        "user.passwd",
+    ] {
+        assert!(actions.contains(&a), "no {a} in {actions:?}");
+    }
+    // Failed changes leave no trace: one user.add per user added.
+    assert_eq!(
+        log.iter()
+            .filter(|e| e.action == "user.add" && e.object == "alice")
+            .count(),
+        1
+    );
+    // Oldest first.
+    assert!(log.windows(2).all(|w| w[0].at_micros <= w[1].at_micros));
+    let text = format!("{log:?}");
+    for secret in ["store-secret", "correct horse", "argon2"] {
+        assert!(!text.contains(secret), "audit log leaks {secret}");
+    }
+    let last = store.audit_log(1).await.unwrap();
+    assert_eq!(last.len(), 1);
+    assert_eq!(last[0], log[log.len() - 1]);
+    assert_eq!(log[0].actor, "authd");
+}
+
+/// A PostgreSQL cluster in a temporary directory, listening only on a Unix
+/// socket there; stopped and removed on drop.
+pub struct PgCluster {
+    dir: TempDir,
+    bin: PathBuf,
+    as_postgres: bool,
+}
+
+impl PgCluster {
+    /// Starts a cluster. Panics with a message if PostgreSQL is not
+    /// installed (Debian: the `postgresql` package).
+    pub fn start() -> PgCluster {
+        let bin = postgres_bin().unwrap_or_else(|| {
+            panic!(
+                "PostgreSQL server binaries (initdb, pg_ctl) not found in /usr/lib/postgresql/*/bin: \
+                 install the `postgresql` package"
+            )
+        });
+        let dir = TempDir::new("pg");
+        // initdb and postgres refuse to run as root: run them as `postgres`.
+        let as_postgres = is_root();
+        if as_postgres {
+            let ok = Command::new("chown")
+                .args(["-R", "postgres:postgres"])
+                .arg(dir.path())
+                .status()
+                .map(|s| s.success())
+                .unwrap_or(false);
+            assert!(ok, "chown of the cluster directory to postgres failed");
+        }
+        let cluster = PgCluster {
+            dir,
+            bin,
+            as_postgres,
+        };
+        let data = cluster.dir.path().join("data");
+        cluster.run(
+            "initdb",
+            &[
+                "-D",
+                &data.to_string_lossy(),
+                "-U",
+                "authd",
+                "-A",
+                "trust",
+                "-E",
+                "UTF8",
+                "--no-sync",
+            ],
+        );
+        let opts = format!(
+            "-c listen_addresses='' -k {} -c fsync=off -c max_connections=50",
+            cluster.dir.path().display()
+        );
+        cluster.run(
+            "pg_ctl",
+            &[
+                "-D",
+                &data.to_string_lossy(),
+                "-l",
+                &cluster.dir.path().join("log").to_string_lossy(),
+                "-o",
+                &opts,
+                "-w",
+                "-t",
+                "60",
+                "start",
+            ],
+        );
+        cluster
+    }
+
+    fn run(&self, tool: &str, args: &[&str]) {
+        let exe = self.bin.join(tool);
+        let output = if self.as_postgres {
+            Command::new("runuser")
+                .args(["-u", "postgres", "--"])
+                .arg(&exe)
+                .args(args)
+                .current_dir("/")
+                .output()
+        } else {
+            Command::new(&exe).args(args).current_dir("/").output()
+        }
+        .unwrap_or_else(|e| panic!("running {}: {e}", exe.display()));
+        assert!(
+            output.status.success(),
+            "{tool} failed: {}\n{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+
+    /// URL of database `db` (created by [`PgCluster::create_database`]).
+    pub fn url(&self, db: &str) -> String {
+        format!(
+            "postgres://authd@localhost/{db}?host={}",
+            self.dir.path().display()
+        )
+    }
+
+    /// Creates an empty database.
+    pub async fn create_database(&self, db: &str) -> String {
+        use sqlx::Connection;
+        let mut conn = sqlx::PgConnection::connect(&self.url("postgres"))
+            .await
+            .expect("connect to postgres");
+        sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {db}")))
+            .execute(&mut conn)
+            .await
+            .expect("create database");
+        conn.close().await.ok();
+        self.url(db)
+    }
+}
+
+impl Drop for PgCluster {
+    fn drop(&mut self) {
+        let data = self.dir.path().join("data");
+        let exe = self.bin.join("pg_ctl");
+        let args = [
+            "-D",
+            &data.to_string_lossy(),
+            "-m",
+            "immediate",
+            "-w",
+            "stop",
+        ]
+        .map(str::to_owned);
+        let _ = if self.as_postgres {
+            Command::new("runuser")
+                .args(["-u", "postgres", "--"])
+                .arg(&exe)
+                .args(&args)
+                .output()
+        } else {
+            Command::new(&exe).args(&args).output()
+        };
+    }
+}
+
+fn is_root() -> bool {
+    Command::new("id")
+        .arg("-u")
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
+        .unwrap_or(false)
+}
+
+fn postgres_bin() -> Option<PathBuf> {
+    let mut versions: Vec<(u32, PathBuf)> = std::fs::read_dir("/usr/lib/postgresql")
+        .ok()?
+        .filter_map(|e| e.ok())
+        .filter_map(|e| {
+            let v = e.file_name().to_string_lossy().parse::<u32>().ok()?;
+            let bin = e.path().join("bin");
+            (bin.join("initdb").exists() && bin.join("pg_ctl").exists()).then_some((v, bin))
+        })
+        .collect();
+    versions.sort();
+    versions.pop().map(|(_, b)| b)
+}
+
+/// Waits up to `limit` for `f` to return true.
+pub async fn eventually(limit: Duration, mut f: impl AsyncFnMut() -> bool) -> bool {
+    let start = std::time::Instant::now();
+    while start.elapsed() < limit {
+        if f().await {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    false
+}
