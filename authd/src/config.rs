@@ -1,0 +1,862 @@
+//! The daemon's configuration file (TOML).
+//!
+//! Every table denies unknown keys: a typo is an error at start naming the
+//! file, line, column and key, never a silently ignored setting. Relative
+//! paths resolve against the directory of the configuration file, so a
+//! configuration and its PKI can be moved together.
+//!
+//! The RADIUS-specific settings cite their RFCs: clients and shared secrets
+//! (RFC 2865 section 3), Message-Authenticator (RFC 3579 section 3.2; required
+//! on every Access-Request by default against BlastRADIUS, CVE-2024-3596),
+//! EAP-TLS fragmentation
+//! (RFC 5216 section 2.1.5) and duplicate detection (RFC 5080 section 2.2.2).
+
+use std::fmt;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+use zeroize::Zeroizing;
+
+use crate::cidr::IpNet;
+
+/// The whole configuration file.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// UDP addresses to listen on.
+    #[serde(default)]
+    pub listen: Listen,
+    /// RADIUS clients (NAS), TOML `[[client]]` tables.
+    #[serde(default, rename = "client")]
+    pub clients: Vec<ClientConfig>,
+    /// Server certificate, key and client CA.
+    pub tls: TlsConfig,
+    /// EAP session limits and fragmentation.
+    #[serde(default)]
+    pub eap: EapConfig,
+    /// RADIUS transport settings.
+    #[serde(default)]
+    pub radius: RadiusConfig,
+    /// Logging.
+    #[serde(default)]
+    pub log: LogConfig,
+    /// User store; absent means no store (certificate-only authorisation).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub database: Option<DatabaseConfig>,
+}
+
+/// Listening sockets (RFC 2865 section 3: authentication on UDP 1812;
+/// RFC 2866: accounting on UDP 1813).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Listen {
+    /// Authentication socket, default `127.0.0.1:1812`.
+    #[serde(default = "default_auth_addr")]
+    pub auth: SocketAddr,
+    /// Accounting socket; absent means accounting is not served.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub acct: Option<SocketAddr>,
+}
+
+fn default_auth_addr() -> SocketAddr {
+    SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 1812)
+}
+
+impl Default for Listen {
+    fn default() -> Listen {
+        Listen {
+            auth: default_auth_addr(),
+            acct: None,
+        }
+    }
+}
+
+/// One RADIUS client (NAS), matched by source address (RFC 2865 section 3).
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClientConfig {
+    /// A name for logs.
+    pub name: String,
+    /// Source addresses allowed to use this client's secret.
+    pub address: IpNet,
+    /// The shared secret.
+    pub secret: Secret,
+    /// Drop Access-Requests without a valid Message-Authenticator
+    /// (RFC 3579 section 3.2). Default `true`: the BlastRADIUS attack
+    /// (CVE-2024-3596) forges responses to requests that lack it.
+    #[serde(default = "default_true")]
+    pub require_message_authenticator: bool,
+}
+
+fn default_true() -> bool {
+    true
+}
+
+/// A RADIUS shared secret (RFC 2865 section 3).
+///
+/// Zeroed on drop; `Debug` never shows it. Empty secrets are rejected when
+/// parsing: RFC 2865 section 3 says the secret MUST NOT be empty.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(Zeroizing<String>);
+
+impl Secret {
+    /// Wraps a secret; `None` if it is empty.
+    pub fn new(secret: impl Into<String>) -> Option<Secret> {
+        let s = Zeroizing::new(secret.into());
+        if s.is_empty() { None } else { Some(Secret(s)) }
+    }
+
+    /// The secret's bytes, for computing authenticators.
+    pub fn expose(&self) -> &[u8] {
+        self.0.as_bytes()
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("<redacted>")
+    }
+}
+
+impl<'de> Deserialize<'de> for Secret {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Secret, D::Error> {
+        let s = Zeroizing::new(String::deserialize(d)?);
+        Secret::new(s.as_str())
+            .ok_or_else(|| serde::de::Error::custom("the shared secret must not be empty"))
+    }
+}
+
+impl Serialize for Secret {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.0)
+    }
+}
+
+/// A TLS protocol version.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Deserialize, Serialize)]
+pub enum TlsVersion {
+    /// TLS 1.2 (RFC 5246), EAP-TLS per RFC 5216.
+    #[serde(rename = "1.2")]
+    Tls12,
+    /// TLS 1.3 (RFC 8446), EAP-TLS per RFC 9190.
+    #[serde(rename = "1.3")]
+    Tls13,
+}
+
+impl fmt::Display for TlsVersion {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            TlsVersion::Tls12 => "1.2",
+            TlsVersion::Tls13 => "1.3",
+        })
+    }
+}
+
+/// Server certificate, key and the CAs that issue client certificates.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(try_from = "RawTlsConfig")]
+pub struct TlsConfig {
+    /// PEM certificate chain, leaf first.
+    pub certificate: PathBuf,
+    /// PEM private key (PKCS#8, SEC1 or PKCS#1).
+    pub private_key: PathBuf,
+    /// PEM CA certificate(s) trusted for client certificates; may also
+    /// hold CRLs.
+    pub ca: PathBuf,
+    /// Further PEM CRL files (RFC 5280 section 5).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub crl: Vec<PathBuf>,
+    /// Lowest TLS version offered, default 1.2.
+    pub min_version: TlsVersion,
+    /// Highest TLS version offered, default 1.3.
+    pub max_version: TlsVersion,
+}
+
+impl TlsConfig {
+    /// A TLS section with the default versions and no extra CRL files.
+    pub fn new(
+        certificate: impl Into<PathBuf>,
+        private_key: impl Into<PathBuf>,
+        ca: impl Into<PathBuf>,
+    ) -> TlsConfig {
+        TlsConfig {
+            certificate: certificate.into(),
+            private_key: private_key.into(),
+            ca: ca.into(),
+            crl: Vec::new(),
+            min_version: TlsVersion::Tls12,
+            max_version: TlsVersion::Tls13,
+        }
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawTlsConfig {
+    certificate: PathBuf,
+    private_key: PathBuf,
+    ca: PathBuf,
+    #[serde(default)]
+    crl: Vec<PathBuf>,
+    #[serde(default = "default_min_version")]
+    min_version: TlsVersion,
+    #[serde(default = "default_max_version")]
+    max_version: TlsVersion,
+}
+
+fn default_min_version() -> TlsVersion {
+    TlsVersion::Tls12
+}
+
+fn default_max_version() -> TlsVersion {
+    TlsVersion::Tls13
+}
+
+impl TryFrom<RawTlsConfig> for TlsConfig {
+    type Error = String;
+
+    fn try_from(raw: RawTlsConfig) -> Result<TlsConfig, String> {
+        if raw.min_version > raw.max_version {
+            return Err(format!(
+                "min_version {} is above max_version {}",
+                raw.min_version, raw.max_version
+            ));
+        }
+        Ok(TlsConfig {
+            certificate: raw.certificate,
+            private_key: raw.private_key,
+            ca: raw.ca,
+            crl: raw.crl,
+            min_version: raw.min_version,
+            max_version: raw.max_version,
+        })
+    }
+}
+
+/// EAP session settings.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(try_from = "RawEapConfig")]
+pub struct EapConfig {
+    /// Largest TLS payload per EAP-TLS fragment when the request has no
+    /// Framed-MTU (RFC 5216 section 2.1.5), default 1398.
+    pub fragment_size: usize,
+    /// Sessions silent this long are dropped, default 30 s.
+    pub session_idle_timeout_secs: u64,
+    /// Bound on concurrent EAP sessions, default 65536.
+    pub max_sessions: usize,
+    /// Bound on a reassembled TLS message (RFC 5216 section 2.1.5, TLS
+    /// Message Length), default 65536.
+    pub max_tls_message_len: usize,
+}
+
+impl Default for EapConfig {
+    fn default() -> EapConfig {
+        EapConfig {
+            fragment_size: 1398,
+            session_idle_timeout_secs: 30,
+            max_sessions: 65536,
+            max_tls_message_len: 65536,
+        }
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawEapConfig {
+    #[serde(default = "default_fragment_size")]
+    fragment_size: usize,
+    #[serde(default = "default_idle_timeout")]
+    session_idle_timeout_secs: u64,
+    #[serde(default = "default_65536")]
+    max_sessions: usize,
+    #[serde(default = "default_65536")]
+    max_tls_message_len: usize,
+}
+
+fn default_fragment_size() -> usize {
+    1398
+}
+
+fn default_idle_timeout() -> u64 {
+    30
+}
+
+fn default_65536() -> usize {
+    65536
+}
+
+/// The smallest fragment worth sending: an EAP-TLS header (RFC 5216 section
+/// 3.1) plus some TLS bytes must fit in a minimum-MTU frame.
+pub const MIN_FRAGMENT_SIZE: usize = 64;
+
+impl TryFrom<RawEapConfig> for EapConfig {
+    type Error = String;
+
+    fn try_from(raw: RawEapConfig) -> Result<EapConfig, String> {
+        // An EAP packet's length field is 16 bits (RFC 3748 section 4).
+        if !(MIN_FRAGMENT_SIZE..=65_000).contains(&raw.fragment_size) {
+            return Err(format!(
+                "fragment_size {} must be within {MIN_FRAGMENT_SIZE}..=65000",
+                raw.fragment_size
+            ));
+        }
+        if raw.session_idle_timeout_secs == 0 {
+            return Err("session_idle_timeout_secs must be at least 1".into());
+        }
+        if raw.max_sessions == 0 {
+            return Err("max_sessions must be at least 1".into());
+        }
+        if raw.max_tls_message_len < 16_384 {
+            return Err(format!(
+                "max_tls_message_len {} is below one TLS record (16384)",
+                raw.max_tls_message_len
+            ));
+        }
+        Ok(EapConfig {
+            fragment_size: raw.fragment_size,
+            session_idle_timeout_secs: raw.session_idle_timeout_secs,
+            max_sessions: raw.max_sessions,
+            max_tls_message_len: raw.max_tls_message_len,
+        })
+    }
+}
+
+/// RADIUS transport settings.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RadiusConfig {
+    /// How long a reply is kept to answer a retransmitted request
+    /// (RFC 5080 section 2.2.2), default 10 s.
+    pub duplicate_cache_secs: u64,
+    /// Bound on cached replies, default 65536.
+    pub duplicate_cache_entries: usize,
+}
+
+impl Default for RadiusConfig {
+    fn default() -> RadiusConfig {
+        RadiusConfig {
+            duplicate_cache_secs: 10,
+            duplicate_cache_entries: 65536,
+        }
+    }
+}
+
+/// Log output format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// One readable line per event (default).
+    #[default]
+    Human,
+    /// One JSON object per line.
+    Json,
+}
+
+/// Logging settings.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LogConfig {
+    /// `human` or `json`.
+    pub format: LogFormat,
+    /// A `tracing` filter directive, default `info`.
+    pub level: String,
+}
+
+impl Default for LogConfig {
+    fn default() -> LogConfig {
+        LogConfig {
+            format: LogFormat::Human,
+            level: "info".into(),
+        }
+    }
+}
+
+/// The user store.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct DatabaseConfig {
+    /// `sqlite://...` or `postgres://...`.
+    pub url: String,
+}
+
+/// Why a configuration could not be loaded.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ConfigError {
+    /// The file could not be read.
+    #[error("{}: {source}", path.display())]
+    Io {
+        /// The configuration file.
+        path: PathBuf,
+        /// The underlying error.
+        source: std::io::Error,
+    },
+    /// The TOML is malformed, or a key is unknown, missing or has a bad value.
+    #[error("{}:{line}:{column}: {message}{}", path.display(), key.as_ref().map(|k| format!(" (key `{k}`)")).unwrap_or_default())]
+    Syntax {
+        /// The configuration file.
+        path: PathBuf,
+        /// 1-based line of the offending text (0 if unknown).
+        line: usize,
+        /// 1-based column, in characters (0 if unknown).
+        column: usize,
+        /// The offending key as `table.key`, when it can be told.
+        key: Option<String>,
+        /// What is wrong.
+        message: String,
+    },
+    /// The file parses but its settings contradict each other.
+    #[error("{}: {message}", path.display())]
+    Invalid {
+        /// The configuration file.
+        path: PathBuf,
+        /// What is wrong.
+        message: String,
+    },
+}
+
+impl Config {
+    /// A configuration with every default and the given TLS files.
+    pub fn new(tls: TlsConfig) -> Config {
+        Config {
+            listen: Listen::default(),
+            clients: Vec::new(),
+            tls,
+            eap: EapConfig::default(),
+            radius: RadiusConfig::default(),
+            log: LogConfig::default(),
+            database: None,
+        }
+    }
+
+    /// Reads and parses the file at `path`.
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Io {
+            path: path.to_owned(),
+            source,
+        })?;
+        Config::parse(&text, path)
+    }
+
+    /// Parses `text`; `origin` names the file in errors and its directory is
+    /// the base of relative paths.
+    pub fn parse(text: &str, origin: &Path) -> Result<Config, ConfigError> {
+        let mut config: Config = toml::from_str(text).map_err(|e| {
+            let span = e.span();
+            let (line, column) = span
+                .as_ref()
+                .map(|s| line_column(text, s.start))
+                .unwrap_or((0, 0));
+            ConfigError::Syntax {
+                path: origin.to_owned(),
+                line,
+                column,
+                key: key_at(text, span, e.message()),
+                message: e.message().trim_end().to_owned(),
+            }
+        })?;
+        config.validate(origin)?;
+        let base = origin.parent().unwrap_or(Path::new(""));
+        config.resolve_paths(base);
+        Ok(config)
+    }
+
+    /// The configuration as TOML that [`Config::parse`] reads back.
+    pub fn to_toml(&self) -> String {
+        // Every field is a string, number, bool, path or table: serialising
+        // cannot fail unless a path is not UTF-8, which `Display` covers.
+        toml::to_string_pretty(self).unwrap_or_else(|e| format!("# cannot serialise: {e}\n"))
+    }
+
+    fn validate(&self, origin: &Path) -> Result<(), ConfigError> {
+        for (i, c) in self.clients.iter().enumerate() {
+            if let Some(prev) = self.clients[..i].iter().find(|p| p.name == c.name) {
+                return Err(ConfigError::Invalid {
+                    path: origin.to_owned(),
+                    message: format!(
+                        "two clients are named `{}` ({} and {})",
+                        c.name, prev.address, c.address
+                    ),
+                });
+            }
+        }
+        Ok(())
+    }
+
+    fn resolve_paths(&mut self, base: &Path) {
+        let tls = &mut self.tls;
+        for p in [&mut tls.certificate, &mut tls.private_key, &mut tls.ca]
+            .into_iter()
+            .chain(tls.crl.iter_mut())
+        {
+            if p.is_relative() {
+                *p = base.join(&*p);
+            }
+        }
+    }
+}
+
+/// 1-based line and column (in characters) of byte offset `at`.
+fn line_column(text: &str, at: usize) -> (usize, usize) {
+    let at = floor_char_boundary(text, at.min(text.len()));
+    let before = text.get(..at).unwrap_or("");
+    let line = before.matches('\n').count() + 1;
+    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+    let column = before.get(line_start..).map_or(0, |s| s.chars().count()) + 1;
+    (line, column)
+}
+
+fn floor_char_boundary(text: &str, mut at: usize) -> usize {
+    while at > 0 && !text.is_char_boundary(at) {
+        at -= 1;
+    }
+    at
+}
+
+/// Names the key an error is about, as `table.key`.
+///
+/// toml reports a span: on the key for an unknown field, on the value for a
+/// bad value, on the table for a missing field or a rejected table. The key
+/// is read from the message when it quotes one, else from the source line.
+fn key_at(text: &str, span: Option<Range<usize>>, message: &str) -> Option<String> {
+    let quoted = message
+        .split('`')
+        .nth(1)
+        .filter(|_| message.starts_with("missing field") || message.starts_with("unknown field"));
+    let Some(span) = span else {
+        return quoted.map(str::to_owned);
+    };
+    let start = floor_char_boundary(text, span.start.min(text.len()));
+    let line_start = text.get(..start)?.rfind('\n').map_or(0, |i| i + 1);
+    let line_end = text
+        .get(start..)?
+        .find('\n')
+        .map_or(text.len(), |i| start + i);
+    let line = text.get(line_start..line_end)?;
+    let header = header_name(line);
+    let join = |table: Option<String>, key: &str| match table {
+        Some(t) => format!("{t}.{key}"),
+        None => key.to_owned(),
+    };
+    match (quoted, header) {
+        // A table is missing a key: the span is that table.
+        (Some(k), header) if message.starts_with("missing field") => {
+            Some(join(header.or_else(|| table_before(text, line_start)), k))
+        }
+        // An unknown table: the key is the header's name.
+        (Some(_), Some(h)) => Some(h),
+        (Some(k), None) => Some(join(table_before(text, line_start), k)),
+        // A rejected table as a whole (e.g. min_version above max_version).
+        (None, Some(h)) => Some(h),
+        (None, None) => {
+            let (k, _) = line.split_once('=')?;
+            Some(join(table_before(text, line_start), k.trim()))
+        }
+    }
+}
+
+/// `tls` for a line `[tls]`, `client` for `[[client]]`, else `None`.
+fn header_name(line: &str) -> Option<String> {
+    let l = line.trim();
+    (l.starts_with('[') && l.ends_with(']') && !l.contains('='))
+        .then(|| l.trim_matches(|c| c == '[' || c == ']').trim().to_owned())
+}
+
+/// The name of the `[table]` or `[[table]]` header above byte `line_start`.
+fn table_before(text: &str, line_start: usize) -> Option<String> {
+    text.get(..line_start)?.lines().rev().find_map(header_name)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MINIMAL: &str = r#"
+[tls]
+certificate = "pki/server.pem"
+private_key = "pki/server.key"
+ca = "pki/ca.pem"
+"#;
+
+    fn origin() -> &'static Path {
+        Path::new("/etc/authd/authd.toml")
+    }
+
+    fn parse(text: &str) -> Result<Config, ConfigError> {
+        Config::parse(text, origin())
+    }
+
+    fn syntax(text: &str) -> (usize, usize, Option<String>, String, String) {
+        match parse(text) {
+            Err(e @ ConfigError::Syntax { .. }) => {
+                let shown = e.to_string();
+                let ConfigError::Syntax {
+                    line,
+                    column,
+                    key,
+                    message,
+                    ..
+                } = e
+                else {
+                    unreachable!()
+                };
+                (line, column, key, message, shown)
+            }
+            other => panic!("expected a syntax error, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn defaults() {
+        let c = parse(MINIMAL).unwrap();
+        assert_eq!(c.listen.auth, "127.0.0.1:1812".parse().unwrap());
+        assert_eq!(c.listen.acct, None);
+        assert!(c.clients.is_empty());
+        assert_eq!(c.tls.min_version, TlsVersion::Tls12);
+        assert_eq!(c.tls.max_version, TlsVersion::Tls13);
+        assert!(c.tls.crl.is_empty());
+        assert_eq!(c.eap.fragment_size, 1398);
+        assert_eq!(c.eap.session_idle_timeout_secs, 30);
+        assert_eq!(c.eap.max_sessions, 65536);
+        assert_eq!(c.eap.max_tls_message_len, 65536);
+        assert_eq!(c.radius.duplicate_cache_secs, 10);
+        assert_eq!(c.radius.duplicate_cache_entries, 65536);
+        assert_eq!(c.log.format, LogFormat::Human);
+        assert_eq!(c.log.level, "info");
+        assert!(c.database.is_none());
+    }
+
+    #[test]
+    fn relative_paths_resolve_against_the_config_directory() {
+        let text = format!("{MINIMAL}crl = [\"pki/a.crl\", \"/var/b.crl\"]\n");
+        let c = parse(&text).unwrap();
+        assert_eq!(c.tls.certificate, Path::new("/etc/authd/pki/server.pem"));
+        assert_eq!(c.tls.private_key, Path::new("/etc/authd/pki/server.key"));
+        assert_eq!(c.tls.ca, Path::new("/etc/authd/pki/ca.pem"));
+        assert_eq!(
+            c.tls.crl,
+            vec![
+                PathBuf::from("/etc/authd/pki/a.crl"),
+                PathBuf::from("/var/b.crl")
+            ]
+        );
+        // A bare file name has an empty parent: paths stay relative to it.
+        let c = Config::parse(MINIMAL, Path::new("authd.toml")).unwrap();
+        assert_eq!(c.tls.ca, Path::new("pki/ca.pem"));
+    }
+
+    #[test]
+    fn clients() {
+        let text = format!(
+            "{MINIMAL}\n[[client]]\nname = \"ap1\"\naddress = \"10.0.0.0/8\"\nsecret = \"s3cret\"\n\n\
+             [[client]]\nname = \"lo\"\naddress = \"::1\"\nsecret = \"x\"\nrequire_message_authenticator = false\n"
+        );
+        let c = parse(&text).unwrap();
+        assert_eq!(c.clients.len(), 2);
+        assert_eq!(c.clients[0].name, "ap1");
+        assert!(c.clients[0].address.contains("10.1.2.3".parse().unwrap()));
+        assert_eq!(c.clients[0].secret.expose(), b"s3cret");
+        assert!(c.clients[0].require_message_authenticator);
+        assert!(!c.clients[1].require_message_authenticator);
+        let dbg = format!("{:?}", c.clients[0]);
+        assert!(dbg.contains("<redacted>"), "{dbg}");
+        assert!(!dbg.contains("s3cret"), "{dbg}");
+    }
+
+    #[test]
+    fn unknown_key_names_line_column_and_key() {
+        let text = "[listen]\nauth = \"127.0.0.1:1812\"\n\n[tls]\ncertificate = \"a\"\nprivate_key = \"b\"\nca = \"c\"\nmin_verison = \"1.2\"\n";
+        let (line, column, key, message, shown) = syntax(text);
+        assert_eq!((line, column), (8, 1), "{shown}");
+        assert_eq!(key.as_deref(), Some("tls.min_verison"), "{shown}");
+        assert!(message.contains("min_verison"), "{message}");
+        assert!(shown.starts_with("/etc/authd/authd.toml:8:1: "), "{shown}");
+    }
+
+    #[test]
+    fn unknown_table_is_an_error() {
+        let text = format!("{MINIMAL}\n[eapp]\nfragment_size = 1000\n");
+        let (line, _, key, message, shown) = syntax(&text);
+        assert_eq!(line, 7, "{shown}");
+        assert!(message.contains("eapp"), "{message}");
+        assert_eq!(key.as_deref(), Some("eapp"), "{shown}");
+    }
+
+    #[test]
+    fn unknown_key_in_client_table() {
+        let text = format!(
+            "{MINIMAL}\n[[client]]\nname = \"a\"\naddress = \"10.0.0.0/8\"\nsecret = \"s\"\nsecert = \"t\"\n"
+        );
+        let (line, _, key, _, shown) = syntax(&text);
+        assert_eq!(line, 11, "{shown}");
+        assert_eq!(key.as_deref(), Some("client.secert"), "{shown}");
+    }
+
+    #[test]
+    fn bad_cidr_names_the_value() {
+        let text = format!(
+            "{MINIMAL}\n[[client]]\nname = \"a\"\naddress = \"10.0.0.1/8\"\nsecret = \"s\"\n"
+        );
+        let (line, column, key, message, shown) = syntax(&text);
+        assert_eq!(line, 9, "{shown}");
+        assert_eq!(column, 11, "{shown}");
+        assert_eq!(key.as_deref(), Some("client.address"), "{shown}");
+        assert!(message.contains("10.0.0.1/8"), "{message}");
+        assert!(message.contains("10.0.0.0/8"), "{message}");
+    }
+
+    #[test]
+    fn empty_secret_is_rejected() {
+        let text = format!(
+            "{MINIMAL}\n[[client]]\nname = \"a\"\naddress = \"10.0.0.0/8\"\nsecret = \"\"\n"
+        );
+        let (line, _, key, message, _) = syntax(&text);
+        assert_eq!(line, 10);
+        assert_eq!(key.as_deref(), Some("client.secret"));
+        assert!(message.contains("empty"), "{message}");
+    }
+
+    #[test]
+    fn min_above_max_is_an_error() {
+        let text = format!("{MINIMAL}min_version = \"1.3\"\nmax_version = \"1.2\"\n");
+        let (line, _, _, message, shown) = syntax(&text);
+        assert!(message.contains("min_version 1.3"), "{message}");
+        // The span is the `[tls]` table.
+        assert!(line >= 2, "{shown}");
+    }
+
+    #[test]
+    fn only_known_tls_versions() {
+        let text = format!("{MINIMAL}min_version = \"1.1\"\n");
+        let (line, column, key, _, shown) = syntax(&text);
+        assert_eq!((line, column), (6, 15), "{shown}");
+        assert_eq!(key.as_deref(), Some("tls.min_version"));
+        let c = parse(&format!("{MINIMAL}min_version = \"1.3\"\n")).unwrap();
+        assert_eq!(c.tls.min_version, TlsVersion::Tls13);
+    }
+
+    #[test]
+    fn missing_tls_section() {
+        let (_, _, key, message, _) = syntax("[listen]\nauth = \"127.0.0.1:1\"\n");
+        assert!(message.contains("missing field `tls`"), "{message}");
+        assert!(
+            key.as_deref().is_some_and(|k| k.ends_with("tls")),
+            "{key:?}"
+        );
+    }
+
+    #[test]
+    fn missing_required_key() {
+        let text = "[tls]\ncertificate = \"a\"\nprivate_key = \"b\"\n";
+        let (_, _, key, message, _) = syntax(text);
+        assert!(message.contains("missing field `ca`"), "{message}");
+        assert_eq!(key.as_deref(), Some("tls.ca"));
+    }
+
+    #[test]
+    fn eap_bounds() {
+        for (body, needle) in [
+            ("fragment_size = 10", "fragment_size 10"),
+            ("max_sessions = 0", "max_sessions"),
+            ("session_idle_timeout_secs = 0", "session_idle_timeout_secs"),
+            ("max_tls_message_len = 1000", "max_tls_message_len 1000"),
+        ] {
+            let (_, _, _, message, _) = syntax(&format!("{MINIMAL}\n[eap]\n{body}\n"));
+            assert!(message.contains(needle), "{message}");
+        }
+        let c = parse(&format!("{MINIMAL}\n[eap]\nfragment_size = 1000\n")).unwrap();
+        assert_eq!(c.eap.fragment_size, 1000);
+        assert_eq!(c.eap.max_sessions, 65536);
+    }
+
+    #[test]
+    fn duplicate_client_names() {
+        let text = format!(
+            "{MINIMAL}\n[[client]]\nname = \"a\"\naddress = \"10.0.0.0/8\"\nsecret = \"s\"\n\
+             [[client]]\nname = \"a\"\naddress = \"::1\"\nsecret = \"s\"\n"
+        );
+        match parse(&text) {
+            Err(ConfigError::Invalid { message, .. }) => assert!(message.contains("`a`")),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn bad_syntax_reports_position() {
+        let (line, _, _, _, shown) = syntax("[tls\ncertificate = 1\n");
+        assert_eq!(line, 1, "{shown}");
+    }
+
+    #[test]
+    fn to_toml_round_trips() {
+        let mut c = Config::new(TlsConfig::new(
+            "/p/server.pem",
+            "/p/server.key",
+            "/p/ca.pem",
+        ));
+        c.tls.crl.push("/p/revoked.crl".into());
+        c.tls.min_version = TlsVersion::Tls13;
+        c.listen.acct = Some("[::1]:1813".parse().unwrap());
+        c.clients.push(ClientConfig {
+            name: "lo".into(),
+            address: "127.0.0.1".parse().unwrap(),
+            secret: Secret::new("testing123").unwrap(),
+            require_message_authenticator: true,
+        });
+        c.log.format = LogFormat::Json;
+        c.database = Some(DatabaseConfig {
+            url: "sqlite:///var/lib/authd/authd.db".into(),
+        });
+        let text = c.to_toml();
+        let back = Config::parse(&text, Path::new("/x/authd.toml")).unwrap();
+        assert_eq!(back.tls, c.tls);
+        assert_eq!(back.listen, c.listen);
+        assert_eq!(back.clients.len(), 1);
+        assert_eq!(back.clients[0].secret, c.clients[0].secret);
+        assert_eq!(back.clients[0].address, c.clients[0].address);
+        assert_eq!(back.eap, c.eap);
+        assert_eq!(back.radius, c.radius);
+        assert_eq!(back.log, c.log);
+        assert_eq!(back.database, c.database);
+        assert!(text.contains("[[client]]"), "{text}");
+    }
+
+    #[test]
+    fn example_config_parses() {
+        let text = include_str!("../../config/authd.toml");
+        let c = Config::parse(text, Path::new("/etc/authd/authd.toml")).unwrap();
+        assert!(!c.clients.is_empty());
+        assert!(c.listen.acct.is_some());
+        assert!(!c.tls.crl.is_empty());
+        assert!(c.database.is_some());
+        // Every section is written out in the example, so every key is covered.
+        for table in [
+            "[listen]",
+            "[[client]]",
+            "[tls]",
+            "[eap]",
+            "[radius]",
+            "[log]",
+            "[database]",
+        ] {
+            assert!(text.contains(table), "{table}");
+        }
+    }
+
+    #[test]
+    fn load_names_a_missing_file() {
+        let e = Config::load(Path::new("/nonexistent/authd.toml")).unwrap_err();
+        assert!(matches!(e, ConfigError::Io { .. }));
+        assert!(e.to_string().starts_with("/nonexistent/authd.toml: "));
+    }
+
+    #[test]
+    fn line_column_counts_characters() {
+        assert_eq!(line_column("ab\ncd", 0), (1, 1));
+        assert_eq!(line_column("ab\ncd", 4), (2, 2));
+        assert_eq!(line_column("é=\nx", 2), (1, 2));
+        assert_eq!(line_column("abc", 99), (1, 4));
+    }
+}
