@@ -1,0 +1,478 @@
+//! Shared pieces of the end-to-end tests: a temporary directory, a PKI with
+//! good and bad client certificates, the `authd` binary on a free loopback
+//! port, and runners for `eapol_test`.
+//!
+//! Every helper fails loudly: a missing tool is a test failure, not a skip,
+//! so CI cannot pass by not testing.
+
+#![allow(dead_code)] // each test binary uses a different subset
+
+use std::fs;
+use std::io::{BufRead, BufReader, Read};
+use std::net::UdpSocket;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::mpsc;
+use std::sync::{Arc, Mutex};
+use std::thread;
+use std::time::{Duration, Instant, SystemTime};
+
+pub mod radius;
+
+use authd::config::{ClientConfig, Config, Secret, TlsConfig};
+use authd::pki::{CertificateAuthority, KeyKind, RevocationReason};
+
+/// The shared secret of the loopback RADIUS client.
+pub const SECRET: &str = "testing123";
+
+const DAY: Duration = Duration::from_secs(86_400);
+
+/// A directory removed on drop (kept when `AUTHD_KEEP_TMP` is set, to
+/// inspect a failure).
+pub struct TempDir {
+    path: PathBuf,
+}
+
+impl TempDir {
+    pub fn new(name: &str) -> TempDir {
+        let mut r = [0u8; 6];
+        rand::fill(&mut r[..]);
+        let path = std::env::temp_dir().join(format!(
+            "authd-e2e-{name}-{}-{}",
+            std::process::id(),
+            hex::encode(r)
+        ));
+        fs::create_dir_all(&path).expect("create temp dir");
+        TempDir { path }
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        if std::env::var_os("AUTHD_KEEP_TMP").is_some() {
+            eprintln!("keeping {}", self.path.display());
+        } else {
+            let _ = fs::remove_dir_all(&self.path);
+        }
+    }
+}
+
+/// A certificate and key on disk.
+#[derive(Debug, Clone)]
+pub struct Creds {
+    /// The user name (certificate CN).
+    pub name: String,
+    pub cert: PathBuf,
+    pub key: PathBuf,
+}
+
+/// The test PKI: one trusted CA and credentials that must and must not get in.
+#[derive(Debug, Clone)]
+pub struct TestPki {
+    /// The trusted CA certificate (also what peers use to check the server).
+    pub ca_cert: PathBuf,
+    pub server: Creds,
+    /// Valid, trusted, not revoked (ECDSA).
+    pub good: Creds,
+    /// Valid and trusted, RSA-2048 key.
+    pub good_rsa: Creds,
+    /// Issued by a CA the server does not trust.
+    pub untrusted: Creds,
+    /// Listed in `crl`.
+    pub revoked: Creds,
+    /// `not_after` in the past.
+    pub expired: Creds,
+    /// CRL revoking `revoked`, passed with `crl = [...]`.
+    pub crl: PathBuf,
+}
+
+fn write_issued(dir: &Path, name: &str, issued: &authd::pki::Issued) -> Creds {
+    let creds = Creds {
+        name: name.to_owned(),
+        cert: dir.join(format!("{name}.pem")),
+        key: dir.join(format!("{name}.key")),
+    };
+    issued
+        .write(&creds.cert, &creds.key)
+        .expect("write credentials");
+    creds
+}
+
+impl TestPki {
+    pub fn create(dir: &Path) -> TestPki {
+        let dir = dir.join("pki");
+        fs::create_dir_all(&dir).unwrap();
+        let now = SystemTime::now();
+        let hour = Duration::from_secs(3600);
+
+        let ca = CertificateAuthority::generate("authd test CA", 2).unwrap();
+        let ca_cert = dir.join("ca.pem");
+        ca.save(&ca_cert, &dir.join("ca.key")).unwrap();
+        let server = ca
+            .issue_server("authd", &["authd.local".into(), "localhost".into()], 2)
+            .unwrap();
+        let server = write_issued(&dir, "server", &server);
+
+        let issue = |name: &str, kind: KeyKind, from: SystemTime, to: SystemTime| {
+            ca.issue_client(name, kind, from, to).unwrap()
+        };
+        let good = write_issued(
+            &dir,
+            "alice",
+            &issue("alice", KeyKind::EcdsaP256, now - hour, now + DAY),
+        );
+        let good_rsa = write_issued(
+            &dir,
+            "rsa-user",
+            &issue("rsa-user", KeyKind::Rsa2048, now - hour, now + DAY),
+        );
+        let revoked_issued = issue("mallory", KeyKind::EcdsaP256, now - hour, now + DAY);
+        let revoked = write_issued(&dir, "mallory", &revoked_issued);
+        let expired = write_issued(
+            &dir,
+            "oldtimer",
+            &issue("oldtimer", KeyKind::EcdsaP256, now - DAY * 30, now - DAY),
+        );
+
+        let other = CertificateAuthority::generate("someone else's CA", 2).unwrap();
+        let untrusted = write_issued(
+            &dir,
+            "eve",
+            &other
+                .issue_client("eve", KeyKind::EcdsaP256, now - hour, now + DAY)
+                .unwrap(),
+        );
+
+        let crl_pem = ca
+            .crl(
+                &[(
+                    revoked_issued.serial.clone(),
+                    now - hour,
+                    Some(RevocationReason::KeyCompromise),
+                )],
+                now - hour,
+                now + DAY,
+                1,
+            )
+            .unwrap();
+        let crl = dir.join("revoked.crl");
+        fs::write(&crl, crl_pem).unwrap();
+
+        TestPki {
+            ca_cert,
+            server,
+            good,
+            good_rsa,
+            untrusted,
+            revoked,
+            expired,
+            crl,
+        }
+    }
+}
+
+/// A UDP port that was free a moment ago on 127.0.0.1.
+pub fn free_udp_port() -> u16 {
+    let s = UdpSocket::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
+    s.local_addr().unwrap().port()
+}
+
+/// Writes the daemon's configuration for the test PKI.
+pub fn write_config(dir: &Path, pki: &TestPki, port: u16) -> PathBuf {
+    let mut tls = TlsConfig::new(&pki.server.cert, &pki.server.key, &pki.ca_cert);
+    tls.crl = vec![pki.crl.clone()];
+    let mut config = Config::new(tls);
+    config.listen.auth = format!("127.0.0.1:{port}").parse().unwrap();
+    config.clients.push(ClientConfig {
+        name: "loopback".into(),
+        address: "127.0.0.1/32".parse().unwrap(),
+        secret: Secret::new(SECRET).unwrap(),
+        require_message_authenticator: true,
+    });
+    config.log.level = "debug".into();
+    let path = dir.join("authd.toml");
+    fs::write(&path, config.to_toml()).unwrap();
+    // The daemon must read back exactly what was meant.
+    Config::load(&path).expect("generated config parses");
+    path
+}
+
+/// The `authd serve` process; killed on drop, its stderr printed if the
+/// test is failing.
+pub struct Server {
+    child: Child,
+    pub port: u16,
+    pub config: PathBuf,
+    log: Arc<Mutex<String>>,
+}
+
+impl Server {
+    /// Starts `authd serve --config FILE` and waits until it logs that it
+    /// listens.
+    pub fn start(dir: &Path, pki: &TestPki) -> Server {
+        let port = free_udp_port();
+        let config = write_config(dir, pki, port);
+        let mut child = Command::new(env!("CARGO_BIN_EXE_authd"))
+            .arg("serve")
+            .arg("--config")
+            .arg(&config)
+            .env("NO_COLOR", "1")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn authd");
+        let log = Arc::new(Mutex::new(String::new()));
+        let (ready_tx, ready_rx) = mpsc::channel();
+        for stream in [
+            Box::new(child.stderr.take().unwrap()) as Box<dyn Read + Send>,
+            Box::new(child.stdout.take().unwrap()),
+        ] {
+            let log = log.clone();
+            let ready_tx = ready_tx.clone();
+            thread::spawn(move || {
+                for line in BufReader::new(stream).lines() {
+                    let Ok(line) = line else { break };
+                    if line.contains("listening") {
+                        let _ = ready_tx.send(());
+                    }
+                    let mut log = log.lock().unwrap();
+                    log.push_str(&line);
+                    log.push('\n');
+                }
+            });
+        }
+        drop(ready_tx);
+        let mut server = Server {
+            child,
+            port,
+            config,
+            log,
+        };
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            match ready_rx.recv_timeout(Duration::from_millis(100)) {
+                Ok(()) => break,
+                Err(mpsc::RecvTimeoutError::Disconnected)
+                | Err(mpsc::RecvTimeoutError::Timeout)
+                    if server.child.try_wait().ok().flatten().is_some() =>
+                {
+                    thread::sleep(Duration::from_millis(200));
+                    panic!(
+                        "authd exited before listening ({:?}):\n{}",
+                        server.child.try_wait(),
+                        server.log()
+                    );
+                }
+                Err(_) if Instant::now() > deadline => {
+                    panic!(
+                        "authd did not log `listening` within 30 s:\n{}",
+                        server.log()
+                    )
+                }
+                Err(_) => {}
+            }
+        }
+        server
+    }
+
+    /// Everything the server wrote so far.
+    pub fn log(&self) -> String {
+        self.log.lock().map(|l| l.clone()).unwrap_or_default()
+    }
+
+    /// Whether the process is still running.
+    pub fn is_running(&mut self) -> bool {
+        matches!(self.child.try_wait(), Ok(None))
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        if thread::panicking() {
+            eprintln!(
+                "----- authd log -----\n{}----- end of authd log -----",
+                self.log()
+            );
+        }
+    }
+}
+
+/// Waits for `child` at most `limit`, killing it after; returns its status
+/// (`None` if it had to be killed).
+pub fn wait_bounded(child: &mut Child, limit: Duration) -> Option<ExitStatus> {
+    let deadline = Instant::now() + limit;
+    loop {
+        match child.try_wait() {
+            Ok(Some(status)) => return Some(status),
+            Ok(None) if Instant::now() < deadline => thread::sleep(Duration::from_millis(50)),
+            _ => {
+                let _ = child.kill();
+                let _ = child.wait();
+                return None;
+            }
+        }
+    }
+}
+
+/// Fails the test if `tool` is not on PATH.
+pub fn require_tool(tool: &str) -> PathBuf {
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    std::env::split_paths(&path)
+        .chain(["/usr/sbin", "/sbin"].map(PathBuf::from))
+        .map(|d| d.join(tool))
+        .find(|p| p.is_file())
+        .unwrap_or_else(|| {
+            panic!("`{tool}` is not installed: run tests/run.sh, which installs the test tools")
+        })
+}
+
+/// Which TLS versions a peer may use (wpa_supplicant `phase1` flags).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TlsChoice {
+    /// TLS 1.2 only.
+    Only12,
+    /// TLS 1.3 only.
+    Only13,
+}
+
+impl TlsChoice {
+    pub fn phase1(self) -> &'static str {
+        match self {
+            TlsChoice::Only12 => {
+                "tls_disable_tlsv1_0=1 tls_disable_tlsv1_1=1 tls_disable_tlsv1_2=0 tls_disable_tlsv1_3=1"
+            }
+            TlsChoice::Only13 => {
+                "tls_disable_tlsv1_0=1 tls_disable_tlsv1_1=1 tls_disable_tlsv1_2=1 tls_disable_tlsv1_3=0"
+            }
+        }
+    }
+}
+
+/// The `network={...}` block shared by eapol_test and wpa_supplicant.
+pub fn network_block(creds: &Creds, ca_cert: &Path, tls: TlsChoice) -> String {
+    format!(
+        "network={{\n\
+         \tkey_mgmt=IEEE8021X\n\
+         \teap=TLS\n\
+         \tidentity=\"{}\"\n\
+         \tca_cert=\"{}\"\n\
+         \tclient_cert=\"{}\"\n\
+         \tprivate_key=\"{}\"\n\
+         \teapol_flags=0\n\
+         \tphase1=\"{}\"\n\
+         }}\n",
+        creds.name,
+        ca_cert.display(),
+        creds.cert.display(),
+        creds.key.display(),
+        tls.phase1(),
+    )
+}
+
+/// Writes an eapol_test configuration file.
+pub fn write_eapol_conf(
+    dir: &Path,
+    label: &str,
+    creds: &Creds,
+    ca_cert: &Path,
+    tls: TlsChoice,
+) -> PathBuf {
+    let path = dir.join(format!("eapol-{label}.conf"));
+    fs::write(&path, network_block(creds, ca_cert, tls)).unwrap();
+    path
+}
+
+/// What one eapol_test run printed.
+#[derive(Debug)]
+pub struct EapolRun {
+    /// Exit status; `None` if it ran past the time limit and was killed.
+    pub status: Option<ExitStatus>,
+    pub output: String,
+}
+
+impl EapolRun {
+    pub fn success(&self) -> bool {
+        self.status.is_some_and(|s| s.success())
+    }
+
+    pub fn contains(&self, needle: &str) -> bool {
+        self.output.contains(needle)
+    }
+
+    /// The hexdump bytes of the first line starting with `title`, e.g.
+    /// `EAP-TLS: Derived Session-Id - hexdump(len=65): 0d 01 ...`.
+    pub fn hexdump(&self, title: &str) -> Option<Vec<u8>> {
+        hexdump(&self.output, title)
+    }
+}
+
+/// Parses the bytes of a wpa_supplicant/hostapd `hexdump` line whose title
+/// is `title` (any prefix, such as a timestamp, is skipped).
+pub fn hexdump(output: &str, title: &str) -> Option<Vec<u8>> {
+    let needle = format!("{title} - hexdump(len=");
+    output.lines().find_map(|line| {
+        let rest = &line[line.find(&needle)? + needle.len()..];
+        let (_, bytes) = rest.split_once("):")?;
+        bytes
+            .split_whitespace()
+            .map(|b| u8::from_str_radix(b, 16).ok())
+            .collect()
+    })
+}
+
+/// Runs `eapol_test` against the server with the loopback secret.
+pub fn run_eapol_test(conf: &Path, port: u16, extra: &[&str]) -> EapolRun {
+    run_eapol_test_with_secret(conf, port, SECRET, extra)
+}
+
+pub fn run_eapol_test_with_secret(
+    conf: &Path,
+    port: u16,
+    secret: &str,
+    extra: &[&str],
+) -> EapolRun {
+    require_tool("eapol_test");
+    let out_path = conf.with_extension("out");
+    let out = fs::File::create(&out_path).unwrap();
+    let mut child = Command::new("eapol_test")
+        .arg(format!("-c{}", conf.display()))
+        .arg("-a127.0.0.1")
+        .arg(format!("-p{port}"))
+        .arg(format!("-s{secret}"))
+        .arg("-r0")
+        .arg("-t10")
+        .arg("-M02:00:00:00:00:01")
+        .args(extra)
+        .stdin(Stdio::null())
+        .stdout(out.try_clone().unwrap())
+        .stderr(out)
+        .spawn()
+        .expect("spawn eapol_test");
+    let status = wait_bounded(&mut child, Duration::from_secs(30));
+    let output = fs::read_to_string(&out_path).unwrap_or_default();
+    EapolRun { status, output }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hexdump_lines_parse() {
+        let out = "1700000000.1: EAP-TLS: Derived key - hexdump(len=4): 0a ff 00 10\n\
+                   MS-MPPE-Recv-Key - hexdump(len=2): [REMOVED]\n";
+        assert_eq!(
+            hexdump(out, "EAP-TLS: Derived key"),
+            Some(vec![0x0a, 0xff, 0, 0x10])
+        );
+        assert_eq!(hexdump(out, "MS-MPPE-Recv-Key"), None);
+        assert_eq!(hexdump(out, "Other"), None);
+    }
+}

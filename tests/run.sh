@@ -1,0 +1,85 @@
+#!/usr/bin/env bash
+# The one test command, for newcomers and CI: installs the test tools when
+# missing, then runs formatting, lints, build, every unit and end-to-end
+# test, and a short fuzz run of every fuzz target.
+#
+#   sudo bash tests/run.sh            # as root: end-to-end tests need netns
+#   FUZZ_SECONDS=60 bash tests/run.sh # longer fuzz runs (default 20 s each)
+#   SKIP_FUZZ=1 bash tests/run.sh     # no fuzzing
+set -euo pipefail
+
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+# Debian packages the tests need. Add to this list, one place only.
+APT_PACKAGES="eapoltest hostapd wpasupplicant iproute2 tshark postgresql freeradius"
+# The command each package provides, to tell whether it is installed.
+declare -A PROVIDES=(
+    [eapoltest]=eapol_test
+    [hostapd]=hostapd
+    [wpasupplicant]=wpa_supplicant
+    [iproute2]=ip
+    [tshark]=tshark
+    [postgresql]=pg_ctlcluster
+    [freeradius]=freeradius
+)
+
+FUZZ_SECONDS="${FUZZ_SECONDS:-20}"
+START=$(date +%s)
+step() { printf '\n==> %s (%ss)\n' "$*" "$(( $(date +%s) - START ))"; }
+
+have() { command -v "$1" >/dev/null 2>&1 || [ -x "/usr/sbin/$1" ] || [ -x "/sbin/$1" ]; }
+
+install_packages() {
+    local missing=()
+    for pkg in $APT_PACKAGES; do
+        have "${PROVIDES[$pkg]:-$pkg}" || missing+=("$pkg")
+    done
+    [ ${#missing[@]} -eq 0 ] && return 0
+    if [ "$(id -u)" -ne 0 ]; then
+        echo "missing packages: ${missing[*]}; run as root to install them" >&2
+        exit 1
+    fi
+    step "installing ${missing[*]}"
+    export DEBIAN_FRONTEND=noninteractive
+    # tshark asks whether non-root users may capture: answer no, unasked.
+    echo "wireshark-common wireshark-common/install-setuid boolean false" | debconf-set-selections
+    apt-get update
+    apt-get install -y --no-install-recommends "${missing[@]}"
+}
+
+install_packages
+
+if [ "$(id -u)" -ne 0 ]; then
+    echo "warning: not root; the hostapd_wired test needs root and will fail" >&2
+fi
+
+if [ -z "${SKIP_FUZZ:-}" ] && ! cargo fuzz --version >/dev/null 2>&1; then
+    step "installing cargo-fuzz"
+    cargo install cargo-fuzz --locked
+fi
+
+step "cargo fmt --check"
+cargo fmt --all --check
+
+step "cargo clippy"
+cargo clippy --workspace --all-targets -- -D warnings
+
+step "cargo build"
+cargo build --workspace
+
+step "cargo test"
+cargo test --workspace
+
+fuzzed=0
+if [ -z "${SKIP_FUZZ:-}" ]; then
+    targets=$(sed -n 's/^name = "\(.*\)"/\1/p' fuzz/Cargo.toml | grep -v '^authd-fuzz$')
+    for t in $targets; do
+        step "fuzz $t for ${FUZZ_SECONDS}s"
+        # cargo-fuzz needs nightly flags; RUSTC_BOOTSTRAP lets stable pass them.
+        RUSTC_BOOTSTRAP=1 cargo fuzz run "$t" -- -max_total_time="$FUZZ_SECONDS"
+        fuzzed=$((fuzzed + 1))
+    done
+fi
+
+echo
+echo "ALL PASSED: fmt, clippy, build, tests (unit + end-to-end), $fuzzed fuzz targets x ${FUZZ_SECONDS}s in $(( $(date +%s) - START ))s"
