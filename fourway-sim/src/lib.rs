@@ -1,1 +1,23 @@
-//! placeholder
+//! fourway-sim: a simulated IEEE 802.11 access point and stations.
+//!
+//! The IEEE 802.11 half, all sans-IO (time and random bytes are inputs):
+//!
+//! * [`keys`]: PMK, PSK, PRF, PTK derivation, EAPOL-Key MIC and key wrap
+//!   (IEEE 802.11-2020 §12.7.1, §12.7.2).
+//! * [`eapol`]: EAPOL and EAPOL-Key codec, RSN element and KDEs.
+//! * [`fourway`]: the authenticator and supplicant state machines of the
+//!   four-way and group key handshakes (§12.7.6, §12.7.7, §13).
+//! * [`ccmp`]: CCMP-128 data protection (§12.5.3).
+//! * [`frames`], [`pcap`]: 802.11 frames and capture files for analysers.
+//! * [`sim`]: runs an AP/station pair in memory given their PMKs.
+
+pub mod ccmp;
+pub mod eapol;
+pub mod fourway;
+pub mod frames;
+pub mod keys;
+pub mod pcap;
+pub mod sim;
+
+#[cfg(test)]
+mod testvectors;

@@ -1,0 +1,473 @@
+//! In-memory runs of an AP (authenticator) and a station (supplicant) on a
+//! virtual clock.
+//!
+//! [`Pair`] steps both state machines, delivering EAPOL frames through a
+//! filter that can drop or tamper with them, and advances the virtual clock
+//! to the next timer when nothing is in flight. [`run_handshakes`] uses it
+//! for one station: four-way handshake, group key handshake, then CCMP in
+//! both directions plus a group-addressed frame under the GTK. It takes the
+//! two PMKs as inputs: the PSK mode passes the PSK to both sides, the RADIUS
+//! mode passes the PMK from the Access-Accept's MS-MPPE-Recv-Key to the AP
+//! and the PMK from the station's own EAP MSK to the station.
+
+use std::time::{Duration, Instant};
+
+use rand::CryptoRng;
+
+use crate::ccmp::CcmpSession;
+use crate::eapol::{Akm, RsnElement};
+use crate::fourway::{
+    Authenticator, AuthenticatorConfig, AuthenticatorState, Event, FourWayError, GroupKeyState,
+    Gtk, Supplicant, SupplicantConfig, SupplicantState,
+};
+use crate::frames::{self, Direction, MacAddr};
+use crate::keys::{Nonce, Pmk};
+
+/// EtherType of the simulated data payload: IEEE Std 802 Local Experimental
+/// EtherType 1, which analysers show as plain data.
+pub const ETHERTYPE_EXPERIMENTAL: u16 = 0x88b5;
+
+/// Decides the fate of each EAPOL frame in flight: gets the direction, the
+/// index of the frame among those sent in that direction (0 = first), and
+/// the frame, which it may alter; returns `false` to drop it.
+pub type Filter = Box<dyn FnMut(Direction, usize, &mut Vec<u8>) -> bool>;
+
+/// One EAPOL frame as delivered (after the filter), with virtual time.
+#[derive(Debug, Clone)]
+pub struct Delivered {
+    /// Virtual time since the pair started.
+    pub at: Duration,
+    /// Direction.
+    pub dir: Direction,
+    /// The EAPOL frame.
+    pub eapol: Vec<u8>,
+}
+
+/// An authenticator and a supplicant wired together in memory.
+pub struct Pair {
+    /// The AP side.
+    pub auth: Authenticator,
+    /// The station side.
+    pub supp: Supplicant,
+    /// Virtual clock.
+    pub now: Instant,
+    start: Instant,
+    filter: Filter,
+    sent: [usize; 2],
+    /// Errors returned by `Authenticator::handle` (discarded frames).
+    pub auth_errors: Vec<FourWayError>,
+    /// Errors returned by `Supplicant::handle`.
+    pub supp_errors: Vec<FourWayError>,
+    /// Events polled from the authenticator.
+    pub auth_events: Vec<Event>,
+    /// Events polled from the supplicant.
+    pub supp_events: Vec<Event>,
+    /// Every delivered frame.
+    pub delivered: Vec<Delivered>,
+}
+
+impl Pair {
+    /// Wire two state machines; `now` must be the instant both were created
+    /// with.
+    pub fn new(auth: Authenticator, supp: Supplicant, now: Instant) -> Self {
+        Pair {
+            auth,
+            supp,
+            now,
+            start: now,
+            filter: Box::new(|_, _, _| true),
+            sent: [0, 0],
+            auth_errors: Vec::new(),
+            supp_errors: Vec::new(),
+            auth_events: Vec::new(),
+            supp_events: Vec::new(),
+            delivered: Vec::new(),
+        }
+    }
+
+    /// Install a filter that may drop or alter frames.
+    pub fn set_filter(&mut self, filter: Filter) {
+        self.filter = filter;
+    }
+
+    fn pass(&mut self, dir: Direction, mut frame: Vec<u8>) -> Option<Vec<u8>> {
+        let i = match dir {
+            Direction::FromAp => 0,
+            Direction::ToAp => 1,
+        };
+        let n = self.sent[i];
+        self.sent[i] += 1;
+        if (self.filter)(dir, n, &mut frame) {
+            self.delivered.push(Delivered {
+                at: self.now - self.start,
+                dir,
+                eapol: frame.clone(),
+            });
+            Some(frame)
+        } else {
+            None
+        }
+    }
+
+    /// Deliver every queued frame and collect events; true if anything moved.
+    pub fn step(&mut self) -> bool {
+        let mut moved = false;
+        while let Some(f) = self.auth.poll_transmit() {
+            moved = true;
+            if let Some(f) = self.pass(Direction::FromAp, f)
+                && let Err(e) = self.supp.handle(self.now, &f)
+            {
+                self.supp_errors.push(e);
+            }
+        }
+        while let Some(f) = self.supp.poll_transmit() {
+            moved = true;
+            if let Some(f) = self.pass(Direction::ToAp, f)
+                && let Err(e) = self.auth.handle(self.now, &f)
+            {
+                self.auth_errors.push(e);
+            }
+        }
+        while let Some(e) = self.auth.poll_event() {
+            moved = true;
+            self.auth_events.push(e);
+        }
+        while let Some(e) = self.supp.poll_event() {
+            moved = true;
+            self.supp_events.push(e);
+        }
+        moved
+    }
+
+    fn settled(&self) -> bool {
+        let auth_done = matches!(
+            self.auth.state(),
+            AuthenticatorState::PtkInitDone | AuthenticatorState::Failed
+        ) && self.auth.group_state() != GroupKeyState::RekeyNegotiating;
+        let supp_done = matches!(
+            self.supp.state(),
+            SupplicantState::StaPtkDone | SupplicantState::Failed
+        );
+        auth_done && supp_done
+    }
+
+    /// Run until both sides are done or failed, jumping the virtual clock to
+    /// the next timer whenever nothing is in flight. Bounded.
+    pub fn drive(&mut self) {
+        for _ in 0..10_000 {
+            if self.step() {
+                continue;
+            }
+            if self.settled() {
+                return;
+            }
+            let next = [self.auth.poll_timeout(), self.supp.poll_timeout()]
+                .into_iter()
+                .flatten()
+                .min();
+            let Some(next) = next else { return };
+            if next > self.now {
+                self.now = next;
+            }
+            self.auth.handle_timeout(self.now);
+            self.supp.handle_timeout(self.now);
+        }
+    }
+
+    /// Virtual time elapsed.
+    pub fn elapsed(&self) -> Duration {
+        self.now - self.start
+    }
+}
+
+/// Parameters of a simulated station run.
+#[derive(Debug, Clone)]
+pub struct SimOptions {
+    /// SSID advertised in the beacon (for the capture).
+    pub ssid: Vec<u8>,
+    /// AKM in the RSN elements: PSK or 802.1X.
+    pub akm: Akm,
+    /// Time to wait before retransmitting message 1/3.
+    pub retrans_timeout: Duration,
+    /// Retransmissions before failure.
+    pub max_retries: u32,
+    /// Also run a group key handshake after the four-way handshake.
+    pub group_rekey: bool,
+    /// Keep the 802.11 frames for a capture file.
+    pub capture: bool,
+}
+
+impl Default for SimOptions {
+    fn default() -> Self {
+        SimOptions {
+            ssid: b"fourway-sim".to_vec(),
+            akm: Akm::Psk,
+            retrans_timeout: Duration::from_millis(100),
+            max_retries: 3,
+            group_rekey: true,
+            capture: false,
+        }
+    }
+}
+
+/// A captured 802.11 frame with its virtual time offset.
+#[derive(Debug, Clone)]
+pub struct CapturedFrame {
+    /// Virtual time since the station's run began.
+    pub at: Duration,
+    /// The 802.11 frame (no FCS).
+    pub frame: Vec<u8>,
+}
+
+/// The outcome for one station.
+#[derive(Debug, Clone)]
+pub struct StationReport {
+    /// AP address.
+    pub aa: MacAddr,
+    /// Station address.
+    pub spa: MacAddr,
+    /// Both sides started from the same PMK.
+    pub pmk_match: bool,
+    /// Both sides installed the same PTK.
+    pub ptk_installed: bool,
+    /// The station installed the AP's GTK (after the rekey, the new one).
+    pub gtk_installed: bool,
+    /// The group key handshake completed (or was not asked for).
+    pub group_rekey_ok: bool,
+    /// CCMP frames decrypted both ways, and a group frame under the GTK.
+    pub ccmp_ok: bool,
+    /// The first fatal or discarding error, if any.
+    pub error: Option<FourWayError>,
+    /// Virtual time the handshakes took.
+    pub virtual_time: Duration,
+    /// 802.11 frames for a capture, if asked for.
+    pub frames: Vec<CapturedFrame>,
+}
+
+impl StationReport {
+    /// Everything succeeded.
+    pub fn success(&self) -> bool {
+        self.pmk_match
+            && self.ptk_installed
+            && self.gtk_installed
+            && self.group_rekey_ok
+            && self.ccmp_ok
+    }
+}
+
+fn random_nonce<R: CryptoRng + ?Sized>(rng: &mut R) -> Nonce {
+    let mut n = [0u8; 32];
+    rng.fill_bytes(&mut n);
+    n
+}
+
+fn random_gtk<R: CryptoRng + ?Sized>(rng: &mut R) -> Gtk {
+    let mut k = [0u8; 16];
+    rng.fill_bytes(&mut k);
+    Gtk::from_bytes(k)
+}
+
+/// Run the four-way handshake (and optionally the group key handshake),
+/// then check CCMP both ways, for one AP/station pair in memory.
+///
+/// Randomness (ANonce, SNonce, GTKs) comes from `rng`; time is virtual,
+/// starting at `now`.
+pub fn run_handshakes<R: CryptoRng + ?Sized>(
+    pmk_ap: &Pmk,
+    pmk_sta: &Pmk,
+    aa: MacAddr,
+    spa: MacAddr,
+    rng: &mut R,
+    now: Instant,
+    opts: &SimOptions,
+) -> StationReport {
+    let ap_rsne = RsnElement::ccmp128(opts.akm).to_bytes().unwrap_or_default();
+    let sta_rsne = ap_rsne.clone();
+    let auth_cfg = AuthenticatorConfig {
+        aa,
+        spa,
+        pmk: pmk_ap.clone_secret(),
+        rsne: ap_rsne.clone(),
+        sta_rsne: sta_rsne.clone(),
+        gtk: random_gtk(rng),
+        gtk_index: 1,
+        retrans_timeout: opts.retrans_timeout,
+        max_retries: opts.max_retries,
+    };
+    let supp_cfg = SupplicantConfig {
+        aa,
+        spa,
+        pmk: pmk_sta.clone_secret(),
+        rsne: sta_rsne.clone(),
+        ap_rsne: ap_rsne.clone(),
+        handshake_timeout: opts.retrans_timeout * (opts.max_retries + 2) * 2,
+    };
+    let auth = Authenticator::new(auth_cfg, now, random_nonce(rng));
+    let supp = Supplicant::new(supp_cfg, now, random_nonce(rng));
+    let mut pair = Pair::new(auth, supp, now);
+    pair.drive();
+
+    let completed = pair.auth.state() == AuthenticatorState::PtkInitDone
+        && pair.supp.state() == SupplicantState::StaPtkDone;
+    let mut group_rekey_ok = !opts.group_rekey;
+    if completed && opts.group_rekey {
+        let key_id = 2;
+        if pair
+            .auth
+            .start_group_rekey(pair.now, random_gtk(rng), key_id)
+            .is_ok()
+        {
+            pair.drive();
+            group_rekey_ok = pair.auth.group_state() == GroupKeyState::RekeyEstablished
+                && pair.supp_events.contains(&Event::GtkInstalled { key_id });
+        }
+    }
+
+    let ptk_installed = match (pair.auth.ptk(), pair.supp.ptk()) {
+        (Some(a), Some(s)) => completed && a.ct_eq(s),
+        _ => false,
+    };
+    let (ap_gtk, ap_gtk_id) = pair.auth.gtk();
+    let gtk_installed = pair
+        .supp
+        .gtk()
+        .is_some_and(|(id, k)| id == ap_gtk_id && k == &ap_gtk.as_bytes()[..]);
+
+    let mut frames = Vec::new();
+    let mut seq = 0u16;
+    let mut next_seq = || {
+        seq = seq.wrapping_add(1);
+        seq
+    };
+    if opts.capture {
+        frames.push(CapturedFrame {
+            at: Duration::ZERO,
+            frame: frames::beacon(aa, &opts.ssid, &ap_rsne, 0, next_seq()),
+        });
+        frames.push(CapturedFrame {
+            at: Duration::ZERO,
+            frame: frames::association_request(aa, spa, &opts.ssid, &sta_rsne, next_seq()),
+        });
+        for d in &pair.delivered {
+            let f = frames::data_frame(
+                d.dir,
+                aa,
+                spa,
+                next_seq(),
+                frames::ETHERTYPE_EAPOL,
+                &d.eapol,
+            );
+            frames.push(CapturedFrame { at: d.at, frame: f });
+        }
+    }
+
+    let mut ccmp_ok = false;
+    if let (true, Some(ap_ptk), Some(sta_ptk)) = (ptk_installed, pair.auth.ptk(), pair.supp.ptk()) {
+        let mut ap = CcmpSession::new(&ap_ptk.tk, 0);
+        let mut sta = CcmpSession::new(&sta_ptk.tk, 0);
+        let at = pair.elapsed();
+        let up_text = format!("fourway-sim data {spa} -> {aa}");
+        let down_text = format!("fourway-sim data {aa} -> {spa}");
+        let up = frames::data_frame(
+            Direction::ToAp,
+            aa,
+            spa,
+            next_seq(),
+            ETHERTYPE_EXPERIMENTAL,
+            up_text.as_bytes(),
+        );
+        let down = frames::data_frame(
+            Direction::FromAp,
+            aa,
+            spa,
+            next_seq(),
+            ETHERTYPE_EXPERIMENTAL,
+            down_text.as_bytes(),
+        );
+        let group_text = format!("fourway-sim group data from {aa}");
+        let group = frames::data_frame(
+            Direction::FromAp,
+            aa,
+            MacAddr::BROADCAST,
+            next_seq(),
+            ETHERTYPE_EXPERIMENTAL,
+            group_text.as_bytes(),
+        );
+        let mut ok = exchange(
+            &up,
+            &mut sta,
+            &mut ap,
+            opts.capture.then_some((&mut frames, at)),
+        );
+        ok &= exchange(
+            &down,
+            &mut ap,
+            &mut sta,
+            opts.capture.then_some((&mut frames, at)),
+        );
+        // A group-addressed frame under the GTK the station installed.
+        match pair
+            .supp
+            .gtk()
+            .map(|(id, key)| (id, <[u8; 16]>::try_from(key)))
+        {
+            Some((id, Ok(sta_gtk))) => {
+                let mut tx = CcmpSession::new(ap_gtk.as_bytes(), ap_gtk_id);
+                let mut rx = CcmpSession::new(&sta_gtk, id);
+                ok &= exchange(
+                    &group,
+                    &mut tx,
+                    &mut rx,
+                    opts.capture.then_some((&mut frames, at)),
+                );
+            }
+            _ => ok = false,
+        }
+        ccmp_ok = ok;
+    }
+
+    let error = pair
+        .auth_events
+        .iter()
+        .chain(pair.supp_events.iter())
+        .find_map(|e| match e {
+            Event::Failed(e) => Some(e.clone()),
+            _ => None,
+        })
+        .or_else(|| pair.auth_errors.first().cloned())
+        .or_else(|| pair.supp_errors.first().cloned());
+
+    StationReport {
+        aa,
+        spa,
+        pmk_match: pmk_ap.ct_eq(pmk_sta),
+        ptk_installed,
+        gtk_installed,
+        group_rekey_ok,
+        ccmp_ok,
+        error,
+        virtual_time: pair.elapsed(),
+        frames,
+    }
+}
+
+/// Protect `plain` with `tx`, unprotect with `rx`, compare; keep the
+/// protected frame for the capture.
+fn exchange(
+    plain: &[u8],
+    tx: &mut CcmpSession,
+    rx: &mut CcmpSession,
+    capture: Option<(&mut Vec<CapturedFrame>, Duration)>,
+) -> bool {
+    let Ok(protected) = tx.protect(plain) else {
+        return false;
+    };
+    let ok = rx.unprotect(&protected).is_ok_and(|d| d.frame == plain);
+    if let Some((frames, at)) = capture {
+        frames.push(CapturedFrame {
+            at,
+            frame: protected,
+        });
+    }
+    ok
+}
