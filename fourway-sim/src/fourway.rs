@@ -1,8 +1,8 @@
 //! The four-way handshake and group key handshake (IEEE 802.11-2020
 //! §12.7.6, §12.7.7) as two sans-IO state machines, named after the states
-//! of the 802.11 authenticator and supplicant key management state machines
-//! (§13.x, the 4-Way Handshake of Figure 13-? "Authenticator state machine":
-//! PTKSTART, PTKCALCNEGOTIATING, PTKINITNEGOTIATING, PTKINITDONE; group key:
+//! of the RSNA Authenticator and Supplicant key management state machines of
+//! §12.7 (per-STA 4-way handshake: PTKSTART, PTKCALCNEGOTIATING,
+//! PTKINITNEGOTIATING, PTKINITDONE; per-STA group key handshake:
 //! REKEYNEGOTIATING, REKEYESTABLISHED).
 //!
 //! Both sides follow the quinn-proto shape: `handle(now, frame)` feeds a
@@ -187,7 +187,8 @@ pub struct AuthenticatorConfig {
     pub max_retries: u32,
 }
 
-/// Authenticator 4-way handshake states (§13.x, per-STA key state machine).
+/// Authenticator 4-way handshake states (the per-STA RSNA Authenticator key
+/// management state machine, §12.7).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum AuthenticatorState {
     /// Message 1 sent, awaiting message 2.
@@ -202,7 +203,7 @@ pub enum AuthenticatorState {
     Failed,
 }
 
-/// Authenticator group key states (§13.x, per-STA group key state machine).
+/// Authenticator group key states (per-STA group key handshake, §12.7.7).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum GroupKeyState {
     /// No group rekey started since the four-way handshake.
@@ -555,7 +556,8 @@ pub struct SupplicantConfig {
     pub handshake_timeout: Duration,
 }
 
-/// Supplicant key management states (§13.x supplicant state machine, whose
+/// Supplicant key management states (RSNA Supplicant key management state
+/// machine, §12.7, whose
 /// STAKEYSTART state processes each EAPOL-Key frame).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SupplicantState {

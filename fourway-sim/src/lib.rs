@@ -6,7 +6,7 @@
 //!   (IEEE 802.11-2020 §12.7.1, §12.7.2).
 //! * [`eapol`]: EAPOL and EAPOL-Key codec, RSN element and KDEs.
 //! * [`fourway`]: the authenticator and supplicant state machines of the
-//!   four-way and group key handshakes (§12.7.6, §12.7.7, §13).
+//!   four-way and group key handshakes (§12.7.6, §12.7.7).
 //! * [`ccmp`]: CCMP-128 data protection (§12.5.3).
 //! * [`frames`], [`pcap`]: 802.11 frames and capture files for analysers.
 //! * [`sim`]: runs an AP/station pair in memory given their PMKs.
