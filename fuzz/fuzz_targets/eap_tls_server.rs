@@ -1,0 +1,71 @@
+//! An EAP-TLS server session fed a sequence of EAP packets cut from the
+//! input: it must never panic.
+//!
+//! Input layout: one control octet (low 7 bits pick the fragment size,
+//! bit 7 makes the harness fix up each packet's Identifier to the
+//! outstanding one so the fuzzer gets past the identifier check), then
+//! packets each prefixed by a 2-octet big-endian length.
+#![no_main]
+
+use std::sync::{Arc, OnceLock};
+
+use eap_methods::{Outcome, ServerConfig, ServerSession};
+use eap_methods::rustls;
+use rustls::pki_types::{PrivateKeyDer, PrivatePkcs8KeyDer};
+use rustls::server::WebPkiClientVerifier;
+
+fn config() -> Arc<ServerConfig> {
+    static CONFIG: OnceLock<Arc<ServerConfig>> = OnceLock::new();
+    CONFIG
+        .get_or_init(|| {
+            let certified = rcgen::generate_simple_self_signed(vec!["radius.example".into()])
+                .expect("self-signed certificate");
+            let cert = certified.cert.der().clone();
+            let key: PrivateKeyDer<'static> =
+                PrivatePkcs8KeyDer::from(certified.signing_key.serialize_der()).into();
+            let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+            let mut roots = rustls::RootCertStore::empty();
+            roots.add(cert.clone()).expect("root");
+            let verifier =
+                WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider.clone())
+                    .build()
+                    .expect("verifier");
+            let tls = rustls::ServerConfig::builder_with_provider(provider)
+                .with_safe_default_protocol_versions()
+                .expect("versions")
+                .with_client_cert_verifier(verifier)
+                .with_single_cert(vec![cert], key)
+                .expect("server config");
+            Arc::new(ServerConfig::new(Arc::new(tls)))
+        })
+        .clone()
+}
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| {
+    let Some((&control, mut rest)) = data.split_first() else {
+        return;
+    };
+    let fragment_size = usize::from(control & 0x7f) * 16;
+    let fix_identifiers = control & 0x80 != 0;
+    let mut session = ServerSession::new(config(), fragment_size);
+    let mut outstanding: Option<u8> = None;
+    while rest.len() >= 2 {
+        let len = usize::from(u16::from_be_bytes([rest[0], rest[1]]));
+        let body = &rest[2..];
+        let take = len.min(body.len());
+        let mut packet = body[..take].to_vec();
+        rest = &body[take..];
+        if fix_identifiers && packet.len() >= 2 {
+            if let Some(id) = outstanding {
+                packet[1] = id;
+            }
+        }
+        match session.handle(&packet) {
+            Outcome::Request(req) => outstanding = req.get(1).copied(),
+            Outcome::Success { .. } | Outcome::Failure { .. } => break,
+            Outcome::Discard(reason) => {
+                let _ = (reason.label(), reason.to_string());
+            }
+        }
+    }
+});
