@@ -69,6 +69,7 @@ pub async fn run_suite(url: &str) {
     clients(&store).await;
     certificates_and_policy(&store).await;
     passwords(&store).await;
+    demo_seed(&store).await;
     audit(&store).await;
     store.close().await;
 }
@@ -528,6 +529,29 @@ async fn passwords(store: &Store) {
         Err(StoreError::NotFound { kind: "user", .. })
     ));
     assert!(store.set_password("alice", "").await.is_err());
+}
+
+async fn demo_seed(store: &Store) {
+    let ca = CertificateAuthority::generate("seed CA", 2).unwrap();
+    let demo = ca
+        .issue_client_for_days("demo", KeyKind::EcdsaP256, 1)
+        .unwrap();
+    assert!(store.seed_demo_user("demo", &demo.cert_pem).await.unwrap());
+    assert!(store.user("demo").await.unwrap().enabled);
+    assert_eq!(
+        store.certificate_status(&demo.serial).await.unwrap(),
+        CertificateStatus::Valid {
+            user: "demo".into()
+        }
+    );
+    let rec = store.certificate(&hex::encode(&demo.serial)).await.unwrap();
+    assert_eq!(rec.subject, "CN=demo");
+    // Once per database: a deleted demo user stays deleted.
+    assert!(!store.seed_demo_user("demo", &demo.cert_pem).await.unwrap());
+    store.delete_user("demo").await.unwrap();
+    assert!(!store.seed_demo_user("demo", &demo.cert_pem).await.unwrap());
+    assert!(store.user("demo").await.is_err());
+    assert!(store.seed_demo_user("x", "not PEM").await.is_err());
 }
 
 async fn audit(store: &Store) {

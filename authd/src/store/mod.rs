@@ -183,6 +183,37 @@ pub fn redact_url(url: &str) -> String {
     }
 }
 
+/// The store of the embedded development default: `sqlite://DIR/authd.db`,
+/// created on first start and seeded once with the demo user of the
+/// development PKI and its certificate, so the demo works out of the box.
+/// Blocking (runs its own small runtime): call it before the server's.
+pub fn embedded_default(
+    data_dir: &Path,
+    pki: &crate::pki::DevPki,
+) -> Result<crate::config::DatabaseConfig, StoreError> {
+    let url = default_url(data_dir);
+    let cert_pem = std::fs::read_to_string(&pki.client_cert).map_err(|e| StoreError::File {
+        path: pki.client_cert.clone(),
+        reason: e.to_string(),
+    })?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| StoreError::File {
+            path: data_dir.to_owned(),
+            reason: format!("cannot start a runtime: {e}"),
+        })?;
+    runtime.block_on(async {
+        let store = Store::connect(&url)
+            .await?
+            .with_actor("authd (embedded default)");
+        let seeded = store.seed_demo_user(&pki.demo_user, &cert_pem).await;
+        store.close().await;
+        seeded
+    })?;
+    Ok(crate::config::DatabaseConfig { url })
+}
+
 /// The default store URL of a data directory: `sqlite://DIR/authd.db`.
 pub fn default_url(data_dir: &Path) -> String {
     format!("sqlite://{}", data_dir.join("authd.db").display())
@@ -1011,6 +1042,56 @@ impl Store {
         ))
     }
 
+    /// Seeds the embedded development default, once per database: adds
+    /// user `name` (unless it exists) and records its certificate (PEM).
+    /// Returns whether it seeded now; later calls, even after the user was
+    /// deleted, change nothing.
+    pub async fn seed_demo_user(&self, name: &str, cert_pem: &str) -> Result<bool, StoreError> {
+        let der = pem_certificate_der(cert_pem)
+            .ok_or_else(|| StoreError::invalid("demo certificate", "no PEM certificate"))?;
+        let (_, cert) = x509_parser::parse_x509_certificate(&der)
+            .map_err(|e| StoreError::invalid("demo certificate", e.to_string()))?;
+        let serial = validate::serial_hex(cert.raw_serial());
+        let subject = cert.subject().to_string();
+        let not_after = cert.validity().not_after.timestamp();
+        let now = unix_now();
+        with_pool!(self, pool => {
+            let mut tx = pool.begin().await?;
+            let marked = sqlx::query("INSERT INTO counters (name, value) VALUES ('demo_seeded', 1)")
+                .execute(&mut *tx)
+                .await;
+            match marked {
+                Ok(_) => {}
+                Err(sqlx::Error::Database(e)) if e.is_unique_violation() => return Ok(false),
+                Err(e) => return Err(e.into()),
+            }
+            if count!(tx, "SELECT COUNT(*) FROM users WHERE name = $1", name) == 0 {
+                sqlx::query("INSERT INTO users (name, enabled, created_at) VALUES ($1, TRUE, $2)")
+                    .bind(name)
+                    .bind(now)
+                    .execute(&mut *tx)
+                    .await?;
+                audit!(tx, &self.actor, "user.add", name, "embedded default demo user");
+            }
+            if count!(tx, "SELECT COUNT(*) FROM certificates WHERE serial = $1", &serial) == 0 {
+                sqlx::query(
+                    "INSERT INTO certificates (serial, subject, user_name, issued_at, not_after) \
+                     VALUES ($1, $2, $3, $4, $5)",
+                )
+                .bind(&serial)
+                .bind(&subject)
+                .bind(name)
+                .bind(now)
+                .bind(not_after)
+                .execute(&mut *tx)
+                .await?;
+                audit!(tx, &self.actor, "cert.issue", &serial, format!("user={name} embedded default demo certificate"));
+            }
+            tx.commit().await?;
+        });
+        Ok(true)
+    }
+
     // ----- audit -------------------------------------------------------
 
     /// The newest `limit` audit entries, oldest first.
@@ -1034,6 +1115,14 @@ fn show<T: std::fmt::Display>(v: &Option<T>) -> String {
         Some(v) => v.to_string(),
         None => "-".to_owned(),
     }
+}
+
+/// The DER of the first certificate in `pem`.
+fn pem_certificate_der(pem: &str) -> Option<Vec<u8>> {
+    use rustls_pki_types::pem::PemObject;
+    rustls_pki_types::CertificateDer::from_pem_slice(pem.as_bytes())
+        .ok()
+        .map(|c| c.to_vec())
 }
 
 /// An Argon2id (RFC 9106) PHC string for `password`, with a random salt

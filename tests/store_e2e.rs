@@ -1,0 +1,393 @@
+//! The store end to end: a running authd with a `[database]`, eapol_test as
+//! the peer, and the admin CLI changing users, certificates and NAS clients
+//! while the server keeps running. Then two authd instances sharing one
+//! PostgreSQL database.
+
+#[path = "common/mod.rs"]
+mod common;
+#[path = "store_suite.rs"]
+mod suite;
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex, mpsc};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use common::{Creds, TestPki, TlsChoice};
+
+/// `authd serve --config FILE`, killed on drop.
+struct Daemon {
+    child: Child,
+    port: u16,
+    log: Arc<Mutex<String>>,
+}
+
+impl Daemon {
+    /// Writes the test configuration with a `[database]` and starts authd.
+    fn start(dir: &Path, name: &str, pki: &TestPki, database_url: &str) -> Daemon {
+        let dir = dir.join(name);
+        std::fs::create_dir_all(&dir).unwrap();
+        let port = common::free_udp_port();
+        let config = common::write_config(&dir, pki, port);
+        let mut text = std::fs::read_to_string(&config).unwrap();
+        text.push_str(&format!("\n[database]\nurl = \"{database_url}\"\n"));
+        std::fs::write(&config, text).unwrap();
+        authd::config::Config::load(&config).expect("config with [database] parses");
+
+        let mut child = Command::new(env!("CARGO_BIN_EXE_authd"))
+            .arg("serve")
+            .arg("--config")
+            .arg(&config)
+            .env("NO_COLOR", "1")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn authd");
+        let log = Arc::new(Mutex::new(String::new()));
+        let (ready_tx, ready_rx) = mpsc::channel();
+        for stream in [
+            Box::new(child.stderr.take().unwrap()) as Box<dyn Read + Send>,
+            Box::new(child.stdout.take().unwrap()),
+        ] {
+            let log = log.clone();
+            let ready_tx = ready_tx.clone();
+            thread::spawn(move || {
+                for line in BufReader::new(stream).lines() {
+                    let Ok(line) = line else { break };
+                    if line.contains("listening") {
+                        let _ = ready_tx.send(());
+                    }
+                    let mut log = log.lock().unwrap();
+                    log.push_str(&line);
+                    log.push('\n');
+                }
+            });
+        }
+        drop(ready_tx);
+        let mut daemon = Daemon { child, port, log };
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while ready_rx.recv_timeout(Duration::from_millis(100)).is_err() {
+            if daemon.child.try_wait().ok().flatten().is_some() || Instant::now() > deadline {
+                thread::sleep(Duration::from_millis(200));
+                panic!("authd {name} did not start:\n{}", daemon.log());
+            }
+        }
+        daemon
+    }
+
+    fn log(&self) -> String {
+        self.log.lock().map(|l| l.clone()).unwrap_or_default()
+    }
+
+    fn running(&mut self) -> bool {
+        matches!(self.child.try_wait(), Ok(None))
+    }
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        if thread::panicking() {
+            eprintln!("----- authd log -----\n{}----- end -----", self.log());
+        }
+    }
+}
+
+/// Runs the admin CLI against `database_url`; panics unless it succeeds.
+fn cli(database_url: &str, args: &[&str], stdin: &str) -> String {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_authd"))
+        .args(args)
+        .arg("--database")
+        .arg(database_url)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run authd CLI");
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(stdin.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "authd {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// Issues a certificate to `user` with the test CA through the CLI; returns
+/// the credentials and the serial.
+fn issue(database_url: &str, pki: &TestPki, user: &str, out: &Path) -> (Creds, String) {
+    std::fs::create_dir_all(out).unwrap();
+    let ca_dir = pki.ca_cert.parent().unwrap();
+    let json = cli(
+        database_url,
+        &[
+            "cert",
+            "issue",
+            user,
+            "--out",
+            out.to_str().unwrap(),
+            "--ca-cert",
+            pki.ca_cert.to_str().unwrap(),
+            "--ca-key",
+            ca_dir.join("ca.key").to_str().unwrap(),
+            "--json",
+        ],
+        "",
+    );
+    let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+    let creds = Creds {
+        name: user.to_owned(),
+        cert: PathBuf::from(v["certificate"].as_str().unwrap()),
+        key: PathBuf::from(v["private_key"].as_str().unwrap()),
+    };
+    (creds, v["serial"].as_str().unwrap().to_owned())
+}
+
+/// eapol_test against `port`; returns whether it authenticated.
+fn authenticate(
+    dir: &Path,
+    label: &str,
+    creds: &Creds,
+    pki: &TestPki,
+    port: u16,
+    secret: &str,
+) -> common::EapolRun {
+    let conf = common::write_eapol_conf(dir, label, creds, &pki.ca_cert, TlsChoice::Only13);
+    common::run_eapol_test_with_secret(&conf, port, secret, &[])
+}
+
+/// Waits until `log` shows `needle` (the server logs asynchronously).
+fn wait_log(daemon: &Daemon, needle: &str) -> bool {
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while Instant::now() < deadline {
+        if daemon.log().contains(needle) {
+            return true;
+        }
+        thread::sleep(Duration::from_millis(50));
+    }
+    false
+}
+
+#[test]
+fn one_server_follows_the_store() {
+    common::require_tool("eapol_test");
+    let dir = common::TempDir::new("store-e2e");
+    let pki = TestPki::create(dir.path());
+    let url = format!("sqlite://{}/authd.db", dir.path().display());
+
+    // The CLI creates the database before the server starts.
+    cli(
+        &url,
+        &[
+            "group",
+            "add",
+            "staff",
+            "--vlan",
+            "42",
+            "--session-timeout",
+            "3600",
+        ],
+        "",
+    );
+    cli(&url, &["user", "add", "bob", "--group", "staff"], "");
+    let (bob, serial) = issue(&url, &pki, "bob", &dir.path().join("bob"));
+
+    let mut server = Daemon::start(dir.path(), "a", &pki, &url);
+
+    // Accepted, with MPPE keys and the group's VLAN and Session-Timeout.
+    let run = authenticate(dir.path(), "ok", &bob, &pki, server.port, common::SECRET);
+    assert!(run.success(), "bob should get in:\n{}", run.output);
+    assert!(
+        run.contains("MPPE keys OK: 1  mismatch: 0"),
+        "{}",
+        run.output
+    );
+    // RFC 3580 section 3.31 attributes and Session-Timeout in the Access-Accept.
+    for attr in [
+        "Attribute 64 (Tunnel-Type)",
+        "Attribute 65 (Tunnel-Medium-Type)",
+        "Attribute 81 (Tunnel-Private-Group-Id)",
+        "Attribute 27 (Session-Timeout)",
+    ] {
+        assert!(run.contains(attr), "no {attr} in:\n{}", run.output);
+    }
+
+    // A user's own VLAN overrides the group's, at the next authentication.
+    cli(&url, &["user", "set", "bob", "--vlan", "77"], "");
+    let run = authenticate(dir.path(), "vlan", &bob, &pki, server.port, common::SECRET);
+    assert!(run.success(), "{}", run.output);
+    assert!(
+        wait_log(&server, "\"77\""),
+        "VLAN 77 not in the server log:\n{}",
+        server.log()
+    );
+
+    // Disabled: rejected, with the reason in the server log.
+    cli(&url, &["user", "disable", "bob"], "");
+    let run = authenticate(
+        dir.path(),
+        "disabled",
+        &bob,
+        &pki,
+        server.port,
+        common::SECRET,
+    );
+    assert!(!run.success(), "a disabled user got in:\n{}", run.output);
+    assert!(
+        run.contains("Access-Reject")
+            || run.contains("EAP-Failure")
+            || run.contains("CTRL-EVENT-EAP-FAILURE"),
+        "{}",
+        run.output
+    );
+    assert!(wait_log(&server, "user_disabled"), "{}", server.log());
+
+    // Enabled again: accepted.
+    cli(&url, &["user", "enable", "bob"], "");
+    let run = authenticate(
+        dir.path(),
+        "enabled",
+        &bob,
+        &pki,
+        server.port,
+        common::SECRET,
+    );
+    assert!(
+        run.success(),
+        "re-enabled bob should get in:\n{}",
+        run.output
+    );
+
+    // A NAS client added to the store for the same address wins over the
+    // config file's, within the refresh interval, without a restart.
+    cli(
+        &url,
+        &["client", "add", "loopback-db", "127.0.0.1"],
+        "db-secret\n",
+    );
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let run = authenticate(dir.path(), "dbclient", &bob, &pki, server.port, "db-secret");
+        if run.success() {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "store client not picked up:\n{}",
+            server.log()
+        );
+        thread::sleep(Duration::from_millis(500));
+    }
+    let run = authenticate(
+        dir.path(),
+        "oldsecret",
+        &bob,
+        &pki,
+        server.port,
+        common::SECRET,
+    );
+    assert!(
+        !run.success(),
+        "the config file's secret should be replaced"
+    );
+    cli(&url, &["client", "remove", "loopback-db"], "");
+
+    // Revoked in the store: rejected.
+    cli(
+        &url,
+        &["cert", "revoke", &serial, "--reason", "keyCompromise"],
+        "",
+    );
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let run = authenticate(
+            dir.path(),
+            "revoked",
+            &bob,
+            &pki,
+            server.port,
+            common::SECRET,
+        );
+        if !run.success() && server.log().contains("certificate_revoked") {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "revoked certificate still accepted:\n{}",
+            server.log()
+        );
+        thread::sleep(Duration::from_millis(500));
+    }
+    // A new certificate for bob works.
+    let (bob2, _) = issue(&url, &pki, "bob", &dir.path().join("bob2"));
+    let run = authenticate(dir.path(), "new", &bob2, &pki, server.port, common::SECRET);
+    assert!(run.success(), "{}", run.output);
+
+    // An unknown user with a valid certificate from the trusted CA.
+    let run = authenticate(
+        dir.path(),
+        "unknown",
+        &pki.good,
+        &pki,
+        server.port,
+        common::SECRET,
+    );
+    assert!(!run.success());
+    assert!(wait_log(&server, "unknown_user"), "{}", server.log());
+    assert!(server.running());
+}
+
+#[test]
+fn two_servers_share_postgres() {
+    common::require_tool("eapol_test");
+    let cluster = suite::PgCluster::start();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let url = runtime.block_on(cluster.create_database("shared"));
+    let dir = common::TempDir::new("store-e2e-pg");
+    let pki = TestPki::create(dir.path());
+
+    cli(&url, &["user", "add", "carol", "--vlan", "5"], "");
+    let (carol, _) = issue(&url, &pki, "carol", &dir.path().join("carol"));
+
+    let a = Daemon::start(dir.path(), "a", &pki, &url);
+    let b = Daemon::start(dir.path(), "b", &pki, &url);
+    for (name, d) in [("a", &a), ("b", &b)] {
+        let run = authenticate(
+            dir.path(),
+            &format!("ok-{name}"),
+            &carol,
+            &pki,
+            d.port,
+            common::SECRET,
+        );
+        assert!(run.success(), "carol via {name}:\n{}", run.output);
+    }
+
+    // One CLI call; both instances reject at the next authentication.
+    cli(&url, &["user", "disable", "carol"], "");
+    for (name, d) in [("a", &a), ("b", &b)] {
+        let run = authenticate(
+            dir.path(),
+            &format!("off-{name}"),
+            &carol,
+            &pki,
+            d.port,
+            common::SECRET,
+        );
+        assert!(!run.success(), "disabled carol got in via {name}");
+        assert!(wait_log(d, "user_disabled"), "{}", d.log());
+    }
+}
