@@ -1,1 +1,21 @@
-//! placeholder
+//! authd: a RADIUS server for WPA2/WPA3-Enterprise.
+//!
+//! The protocol work happens in the sans-IO crates `radius-proto` and
+//! `eap-methods`; this crate is the edge: configuration, the UDP listeners,
+//! the conversation table, the duplicate cache, the development PKI and the
+//! command line. See ARCHITECTURE.md for the path of one request.
+
+pub mod admin;
+pub mod cidr;
+pub mod clients;
+pub mod config;
+pub mod dedupe;
+pub mod defaults;
+pub mod handler;
+pub mod metrics;
+pub mod pki;
+pub mod policy;
+pub mod server;
+pub mod sessions;
+pub mod store;
+pub mod tls;

@@ -1,1 +1,103 @@
-fn main() {}
+//! The `authd` binary: thin wiring of the library (configuration, logging,
+//! runtime, subcommands).
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use tokio_util::sync::CancellationToken;
+
+use authd::config::{Config, LogFormat};
+use authd::server::{Server, cancel_on_signals};
+
+#[derive(Parser)]
+#[command(
+    name = "authd",
+    version,
+    about = "RADIUS server for WPA2/WPA3-Enterprise (EAP-TLS)"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the server (the default command).
+    Serve(ServeArgs),
+    #[command(flatten)]
+    Admin(authd::admin::AdminCommand),
+}
+
+#[derive(clap::Args, Default)]
+struct ServeArgs {
+    /// Configuration file (TOML). Without it, authd runs on the embedded
+    /// development default: 127.0.0.1:1812, secret "testing123", and a
+    /// development PKI generated in the data directory.
+    #[arg(long, short)]
+    config: Option<PathBuf>,
+    /// Where the embedded default keeps its PKI and files.
+    #[arg(long, env = "AUTHD_DATA_DIR", default_value = "authd-data")]
+    data_dir: PathBuf,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let args = match cli.command {
+        Some(Command::Serve(a)) => a,
+        Some(Command::Admin(cmd)) => return authd::admin::run(cmd),
+        None => ServeArgs {
+            config: None,
+            data_dir: std::env::var_os("AUTHD_DATA_DIR")
+                .map(PathBuf::from)
+                .unwrap_or_else(|| PathBuf::from("authd-data")),
+        },
+    };
+    match serve(args) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("authd: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn init_logging(config: &Config) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(&config.log.level));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match config.log.format {
+        LogFormat::Json => builder.json().init(),
+        _ => builder.init(),
+    }
+}
+
+fn serve(args: ServeArgs) -> Result<(), Box<dyn std::error::Error>> {
+    let (config, path, banner) = match &args.config {
+        Some(path) => (Config::load(path)?, Some(path.clone()), None),
+        None => {
+            let d = authd::defaults::prepare(&args.data_dir)?;
+            let mut config = d.config;
+            // Users, groups and certificates live in DATA_DIR/authd.db.
+            config.database = Some(authd::store::embedded_default(&args.data_dir, &d.pki)?);
+            (config, None, Some(d.banner))
+        }
+    };
+    init_logging(&config);
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .thread_name("authd-worker")
+        .build()?;
+    runtime.block_on(async move {
+        let server = Server::bind(&config, path).await?;
+        if let Some(banner) = banner {
+            eprintln!("{banner}");
+        }
+        let shutdown = CancellationToken::new();
+        cancel_on_signals(shutdown.clone());
+        server.run(shutdown).await;
+        Ok::<(), Box<dyn std::error::Error>>(())
+    })
+}

@@ -1,0 +1,589 @@
+//! What the server does with one datagram: the path of an Access-Request
+//! from bytes to reply (see ARCHITECTURE.md, "One Access-Request").
+//!
+//! 1. Source address -> NAS client (unknown: drop, rate-limited log).
+//! 2. `radius-proto` checks lengths and Message-Authenticator with that
+//!    client's secret (failure: drop with a reason).
+//! 3. Duplicate cache: a retransmission gets the cached reply again.
+//! 4. Session table: no State starts a conversation, a State continues one.
+//! 5. The `eap-methods` server session consumes the EAP packet and answers.
+//! 6. The reply is built (Message-Authenticator first) and cached.
+//!
+//! No socket here: the UDP loops in [`crate::server`] call [`AuthHandler::handle`]
+//! with the bytes, the source and the time, and send what it returns.
+
+use std::net::SocketAddr;
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, Instant};
+
+use eap_methods::server::{Authenticated, Outcome, ServerConfig as EapServerConfig, ServerSession};
+use radius_proto::{Code, Packet, PacketBuilder, dict};
+use tracing::{debug, info, warn};
+
+use crate::clients::{NasClient, NasClients};
+use crate::dedupe::{DuplicateCache, Lookup, RequestKey};
+use crate::metrics::{Metrics, RateLimitedLog};
+use crate::policy::{Decision, Policy};
+use crate::sessions::{SessionTable, StateKey};
+
+/// EAPOL header (4) + EAP header (5) + EAP-TLS flags (1) + TLS Message
+/// Length (4): what an EAP-TLS fragment adds on the link whose MTU the NAS
+/// reports in Framed-MTU (RFC 3579 §2.2 asks the server to respect it).
+const EAP_TLS_LINK_OVERHEAD: usize = 14;
+/// Smallest fragment we agree to produce, whatever Framed-MTU says.
+const MIN_FRAGMENT: usize = 64;
+
+/// Tunables of the handler, from the configuration.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// TLS bytes per EAP-TLS fragment when the request carries no Framed-MTU.
+    pub fragment_size: usize,
+    pub session_idle_timeout: Duration,
+    pub max_sessions: usize,
+    pub duplicate_cache_lifetime: Duration,
+    pub duplicate_cache_entries: usize,
+}
+
+/// An EAP conversation in progress.
+struct Conversation {
+    eap: ServerSession,
+    /// The NAS client that started it: another client may not continue it.
+    client: Arc<NasClient>,
+    started: Instant,
+    round_trips: u32,
+}
+
+/// Swappable parts, replaced on reload.
+struct Live {
+    clients: Arc<NasClients>,
+    eap: Arc<EapServerConfig>,
+}
+
+pub struct AuthHandler {
+    live: RwLock<Live>,
+    settings: Settings,
+    sessions: SessionTable<Conversation>,
+    dedupe: DuplicateCache,
+    policy: Policy,
+    pub metrics: Metrics,
+    unknown_client_log: RateLimitedLog,
+    bad_packet_log: RateLimitedLog,
+}
+
+/// Why a packet was dropped: logged and counted by the caller of `drop`.
+struct Dropped {
+    label: &'static str,
+    detail: String,
+}
+
+impl AuthHandler {
+    pub fn new(
+        clients: NasClients,
+        eap: Arc<EapServerConfig>,
+        policy: Policy,
+        settings: Settings,
+    ) -> Self {
+        AuthHandler {
+            live: RwLock::new(Live {
+                clients: Arc::new(clients),
+                eap,
+            }),
+            sessions: SessionTable::new(settings.max_sessions, settings.session_idle_timeout),
+            dedupe: DuplicateCache::new(
+                settings.duplicate_cache_entries,
+                settings.duplicate_cache_lifetime,
+            ),
+            settings,
+            policy,
+            metrics: Metrics::default(),
+            unknown_client_log: RateLimitedLog::new(Duration::from_secs(1)),
+            bad_packet_log: RateLimitedLog::new(Duration::from_millis(100)),
+        }
+    }
+
+    /// Replace the client list and TLS configuration (SIGHUP). Conversations
+    /// in progress keep the configuration they started with.
+    pub fn reload(&self, clients: NasClients, eap: Arc<EapServerConfig>) {
+        let mut live = match self.live.write() {
+            Ok(g) => g,
+            Err(p) => p.into_inner(),
+        };
+        *live = Live {
+            clients: Arc::new(clients),
+            eap,
+        };
+    }
+
+    /// Replace only the client list (NAS clients changed in the store);
+    /// the TLS configuration stays.
+    pub fn reload_clients(&self, clients: NasClients) {
+        let mut live = match self.live.write() {
+            Ok(g) => g,
+            Err(p) => p.into_inner(),
+        };
+        live.clients = Arc::new(clients);
+    }
+
+    fn live(&self) -> (Arc<NasClients>, Arc<EapServerConfig>) {
+        let live = match self.live.read() {
+            Ok(g) => g,
+            Err(p) => p.into_inner(),
+        };
+        (live.clients.clone(), live.eap.clone())
+    }
+
+    /// Number of EAP conversations in progress.
+    pub fn sessions_in_progress(&self) -> usize {
+        self.sessions.len()
+    }
+
+    /// Drop conversations idle past the timeout; run this periodically.
+    pub fn sweep(&self, now: Instant) {
+        let n = self.sessions.sweep(now);
+        if n > 0 {
+            self.metrics
+                .sessions_expired
+                .fetch_add(n as u64, std::sync::atomic::Ordering::Relaxed);
+            debug!(expired = n, "idle EAP conversations expired");
+        }
+    }
+
+    fn log_drop(&self, from: SocketAddr, client: Option<&str>, d: Dropped, now: Instant) {
+        self.metrics.drop_reason(d.label);
+        if let Some(suppressed) = self.bad_packet_log.allow(now) {
+            warn!(
+                peer = %from,
+                client = client.unwrap_or("-"),
+                reason = d.label,
+                suppressed,
+                "packet dropped: {}",
+                d.detail
+            );
+        }
+    }
+
+    /// Handle one datagram received on the authentication port. Returns the
+    /// bytes to send back to `from`, if any.
+    pub async fn handle_auth(
+        &self,
+        from: SocketAddr,
+        data: &[u8],
+        now: Instant,
+    ) -> Option<Arc<[u8]>> {
+        let (clients, eap_config) = self.live();
+        let Some(client) = clients.lookup(from.ip()) else {
+            self.metrics.drop_reason("unknown_client");
+            if let Some(suppressed) = self.unknown_client_log.allow(now) {
+                warn!(peer = %from, suppressed, "packet from unknown client dropped (no [[client]] matches its address)");
+            }
+            return None;
+        };
+        let packet = match Packet::new_checked(data) {
+            Ok(p) => p,
+            Err(e) => {
+                let d = Dropped {
+                    label: e.reason(),
+                    detail: format!("malformed RADIUS packet: {e}"),
+                };
+                self.log_drop(from, Some(&client.name), d, now);
+                return None;
+            }
+        };
+        match packet.code() {
+            Code::AccessRequest | Code::StatusServer => {}
+            other => {
+                let d = Dropped {
+                    label: "unexpected_code",
+                    detail: format!("{other:?} is not accepted on the authentication port"),
+                };
+                self.log_drop(from, Some(&client.name), d, now);
+                return None;
+            }
+        }
+        if let Err(e) = radius_proto::verify_request(
+            &packet,
+            &client.secret,
+            client.require_message_authenticator,
+        ) {
+            let d = Dropped {
+                label: e.reason(),
+                detail: format!(
+                    "{e} (wrong shared secret, or a request without Message-Authenticator: BlastRADIUS protection)"
+                ),
+            };
+            self.log_drop(from, Some(&client.name), d, now);
+            return None;
+        }
+        Metrics::inc(&self.metrics.requests);
+
+        let key = RequestKey {
+            from,
+            identifier: packet.identifier(),
+            authenticator: *packet.authenticator(),
+        };
+        match self.dedupe.check(key, now) {
+            Lookup::New => {}
+            Lookup::InProgress => {
+                Metrics::inc(&self.metrics.duplicates_in_progress);
+                debug!(peer = %from, id = packet.identifier(), "retransmission of a request in progress dropped");
+                return None;
+            }
+            Lookup::Replay(reply) => {
+                Metrics::inc(&self.metrics.duplicates_replayed);
+                debug!(peer = %from, id = packet.identifier(), "retransmission answered from the duplicate cache");
+                return Some(reply);
+            }
+        }
+
+        let reply = if packet.code() == Code::StatusServer {
+            // RFC 5997 §3: answer Status-Server with Access-Accept.
+            self.respond(
+                &packet,
+                &client,
+                PacketBuilder::new(Code::AccessAccept, packet.identifier()),
+            )
+        } else {
+            self.access_request(from, &packet, &client, &eap_config, now)
+                .await
+        };
+        match reply {
+            Some(bytes) => {
+                self.dedupe.complete(key, bytes.clone(), now);
+                Some(bytes)
+            }
+            None => {
+                self.dedupe.forget(&key);
+                None
+            }
+        }
+    }
+
+    /// Encode a response to `request`, Message-Authenticator first.
+    fn respond(
+        &self,
+        request: &Packet<&[u8]>,
+        client: &NasClient,
+        b: PacketBuilder,
+    ) -> Option<Arc<[u8]>> {
+        match b.encode_response(request, &client.secret) {
+            Ok(bytes) => Some(Arc::from(bytes)),
+            Err(e) => {
+                warn!(client = %client.name, "could not encode response: {e}");
+                None
+            }
+        }
+    }
+
+    fn reject(
+        &self,
+        request: &Packet<&[u8]>,
+        client: &NasClient,
+        eap_failure: Option<Vec<u8>>,
+        label: &'static str,
+        why: &str,
+        user: &str,
+    ) -> Option<Arc<[u8]>> {
+        self.metrics.reject_reason(label);
+        warn!(client = %client.name, user, reason = label, "Access-Reject: {why}");
+        let mut b = PacketBuilder::new(Code::AccessReject, request.identifier());
+        if let Some(eap) = eap_failure {
+            b.add_eap_message(&eap);
+        }
+        self.respond(request, client, b)
+    }
+
+    async fn access_request(
+        &self,
+        from: SocketAddr,
+        packet: &Packet<&[u8]>,
+        client: &Arc<NasClient>,
+        eap_config: &Arc<EapServerConfig>,
+        now: Instant,
+    ) -> Option<Arc<[u8]>> {
+        let user_name = packet
+            .attr(dict::USER_NAME)
+            .map(|v| String::from_utf8_lossy(v).into_owned())
+            .unwrap_or_default();
+        let Some(eap) = packet.eap_message() else {
+            return self.reject(
+                packet,
+                client,
+                None,
+                "no_eap_message",
+                "request carries no EAP-Message: only EAP authentication is enabled",
+                &user_name,
+            );
+        };
+        let eap_id = eap.get(1).copied().unwrap_or(0);
+
+        let (state, mut conv) = match packet.attr(dict::STATE) {
+            None => {
+                let fragment_size = self.fragment_size(packet);
+                let mut state = [0u8; 16];
+                rand::fill(&mut state);
+                let conv = Conversation {
+                    eap: ServerSession::new(eap_config.clone(), fragment_size),
+                    client: client.clone(),
+                    started: now,
+                    round_trips: 0,
+                };
+                (state, conv)
+            }
+            Some(value) => {
+                let Ok(state) = StateKey::try_from(value) else {
+                    return self.reject(
+                        packet,
+                        client,
+                        Some(eap_methods::server::failure_packet(eap_id)),
+                        "unknown_state",
+                        "State attribute not issued by this server",
+                        &user_name,
+                    );
+                };
+                let Some(conv) = self.sessions.take(&state, now) else {
+                    return self.reject(
+                        packet,
+                        client,
+                        Some(eap_methods::server::failure_packet(eap_id)),
+                        "unknown_state",
+                        "conversation unknown or expired (idle timeout, eviction, or a restart)",
+                        &user_name,
+                    );
+                };
+                if !Arc::ptr_eq(&conv.client, client) && conv.client.name != client.name {
+                    return self.reject(
+                        packet,
+                        client,
+                        Some(eap_methods::server::failure_packet(eap_id)),
+                        "state_from_other_client",
+                        "State belongs to a conversation started by another NAS client",
+                        &user_name,
+                    );
+                }
+                (state, conv)
+            }
+        };
+        conv.round_trips += 1;
+
+        match conv.eap.handle(&eap) {
+            Outcome::Request(req) => {
+                let mut b = PacketBuilder::new(Code::AccessChallenge, packet.identifier());
+                b.add_eap_message(&req);
+                if let Err(e) = b.add(dict::STATE, &state) {
+                    warn!("could not add State: {e}");
+                    return None;
+                }
+                let reply = self.respond(packet, client, b)?;
+                let removed = self.sessions.insert(state, conv, now);
+                if removed.evicted > 0 {
+                    self.metrics
+                        .sessions_evicted
+                        .fetch_add(removed.evicted as u64, std::sync::atomic::Ordering::Relaxed);
+                    warn!(
+                        evicted = removed.evicted,
+                        "session table full: oldest conversation evicted"
+                    );
+                }
+                if removed.expired > 0 {
+                    self.metrics
+                        .sessions_expired
+                        .fetch_add(removed.expired as u64, std::sync::atomic::Ordering::Relaxed);
+                }
+                Metrics::inc(&self.metrics.challenges);
+                Some(reply)
+            }
+            Outcome::Discard(reason) => {
+                // Silently discarded (RFC 3748 §4.1): keep the conversation as
+                // it was; the peer will retransmit the right response.
+                self.sessions.insert(state, conv, now);
+                let d = Dropped {
+                    label: reason.label(),
+                    detail: format!("EAP packet discarded: {reason}"),
+                };
+                self.log_drop(from, Some(&client.name), d, now);
+                None
+            }
+            Outcome::Failure { eap, reason } => {
+                let who = conv.eap.identity().unwrap_or(&user_name).to_string();
+                self.reject(
+                    packet,
+                    client,
+                    Some(eap),
+                    reason.label(),
+                    &reason.to_string(),
+                    &who,
+                )
+            }
+            Outcome::Success { eap, auth } => {
+                let decision = self.policy.authorize(&auth).await;
+                match decision {
+                    Decision::Reject { label, why } => self.reject(
+                        packet,
+                        client,
+                        Some(eap_methods::server::failure_packet(
+                            eap.get(1).copied().unwrap_or(0),
+                        )),
+                        label,
+                        &why,
+                        &auth.identity,
+                    ),
+                    Decision::Accept(accept) => {
+                        let mut b = PacketBuilder::new(Code::AccessAccept, packet.identifier());
+                        b.add_eap_message(&eap);
+                        if let Err(e) =
+                            self.accept_attributes(&mut b, packet, client, &auth, &accept)
+                        {
+                            warn!(client = %client.name, "could not build Access-Accept: {e}");
+                            return None;
+                        }
+                        let reply = self.respond(packet, client, b)?;
+                        Metrics::inc(&self.metrics.accepts);
+                        info!(
+                            client = %client.name,
+                            user = %accept.user_name,
+                            identity = %auth.identity,
+                            method = ?auth.method,
+                            tls = ?auth.tls_version,
+                            resumed = auth.resumed,
+                            round_trips = conv.round_trips,
+                            elapsed_ms = now.saturating_duration_since(conv.started).as_millis() as u64,
+                            vlan = ?accept.vlan,
+                            "Access-Accept"
+                        );
+                        Some(reply)
+                    }
+                }
+            }
+        }
+    }
+
+    fn accept_attributes(
+        &self,
+        b: &mut PacketBuilder,
+        request: &Packet<&[u8]>,
+        client: &NasClient,
+        auth: &Authenticated,
+        accept: &crate::policy::Accept,
+    ) -> Result<(), radius_proto::Error> {
+        b.add(dict::USER_NAME, accept.user_name.as_bytes())?;
+        // RFC 2548 §2.4.2/§2.4.3; the PMK for WPA is MSK[0..32] in the
+        // Recv-Key (from the NAS's point of view, received from the peer).
+        let msk = auth.msk.as_bytes();
+        let authn = request.authenticator();
+        let mut salts = [0u8; 4];
+        rand::fill(&mut salts);
+        // Each salt must be unique (RFC 2548 §2.4.2): force them apart.
+        let recv_salt = [salts[0] | 0x80, salts[1]];
+        let mut send_salt = [salts[2] | 0x80, salts[3]];
+        if send_salt == recv_salt {
+            send_salt[1] ^= 1;
+        }
+        let recv = radius_proto::encrypt_mppe_key(&msk[..32], &client.secret, authn, recv_salt);
+        let send = radius_proto::encrypt_mppe_key(&msk[32..64], &client.secret, authn, send_salt);
+        b.add_vendor(dict::VENDOR_MICROSOFT, dict::MS_MPPE_RECV_KEY, &recv)?;
+        b.add_vendor(dict::VENDOR_MICROSOFT, dict::MS_MPPE_SEND_KEY, &send)?;
+        // RFC 4072 §2.1 (EAP-Key-Name): sent when the NAS asked for it by
+        // including the attribute in the Access-Request.
+        if request.attr(dict::EAP_KEY_NAME).is_some() {
+            b.add(dict::EAP_KEY_NAME, &auth.session_id)?;
+        }
+        if let Some(vlan) = &accept.vlan {
+            // RFC 3580 §3.31, RFC 2868: tag 0 (untagged).
+            b.add(
+                dict::TUNNEL_TYPE,
+                &dict::tagged_integer(0, dict::TUNNEL_TYPE_VLAN),
+            )?;
+            b.add(
+                dict::TUNNEL_MEDIUM_TYPE,
+                &dict::tagged_integer(0, dict::TUNNEL_MEDIUM_IEEE_802),
+            )?;
+            b.add(dict::TUNNEL_PRIVATE_GROUP_ID, vlan.as_bytes())?;
+        }
+        if let Some(timeout) = accept.session_timeout {
+            b.add(dict::SESSION_TIMEOUT, &timeout.to_be_bytes())?;
+        }
+        Ok(())
+    }
+
+    /// TLS bytes per EAP-TLS fragment for a new conversation: from the
+    /// request's Framed-MTU when present (RFC 3579 §2.2), else configured.
+    fn fragment_size(&self, packet: &Packet<&[u8]>) -> usize {
+        let configured = self.settings.fragment_size.max(MIN_FRAGMENT);
+        match packet
+            .attr(dict::FRAMED_MTU)
+            .and_then(|v| <[u8; 4]>::try_from(v).ok())
+        {
+            Some(mtu) => {
+                let mtu = u32::from_be_bytes(mtu) as usize;
+                mtu.saturating_sub(EAP_TLS_LINK_OVERHEAD)
+                    .clamp(MIN_FRAGMENT, configured.max(MIN_FRAGMENT))
+            }
+            None => configured,
+        }
+    }
+
+    /// Handle one datagram on the accounting port (RFC 2866): verify it and
+    /// acknowledge it.
+    pub fn handle_acct(&self, from: SocketAddr, data: &[u8], now: Instant) -> Option<Arc<[u8]>> {
+        let (clients, _) = self.live();
+        let Some(client) = clients.lookup(from.ip()) else {
+            self.metrics.drop_reason("unknown_client");
+            if let Some(suppressed) = self.unknown_client_log.allow(now) {
+                warn!(peer = %from, suppressed, "accounting packet from unknown client dropped");
+            }
+            return None;
+        };
+        let packet = match Packet::new_checked(data) {
+            Ok(p) => p,
+            Err(e) => {
+                let d = Dropped {
+                    label: e.reason(),
+                    detail: format!("malformed RADIUS packet: {e}"),
+                };
+                self.log_drop(from, Some(&client.name), d, now);
+                return None;
+            }
+        };
+        if packet.code() != Code::AccountingRequest {
+            let d = Dropped {
+                label: "unexpected_code",
+                detail: format!("{:?} is not accepted on the accounting port", packet.code()),
+            };
+            self.log_drop(from, Some(&client.name), d, now);
+            return None;
+        }
+        if let Err(e) = radius_proto::verify_request(&packet, &client.secret, false) {
+            let d = Dropped {
+                label: e.reason(),
+                detail: format!("{e} (wrong shared secret?)"),
+            };
+            self.log_drop(from, Some(&client.name), d, now);
+            return None;
+        }
+        let key = RequestKey {
+            from,
+            identifier: packet.identifier(),
+            authenticator: *packet.authenticator(),
+        };
+        if let Lookup::Replay(reply) = self.dedupe.check(key, now) {
+            Metrics::inc(&self.metrics.duplicates_replayed);
+            return Some(reply);
+        }
+        Metrics::inc(&self.metrics.accounting);
+        debug!(
+            client = %client.name,
+            user = %packet.attr(dict::USER_NAME).map(|v| String::from_utf8_lossy(v).into_owned()).unwrap_or_default(),
+            "Accounting-Request acknowledged"
+        );
+        let reply = self.respond(
+            &packet,
+            &client,
+            PacketBuilder::new(Code::AccountingResponse, packet.identifier()),
+        );
+        match &reply {
+            Some(bytes) => self.dedupe.complete(key, bytes.clone(), now),
+            None => self.dedupe.forget(&key),
+        }
+        reply
+    }
+}

@@ -1,0 +1,341 @@
+//! The tokio edge: UDP sockets, one task per datagram, timers and signals.
+//! All protocol decisions are made in [`crate::handler`].
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use eap_methods::server::ServerConfig as EapServerConfig;
+use tokio::net::UdpSocket;
+use tokio::sync::Semaphore;
+use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
+use tracing::{debug, error, info, warn};
+
+use crate::clients::{NasClient, NasClients};
+use crate::config::Config;
+use crate::handler::{AuthHandler, Settings};
+use crate::policy::Policy;
+use crate::store::{CLIENT_REFRESH_INTERVAL, ClientEntry, ClientSync, Store, StoreError};
+
+/// Largest RADIUS packet (RFC 2865 §3), plus one byte to notice longer ones.
+const MAX_DATAGRAM: usize = 4096 + 1;
+/// Datagrams being processed at once; past this, new ones are dropped and
+/// counted rather than queued without bound.
+const MAX_IN_FLIGHT: usize = 8192;
+/// Receive tasks per socket: two cores, two readers.
+const RECEIVERS: usize = 2;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ServerError {
+    #[error("cannot bind {what} socket {addr}: {source}")]
+    Bind {
+        what: &'static str,
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
+    #[error("TLS configuration: {0}")]
+    Tls(#[from] crate::tls::TlsSetupError),
+    #[error("configuration: {0}")]
+    Config(#[from] crate::config::ConfigError),
+    #[error("no [[client]] configured: nobody could talk to this server")]
+    NoClients,
+    #[error("store: {0}")]
+    Store(#[from] StoreError),
+}
+
+/// Build the NAS client table from the configuration.
+pub fn nas_clients(config: &Config) -> NasClients {
+    NasClients::new(
+        config
+            .clients
+            .iter()
+            .map(|c| NasClient {
+                name: c.name.clone(),
+                net: c.address.clone(),
+                secret: zeroize::Zeroizing::new(c.secret.expose().to_vec()),
+                require_message_authenticator: c.require_message_authenticator,
+            })
+            .collect(),
+    )
+}
+
+/// Build the EAP server configuration (TLS) from the configuration.
+pub fn eap_config(config: &Config) -> Result<Arc<EapServerConfig>, ServerError> {
+    let tls = crate::tls::build_server_config(&config.tls)?;
+    let mut eap = EapServerConfig::new(tls);
+    eap.max_tls_message_len = config.eap.max_tls_message_len;
+    Ok(Arc::new(eap))
+}
+
+pub fn settings(config: &Config) -> Settings {
+    Settings {
+        fragment_size: config.eap.fragment_size,
+        session_idle_timeout: Duration::from_secs(config.eap.session_idle_timeout_secs),
+        max_sessions: config.eap.max_sessions,
+        duplicate_cache_lifetime: Duration::from_secs(config.radius.duplicate_cache_secs),
+        duplicate_cache_entries: config.radius.duplicate_cache_entries,
+    }
+}
+
+/// A bound, ready server.
+pub struct Server {
+    handler: Arc<AuthHandler>,
+    auth: Arc<UdpSocket>,
+    acct: Option<Arc<UdpSocket>>,
+    config_path: Option<PathBuf>,
+    /// NAS clients from the store, polled while running; `None` without a store.
+    client_sync: Option<Arc<ClientSync>>,
+}
+
+/// The configuration file's clients, as the store's client sync takes them.
+fn config_client_entries(config: &Config) -> Vec<ClientEntry> {
+    config
+        .clients
+        .iter()
+        .map(ClientEntry::from_config)
+        .collect()
+}
+
+impl Server {
+    /// Check the configuration, load certificates, and bind the sockets.
+    pub async fn bind(
+        config: &Config,
+        config_path: Option<PathBuf>,
+    ) -> Result<Server, ServerError> {
+        // With a [database], users are authorized against the store and its
+        // NAS clients join the configuration file's (the store wins on a
+        // conflict); without one, everyone with a valid certificate is let in.
+        let (clients, policy, client_sync) = match &config.database {
+            Some(db) => {
+                let store = Store::connect(&db.url).await?;
+                info!(database = store.url(), "store connected");
+                let sync = Arc::new(ClientSync::new(
+                    store.clone(),
+                    config_client_entries(config),
+                ));
+                let clients = match sync.refresh().await? {
+                    Some(table) => table,
+                    None => sync.current(),
+                };
+                (clients, Policy::with_store(store), Some(sync))
+            }
+            None => (nas_clients(config), Policy::new(), None),
+        };
+        if clients.is_empty() {
+            return Err(ServerError::NoClients);
+        }
+        let eap = eap_config(config)?;
+        let handler = Arc::new(AuthHandler::new(clients, eap, policy, settings(config)));
+        let auth = bind_udp("authentication", config.listen.auth).await?;
+        let acct = match config.listen.acct {
+            Some(addr) => Some(bind_udp("accounting", addr).await?),
+            None => None,
+        };
+        Ok(Server {
+            handler,
+            auth,
+            acct,
+            config_path,
+            client_sync,
+        })
+    }
+
+    pub fn auth_addr(&self) -> std::io::Result<SocketAddr> {
+        self.auth.local_addr()
+    }
+
+    pub fn acct_addr(&self) -> Option<SocketAddr> {
+        self.acct.as_ref().and_then(|s| s.local_addr().ok())
+    }
+
+    pub fn handler(&self) -> Arc<AuthHandler> {
+        self.handler.clone()
+    }
+
+    /// Serve until `shutdown` is cancelled.
+    pub async fn run(self, shutdown: CancellationToken) {
+        let limit = Arc::new(Semaphore::new(MAX_IN_FLIGHT));
+        let mut tasks = JoinSet::new();
+        for _ in 0..RECEIVERS {
+            tasks.spawn(receive_loop(
+                Port::Auth,
+                self.auth.clone(),
+                self.handler.clone(),
+                limit.clone(),
+                shutdown.clone(),
+            ));
+            if let Some(acct) = &self.acct {
+                tasks.spawn(receive_loop(
+                    Port::Acct,
+                    acct.clone(),
+                    self.handler.clone(),
+                    limit.clone(),
+                    shutdown.clone(),
+                ));
+            }
+        }
+        tasks.spawn(housekeeping(self.handler.clone(), shutdown.clone()));
+        if let Some(sync) = &self.client_sync {
+            let handler = self.handler.clone();
+            tasks.spawn(crate::store::run_client_refresh(
+                sync.clone(),
+                CLIENT_REFRESH_INTERVAL,
+                move |table| {
+                    handler.reload_clients(table);
+                    std::future::ready(())
+                },
+                shutdown.clone(),
+            ));
+        }
+        tasks.spawn(reload_on_sighup(
+            self.handler.clone(),
+            self.config_path.clone(),
+            self.client_sync.clone(),
+            shutdown.clone(),
+        ));
+        while let Some(res) = tasks.join_next().await {
+            if let Err(e) = res {
+                error!("server task failed: {e}");
+                shutdown.cancel();
+            }
+        }
+        info!(summary = %self.handler.metrics.summary(), "stopped");
+    }
+}
+
+async fn bind_udp(what: &'static str, addr: SocketAddr) -> Result<Arc<UdpSocket>, ServerError> {
+    let sock = UdpSocket::bind(addr)
+        .await
+        .map_err(|source| ServerError::Bind { what, addr, source })?;
+    let local = sock.local_addr().unwrap_or(addr);
+    info!(address = %local, "listening for RADIUS {what} requests");
+    Ok(Arc::new(sock))
+}
+
+#[derive(Clone, Copy)]
+enum Port {
+    Auth,
+    Acct,
+}
+
+async fn receive_loop(
+    port: Port,
+    sock: Arc<UdpSocket>,
+    handler: Arc<AuthHandler>,
+    limit: Arc<Semaphore>,
+    shutdown: CancellationToken,
+) {
+    let mut buf = vec![0u8; MAX_DATAGRAM];
+    loop {
+        let received = tokio::select! {
+            _ = shutdown.cancelled() => return,
+            r = sock.recv_from(&mut buf) => r,
+        };
+        let (len, from) = match received {
+            Ok(r) => r,
+            Err(e) => {
+                // ICMP port unreachable from a vanished NAS shows up here on
+                // some systems: not fatal.
+                debug!("recv_from: {e}");
+                continue;
+            }
+        };
+        let Ok(permit) = limit.clone().try_acquire_owned() else {
+            handler.metrics.drop_reason("overloaded");
+            continue;
+        };
+        let datagram = buf[..len].to_vec();
+        let sock = sock.clone();
+        let handler = handler.clone();
+        tokio::spawn(async move {
+            let now = Instant::now();
+            let reply = match port {
+                Port::Auth => handler.handle_auth(from, &datagram, now).await,
+                Port::Acct => handler.handle_acct(from, &datagram, now),
+            };
+            if let Some(reply) = reply {
+                if let Err(e) = sock.send_to(&reply, from).await {
+                    warn!(peer = %from, "send_to: {e}");
+                }
+            }
+            drop(permit);
+        });
+    }
+}
+
+async fn housekeeping(handler: Arc<AuthHandler>, shutdown: CancellationToken) {
+    let mut tick = tokio::time::interval(Duration::from_secs(1));
+    let mut n: u64 = 0;
+    loop {
+        tokio::select! {
+            _ = shutdown.cancelled() => return,
+            _ = tick.tick() => {}
+        }
+        handler.sweep(Instant::now());
+        n += 1;
+        if n % 60 == 0 {
+            debug!(sessions = handler.sessions_in_progress(), summary = %handler.metrics.summary(), "stats");
+        }
+    }
+}
+
+async fn reload_on_sighup(
+    handler: Arc<AuthHandler>,
+    config_path: Option<PathBuf>,
+    client_sync: Option<Arc<ClientSync>>,
+    shutdown: CancellationToken,
+) {
+    let Ok(mut hup) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()) else {
+        warn!("cannot install SIGHUP handler: reload disabled");
+        return;
+    };
+    loop {
+        tokio::select! {
+            _ = shutdown.cancelled() => return,
+            _ = hup.recv() => {}
+        }
+        let Some(path) = &config_path else {
+            info!("SIGHUP: running on the embedded default configuration, nothing to reload");
+            continue;
+        };
+        match Config::load(path).map_err(ServerError::from).and_then(|c| {
+            let eap = eap_config(&c)?;
+            let clients = match &client_sync {
+                // The store's clients stay; its database URL is not reloaded.
+                Some(sync) => sync.set_config(config_client_entries(&c)),
+                None => nas_clients(&c),
+            };
+            Ok((clients, eap))
+        }) {
+            Ok((clients, eap)) => {
+                info!(
+                    clients = clients.len(),
+                    "SIGHUP: configuration reloaded (clients, TLS)"
+                );
+                handler.reload(clients, eap);
+            }
+            Err(e) => error!("SIGHUP: reload failed, keeping the running configuration: {e}"),
+        }
+    }
+}
+
+/// Cancel `token` on SIGINT or SIGTERM.
+pub fn cancel_on_signals(token: CancellationToken) {
+    tokio::spawn(async move {
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(s) => s,
+                Err(e) => {
+                    warn!("cannot install SIGTERM handler: {e}");
+                    return;
+                }
+            };
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => info!("SIGINT: shutting down"),
+            _ = term.recv() => info!("SIGTERM: shutting down"),
+        }
+        token.cancel();
+    });
+}
