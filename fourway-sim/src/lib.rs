@@ -11,13 +11,17 @@
 //! * [`frames`], [`pcap`]: 802.11 frames and capture files for analysers.
 //! * [`sim`]: runs an AP/station pair in memory given their PMKs.
 
+pub mod ap;
 pub mod ccmp;
 pub mod eapol;
 pub mod fourway;
 pub mod frames;
 pub mod keys;
+pub mod load;
 pub mod pcap;
+pub mod radius_client;
 pub mod sim;
+pub mod station;
 
 #[cfg(test)]
 mod testvectors;

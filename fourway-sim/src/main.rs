@@ -4,20 +4,40 @@
 //! * `ptk --pmk --aa --spa --anonce --snonce`: KCK, KEK and TK.
 //! * `run --psk --ssid S --passphrase P [--stations N] [--pcap FILE]`: N
 //!   stations against one simulated AP, in memory.
+//! * `run [--server A --secret S --identity I --cert C --key K --ca CA]
+//!   [--tls 1.2|1.3] [--stations N]`: N stations authenticate with EAP-TLS
+//!   through the simulated AP to a RADIUS server; the AP's PMK comes from the
+//!   Access-Accept, the station's from its own MSK; then the handshakes.
+//!   Without server flags: the authd embedded default and its demo user.
+//! * `load ...`: many stations at once against a RADIUS server; a report of
+//!   authentications per second, latency percentiles and failures.
 //!
-//! This binary is the only place that reads the clock, the OS random source
-//! and the file system; the library is sans-IO.
+//! The protocol cores of the library (keys, eapol, fourway, ccmp, ap) are
+//! sans-IO; sockets and clocks live in this binary and in the library's
+//! edge modules (radius_client, station, load).
 
 use std::fs::File;
 use std::io::BufWriter;
 use std::process::ExitCode;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+
 use clap::{Args, Parser, Subcommand};
+use eap_methods::peer::PeerConfig;
+use fourway_sim::ap::NasConfig;
+use fourway_sim::eapol::Akm;
 use fourway_sim::frames::MacAddr;
 use fourway_sim::keys::{Nonce, Pmk, derive_ptk, psk_from_passphrase};
+use fourway_sim::load::{LoadOptions, Mode, run_load};
 use fourway_sim::pcap::{LINKTYPE_IEEE802_11, PcapWriter};
+use fourway_sim::radius_client::Retransmit;
 use fourway_sim::sim::{SimOptions, StationReport, run_handshakes};
+use fourway_sim::station::{
+    StationTls, TlsChoice, authenticate, client_config, default_server_name,
+};
 
 #[derive(Parser)]
 #[command(
@@ -43,6 +63,8 @@ enum Command {
     Ptk(PtkArgs),
     /// Run stations through the four-way and group key handshakes and CCMP.
     Run(RunArgs),
+    /// Generate authentication load against a RADIUS server.
+    Load(LoadArgs),
 }
 
 #[derive(Args)]
@@ -64,17 +86,18 @@ struct PtkArgs {
     snonce: String,
 }
 
-/// Options of `run`. The PSK mode is the only one built; the RADIUS mode
-/// (EAP-TLS against a RADIUS server, PMK from the Access-Accept) adds its
-/// own options here and is dispatched from [`run`] to [`run_radius`].
+/// Options of `run`: PSK mode (`--psk`), or RADIUS mode (EAP-TLS against
+/// a RADIUS server, PMK from the Access-Accept), the default.
 #[derive(Args)]
 struct RunArgs {
     /// PSK mode: the PMK is the PSK from --passphrase and --ssid.
     #[arg(long)]
     psk: bool,
     /// Network name.
-    #[arg(long)]
+    #[arg(long, default_value = "authd-lab")]
     ssid: String,
+    #[command(flatten)]
+    radius: RadiusArgs,
     /// Passphrase (PSK mode).
     #[arg(long)]
     passphrase: Option<String>,
@@ -84,6 +107,135 @@ struct RunArgs {
     /// Write a pcap capture (802.11 link type) of all stations' frames.
     #[arg(long)]
     pcap: Option<std::path::PathBuf>,
+}
+
+/// Where and as whom the RADIUS mode authenticates. The defaults point at
+/// the authd embedded development default (data directory `authd-data`, or
+/// $AUTHD_DATA_DIR) and its demo user.
+#[derive(Args)]
+struct RadiusArgs {
+    /// RADIUS server (authentication port).
+    #[arg(long, default_value = "127.0.0.1:1812")]
+    server: SocketAddr,
+    /// Shared secret of the simulated AP.
+    #[arg(long, default_value = "testing123")]
+    secret: String,
+    /// EAP identity of the stations.
+    #[arg(long, default_value = "alice")]
+    identity: String,
+    /// Client certificate (PEM). Default: <data-dir>/client.pem.
+    #[arg(long)]
+    cert: Option<PathBuf>,
+    /// Client private key (PEM). Default: <data-dir>/client.key.
+    #[arg(long)]
+    key: Option<PathBuf>,
+    /// CA that signed the server certificate (PEM). Default: <data-dir>/ca.pem.
+    #[arg(long)]
+    ca: Option<PathBuf>,
+    /// authd's data directory, for the defaults above.
+    #[arg(long, env = "AUTHD_DATA_DIR", default_value = "authd-data")]
+    data_dir: PathBuf,
+    /// TLS version to offer (default: both, TLS 1.3 preferred).
+    #[arg(long)]
+    tls: Option<TlsChoice>,
+    /// Check the server certificate for this name (default: chain only).
+    #[arg(long)]
+    server_name: Option<String>,
+    /// Framed-MTU the AP reports.
+    #[arg(long, default_value_t = 1400)]
+    framed_mtu: u32,
+    /// Seconds before a request is retransmitted.
+    #[arg(long, default_value_t = 2.0)]
+    timeout: f64,
+    /// Transmissions of one request before giving up.
+    #[arg(long, default_value_t = 3)]
+    attempts: u32,
+}
+
+impl RadiusArgs {
+    fn nas(&self, ssid: &str) -> NasConfig {
+        NasConfig {
+            secret: zeroize::Zeroizing::new(self.secret.as_bytes().to_vec()),
+            nas_identifier: "fourway-sim".into(),
+            framed_mtu: self.framed_mtu,
+            bssid: AP_ADDR.0,
+            ssid: ssid.into(),
+            request_key_name: true,
+        }
+    }
+
+    fn peer(&self, resumption: bool) -> Result<Arc<PeerConfig>, String> {
+        let cert = self
+            .cert
+            .clone()
+            .unwrap_or_else(|| self.data_dir.join("client.pem"));
+        let key = self
+            .key
+            .clone()
+            .unwrap_or_else(|| self.data_dir.join("client.key"));
+        let ca = self
+            .ca
+            .clone()
+            .unwrap_or_else(|| self.data_dir.join("ca.pem"));
+        let tls = client_config(&StationTls {
+            cert: &cert,
+            key: &key,
+            ca: &ca,
+            version: self.tls,
+            server_name: self.server_name.as_deref(),
+            resumption,
+        })
+        .map_err(|e| e.to_string())?;
+        Ok(Arc::new(PeerConfig {
+            identity: self.identity.clone(),
+            tls,
+            server_name: default_server_name(self.server_name.as_deref()),
+            // The station's link: an 802.11 MTU of 1400 like the AP reports.
+            fragment_size: (self.framed_mtu as usize).saturating_sub(14).max(64),
+            max_tls_message_len: 65536,
+        }))
+    }
+
+    fn retransmit(&self) -> Retransmit {
+        Retransmit {
+            timeout: Duration::from_secs_f64(self.timeout.max(0.01)),
+            attempts: self.attempts.max(1),
+        }
+    }
+}
+
+/// Options of `load`.
+#[derive(Args)]
+struct LoadArgs {
+    #[command(flatten)]
+    radius: RadiusArgs,
+    /// Network name reported in Called-Station-Id.
+    #[arg(long, default_value = "authd-lab")]
+    ssid: String,
+    /// Authentications in flight at once.
+    #[arg(long, default_value_t = 16)]
+    concurrency: usize,
+    /// Run for this many seconds...
+    #[arg(long)]
+    duration: Option<f64>,
+    /// ...or this many authentications.
+    #[arg(long)]
+    count: Option<u64>,
+    /// Keep TLS sessions and resume them (session tickets / IDs).
+    #[arg(long)]
+    resume: bool,
+    /// Plain Access-Request (PAP) instead of EAP-TLS: user name.
+    #[arg(long)]
+    pap_user: Option<String>,
+    /// Read the PAP password from this environment variable (never argv).
+    #[arg(long, default_value = "FOURWAY_SIM_PASSWORD")]
+    pap_password_env: String,
+    /// Print the report as JSON.
+    #[arg(long)]
+    json: bool,
+    /// No progress line.
+    #[arg(long)]
+    quiet: bool,
 }
 
 fn parse_hex<const N: usize>(what: &str, s: &str) -> Result<[u8; N], String> {
@@ -97,6 +249,7 @@ fn main() -> ExitCode {
         Command::Passphrase { ssid, passphrase } => passphrase_cmd(&ssid, &passphrase),
         Command::Ptk(args) => ptk_cmd(&args),
         Command::Run(args) => run(&args),
+        Command::Load(args) => load_cmd(&args),
     };
     match result {
         Ok(code) => code,
@@ -179,9 +332,144 @@ fn run(args: &RunArgs) -> Result<ExitCode, String> {
 
 /// The RADIUS mode: EAP-TLS through a RADIUS server, then
 /// [`run_handshakes`] with the PMK from the Access-Accept (AP side) and
-/// from the station's own MSK (station side). Not built yet.
-fn run_radius(_args: &RunArgs) -> Result<ExitCode, String> {
-    Err("RADIUS mode not built yet (use --psk)".to_string())
+/// from the station's own MSK (station side).
+fn run_radius(args: &RunArgs) -> Result<ExitCode, String> {
+    let r = &args.radius;
+    let peer = r.peer(false)?;
+    let nas = r.nas(&args.ssid);
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| e.to_string())?;
+    let opts = SimOptions {
+        ssid: args.ssid.as_bytes().to_vec(),
+        akm: Akm::Ieee8021x,
+        capture: args.pcap.is_some(),
+        ..SimOptions::default()
+    };
+    let mut rng = rand::rng();
+    let mut reports = Vec::new();
+    let mut all_ok = true;
+    for i in 1..=args.stations {
+        let spa = station_addr(i);
+        let started = Instant::now();
+        let auth = runtime.block_on(authenticate(
+            r.server,
+            nas.clone(),
+            spa.0,
+            peer.clone(),
+            r.retransmit(),
+        ));
+        let auth = match auth {
+            Ok(a) => a,
+            Err(e) => {
+                println!(
+                    "station {i} {spa} identity={} radius=FAILED ({e}) ptk=- gtk=- ccmp=- time={:.3}ms",
+                    r.identity,
+                    started.elapsed().as_secs_f64() * 1000.0
+                );
+                all_ok = false;
+                continue;
+            }
+        };
+        let report = run_handshakes(
+            &auth.pmk_ap,
+            &auth.pmk_station,
+            AP_ADDR,
+            spa,
+            &mut rng,
+            Instant::now(),
+            &opts,
+        );
+        let took = started.elapsed();
+        let key_name = match auth.session_id_matches_key_name {
+            Some(true) => " eap-key-name=match",
+            Some(false) => " eap-key-name=MISMATCH",
+            None => "",
+        };
+        print!(
+            "identity={} tls={} round-trips={} user={}{}{} ",
+            r.identity,
+            tls_name(auth.tls_version),
+            auth.round_trips,
+            auth.user_name.as_deref().unwrap_or("-"),
+            auth.vlan
+                .as_deref()
+                .map(|v| format!(" vlan={v}"))
+                .unwrap_or_default(),
+            key_name,
+        );
+        print_report(i, &report, took);
+        all_ok &= report.success() && auth.session_id_matches_key_name != Some(false);
+        reports.push(report);
+    }
+    if let Some(path) = &args.pcap {
+        write_pcap(path, &reports).map_err(|e| format!("{}: {e}", path.display()))?;
+    }
+    Ok(if all_ok {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}
+
+fn tls_name(v: Option<rustls::ProtocolVersion>) -> &'static str {
+    match v {
+        Some(rustls::ProtocolVersion::TLSv1_2) => "1.2",
+        Some(rustls::ProtocolVersion::TLSv1_3) => "1.3",
+        Some(_) => "other",
+        None => "-",
+    }
+}
+
+fn load_cmd(args: &LoadArgs) -> Result<ExitCode, String> {
+    if args.duration.is_none() && args.count.is_none() {
+        return Err("load needs --duration SECONDS or --count N".into());
+    }
+    let r = &args.radius;
+    let mode = match &args.pap_user {
+        Some(user) => {
+            let password = std::env::var(&args.pap_password_env).map_err(|_| {
+                format!(
+                    "--pap-user needs the password in ${}",
+                    args.pap_password_env
+                )
+            })?;
+            Mode::Pap {
+                user: user.clone(),
+                password: zeroize::Zeroizing::new(password.into_bytes()),
+            }
+        }
+        None => Mode::EapTls(r.peer(args.resume)?),
+    };
+    let opts = LoadOptions {
+        server: r.server,
+        nas: r.nas(&args.ssid),
+        mode,
+        concurrency: args.concurrency.max(1),
+        duration: args.duration.map(|d| Duration::from_secs_f64(d.max(0.0))),
+        count: args.count,
+        retransmit: r.retransmit(),
+        progress: !args.quiet,
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| e.to_string())?;
+    let report = runtime.block_on(run_load(opts));
+    if args.json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&report).map_err(|e| e.to_string())?
+        );
+    } else {
+        println!("{}", report.human());
+    }
+    Ok(if report.failed == 0 && report.succeeded > 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
 }
 
 fn yes_no(b: bool, yes: &'static str, no: &'static str) -> &'static str {

@@ -1,0 +1,215 @@
+//! The simulated access point as a RADIUS client (NAS), sans-IO.
+//!
+//! It relays EAP between a station and a RADIUS server the way an 802.1X
+//! authenticator does (RFC 3579): every EAP packet from the station goes in an
+//! Access-Request with Message-Authenticator, the server's State is echoed,
+//! and the Access-Accept's MS-MPPE-Recv-Key (RFC 2548 §2.4.3) is decrypted
+//! into the PMK. Sockets, clocks and retransmission timers live in
+//! [`crate::radius_client`]; this type only turns bytes into bytes.
+
+use radius_proto::{Code, Packet, PacketBuilder, dict};
+use zeroize::Zeroizing;
+
+use crate::keys::Pmk;
+
+/// NAS-Port-Type Wireless - IEEE 802.11 (RFC 2865 §5.41, value 19).
+const NAS_PORT_TYPE_WIRELESS_80211: u32 = 19;
+/// Service-Type Framed (RFC 2865 §5.6).
+const SERVICE_TYPE_FRAMED: u32 = 2;
+
+/// What the AP tells the server about itself and the station.
+#[derive(Clone)]
+pub struct NasConfig {
+    pub secret: Zeroizing<Vec<u8>>,
+    pub nas_identifier: String,
+    /// The link MTU reported in Framed-MTU (RFC 3579 §2.2).
+    pub framed_mtu: u32,
+    /// BSSID and SSID as Called-Station-Id "AA-BB-CC-DD-EE-FF:SSID".
+    pub bssid: [u8; 6],
+    pub ssid: String,
+    /// Ask for EAP-Key-Name (RFC 4072 §2.1) by sending it empty.
+    pub request_key_name: bool,
+}
+
+/// Why the RADIUS exchange failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ApError {
+    #[error("malformed RADIUS response: {0}")]
+    Malformed(radius_proto::Error),
+    #[error("response does not verify (wrong secret or tampered): {0}")]
+    BadAuthenticator(radius_proto::Error),
+    #[error("response identifier {got} does not match request {expected}")]
+    WrongIdentifier { expected: u8, got: u8 },
+    #[error("response code {0:?} is not a reply to Access-Request")]
+    UnexpectedCode(Code),
+    #[error("Access-Challenge without EAP-Message")]
+    ChallengeWithoutEap,
+    #[error("Access-Accept without a usable MS-MPPE-Recv-Key: {0}")]
+    NoPmk(String),
+    #[error("no request outstanding")]
+    NoRequest,
+}
+
+/// What the server answered.
+pub enum RadiusOutcome {
+    /// Access-Challenge: relay this EAP packet to the station.
+    Challenge(Vec<u8>),
+    /// Access-Accept: the EAP-Success to relay and the keys for the 4-way.
+    Accept(Box<Accepted>),
+    /// Access-Reject, with the EAP-Failure (if any) to relay.
+    Reject {
+        eap: Option<Vec<u8>>,
+        reply_message: Option<String>,
+    },
+}
+
+pub struct Accepted {
+    pub eap: Option<Vec<u8>>,
+    pub pmk: Pmk,
+    pub user_name: Option<String>,
+    pub eap_key_name: Option<Vec<u8>>,
+    pub session_timeout: Option<u32>,
+    pub vlan: Option<String>,
+}
+
+/// One station's RADIUS conversation as seen by the AP.
+pub struct ApSession {
+    config: NasConfig,
+    station: [u8; 6],
+    user_name: Option<Vec<u8>>,
+    state: Option<Vec<u8>>,
+    identifier: u8,
+    outstanding: Option<[u8; 16]>,
+    round_trips: u32,
+}
+
+fn mac_text(mac: &[u8; 6]) -> String {
+    mac.iter()
+        .map(|b| format!("{b:02X}"))
+        .collect::<Vec<_>>()
+        .join("-")
+}
+
+impl ApSession {
+    /// `first_identifier` lets several conversations share one socket.
+    pub fn new(config: NasConfig, station: [u8; 6], first_identifier: u8) -> Self {
+        ApSession {
+            config,
+            station,
+            user_name: None,
+            state: None,
+            identifier: first_identifier.wrapping_sub(1),
+            outstanding: None,
+            round_trips: 0,
+        }
+    }
+
+    /// Access-Requests sent (retransmissions not counted).
+    pub fn round_trips(&self) -> u32 {
+        self.round_trips
+    }
+
+    /// Identifier of the request in flight.
+    pub fn identifier(&self) -> u8 {
+        self.identifier
+    }
+
+    /// Build the Access-Request carrying `eap` from the station.
+    /// `authenticator` must be fresh random bytes (RFC 2865 §3).
+    pub fn access_request(
+        &mut self,
+        eap: &[u8],
+        authenticator: [u8; 16],
+    ) -> Result<Vec<u8>, radius_proto::Error> {
+        // EAP-Response/Identity: remember the identity for User-Name
+        // (RFC 3579 §2.1).
+        if eap.len() > 5 && eap[0] == 2 && eap[4] == 1 {
+            self.user_name = Some(eap[5..].to_vec());
+        }
+        self.identifier = self.identifier.wrapping_add(1);
+        self.round_trips += 1;
+        let mut b = PacketBuilder::new(Code::AccessRequest, self.identifier);
+        if let Some(name) = &self.user_name {
+            b.add(dict::USER_NAME, &name[..name.len().min(253)])?;
+        }
+        b.add(dict::NAS_IDENTIFIER, self.config.nas_identifier.as_bytes())?;
+        b.add(
+            dict::NAS_PORT_TYPE,
+            &NAS_PORT_TYPE_WIRELESS_80211.to_be_bytes(),
+        )?;
+        b.add(dict::SERVICE_TYPE, &SERVICE_TYPE_FRAMED.to_be_bytes())?;
+        b.add(dict::FRAMED_MTU, &self.config.framed_mtu.to_be_bytes())?;
+        let called = format!("{}:{}", mac_text(&self.config.bssid), self.config.ssid);
+        b.add(dict::CALLED_STATION_ID, called.as_bytes())?;
+        b.add(dict::CALLING_STATION_ID, mac_text(&self.station).as_bytes())?;
+        if self.config.request_key_name {
+            b.add(dict::EAP_KEY_NAME, &[])?;
+        }
+        if let Some(state) = &self.state {
+            b.add(dict::STATE, state)?;
+        }
+        b.add_eap_message(eap);
+        self.outstanding = Some(authenticator);
+        b.encode_request(authenticator, &self.config.secret)
+    }
+
+    /// Consume the server's answer to the outstanding request.
+    pub fn handle_response(&mut self, bytes: &[u8]) -> Result<RadiusOutcome, ApError> {
+        let request_auth = self.outstanding.ok_or(ApError::NoRequest)?;
+        let packet = Packet::new_checked(bytes).map_err(ApError::Malformed)?;
+        if packet.identifier() != self.identifier {
+            return Err(ApError::WrongIdentifier {
+                expected: self.identifier,
+                got: packet.identifier(),
+            });
+        }
+        radius_proto::verify_response(&packet, &request_auth, &self.config.secret)
+            .map_err(ApError::BadAuthenticator)?;
+        self.outstanding = None;
+        match packet.code() {
+            Code::AccessChallenge => {
+                self.state = packet.attr(dict::STATE).map(<[u8]>::to_vec);
+                let eap = packet.eap_message().ok_or(ApError::ChallengeWithoutEap)?;
+                Ok(RadiusOutcome::Challenge(eap))
+            }
+            Code::AccessAccept => {
+                let recv = packet
+                    .vendor_attr(dict::VENDOR_MICROSOFT, dict::MS_MPPE_RECV_KEY)
+                    .ok_or_else(|| ApError::NoPmk("attribute missing".into()))?;
+                let key = radius_proto::decrypt_mppe_key(recv, &self.config.secret, &request_auth)
+                    .map_err(|e| ApError::NoPmk(e.to_string()))?;
+                let pmk = Pmk::from_msk(&key).map_err(|e| ApError::NoPmk(e.to_string()))?;
+                let session_timeout = packet
+                    .attr(dict::SESSION_TIMEOUT)
+                    .and_then(|v| <[u8; 4]>::try_from(v).ok())
+                    .map(u32::from_be_bytes);
+                let vlan = packet.attr(dict::TUNNEL_PRIVATE_GROUP_ID).map(|v| {
+                    // RFC 2868 §3.6: an optional tag octet (0x01..=0x1F).
+                    let v = match v.first() {
+                        Some(t) if *t <= 0x1F => &v[1..],
+                        _ => v,
+                    };
+                    String::from_utf8_lossy(v).into_owned()
+                });
+                Ok(RadiusOutcome::Accept(Box::new(Accepted {
+                    eap: packet.eap_message(),
+                    pmk,
+                    user_name: packet
+                        .attr(dict::USER_NAME)
+                        .map(|v| String::from_utf8_lossy(v).into_owned()),
+                    eap_key_name: packet.attr(dict::EAP_KEY_NAME).map(<[u8]>::to_vec),
+                    session_timeout,
+                    vlan,
+                })))
+            }
+            Code::AccessReject => Ok(RadiusOutcome::Reject {
+                eap: packet.eap_message(),
+                reply_message: packet
+                    .attr(dict::REPLY_MESSAGE)
+                    .map(|v| String::from_utf8_lossy(v).into_owned()),
+            }),
+            other => Err(ApError::UnexpectedCode(other)),
+        }
+    }
+}

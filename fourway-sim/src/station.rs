@@ -1,0 +1,284 @@
+//! The simulated station's EAP-TLS side and one full RADIUS authentication
+//! through the simulated AP.
+//!
+//! The station is the peer state machine of `eap-methods` over a rustls
+//! client. Like wpa_supplicant without `domain_match`, it verifies the server
+//! certificate chain against the CA but not the host name unless one is
+//! given: RADIUS servers are not reached by DNS name.
+
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use eap_methods::peer::{PeerConfig, PeerOutcome, PeerSession};
+use rustls::client::WebPkiServerVerifier;
+use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime};
+use rustls::{CertificateError, DigitallySignedStruct, SignatureScheme};
+
+use crate::ap::{ApError, ApSession, NasConfig, RadiusOutcome};
+use crate::keys::Pmk;
+use crate::radius_client::{Retransmit, Transport, TransportError};
+
+/// Which TLS versions the station offers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, serde::Serialize)]
+pub enum TlsChoice {
+    #[value(name = "1.2")]
+    #[serde(rename = "1.2")]
+    Tls12,
+    #[value(name = "1.3")]
+    #[serde(rename = "1.3")]
+    Tls13,
+}
+
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StationError {
+    #[error("{path}: {what}")]
+    File { path: String, what: String },
+    #[error("TLS client configuration: {0}")]
+    Tls(#[from] rustls::Error),
+    #[error("RADIUS: {0}")]
+    Radius(#[from] ApError),
+    #[error("RADIUS transport: {0}")]
+    Transport(#[from] TransportError),
+    #[error("RADIUS encoding: {0}")]
+    Encode(#[from] radius_proto::Error),
+    #[error("Access-Reject{}", .0.as_deref().map(|m| format!(": {m}")).unwrap_or_default())]
+    Rejected(Option<String>),
+    #[error("EAP peer failed: {0}")]
+    Eap(String),
+    #[error("Access-Accept but the station has no keys: {0}")]
+    AcceptWithoutSuccess(String),
+}
+
+fn file_err(path: &Path, what: impl std::fmt::Display) -> StationError {
+    StationError::File {
+        path: path.display().to_string(),
+        what: what.to_string(),
+    }
+}
+
+/// Verifies the chain, and the name only when asked to.
+#[derive(Debug)]
+struct ChainOnlyVerifier {
+    inner: Arc<WebPkiServerVerifier>,
+    check_name: bool,
+}
+
+impl ServerCertVerifier for ChainOnlyVerifier {
+    fn verify_server_cert(
+        &self,
+        end_entity: &CertificateDer<'_>,
+        intermediates: &[CertificateDer<'_>],
+        server_name: &ServerName<'_>,
+        ocsp_response: &[u8],
+        now: UnixTime,
+    ) -> Result<ServerCertVerified, rustls::Error> {
+        match self.inner.verify_server_cert(
+            end_entity,
+            intermediates,
+            server_name,
+            ocsp_response,
+            now,
+        ) {
+            Err(rustls::Error::InvalidCertificate(
+                CertificateError::NotValidForName | CertificateError::NotValidForNameContext { .. },
+            )) if !self.check_name => Ok(ServerCertVerified::assertion()),
+            other => other,
+        }
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        self.inner.verify_tls12_signature(message, cert, dss)
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        self.inner.verify_tls13_signature(message, cert, dss)
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.inner.supported_verify_schemes()
+    }
+}
+
+/// Files and choices for the station's TLS client.
+#[derive(Debug, Clone)]
+pub struct StationTls<'a> {
+    pub cert: &'a Path,
+    pub key: &'a Path,
+    pub ca: &'a Path,
+    /// None: offer both versions.
+    pub version: Option<TlsChoice>,
+    /// Verify the server certificate for this name; None: chain only.
+    pub server_name: Option<&'a str>,
+    /// Keep session tickets / IDs for resumption across authentications.
+    pub resumption: bool,
+}
+
+/// Build the rustls client configuration of a station. The key exchange
+/// groups are X25519 then P-256, like OpenSSL 3.0 supplicants (no hybrid
+/// post-quantum share that would bloat the ClientHello).
+pub fn client_config(t: &StationTls<'_>) -> Result<Arc<rustls::ClientConfig>, StationError> {
+    let provider = eap_methods::tls_common::classic_kx_provider();
+    let mut roots = rustls::RootCertStore::empty();
+    for cert in CertificateDer::pem_file_iter(t.ca).map_err(|e| file_err(t.ca, e))? {
+        let cert = cert.map_err(|e| file_err(t.ca, e))?;
+        roots.add(cert).map_err(|e| file_err(t.ca, e))?;
+    }
+    if roots.is_empty() {
+        return Err(file_err(t.ca, "no CA certificate found"));
+    }
+    let chain: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(t.cert)
+        .map_err(|e| file_err(t.cert, e))?
+        .collect::<Result<_, _>>()
+        .map_err(|e| file_err(t.cert, e))?;
+    if chain.is_empty() {
+        return Err(file_err(t.cert, "no certificate found"));
+    }
+    let key = PrivateKeyDer::from_pem_file(t.key).map_err(|e| file_err(t.key, e))?;
+    let versions: &[&'static rustls::SupportedProtocolVersion] = match t.version {
+        Some(TlsChoice::Tls12) => &[&rustls::version::TLS12],
+        Some(TlsChoice::Tls13) => &[&rustls::version::TLS13],
+        None => &[&rustls::version::TLS13, &rustls::version::TLS12],
+    };
+    let inner = WebPkiServerVerifier::builder_with_provider(Arc::new(roots), provider.clone())
+        .build()
+        .map_err(|e| StationError::Eap(format!("server verifier: {e}")))?;
+    let verifier = Arc::new(ChainOnlyVerifier {
+        inner,
+        check_name: t.server_name.is_some(),
+    });
+    let mut cfg = rustls::ClientConfig::builder_with_provider(provider)
+        .with_protocol_versions(versions)?
+        .dangerous()
+        .with_custom_certificate_verifier(verifier)
+        .with_client_auth_cert(chain, key)?;
+    if !t.resumption {
+        cfg.resumption = rustls::client::Resumption::disabled();
+    }
+    Ok(Arc::new(cfg))
+}
+
+/// The name the station puts in SNI / checks, when none is given.
+pub fn default_server_name(name: Option<&str>) -> ServerName<'static> {
+    name.and_then(|n| ServerName::try_from(n.to_string()).ok())
+        .unwrap_or_else(|| ServerName::try_from("authd.local").expect("static name is valid"))
+}
+
+/// The result of one RADIUS/EAP-TLS authentication.
+pub struct Authentication {
+    pub pmk_ap: Pmk,
+    pub pmk_station: Pmk,
+    pub tls_version: Option<rustls::ProtocolVersion>,
+    pub resumed: bool,
+    pub round_trips: u32,
+    pub retransmits: u64,
+    pub elapsed: Duration,
+    pub user_name: Option<String>,
+    pub vlan: Option<String>,
+    pub session_id_matches_key_name: Option<bool>,
+}
+
+/// Authenticate one station through the simulated AP against a RADIUS server.
+pub async fn authenticate(
+    server: SocketAddr,
+    nas: NasConfig,
+    station: [u8; 6],
+    peer: Arc<PeerConfig>,
+    retransmit: Retransmit,
+) -> Result<Authentication, StationError> {
+    let mut transport = Transport::connect(server, retransmit)
+        .await
+        .map_err(TransportError::Io)?;
+    authenticate_on(&mut transport, nas, station, peer).await
+}
+
+/// As [`authenticate`], on an existing transport (the load tool reuses one
+/// socket per worker).
+pub async fn authenticate_on(
+    transport: &mut Transport,
+    nas: NasConfig,
+    station: [u8; 6],
+    peer: Arc<PeerConfig>,
+) -> Result<Authentication, StationError> {
+    let start = Instant::now();
+    let retransmits_before = transport.retransmits;
+    let mut peer = PeerSession::new(peer);
+    let mut ap = ApSession::new(nas, station, rand::random());
+    // The authenticator opens with EAP-Request/Identity (RFC 3748 §5.1).
+    let mut to_peer: Vec<u8> = vec![1, 1, 0, 5, 1];
+    loop {
+        let response = match peer.handle(&to_peer) {
+            PeerOutcome::Response(r) => r,
+            PeerOutcome::Success(_) => {
+                return Err(StationError::Eap("EAP-Success inside a challenge".into()));
+            }
+            PeerOutcome::Failure(reason) => return Err(StationError::Eap(reason.to_string())),
+            PeerOutcome::Discard(reason) => {
+                return Err(StationError::Eap(format!(
+                    "discarded server packet: {reason}"
+                )));
+            }
+        };
+        let request = ap.access_request(&response, rand::random())?;
+        let reply = transport.exchange(&request, ap.identifier()).await?;
+        match ap.handle_response(&reply)? {
+            RadiusOutcome::Challenge(eap) => to_peer = eap,
+            RadiusOutcome::Reject { reply_message, eap } => {
+                if let Some(eap) = eap {
+                    // Let the peer see the EAP-Failure, as a real one would.
+                    let _ = peer.handle(&eap);
+                }
+                return Err(StationError::Rejected(reply_message));
+            }
+            RadiusOutcome::Accept(accepted) => {
+                let eap = accepted.eap.clone().ok_or_else(|| {
+                    StationError::AcceptWithoutSuccess("no EAP-Message in Access-Accept".into())
+                })?;
+                return match peer.handle(&eap) {
+                    PeerOutcome::Success(keys) => {
+                        let pmk_station = Pmk::from_msk(keys.msk.as_bytes())
+                            .map_err(|e| StationError::Eap(e.to_string()))?;
+                        Ok(Authentication {
+                            pmk_ap: accepted.pmk,
+                            pmk_station,
+                            tls_version: keys.tls_version,
+                            resumed: keys.resumed,
+                            round_trips: ap.round_trips(),
+                            retransmits: transport.retransmits - retransmits_before,
+                            elapsed: start.elapsed(),
+                            user_name: accepted.user_name.clone(),
+                            vlan: accepted.vlan.clone(),
+                            session_id_matches_key_name: accepted
+                                .eap_key_name
+                                .as_ref()
+                                .map(|k| *k == keys.session_id),
+                        })
+                    }
+                    PeerOutcome::Failure(r) => {
+                        Err(StationError::AcceptWithoutSuccess(r.to_string()))
+                    }
+                    PeerOutcome::Discard(r) => {
+                        Err(StationError::AcceptWithoutSuccess(r.to_string()))
+                    }
+                    PeerOutcome::Response(_) => Err(StationError::AcceptWithoutSuccess(
+                        "peer answered EAP-Success with a response".into(),
+                    )),
+                };
+            }
+        }
+    }
+}
