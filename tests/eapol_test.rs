@@ -110,30 +110,67 @@ fn rsa_client_certificate_succeeds() {
 }
 
 #[test]
-fn eap_key_name_matches_session_id() {
+fn eap_key_name_matches_session_id_tls12() {
     // RFC 4072 section 2.1 / RFC 7268 section 2.4: EAP-Key-Name carries the
-    // EAP Session-Id, which for EAP-TLS is 0x0D || client.random ||
-    // server.random (RFC 5216 section 2.3) or 0x0D || exporter (RFC 9190
-    // section 2.3). eapol_test derives it locally and compares.
-    for (label, tls) in [("ekn12", TlsChoice::Only12), ("ekn13", TlsChoice::Only13)] {
-        let s = setup(label);
-        let conf = write_eapol_conf(s.dir.path(), label, &s.pki.good, &s.pki.ca_cert, tls);
-        let run = run_eapol_test(&conf, s.server.port, &["-e"]);
-        assert_accepted(&run, &s.server);
-        assert!(
-            run.contains("Locally derived EAP Session-Id matches EAP-Key-Name from server"),
-            "{label}: EAP-Key-Name missing or different:\n{}",
-            run.output
-        );
-        let session_id = run
-            .hexdump("EAP-TLS: Derived Session-Id")
-            .expect("Session-Id in output");
-        assert_eq!(session_id.len(), 65, "{label}");
-        assert_eq!(
-            session_id[0], 13,
-            "{label}: Session-Id starts with the EAP-TLS type"
-        );
+    // EAP Session-Id, for EAP-TLS 1.2 0x0D || client.random || server.random
+    // (RFC 5216 section 2.3). eapol_test derives it locally and compares.
+    let s = setup("ekn12");
+    let conf = write_eapol_conf(
+        s.dir.path(),
+        "ekn12",
+        &s.pki.good,
+        &s.pki.ca_cert,
+        TlsChoice::Only12,
+    );
+    let run = run_eapol_test(&conf, s.server.port, &["-e"]);
+    assert_accepted(&run, &s.server);
+    assert!(
+        run.contains("Locally derived EAP Session-Id matches EAP-Key-Name from server"),
+        "EAP-Key-Name missing or different:\n{}",
+        run.output
+    );
+    let session_id = run
+        .hexdump("EAP-TLS: Derived Session-Id")
+        .expect("Session-Id in output");
+    assert_eq!(session_id.len(), 65);
+    assert_eq!(session_id[0], 13, "Session-Id starts with the EAP-TLS type");
+}
+
+/// The EAP-Key-Name value of the last Access-Accept eapol_test printed.
+fn eap_key_name_in_accept(output: &str) -> Option<Vec<u8>> {
+    let mut lines = output.lines();
+    let mut found = None;
+    while let Some(line) = lines.next() {
+        if line.contains("Attribute 102 (EAP-Key-Name)") && !line.contains("length=3") {
+            let value = lines.next()?.trim().strip_prefix("Value: ")?.to_owned();
+            found = hex::decode(value).ok();
+        }
     }
+    found
+}
+
+#[test]
+fn eap_key_name_is_sent_for_tls13() {
+    // RFC 9190 section 2.3: Session-Id = 0x0D || Method-Id, Method-Id =
+    // TLS-Exporter("EXPORTER_EAP_TLS_Method-Id", "", 64). authd follows the
+    // RFC (as FreeRADIUS does). wpa_supplicant 2.10 (Debian's eapol_test)
+    // still uses the Type-Code as exporter context, from a draft of the
+    // RFC, so its local comparison cannot match: check the attribute's
+    // presence and form here; the RFC derivation itself is checked end to
+    // end against the simulator's station in tests/fourway_sim.rs.
+    let s = setup("ekn13");
+    let conf = write_eapol_conf(
+        s.dir.path(),
+        "ekn13",
+        &s.pki.good,
+        &s.pki.ca_cert,
+        TlsChoice::Only13,
+    );
+    let run = run_eapol_test(&conf, s.server.port, &["-e"]);
+    assert_accepted(&run, &s.server);
+    let name = eap_key_name_in_accept(&run.output).expect("EAP-Key-Name in the Access-Accept");
+    assert_eq!(name.len(), 65);
+    assert_eq!(name[0], 13, "Session-Id starts with the EAP-TLS type");
 }
 
 #[test]
