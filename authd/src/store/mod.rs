@@ -455,10 +455,10 @@ impl Store {
         let now = unix_now();
         with_pool!(self, pool => {
             let mut tx = pool.begin().await?;
-            if let Some(group) = &attrs.group {
-                if count!(tx, "SELECT COUNT(*) FROM groups WHERE name = $1", group) == 0 {
-                    return Err(StoreError::NotFound { kind: "group", name: group.clone() });
-                }
+            if let Some(group) = &attrs.group
+                && count!(tx, "SELECT COUNT(*) FROM groups WHERE name = $1", group) == 0
+            {
+                return Err(StoreError::NotFound { kind: "group", name: group.clone() });
             }
             sqlx::query(
                 "INSERT INTO users (name, enabled, group_name, vlan, session_timeout, created_at) \
@@ -517,10 +517,10 @@ impl Store {
             if count!(tx, "SELECT COUNT(*) FROM users WHERE name = $1", name) == 0 {
                 return Err(StoreError::NotFound { kind: "user", name: name.to_owned() });
             }
-            if let Change::Set(group) = &update.group {
-                if count!(tx, "SELECT COUNT(*) FROM groups WHERE name = $1", group) == 0 {
-                    return Err(StoreError::NotFound { kind: "group", name: group.clone() });
-                }
+            if let Change::Set(group) = &update.group
+                && count!(tx, "SELECT COUNT(*) FROM groups WHERE name = $1", group) == 0
+            {
+                return Err(StoreError::NotFound { kind: "group", name: group.clone() });
             }
             if let Some(v) = update.group.as_update() {
                 sqlx::query("UPDATE users SET group_name = $1 WHERE name = $2")
