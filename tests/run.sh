@@ -4,7 +4,7 @@
 # test, and a short fuzz run of every fuzz target.
 #
 #   sudo bash tests/run.sh            # as root: end-to-end tests need netns
-#   FUZZ_SECONDS=60 bash tests/run.sh # longer fuzz runs (default 20 s each)
+#   FUZZ_SECONDS=60 bash tests/run.sh # longer fuzz runs (default 15 s each)
 #   SKIP_FUZZ=1 bash tests/run.sh     # no fuzzing
 set -euo pipefail
 
@@ -23,7 +23,7 @@ declare -A PROVIDES=(
     [freeradius]=freeradius
 )
 
-FUZZ_SECONDS="${FUZZ_SECONDS:-20}"
+FUZZ_SECONDS="${FUZZ_SECONDS:-15}"
 START=$(date +%s)
 step() { printf '\n==> %s (%ss)\n' "$*" "$(( $(date +%s) - START ))"; }
 

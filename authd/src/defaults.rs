@@ -48,12 +48,16 @@ certificate = {cert}
 private_key = {key}
 ca = {ca}
 crl = [{crl}]
+
+[database]
+url = {db}
 "#,
         secret = DEFAULT_SECRET,
         cert = quoted(&absolute(&pki.server_cert)),
         key = quoted(&absolute(&pki.server_key)),
         ca = quoted(&absolute(&pki.ca_cert)),
         crl = quoted(&absolute(&pki.crl)),
+        db = toml::Value::String(crate::store::default_url(&absolute(&pki.dir))),
     )
 }
 

@@ -616,12 +616,11 @@ mod tests {
     use x509_parser::prelude::*;
 
     fn temp_dir(name: &str) -> PathBuf {
-        let dir = std::env::temp_dir().join(format!(
+        std::env::temp_dir().join(format!(
             "authd-pki-{name}-{}-{}",
             std::process::id(),
             hex::encode(random_serial())
-        ));
-        dir
+        ))
     }
 
     fn parse_pem(pem: &str) -> Vec<u8> {

@@ -53,7 +53,7 @@ pub fn nas_clients(config: &Config) -> NasClients {
             .iter()
             .map(|c| NasClient {
                 name: c.name.clone(),
-                net: c.address.clone(),
+                net: c.address,
                 secret: zeroize::Zeroizing::new(c.secret.expose().to_vec()),
                 require_message_authenticator: c.require_message_authenticator,
             })
@@ -255,10 +255,10 @@ async fn receive_loop(
                 Port::Auth => handler.handle_auth(from, &datagram, now).await,
                 Port::Acct => handler.handle_acct(from, &datagram, now),
             };
-            if let Some(reply) = reply {
-                if let Err(e) = sock.send_to(&reply, from).await {
-                    warn!(peer = %from, "send_to: {e}");
-                }
+            if let Some(reply) = reply
+                && let Err(e) = sock.send_to(&reply, from).await
+            {
+                warn!(peer = %from, "send_to: {e}");
             }
             drop(permit);
         });
@@ -275,7 +275,7 @@ async fn housekeeping(handler: Arc<AuthHandler>, shutdown: CancellationToken) {
         }
         handler.sweep(Instant::now());
         n += 1;
-        if n % 60 == 0 {
+        if n.is_multiple_of(60) {
             debug!(sessions = handler.sessions_in_progress(), summary = %handler.metrics.summary(), "stats");
         }
     }

@@ -363,9 +363,7 @@ mod tests {
             while !rd.is_empty() {
                 client.read_tls(&mut rd).unwrap();
             }
-            if let Err(e) = client.process_new_packets() {
-                return Err(e);
-            }
+            client.process_new_packets()?;
             if !server.is_handshaking() && !client.is_handshaking() {
                 return Ok(server.protocol_version().unwrap());
             }
