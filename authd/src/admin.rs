@@ -814,6 +814,14 @@ async fn cert_command(
                     )));
                 }
             }
+            if !dir.exists() {
+                // Private keys go in here: owner only.
+                std::fs::DirBuilder::new()
+                    .recursive(true)
+                    .mode(0o700)
+                    .create(&dir)
+                    .map_err(|e| AdminError::Usage(format!("{}: {e}", dir.display())))?;
+            }
             if !dir.is_dir() {
                 return Err(AdminError::Usage(format!(
                     "{}: not a directory",

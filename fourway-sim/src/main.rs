@@ -387,8 +387,8 @@ fn run_radius(args: &RunArgs) -> Result<ExitCode, String> {
             Some(false) => " eap-key-name=MISMATCH",
             None => "",
         };
-        print!(
-            "identity={} tls={} round-trips={} user={}{}{} ",
+        let radius = format!(
+            " identity={} tls={} round-trips={} user={}{}{}",
             r.identity,
             tls_name(auth.tls_version),
             auth.round_trips,
@@ -399,7 +399,7 @@ fn run_radius(args: &RunArgs) -> Result<ExitCode, String> {
                 .unwrap_or_default(),
             key_name,
         );
-        print_report(i, &report, took);
+        println!("{}", report_line(i, &report, took, &radius));
         all_ok &= report.success() && auth.session_id_matches_key_name != Some(false);
         reports.push(report);
     }
@@ -477,8 +477,13 @@ fn yes_no(b: bool, yes: &'static str, no: &'static str) -> &'static str {
 }
 
 fn print_report(i: u32, r: &StationReport, took: Duration) {
+    println!("{}", report_line(i, r, took, ""));
+}
+
+/// One line per station; `radius` is inserted after the address.
+fn report_line(i: u32, r: &StationReport, took: Duration, radius: &str) -> String {
     let mut line = format!(
-        "station {i} {} pmk={} ptk={} gtk={} ccmp={} time={:.3}ms",
+        "station {i} {}{radius} pmk={} ptk={} gtk={} ccmp={} time={:.3}ms",
         r.spa,
         yes_no(r.pmk_match, "match", "MISMATCH"),
         yes_no(r.ptk_installed, "installed", "FAILED"),
@@ -489,7 +494,7 @@ fn print_report(i: u32, r: &StationReport, took: Duration) {
     if let Some(e) = &r.error {
         line.push_str(&format!(" error={e}"));
     }
-    println!("{line}");
+    line
 }
 
 fn write_pcap(path: &std::path::Path, reports: &[StationReport]) -> std::io::Result<()> {
