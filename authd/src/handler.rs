@@ -162,6 +162,57 @@ impl AuthHandler {
         }
     }
 
+    /// Steps 1 and 2 of the request path, for either port: the NAS client
+    /// by source address, the checked parse, the code the port accepts and
+    /// the authenticators with that client's secret. `None`: dropped,
+    /// logged (rate-limited) and counted.
+    fn admit<'a>(
+        &self,
+        clients: &NasClients,
+        from: SocketAddr,
+        data: &'a [u8],
+        now: Instant,
+        port: Port,
+    ) -> Option<(Arc<NasClient>, Packet<&'a [u8]>)> {
+        let Some(client) = clients.lookup(from.ip()) else {
+            self.metrics.drop_reason("unknown_client");
+            if let Some(suppressed) = self.unknown_client_log.allow(now) {
+                warn!(peer = %from, suppressed, port = port.name(), "packet from unknown client dropped (no [[client]] matches its address)");
+            }
+            return None;
+        };
+        let drop = |label: &'static str, detail: String| {
+            self.log_drop(from, Some(&client.name), Dropped { label, detail }, now);
+            None
+        };
+        let packet = match Packet::new_checked(data) {
+            Ok(p) => p,
+            Err(e) => return drop(e.reason(), format!("malformed RADIUS packet: {e}")),
+        };
+        if !port.accepts(packet.code()) {
+            return drop(
+                "unexpected_code",
+                format!(
+                    "{:?} is not accepted on the {} port",
+                    packet.code(),
+                    port.name()
+                ),
+            );
+        }
+        // Accounting-Request has its own authenticator (RFC 2866 §3);
+        // Message-Authenticator is checked when present.
+        let require_ma = port == Port::Authentication && client.require_message_authenticator;
+        if let Err(e) = radius_proto::verify_request(&packet, &client.secret, require_ma) {
+            return drop(
+                e.reason(),
+                format!(
+                    "{e} (wrong shared secret, or a request without Message-Authenticator: BlastRADIUS protection)"
+                ),
+            );
+        }
+        Some((client, packet))
+    }
+
     /// Handle one datagram received on the authentication port. Returns the
     /// bytes to send back to `from`, if any.
     pub async fn handle_auth(
@@ -171,49 +222,7 @@ impl AuthHandler {
         now: Instant,
     ) -> Option<Arc<[u8]>> {
         let (clients, eap_config) = self.live();
-        let Some(client) = clients.lookup(from.ip()) else {
-            self.metrics.drop_reason("unknown_client");
-            if let Some(suppressed) = self.unknown_client_log.allow(now) {
-                warn!(peer = %from, suppressed, "packet from unknown client dropped (no [[client]] matches its address)");
-            }
-            return None;
-        };
-        let packet = match Packet::new_checked(data) {
-            Ok(p) => p,
-            Err(e) => {
-                let d = Dropped {
-                    label: e.reason(),
-                    detail: format!("malformed RADIUS packet: {e}"),
-                };
-                self.log_drop(from, Some(&client.name), d, now);
-                return None;
-            }
-        };
-        match packet.code() {
-            Code::AccessRequest | Code::StatusServer => {}
-            other => {
-                let d = Dropped {
-                    label: "unexpected_code",
-                    detail: format!("{other:?} is not accepted on the authentication port"),
-                };
-                self.log_drop(from, Some(&client.name), d, now);
-                return None;
-            }
-        }
-        if let Err(e) = radius_proto::verify_request(
-            &packet,
-            &client.secret,
-            client.require_message_authenticator,
-        ) {
-            let d = Dropped {
-                label: e.reason(),
-                detail: format!(
-                    "{e} (wrong shared secret, or a request without Message-Authenticator: BlastRADIUS protection)"
-                ),
-            };
-            self.log_drop(from, Some(&client.name), d, now);
-            return None;
-        }
+        let (client, packet) = self.admit(&clients, from, data, now, Port::Authentication)?;
         Metrics::inc(&self.metrics.requests);
 
         let key = RequestKey {
@@ -526,40 +535,7 @@ impl AuthHandler {
     /// acknowledge it.
     pub fn handle_acct(&self, from: SocketAddr, data: &[u8], now: Instant) -> Option<Arc<[u8]>> {
         let (clients, _) = self.live();
-        let Some(client) = clients.lookup(from.ip()) else {
-            self.metrics.drop_reason("unknown_client");
-            if let Some(suppressed) = self.unknown_client_log.allow(now) {
-                warn!(peer = %from, suppressed, "accounting packet from unknown client dropped");
-            }
-            return None;
-        };
-        let packet = match Packet::new_checked(data) {
-            Ok(p) => p,
-            Err(e) => {
-                let d = Dropped {
-                    label: e.reason(),
-                    detail: format!("malformed RADIUS packet: {e}"),
-                };
-                self.log_drop(from, Some(&client.name), d, now);
-                return None;
-            }
-        };
-        if packet.code() != Code::AccountingRequest {
-            let d = Dropped {
-                label: "unexpected_code",
-                detail: format!("{:?} is not accepted on the accounting port", packet.code()),
-            };
-            self.log_drop(from, Some(&client.name), d, now);
-            return None;
-        }
-        if let Err(e) = radius_proto::verify_request(&packet, &client.secret, false) {
-            let d = Dropped {
-                label: e.reason(),
-                detail: format!("{e} (wrong shared secret?)"),
-            };
-            self.log_drop(from, Some(&client.name), d, now);
-            return None;
-        }
+        let (client, packet) = self.admit(&clients, from, data, now, Port::Accounting)?;
         let key = RequestKey {
             from,
             identifier: packet.identifier(),
@@ -585,5 +561,28 @@ impl AuthHandler {
             None => self.dedupe.forget(&key),
         }
         reply
+    }
+}
+
+/// The two UDP ports and what each accepts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Port {
+    Authentication,
+    Accounting,
+}
+
+impl Port {
+    fn name(self) -> &'static str {
+        match self {
+            Port::Authentication => "authentication",
+            Port::Accounting => "accounting",
+        }
+    }
+
+    fn accepts(self, code: Code) -> bool {
+        match self {
+            Port::Authentication => matches!(code, Code::AccessRequest | Code::StatusServer),
+            Port::Accounting => code == Code::AccountingRequest,
+        }
     }
 }
