@@ -172,6 +172,10 @@ pub struct TlsConfig {
     pub min_version: TlsVersion,
     /// Highest TLS version offered, default 1.3.
     pub max_version: TlsVersion,
+    /// Which part of the client certificate names the user:
+    /// "common_name" (default), "san_email", "san_dns" or "san_uri".
+    #[serde(default)]
+    pub peer_identity: crate::policy::IdentitySource,
 }
 
 impl TlsConfig {
@@ -188,6 +192,7 @@ impl TlsConfig {
             crl: Vec::new(),
             min_version: TlsVersion::Tls12,
             max_version: TlsVersion::Tls13,
+            peer_identity: crate::policy::IdentitySource::default(),
         }
     }
 }
@@ -204,6 +209,8 @@ struct RawTlsConfig {
     min_version: TlsVersion,
     #[serde(default = "default_max_version")]
     max_version: TlsVersion,
+    #[serde(default)]
+    peer_identity: crate::policy::IdentitySource,
 }
 
 fn default_min_version() -> TlsVersion {
@@ -231,6 +238,7 @@ impl TryFrom<RawTlsConfig> for TlsConfig {
             crl: raw.crl,
             min_version: raw.min_version,
             max_version: raw.max_version,
+            peer_identity: raw.peer_identity,
         })
     }
 }
@@ -626,6 +634,18 @@ ca = "pki/ca.pem"
         assert_eq!(c.log.format, LogFormat::Human);
         assert_eq!(c.log.level, "info");
         assert!(c.database.is_none());
+    }
+
+    #[test]
+    fn peer_identity_source() {
+        use crate::policy::IdentitySource;
+        assert_eq!(
+            parse(MINIMAL).unwrap().tls.peer_identity,
+            IdentitySource::CommonName
+        );
+        let c = parse(&format!("{MINIMAL}peer_identity = \"san_email\"\n")).unwrap();
+        assert_eq!(c.tls.peer_identity, IdentitySource::SanEmail);
+        assert!(parse(&format!("{MINIMAL}peer_identity = \"serial\"\n")).is_err());
     }
 
     #[test]

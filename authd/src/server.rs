@@ -119,9 +119,17 @@ impl Server {
                     Some(table) => table,
                     None => sync.current(),
                 };
-                (clients, Policy::with_store(store), Some(sync))
+                (
+                    clients,
+                    Policy::with_store(store).identity_source(config.tls.peer_identity),
+                    Some(sync),
+                )
             }
-            None => (nas_clients(config), Policy::new(), None),
+            None => (
+                nas_clients(config),
+                Policy::new().identity_source(config.tls.peer_identity),
+                None,
+            ),
         };
         if clients.is_empty() {
             return Err(ServerError::NoClients);
