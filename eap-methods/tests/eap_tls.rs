@@ -903,14 +903,26 @@ fn peer_naks_other_methods_and_rejects_early_success() {
     ));
 }
 
-fn resumption(versions: &'static [&'static SupportedProtocolVersion], fragment_size: usize) {
+fn resumption(
+    versions: &'static [&'static SupportedProtocolVersion],
+    fragment_size: usize,
+) -> (usize, usize) {
     let s = setup(versions);
-    let mut server = ServerSession::new(s.server.clone(), fragment_size);
-    let mut peer = PeerSession::new(peer_config(s.client.clone(), fragment_size));
+    resumption_with(s.server.clone(), s.client.clone(), fragment_size)
+}
+
+fn resumption_with(
+    server_config: Arc<ServerConfig>,
+    client: Arc<rustls::ClientConfig>,
+    fragment_size: usize,
+) -> (usize, usize) {
+    let s = (server_config, client);
+    let mut server = ServerSession::new(s.0.clone(), fragment_size);
+    let mut peer = PeerSession::new(peer_config(s.1.clone(), fragment_size));
     let (first, _, full_rounds) = expect_success(run(&mut server, &mut peer));
     assert!(!first.resumed);
-    let mut server = ServerSession::new(s.server.clone(), fragment_size);
-    let mut peer = PeerSession::new(peer_config(s.client.clone(), fragment_size));
+    let mut server = ServerSession::new(s.0.clone(), fragment_size);
+    let mut peer = PeerSession::new(peer_config(s.1.clone(), fragment_size));
     let (second, _, resumed_rounds) = expect_success(run(&mut server, &mut peer));
     println!(
         "{:?}: full {full_rounds} round trips, resumed {resumed_rounds}",
@@ -920,6 +932,21 @@ fn resumption(versions: &'static [&'static SupportedProtocolVersion], fragment_s
     assert!(resumed_rounds < full_rounds);
     assert!(first.msk != second.msk);
     assert_ne!(first.session_id, second.session_id);
+    (full_rounds, resumed_rounds)
+}
+
+#[test]
+fn resumption_tls13_commitment_with_server_finished() {
+    // With half-RTT data allowed, the resumed server flight carries the
+    // commitment message after its Finished (RFC 9190 figure 3): the peer's
+    // Finished is the last message, one round trip less than a full
+    // handshake even when no fragmenting is needed.
+    let s = setup(TLS13);
+    let mut tls = (*s.server.tls).clone();
+    tls.send_half_rtt_data = true;
+    let server = Arc::new(ServerConfig::new(Arc::new(tls)));
+    let (full, resumed) = resumption_with(server, s.client.clone(), 1398);
+    assert_eq!(resumed + 1, full, "full {full}, resumed {resumed}");
 }
 
 #[test]

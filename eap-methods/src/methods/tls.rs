@@ -58,6 +58,12 @@ pub(crate) struct TlsServer {
     /// A TLS alert went out; the next Response ends the session
     /// (RFC 5216 §2.1.3).
     alert_sent: Option<Reason>,
+    /// TLS 1.3 resumption: the commitment message went out with the
+    /// server's Finished (RFC 9190 §2.1.2, figure 3).
+    early_commitment: bool,
+    /// The rustls configuration sends application data before the
+    /// handshake completes when no client certificate is asked for.
+    half_rtt_data: bool,
 }
 
 impl TlsServer {
@@ -68,6 +74,7 @@ impl TlsServer {
         fragment_size: usize,
         max_tls_message_len: usize,
     ) -> Result<(TlsServer, Vec<u8>), Reason> {
+        let half_rtt_data = tls.send_half_rtt_data;
         let conn = rustls::ServerConnection::new(tls).map_err(Reason::Tls)?;
         let server = TlsServer {
             engine: TlsEngine::new(conn.into()),
@@ -76,6 +83,8 @@ impl TlsServer {
             fragment_size,
             final_flight: false,
             alert_sent: None,
+            early_commitment: false,
+            half_rtt_data,
         };
         let start = TlsRepr {
             start: true,
@@ -159,7 +168,21 @@ impl TlsServer {
                 "TLS data after the handshake completed",
             ));
         }
+        let tls13 = self.engine.protocol_version() == Some(ProtocolVersion::TLSv1_3);
         if self.engine.is_handshaking() {
+            // TLS 1.3 resumption authenticates no client certificate, so the
+            // commitment message can follow the server's Finished in the same
+            // flight (RFC 9190 §2.1.2, figure 3): the peer's Finished is then
+            // the last message and success follows it. Only if the rustls
+            // configuration allows half-RTT data (`send_half_rtt_data`);
+            // otherwise the commitment follows the peer's Finished, which
+            // costs one more round trip.
+            if tls13 && self.half_rtt_data && self.engine.resumed() && !self.early_commitment {
+                if let Err(e) = self.engine.write_plaintext(&COMMITMENT_MESSAGE) {
+                    return ServerStep::Fail(Reason::Tls(e));
+                }
+                self.early_commitment = true;
+            }
             let flight = self.engine.drain();
             if flight.is_empty() {
                 return ServerStep::Fail(Reason::HandshakeIncomplete);
@@ -171,9 +194,20 @@ impl TlsServer {
         if self.engine.peer_certificates().is_empty() {
             return ServerStep::Fail(Reason::NoPeerCertificate);
         }
-        if self.engine.protocol_version() == Some(ProtocolVersion::TLSv1_3)
-            && let Err(e) = self.engine.write_plaintext(&COMMITMENT_MESSAGE)
-        {
+        if self.early_commitment {
+            // Resumed TLS 1.3 and the commitment already sent: the peer's
+            // Finished ends the handshake. What rustls would send now is only
+            // a NewSessionTicket, which would cost another round trip: it is
+            // not sent, so a TLS 1.3 ticket resumes once (single use, as RFC
+            // 8446 appendix C.4 recommends to clients) and the next
+            // authentication is a full one that issues a fresh ticket.
+            let _ = self.engine.drain();
+            return match result_of(&self.engine) {
+                Ok(r) => ServerStep::Done(Box::new(r)),
+                Err(reason) => ServerStep::Fail(reason),
+            };
+        }
+        if tls13 && let Err(e) = self.engine.write_plaintext(&COMMITMENT_MESSAGE) {
             return ServerStep::Fail(Reason::Tls(e));
         }
         self.final_flight = true;
