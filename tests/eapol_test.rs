@@ -95,6 +95,101 @@ fn tls13_succeeds_and_mppe_keys_match() {
     );
 }
 
+/// The `Access-Accept` lines of the server log: (resumed, round trips).
+fn accepts_in_log(log: &str) -> Vec<(bool, u32)> {
+    log.lines()
+        .filter(|l| l.contains("Access-Accept"))
+        .map(|l| {
+            let field = |name: &str| {
+                let start = l.find(&format!("{name}="))? + name.len() + 1;
+                l[start..].split_whitespace().next().map(str::to_owned)
+            };
+            (
+                field("resumed").as_deref() == Some("true"),
+                field("round_trips")
+                    .and_then(|n| n.parse().ok())
+                    .unwrap_or_else(|| panic!("no round_trips in {l}")),
+            )
+        })
+        .collect()
+}
+
+/// eapol_test `-r 1` authenticates, then again on the same TLS session
+/// cache: the second time resumes (RFC 5216 section 2.1.3, RFC 9190
+/// section 2.1.2) without a certificate exchange, and the keys match both
+/// times.
+fn resumes_with_eapol_test(
+    name: &str,
+    tls: TlsChoice,
+    version: &str,
+    expected_resumed_round_trips: u32,
+) {
+    let s = setup(name);
+    let conf = write_eapol_conf(s.dir.path(), name, &s.pki.good, &s.pki.ca_cert, tls);
+    let run = run_eapol_test(&conf, s.server.port, &["-r1"]);
+    assert!(
+        run.success() && run.contains("MPPE keys OK: 2  mismatch: 0") && run.contains("SUCCESS"),
+        "eapol_test -r1 did not succeed twice with matching keys ({:?}):\n{}\n----- authd -----\n{}",
+        run.status,
+        run.output,
+        s.server.log()
+    );
+    assert_eq!(
+        run.output.matches("CTRL-EVENT-EAP-SUCCESS").count(),
+        2,
+        "{}",
+        run.output
+    );
+    assert!(run.contains(version), "{}", run.output);
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    let accepts = loop {
+        let found = accepts_in_log(&s.server.log());
+        if found.len() >= 2 || std::time::Instant::now() > deadline {
+            break found;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert_eq!(accepts.len(), 2, "{}", s.server.log());
+    let (first, second) = (accepts[0], accepts[1]);
+    assert!(!first.0, "first authentication resumed: {}", s.server.log());
+    assert!(
+        second.0,
+        "second authentication not resumed: {}",
+        s.server.log()
+    );
+    assert_eq!(
+        second.1, expected_resumed_round_trips,
+        "resumed in {} round trips, full in {}",
+        second.1, first.1
+    );
+    assert!(second.1 <= first.1);
+}
+
+#[test]
+fn tls12_resumes_with_eapol_test() {
+    // Abbreviated handshake (RFC 5216 section 2.1.2): the peer's Finished
+    // is last, one round trip less than the full handshake's 4.
+    resumes_with_eapol_test(
+        "resume12",
+        TlsChoice::Only12,
+        "SSL: Using TLS version TLSv1.2",
+        3,
+    );
+}
+
+#[test]
+fn tls13_resumes_with_eapol_test() {
+    // The commitment message follows the peer's Finished (authd does not
+    // send it as half-RTT data: wpa_supplicant 2.10 cannot finish such a
+    // flight), so resumption saves the certificates, not a round trip.
+    resumes_with_eapol_test(
+        "resume13",
+        TlsChoice::Only13,
+        "SSL: Using TLS version TLSv1.3",
+        4,
+    );
+}
+
 #[test]
 fn rsa_client_certificate_succeeds() {
     let s = setup("rsa");

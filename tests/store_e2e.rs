@@ -391,3 +391,146 @@ fn two_servers_share_postgres() {
         assert!(wait_log(d, "user_disabled"), "{}", d.log());
     }
 }
+
+/// A simulated station (fourway-sim) for `creds` that keeps its TLS
+/// sessions, so a second authentication with the same configuration
+/// resumes.
+fn resuming_station(
+    creds: &Creds,
+    pki: &TestPki,
+    tls: fourway_sim::station::TlsChoice,
+) -> std::sync::Arc<eap_methods::peer::PeerConfig> {
+    use fourway_sim::station::{StationTls, client_config, default_server_name};
+    let tls = client_config(&StationTls {
+        cert: &creds.cert,
+        key: &creds.key,
+        ca: &pki.ca_cert,
+        version: Some(tls),
+        server_name: None,
+        resumption: true,
+    })
+    .expect("station TLS configuration");
+    std::sync::Arc::new(eap_methods::peer::PeerConfig {
+        identity: creds.name.clone(),
+        tls,
+        server_name: default_server_name(None),
+        fragment_size: 1386,
+        max_tls_message_len: 65536,
+    })
+}
+
+/// One EAP-TLS authentication of `peer` through the simulated AP.
+fn station_auth(
+    runtime: &tokio::runtime::Runtime,
+    port: u16,
+    peer: &std::sync::Arc<eap_methods::peer::PeerConfig>,
+) -> Result<fourway_sim::station::Authentication, fourway_sim::station::StationError> {
+    let nas = fourway_sim::ap::NasConfig {
+        secret: zeroize::Zeroizing::new(common::SECRET.as_bytes().to_vec()),
+        nas_identifier: "e2e-ap".into(),
+        framed_mtu: 1400,
+        bssid: [0x02, 0, 0, 0, 0, 0xaa],
+        ssid: "e2e".into(),
+        request_key_name: false,
+    };
+    runtime.block_on(fourway_sim::station::authenticate(
+        format!("127.0.0.1:{port}").parse().unwrap(),
+        nas,
+        [0x02, 0, 0, 0, 0, 0x01],
+        peer.clone(),
+        fourway_sim::radius_client::Retransmit::default(),
+    ))
+}
+
+/// TLS session tickets (RFC 5077, RFC 8446 section 4.6.1) sealed with keys
+/// kept in the shared database: a session established with instance A
+/// resumes on instance B. Resumption never bypasses authorization: a
+/// certificate revoked, or a user disabled, after the ticket was issued is
+/// rejected on the resumed handshake.
+#[test]
+fn tickets_resume_across_servers_but_not_past_revocation() {
+    let cluster = suite::PgCluster::start();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let url = runtime.block_on(cluster.create_database("tickets"));
+    let dir = common::TempDir::new("store-e2e-tickets");
+    let pki = TestPki::create(dir.path());
+    cli(&url, &["user", "add", "erin"], "");
+    cli(&url, &["user", "add", "frank"], "");
+    let (erin, erin_serial) = issue(&url, &pki, "erin", &dir.path().join("erin"));
+    let (frank, _) = issue(&url, &pki, "frank", &dir.path().join("frank"));
+
+    let a = Daemon::start(dir.path(), "a", &pki, &url);
+    let b = Daemon::start(dir.path(), "b", &pki, &url);
+
+    use fourway_sim::station::TlsChoice as V;
+    for version in [V::Tls12, V::Tls13] {
+        let peer = resuming_station(&erin, &pki, version);
+        let full = station_auth(&runtime, a.port, &peer)
+            .unwrap_or_else(|e| panic!("{version:?} full handshake on A: {e}\n{}", a.log()));
+        assert!(!full.resumed);
+        let resumed = station_auth(&runtime, b.port, &peer)
+            .unwrap_or_else(|e| panic!("{version:?} resumption on B: {e}\n{}", b.log()));
+        assert!(
+            resumed.resumed,
+            "{version:?}: B did not resume A's ticket:\n{}",
+            b.log()
+        );
+        assert!(resumed.pmk_ap.ct_eq(&resumed.pmk_station));
+        assert!(!resumed.pmk_ap.ct_eq(&full.pmk_ap), "fresh keys");
+        assert!(resumed.round_trips <= full.round_trips);
+        if version == V::Tls12 {
+            assert_eq!((full.round_trips, resumed.round_trips), (4, 3));
+        }
+    }
+
+    // Ticket from A, certificate revoked, resumption on B: rejected.
+    let peer = resuming_station(&erin, &pki, V::Tls12);
+    station_auth(&runtime, a.port, &peer).expect("erin before revocation");
+    cli(
+        &url,
+        &["cert", "revoke", &erin_serial, "--reason", "keyCompromise"],
+        "",
+    );
+    match station_auth(&runtime, b.port, &peer) {
+        Err(fourway_sim::station::StationError::Rejected(_)) => {}
+        Err(e) => panic!("revoked erin failed otherwise: {e}\n{}", b.log()),
+        Ok(r) => panic!(
+            "revoked erin accepted (resumed: {})\n{}",
+            r.resumed,
+            b.log()
+        ),
+    }
+    assert!(
+        wait_log(&b, "(resumed TLS session)") && b.log().contains("certificate_revoked"),
+        "the rejection should be of a resumed session, for the revocation:\n{}",
+        b.log()
+    );
+
+    // Ticket from A (TLS 1.3), user disabled, resumption on B: rejected.
+    let peer = resuming_station(&frank, &pki, V::Tls13);
+    station_auth(&runtime, a.port, &peer).expect("frank before disabling");
+    cli(&url, &["user", "disable", "frank"], "");
+    match station_auth(&runtime, b.port, &peer) {
+        Err(fourway_sim::station::StationError::Rejected(_)) => {}
+        Err(e) => panic!("disabled frank failed otherwise: {e}\n{}", b.log()),
+        Ok(r) => panic!(
+            "disabled frank accepted (resumed: {})\n{}",
+            r.resumed,
+            b.log()
+        ),
+    }
+    assert!(wait_log(&b, "user_disabled"), "{}", b.log());
+    let rejected = b
+        .log()
+        .lines()
+        .filter(|l| l.contains("user_disabled") || l.contains("frank\" is disabled"))
+        .any(|l| l.contains("(resumed TLS session)"));
+    assert!(
+        rejected,
+        "frank's rejection was not on resumption:\n{}",
+        b.log()
+    );
+}

@@ -71,7 +71,66 @@ pub async fn run_suite(url: &str) {
     passwords(&store).await;
     demo_seed(&store).await;
     audit(&store).await;
+    ticket_keys_and_changes(&store).await;
     store.close().await;
+}
+
+/// TLS ticket keys: one per generation (racing servers agree), expired ones
+/// hidden and deleted; the change generation moves with audited changes.
+async fn ticket_keys_and_changes(store: &Store) {
+    use authd::store::TicketKeyRecord;
+    let key = |generation: i64, fill: u8, not_before: i64, not_after: i64| TicketKeyRecord {
+        generation,
+        secret: zeroize::Zeroizing::new(vec![fill; 32]),
+        not_before,
+        not_after,
+    };
+    let now = 1_900_000_000;
+    assert!(store.ticket_keys(now).await.unwrap().is_empty());
+    assert!(
+        store
+            .add_ticket_key(&key(10, 1, now - 100, now + 50), now)
+            .await
+            .unwrap()
+    );
+    // Another server lost the race for generation 10: its key is not stored.
+    assert!(
+        !store
+            .add_ticket_key(&key(10, 2, now - 100, now + 50), now)
+            .await
+            .unwrap()
+    );
+    assert!(
+        store
+            .add_ticket_key(&key(11, 3, now, now + 500), now)
+            .await
+            .unwrap()
+    );
+    let keys = store.ticket_keys(now).await.unwrap();
+    assert_eq!(keys.len(), 2);
+    assert_eq!(keys[0], key(10, 1, now - 100, now + 50));
+    assert_eq!(keys[1], key(11, 3, now, now + 500));
+    // Past generation 10's not_after: hidden, and deleted by the next add.
+    let later = now + 60;
+    assert_eq!(store.ticket_keys(later).await.unwrap().len(), 1);
+    assert!(
+        store
+            .add_ticket_key(&key(12, 4, later, later + 500), later)
+            .await
+            .unwrap()
+    );
+    let keys = store.ticket_keys(now).await.unwrap();
+    assert_eq!(
+        keys.iter().map(|k| k.generation).collect::<Vec<_>>(),
+        [11, 12],
+        "expired generation 10 deleted"
+    );
+    // Debug output never shows the secret.
+    assert!(!format!("{:?}", keys[0]).contains("3, 3"));
+
+    let before = store.changes_generation().await.unwrap();
+    store.add_group("changes-probe", None, None).await.unwrap();
+    assert!(store.changes_generation().await.unwrap() > before);
 }
 
 async fn users_and_groups(store: &Store) {

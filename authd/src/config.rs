@@ -176,6 +176,14 @@ pub struct TlsConfig {
     /// "common_name" (default), "san_email", "san_dns" or "san_uri".
     #[serde(default)]
     pub peer_identity: crate::policy::IdentitySource,
+    /// TLS session resumption with tickets (RFC 5077, RFC 8446 section
+    /// 4.6.1), default on.
+    pub resumption: bool,
+    /// How long a ticket resumes, seconds, default 86400 (one day).
+    pub ticket_lifetime_secs: u32,
+    /// How long one ticket key encrypts before the next takes over,
+    /// seconds, default 3600.
+    pub ticket_key_rotation_secs: u32,
 }
 
 impl TlsConfig {
@@ -193,9 +201,25 @@ impl TlsConfig {
             min_version: TlsVersion::Tls12,
             max_version: TlsVersion::Tls13,
             peer_identity: crate::policy::IdentitySource::default(),
+            resumption: true,
+            ticket_lifetime_secs: DEFAULT_TICKET_LIFETIME_SECS,
+            ticket_key_rotation_secs: DEFAULT_TICKET_KEY_ROTATION_SECS,
         }
     }
+
+    /// The ticket schedule, when resumption is on.
+    pub fn ticket_schedule(&self) -> Option<crate::tickets::TicketSchedule> {
+        self.resumption.then_some(crate::tickets::TicketSchedule {
+            lifetime: self.ticket_lifetime_secs,
+            rotation: self.ticket_key_rotation_secs,
+        })
+    }
 }
+
+const DEFAULT_TICKET_LIFETIME_SECS: u32 = 86_400;
+const DEFAULT_TICKET_KEY_ROTATION_SECS: u32 = 3_600;
+/// RFC 8446 section 4.6.1: a ticket lifetime is at most seven days.
+const MAX_TICKET_LIFETIME_SECS: u32 = 604_800;
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -211,6 +235,20 @@ struct RawTlsConfig {
     max_version: TlsVersion,
     #[serde(default)]
     peer_identity: crate::policy::IdentitySource,
+    #[serde(default = "default_true")]
+    resumption: bool,
+    #[serde(default = "default_ticket_lifetime")]
+    ticket_lifetime_secs: u32,
+    #[serde(default = "default_ticket_key_rotation")]
+    ticket_key_rotation_secs: u32,
+}
+
+fn default_ticket_lifetime() -> u32 {
+    DEFAULT_TICKET_LIFETIME_SECS
+}
+
+fn default_ticket_key_rotation() -> u32 {
+    DEFAULT_TICKET_KEY_ROTATION_SECS
 }
 
 fn default_min_version() -> TlsVersion {
@@ -231,6 +269,19 @@ impl TryFrom<RawTlsConfig> for TlsConfig {
                 raw.min_version, raw.max_version
             ));
         }
+        if !(1..=MAX_TICKET_LIFETIME_SECS).contains(&raw.ticket_lifetime_secs) {
+            return Err(format!(
+                "ticket_lifetime_secs {} must be within 1..={MAX_TICKET_LIFETIME_SECS} \
+                 (RFC 8446 section 4.6.1)",
+                raw.ticket_lifetime_secs
+            ));
+        }
+        if !(60..=MAX_TICKET_LIFETIME_SECS).contains(&raw.ticket_key_rotation_secs) {
+            return Err(format!(
+                "ticket_key_rotation_secs {} must be within 60..={MAX_TICKET_LIFETIME_SECS}",
+                raw.ticket_key_rotation_secs
+            ));
+        }
         Ok(TlsConfig {
             certificate: raw.certificate,
             private_key: raw.private_key,
@@ -239,6 +290,9 @@ impl TryFrom<RawTlsConfig> for TlsConfig {
             min_version: raw.min_version,
             max_version: raw.max_version,
             peer_identity: raw.peer_identity,
+            resumption: raw.resumption,
+            ticket_lifetime_secs: raw.ticket_lifetime_secs,
+            ticket_key_rotation_secs: raw.ticket_key_rotation_secs,
         })
     }
 }

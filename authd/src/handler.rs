@@ -18,6 +18,8 @@ use std::time::{Duration, Instant};
 
 use eap_methods::server::{Authenticated, Outcome, ServerConfig as EapServerConfig, ServerSession};
 use radius_proto::{Code, Packet, PacketBuilder, dict};
+use rustls::pki_types::UnixTime;
+use rustls::server::danger::ClientCertVerifier;
 use tracing::{debug, info, warn};
 
 use crate::clients::{NasClient, NasClients};
@@ -53,10 +55,18 @@ struct Conversation {
     round_trips: u32,
 }
 
+/// The EAP-TLS configuration and the client certificate verifier inside
+/// it, which checks a resumed session's certificate again.
+#[derive(Clone)]
+pub struct EapTls {
+    pub eap: Arc<EapServerConfig>,
+    pub verifier: Arc<dyn ClientCertVerifier>,
+}
+
 /// Swappable parts, replaced on reload.
 struct Live {
     clients: Arc<NasClients>,
-    eap: Arc<EapServerConfig>,
+    tls: EapTls,
 }
 
 pub struct AuthHandler {
@@ -77,16 +87,11 @@ struct Dropped {
 }
 
 impl AuthHandler {
-    pub fn new(
-        clients: NasClients,
-        eap: Arc<EapServerConfig>,
-        policy: Policy,
-        settings: Settings,
-    ) -> Self {
+    pub fn new(clients: NasClients, tls: EapTls, policy: Policy, settings: Settings) -> Self {
         AuthHandler {
             live: RwLock::new(Live {
                 clients: Arc::new(clients),
-                eap,
+                tls,
             }),
             sessions: SessionTable::new(settings.max_sessions, settings.session_idle_timeout),
             dedupe: DuplicateCache::new(
@@ -103,14 +108,14 @@ impl AuthHandler {
 
     /// Replace the client list and TLS configuration (SIGHUP). Conversations
     /// in progress keep the configuration they started with.
-    pub fn reload(&self, clients: NasClients, eap: Arc<EapServerConfig>) {
+    pub fn reload(&self, clients: NasClients, tls: EapTls) {
         let mut live = match self.live.write() {
             Ok(g) => g,
             Err(p) => p.into_inner(),
         };
         *live = Live {
             clients: Arc::new(clients),
-            eap,
+            tls,
         };
     }
 
@@ -124,12 +129,12 @@ impl AuthHandler {
         live.clients = Arc::new(clients);
     }
 
-    fn live(&self) -> (Arc<NasClients>, Arc<EapServerConfig>) {
+    fn live(&self) -> (Arc<NasClients>, EapTls) {
         let live = match self.live.read() {
             Ok(g) => g,
             Err(p) => p.into_inner(),
         };
-        (live.clients.clone(), live.eap.clone())
+        (live.clients.clone(), live.tls.clone())
     }
 
     /// Number of EAP conversations in progress.
@@ -221,7 +226,7 @@ impl AuthHandler {
         data: &[u8],
         now: Instant,
     ) -> Option<Arc<[u8]>> {
-        let (clients, eap_config) = self.live();
+        let (clients, tls) = self.live();
         let (client, packet) = self.admit(&clients, from, data, now, Port::Authentication)?;
         Metrics::inc(&self.metrics.requests);
 
@@ -252,8 +257,7 @@ impl AuthHandler {
                 PacketBuilder::new(Code::AccessAccept, packet.identifier()),
             )
         } else {
-            self.access_request(from, &packet, &client, &eap_config, now)
-                .await
+            self.access_request(from, &packet, &client, &tls, now).await
         };
         match reply {
             Some(bytes) => {
@@ -306,7 +310,7 @@ impl AuthHandler {
         from: SocketAddr,
         packet: &Packet<&[u8]>,
         client: &Arc<NasClient>,
-        eap_config: &Arc<EapServerConfig>,
+        tls: &EapTls,
         now: Instant,
     ) -> Option<Arc<[u8]>> {
         let user_name = packet
@@ -331,7 +335,7 @@ impl AuthHandler {
                 let mut state = [0u8; 16];
                 rand::fill(&mut state);
                 let conv = Conversation {
-                    eap: ServerSession::new(eap_config.clone(), fragment_size),
+                    eap: ServerSession::new(tls.eap.clone(), fragment_size),
                     client: client.clone(),
                     started: now,
                     round_trips: 0,
@@ -424,7 +428,10 @@ impl AuthHandler {
                 )
             }
             Outcome::Success { eap, auth } => {
-                let decision = self.policy.authorize(&auth).await;
+                let decision = match recheck_resumed(&auth, tls.verifier.as_ref()) {
+                    Some(reject) => reject,
+                    None => self.policy.authorize(&auth).await,
+                };
                 match decision {
                     Decision::Reject { label, why } => self.reject(
                         packet,
@@ -433,7 +440,11 @@ impl AuthHandler {
                             eap.get(1).copied().unwrap_or(0),
                         )),
                         label,
-                        &why,
+                        &if auth.resumed {
+                            format!("{why} (resumed TLS session)")
+                        } else {
+                            why
+                        },
                         &auth.identity,
                     ),
                     Decision::Accept(accept) => {
@@ -584,5 +595,28 @@ impl Port {
             Port::Authentication => matches!(code, Code::AccessRequest | Code::StatusServer),
             Port::Accounting => code == Code::AccountingRequest,
         }
+    }
+}
+
+/// A resumed TLS session skipped certificate verification: check the
+/// certificate it was established with against today's CA, CRLs and clock,
+/// so that a certificate revoked (CRL) or expired since the ticket was
+/// issued is refused. `None` when there is nothing to refuse.
+fn recheck_resumed(auth: &Authenticated, verifier: &dyn ClientCertVerifier) -> Option<Decision> {
+    if !auth.resumed {
+        return None;
+    }
+    let Some((leaf, intermediates)) = auth.peer_certificates.split_first() else {
+        return Some(Decision::Reject {
+            label: "resumed_without_certificate",
+            why: "resumed TLS session carries no client certificate".to_owned(),
+        });
+    };
+    match verifier.verify_client_cert(leaf, intermediates, UnixTime::now()) {
+        Ok(_) => None,
+        Err(e) => Some(Decision::Reject {
+            label: "resumed_certificate_invalid",
+            why: format!("certificate of the resumed session no longer verifies: {e}"),
+        }),
     }
 }

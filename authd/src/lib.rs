@@ -18,4 +18,5 @@ pub mod policy;
 pub mod server;
 pub mod sessions;
 pub mod store;
+pub mod tickets;
 pub mod tls;

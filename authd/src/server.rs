@@ -15,9 +15,10 @@ use tracing::{debug, error, info, warn};
 
 use crate::clients::{NasClient, NasClients};
 use crate::config::Config;
-use crate::handler::{AuthHandler, Settings};
+use crate::handler::{AuthHandler, EapTls, Settings};
 use crate::policy::Policy;
 use crate::store::{CLIENT_REFRESH_INTERVAL, ClientEntry, ClientSync, Store, StoreError};
+use crate::tickets::TicketKeyring;
 
 /// Largest RADIUS packet (RFC 2865 §3), plus one byte to notice longer ones.
 const MAX_DATAGRAM: usize = 4096 + 1;
@@ -61,12 +62,19 @@ pub fn nas_clients(config: &Config) -> NasClients {
     )
 }
 
-/// Build the EAP server configuration (TLS) from the configuration.
-pub fn eap_config(config: &Config) -> Result<Arc<EapServerConfig>, ServerError> {
-    let tls = crate::tls::build_server_config(&config.tls)?;
-    let mut eap = EapServerConfig::new(tls);
+/// Build the EAP server configuration (TLS) from the configuration, with
+/// session tickets sealed by `tickets`.
+pub fn eap_config(
+    config: &Config,
+    tickets: Option<&Arc<TicketKeyring>>,
+) -> Result<EapTls, ServerError> {
+    let tls = crate::tls::build_server_tls(&config.tls, tickets)?;
+    let mut eap = EapServerConfig::new(tls.config);
     eap.max_tls_message_len = config.eap.max_tls_message_len;
-    Ok(Arc::new(eap))
+    Ok(EapTls {
+        eap: Arc::new(eap),
+        verifier: tls.verifier,
+    })
 }
 
 pub fn settings(config: &Config) -> Settings {
@@ -87,6 +95,9 @@ pub struct Server {
     config_path: Option<PathBuf>,
     /// NAS clients from the store, polled while running; `None` without a store.
     client_sync: Option<Arc<ClientSync>>,
+    /// TLS ticket keys (from the store if any), when resumption is on.
+    tickets: Option<Arc<TicketKeyring>>,
+    store: Option<Store>,
 }
 
 /// The configuration file's clients, as the store's client sync takes them.
@@ -134,7 +145,25 @@ impl Server {
         if clients.is_empty() {
             return Err(ServerError::NoClients);
         }
-        let eap = eap_config(config)?;
+        let store = policy.store().cloned();
+        let tickets = match config.tls.ticket_schedule() {
+            Some(schedule) => {
+                let ring = TicketKeyring::new(schedule);
+                match &store {
+                    Some(store) => ring.refresh_from_store(store).await?,
+                    None => ring.refresh_local(),
+                }
+                info!(
+                    lifetime_secs = schedule.lifetime,
+                    key_rotation_secs = schedule.rotation,
+                    shared = store.is_some(),
+                    "TLS session resumption on (tickets)"
+                );
+                Some(ring)
+            }
+            None => None,
+        };
+        let eap = eap_config(config, tickets.as_ref())?;
         let handler = Arc::new(AuthHandler::new(clients, eap, policy, settings(config)));
         let auth = bind_udp("authentication", config.listen.auth).await?;
         let acct = match config.listen.acct {
@@ -147,6 +176,8 @@ impl Server {
             acct,
             config_path,
             client_sync,
+            tickets,
+            store,
         })
     }
 
@@ -197,10 +228,18 @@ impl Server {
                 shutdown.clone(),
             ));
         }
+        if let Some(ring) = &self.tickets {
+            tasks.spawn(crate::tickets::run_refresh(
+                ring.clone(),
+                self.store.clone(),
+                shutdown.clone(),
+            ));
+        }
         tasks.spawn(reload_on_sighup(
             self.handler.clone(),
             self.config_path.clone(),
             self.client_sync.clone(),
+            self.tickets.clone(),
             shutdown.clone(),
         ));
         while let Some(res) = tasks.join_next().await {
@@ -293,6 +332,7 @@ async fn reload_on_sighup(
     handler: Arc<AuthHandler>,
     config_path: Option<PathBuf>,
     client_sync: Option<Arc<ClientSync>>,
+    tickets: Option<Arc<TicketKeyring>>,
     shutdown: CancellationToken,
 ) {
     let Ok(mut hup) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()) else {
@@ -309,7 +349,8 @@ async fn reload_on_sighup(
             continue;
         };
         match Config::load(path).map_err(ServerError::from).and_then(|c| {
-            let eap = eap_config(&c)?;
+            // Ticket keys and their schedule stay as the server started.
+            let eap = eap_config(&c, tickets.as_ref())?;
             let clients = match &client_sync {
                 // The store's clients stay; its database URL is not reloaded.
                 Some(sync) => sync.set_config(config_client_entries(&c)),

@@ -13,10 +13,12 @@ use std::sync::Arc;
 use rustls::crypto::CryptoProvider;
 use rustls::pki_types::pem::{self, PemObject, SectionKind};
 use rustls::pki_types::{CertificateDer, CertificateRevocationListDer, PrivateKeyDer};
-use rustls::server::WebPkiClientVerifier;
+use rustls::server::danger::ClientCertVerifier;
+use rustls::server::{NoServerSessionStorage, WebPkiClientVerifier};
 use rustls::{RootCertStore, ServerConfig, SupportedProtocolVersion};
 
 use crate::config::{TlsConfig, TlsVersion};
+use crate::tickets::{TicketKeyring, TicketMethod, Ticketer};
 
 /// Why the TLS configuration could not be built. Every variant names the
 /// file concerned.
@@ -187,8 +189,31 @@ fn protocol_versions(tls: &TlsConfig) -> Vec<&'static SupportedProtocolVersion> 
 /// mandatory client certificate verified against the CAs in `tls.ca`, with
 /// the CRLs found in `tls.ca` and in the `tls.crl` files (end-entity check
 /// only, unknown status allowed), and the configured protocol versions.
-/// Session resumption stays at rustls defaults.
+/// Without `tickets`, sessions resume from rustls' in-memory cache of this
+/// process (when `tls.resumption` is on).
 pub fn build_server_config(tls: &TlsConfig) -> Result<Arc<ServerConfig>, TlsSetupError> {
+    build_server_tls(tls, None).map(|s| s.config)
+}
+
+/// The EAP-TLS server configuration, and the client certificate verifier it
+/// uses, kept to check the certificate of a resumed session again.
+#[derive(Debug, Clone)]
+pub struct ServerTls {
+    pub config: Arc<ServerConfig>,
+    pub verifier: Arc<dyn ClientCertVerifier>,
+}
+
+/// TLS 1.3 tickets sent after a full handshake: one is enough for EAP, and
+/// each costs bytes in the last server flight.
+const TLS13_TICKETS: usize = 1;
+
+/// [`build_server_config`] with session tickets sealed by `tickets` when
+/// `tls.resumption` is on: TLS 1.2 SessionTicket (RFC 5077) and TLS 1.3
+/// tickets (RFC 9190 section 2.1.2).
+pub fn build_server_tls(
+    tls: &TlsConfig,
+    tickets: Option<&Arc<TicketKeyring>>,
+) -> Result<ServerTls, TlsSetupError> {
     let provider = crypto_provider();
 
     let chain = load_certificates(&tls.certificate)?;
@@ -253,8 +278,8 @@ pub fn build_server_config(tls: &TlsConfig) -> Result<Arc<ServerConfig>, TlsSetu
             max: tls.max_version,
             reason,
         })?
-        .with_client_cert_verifier(verifier);
-    let config = builder.with_single_cert(chain, key).map_err(|e| match e {
+        .with_client_cert_verifier(verifier.clone());
+    let mut config = builder.with_single_cert(chain, key).map_err(|e| match e {
         rustls::Error::InconsistentKeys(_) => TlsSetupError::KeyMismatch {
             certificate: tls.certificate.clone(),
             private_key: tls.private_key.clone(),
@@ -268,7 +293,29 @@ pub fn build_server_config(tls: &TlsConfig) -> Result<Arc<ServerConfig>, TlsSetu
             reason,
         },
     })?;
-    Ok(Arc::new(config))
+    match (tls.resumption, tickets) {
+        (false, _) => {
+            config.session_storage = Arc::new(NoServerSessionStorage {});
+            config.send_tls13_tickets = 0;
+        }
+        (true, Some(ring)) => {
+            config.ticketer = Ticketer::new(ring.clone(), TicketMethod::EapTls);
+            config.send_tls13_tickets = TLS13_TICKETS;
+        }
+        (true, None) => config.send_tls13_tickets = TLS13_TICKETS,
+    }
+    // RFC 9190 figure 3 lets a resumed TLS 1.3 server send the commitment
+    // message with its Finished (half-RTT data), saving a round trip, and
+    // eap-methods does so when `send_half_rtt_data` is set. It stays off:
+    // wpa_supplicant 2.10 answers such a flight with an ACK of the
+    // commitment instead of its Finished, and the handshake cannot end.
+    // Resumed TLS 1.3 therefore takes as many round trips as a full
+    // handshake (the saving is the certificate exchange and its CPU).
+    config.send_half_rtt_data = false;
+    Ok(ServerTls {
+        config: Arc::new(config),
+        verifier,
+    })
 }
 
 #[cfg(test)]

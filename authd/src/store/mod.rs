@@ -42,7 +42,8 @@ use crate::config::Secret;
 
 pub use model::{
     AuditEntry, Authorization, CertificateRecord, CertificateStatus, Change, Group, GroupUpdate,
-    NasClientRecord, NewCertificate, RevocationReasonName, User, UserAttributes, UserUpdate,
+    NasClientRecord, NewCertificate, RevocationReasonName, TicketKeyRecord, User, UserAttributes,
+    UserUpdate,
 };
 pub use nas::{
     CLIENT_REFRESH_INTERVAL, ClientEntry, ClientSync, merge_clients, run_client_refresh,
@@ -236,9 +237,13 @@ macro_rules! with_pool {
     };
 }
 
-/// Inserts an audit row within transaction `$tx`.
+/// Inserts an audit row within transaction `$tx`, and bumps the `changes`
+/// counter servers poll to drop cached user data.
 macro_rules! audit {
     ($tx:expr, $actor:expr, $action:expr, $object:expr, $detail:expr) => {
+        sqlx::query("UPDATE counters SET value = value + 1 WHERE name = 'changes'")
+            .execute(&mut *$tx)
+            .await?;
         sqlx::query(
             "INSERT INTO audit_log (at_micros, actor, action, object, detail) \
              VALUES ($1, $2, $3, $4, $5)",
@@ -1090,6 +1095,107 @@ impl Store {
             tx.commit().await?;
         });
         Ok(true)
+    }
+
+    /// What a password check needs about `name`: its Argon2id hash (`None`
+    /// without a password) and its authorization; `None` if there is no
+    /// such user.
+    pub async fn password_authorization(
+        &self,
+        name: &str,
+    ) -> Result<Option<(Option<String>, Authorization)>, StoreError> {
+        let row: Option<model::PasswordRow> = with_pool!(self, pool => {
+            sqlx::query_as(
+                "SELECT u.enabled AS enabled, u.group_name AS group_name, \
+                        u.vlan AS vlan, u.session_timeout AS session_timeout, \
+                        g.vlan AS group_vlan, g.session_timeout AS group_session_timeout, \
+                        u.password_hash AS password_hash \
+                 FROM users u LEFT JOIN groups g ON g.name = u.group_name \
+                 WHERE u.name = $1",
+            )
+            .bind(name)
+            .fetch_optional(pool)
+            .await?
+        });
+        Ok(row.map(|r| (r.password_hash, Authorization::from(r.authorization))))
+    }
+
+    /// The change generation: it moves with every audited change (users,
+    /// groups, certificates, clients). One cheap query, for servers to poll
+    /// before trusting what they cached.
+    pub async fn changes_generation(&self) -> Result<i64, StoreError> {
+        Ok(with_pool!(self, pool => {
+            sqlx::query_scalar::<_, i64>("SELECT value FROM counters WHERE name = 'changes'")
+                .fetch_one(pool)
+                .await?
+        }))
+    }
+
+    // ----- TLS session ticket keys ---------------------------------------
+
+    /// The ticket keys still valid at `now` (Unix seconds), oldest first.
+    /// Rows whose secret is not 32 octets of hex are skipped with a warning.
+    pub async fn ticket_keys(&self, now: i64) -> Result<Vec<TicketKeyRecord>, StoreError> {
+        let rows: Vec<model::TicketKeyRow> = with_pool!(self, pool => {
+            sqlx::query_as(
+                "SELECT generation, secret, not_before, not_after FROM tls_ticket_keys \
+                 WHERE not_after > $1 ORDER BY generation",
+            )
+            .bind(now)
+            .fetch_all(pool)
+            .await?
+        });
+        Ok(rows
+            .into_iter()
+            .filter_map(|r| {
+                let secret = Zeroizing::new(r.secret);
+                match hex::decode(secret.as_bytes()) {
+                    Ok(bytes) if bytes.len() == 32 => Some(TicketKeyRecord {
+                        generation: r.generation,
+                        secret: Zeroizing::new(bytes),
+                        not_before: r.not_before,
+                        not_after: r.not_after,
+                    }),
+                    _ => {
+                        tracing::warn!(
+                            generation = r.generation,
+                            "ticket key in the store is not 32 octets of hex: ignored"
+                        );
+                        None
+                    }
+                }
+            })
+            .collect())
+    }
+
+    /// Adds a ticket key unless one of that generation exists (another
+    /// server rotated first): `true` if this one was stored. Expired keys
+    /// are deleted in the same transaction.
+    pub async fn add_ticket_key(
+        &self,
+        key: &TicketKeyRecord,
+        now: i64,
+    ) -> Result<bool, StoreError> {
+        let secret = Zeroizing::new(hex::encode(&key.secret[..]));
+        Ok(with_pool!(self, pool => {
+            let mut tx = pool.begin().await?;
+            sqlx::query("DELETE FROM tls_ticket_keys WHERE not_after <= $1")
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+            let done = sqlx::query(
+                "INSERT INTO tls_ticket_keys (generation, secret, not_before, not_after) \
+                 VALUES ($1, $2, $3, $4) ON CONFLICT (generation) DO NOTHING",
+            )
+            .bind(key.generation)
+            .bind(secret.as_str())
+            .bind(key.not_before)
+            .bind(key.not_after)
+            .execute(&mut *tx)
+            .await?;
+            tx.commit().await?;
+            done.rows_affected() == 1
+        }))
     }
 
     // ----- audit -------------------------------------------------------

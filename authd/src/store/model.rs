@@ -309,6 +309,44 @@ pub(super) struct AuthorizationRow {
     group_session_timeout: Option<i64>,
 }
 
+#[derive(sqlx::FromRow)]
+pub(super) struct PasswordRow {
+    #[sqlx(flatten)]
+    pub(super) authorization: AuthorizationRow,
+    pub(super) password_hash: Option<String>,
+}
+
+/// A key that encrypts TLS session tickets, as stored. `secret` is wiped
+/// when dropped and never printed.
+#[derive(Clone, PartialEq, Eq)]
+pub struct TicketKeyRecord {
+    /// Unique, increasing: the newest key has the highest generation.
+    pub generation: i64,
+    pub secret: zeroize::Zeroizing<Vec<u8>>,
+    /// Unix seconds from which the key encrypts new tickets.
+    pub not_before: i64,
+    /// Unix seconds from which the key no longer decrypts any ticket.
+    pub not_after: i64,
+}
+
+impl std::fmt::Debug for TicketKeyRecord {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TicketKeyRecord")
+            .field("generation", &self.generation)
+            .field("not_before", &self.not_before)
+            .field("not_after", &self.not_after)
+            .finish_non_exhaustive()
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub(super) struct TicketKeyRow {
+    pub(super) generation: i64,
+    pub(super) secret: String,
+    pub(super) not_before: i64,
+    pub(super) not_after: i64,
+}
+
 impl From<AuthorizationRow> for Authorization {
     fn from(r: AuthorizationRow) -> Authorization {
         Authorization {
