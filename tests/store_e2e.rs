@@ -534,3 +534,73 @@ fn tickets_resume_across_servers_but_not_past_revocation() {
         b.log()
     );
 }
+
+/// PAP (RFC 2865 section 5.2) against the store's Argon2id hashes: right
+/// password accepted with the group's VLAN, wrong or unknown rejected with a
+/// logged reason; a password change or a disabled user takes effect at
+/// once even though verified passwords are cached.
+#[test]
+fn pap_against_the_store() {
+    use common::radius::{exchange, pap_request};
+    use radius_proto::{Code, Packet, dict};
+    let dir = common::TempDir::new("store-e2e-pap");
+    let pki = TestPki::create(dir.path());
+    let url = format!("sqlite://{}/authd.db", dir.path().display());
+    cli(&url, &["group", "add", "printers", "--vlan", "77"], "");
+    cli(
+        &url,
+        &["user", "add", "pat", "--group", "printers", "--password"],
+        "correct horse battery\n",
+    );
+    cli(&url, &["user", "add", "nopass"], "");
+    let server = Daemon::start(dir.path(), "pap", &pki, &url);
+    let secret = common::SECRET.as_bytes();
+    let ask = |id: u8, user: &str, password: &str| {
+        exchange(
+            server.port,
+            &pap_request(id, user, password, secret),
+            secret,
+        )
+        .unwrap_or_else(|| panic!("no answer for {user}:\n{}", server.log()))
+    };
+
+    let (code, reply) = ask(1, "pat", "correct horse battery");
+    assert_eq!(code, Code::AccessAccept, "{}", server.log());
+    let reply = Packet::new_checked(&reply[..]).unwrap();
+    assert_eq!(reply.attr(dict::USER_NAME), Some(&b"pat"[..]));
+    assert_eq!(reply.attr(dict::TUNNEL_PRIVATE_GROUP_ID), Some(&b"77"[..]));
+    assert!(wait_log(&server, "cached=false"), "{}", server.log());
+    // The second time comes from the cache, same answer.
+    assert_eq!(ask(2, "pat", "correct horse battery").0, Code::AccessAccept);
+    assert!(wait_log(&server, "cached=true"), "{}", server.log());
+
+    assert_eq!(ask(3, "pat", "wrong").0, Code::AccessReject);
+    assert!(wait_log(&server, "wrong_password"), "{}", server.log());
+    assert_eq!(ask(4, "nobody", "x").0, Code::AccessReject);
+    assert!(wait_log(&server, "unknown_user"), "{}", server.log());
+    assert_eq!(ask(5, "nopass", "x").0, Code::AccessReject);
+    assert!(wait_log(&server, "no_password"), "{}", server.log());
+
+    // New password: the cached old one stops working within the poll
+    // interval (one second).
+    cli(&url, &["user", "passwd", "pat"], "new secret words\n");
+    let deadline = Instant::now() + Duration::from_secs(5);
+    let mut id = 10u8;
+    while ask(id, "pat", "correct horse battery").0 == Code::AccessAccept {
+        assert!(Instant::now() < deadline, "old password still accepted");
+        thread::sleep(Duration::from_millis(200));
+        id = id.wrapping_add(1);
+    }
+    assert_eq!(ask(40, "pat", "new secret words").0, Code::AccessAccept);
+    assert_eq!(ask(41, "pat", "new secret words").0, Code::AccessAccept);
+
+    cli(&url, &["user", "disable", "pat"], "");
+    let deadline = Instant::now() + Duration::from_secs(5);
+    let mut id = 50u8;
+    while ask(id, "pat", "new secret words").0 == Code::AccessAccept {
+        assert!(Instant::now() < deadline, "disabled user still accepted");
+        thread::sleep(Duration::from_millis(200));
+        id = id.wrapping_add(1);
+    }
+    assert!(wait_log(&server, "user_disabled"), "{}", server.log());
+}

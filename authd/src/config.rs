@@ -39,6 +39,9 @@ pub struct Config {
     /// RADIUS transport settings.
     #[serde(default)]
     pub radius: RadiusConfig,
+    /// PAP (User-Password) against the store's password hashes.
+    #[serde(default)]
+    pub pap: PapConfig,
     /// Logging.
     #[serde(default)]
     pub log: LogConfig,
@@ -385,6 +388,32 @@ impl TryFrom<RawEapConfig> for EapConfig {
     }
 }
 
+/// PAP settings (RFC 2865 section 5.2). PAP needs a `[database]`: users
+/// and their Argon2id password hashes live there.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PapConfig {
+    /// Answer Access-Requests carrying User-Password, default true.
+    pub enabled: bool,
+    /// How long a password that verified is remembered (as a keyed tag,
+    /// never in clear) so that the next request skips Argon2id, seconds;
+    /// 0 turns the cache off. Any change in the store empties it at once.
+    /// Default 600.
+    pub cache_secs: u64,
+    /// Bound on remembered passwords, default 65536.
+    pub cache_entries: usize,
+}
+
+impl Default for PapConfig {
+    fn default() -> PapConfig {
+        PapConfig {
+            enabled: true,
+            cache_secs: 600,
+            cache_entries: 65536,
+        }
+    }
+}
+
 /// RADIUS transport settings.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
@@ -488,6 +517,7 @@ impl Config {
             tls,
             eap: EapConfig::default(),
             radius: RadiusConfig::default(),
+            pap: PapConfig::default(),
             log: LogConfig::default(),
             database: None,
         }

@@ -84,6 +84,9 @@ pub fn settings(config: &Config) -> Settings {
         max_sessions: config.eap.max_sessions,
         duplicate_cache_lifetime: Duration::from_secs(config.radius.duplicate_cache_secs),
         duplicate_cache_entries: config.radius.duplicate_cache_entries,
+        pap_enabled: config.pap.enabled,
+        pap_cache_ttl: Duration::from_secs(config.pap.cache_secs),
+        pap_cache_entries: config.pap.cache_entries,
     }
 }
 
@@ -165,6 +168,13 @@ impl Server {
         };
         let eap = eap_config(config, tickets.as_ref())?;
         let handler = Arc::new(AuthHandler::new(clients, eap, policy, settings(config)));
+        if handler.pap_enabled() {
+            handler.poll_store_changes().await;
+            info!(
+                cache_secs = config.pap.cache_secs,
+                "PAP on (User-Password against the store)"
+            );
+        }
         let auth = bind_udp("authentication", config.listen.auth).await?;
         let acct = match config.listen.acct {
             Some(addr) => Some(bind_udp("accounting", addr).await?),
@@ -227,6 +237,20 @@ impl Server {
                 },
                 shutdown.clone(),
             ));
+        }
+        if self.handler.pap_enabled() {
+            let handler = self.handler.clone();
+            let stop = shutdown.clone();
+            tasks.spawn(async move {
+                let mut tick = tokio::time::interval(crate::pap::CHANGES_POLL_INTERVAL);
+                tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+                loop {
+                    tokio::select! {
+                        _ = stop.cancelled() => return,
+                        _ = tick.tick() => handler.poll_store_changes().await,
+                    }
+                }
+            });
         }
         if let Some(ring) = &self.tickets {
             tasks.spawn(crate::tickets::run_refresh(

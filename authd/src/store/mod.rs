@@ -1244,9 +1244,15 @@ pub fn hash_password(password: &str) -> Result<String, StoreError> {
 
 /// Whether `password` matches the PHC string `hash`.
 pub fn verify_password(hash: &str, password: &str) -> bool {
+    verify_password_bytes(hash, password.as_bytes())
+}
+
+/// [`verify_password`] for a password as received (RFC 2865 User-Password
+/// is octets, not necessarily UTF-8).
+pub fn verify_password_bytes(hash: &str, password: &[u8]) -> bool {
     match argon2::password_hash::phc::PasswordHash::new(hash) {
         Ok(parsed) => argon2::Argon2::default()
-            .verify_password(password.as_bytes(), &parsed)
+            .verify_password(password, &parsed)
             .is_ok(),
         Err(_) => false,
     }

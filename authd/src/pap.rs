@@ -1,0 +1,366 @@
+//! PAP (RFC 2865 section 5.2): an Access-Request with User-Name and
+//! User-Password, checked against the user's Argon2id hash in the store.
+//!
+//! Argon2id is slow on purpose (tens of milliseconds, 19 MiB), which is
+//! right for a stolen database and wrong for a NAS that re-authenticates
+//! the same users all day (MAC authentication, captive portals). So a
+//! password that verified is remembered in memory as a keyed tag,
+//! HMAC-SHA-256 under a random key of this process, never as the password:
+//! the next request with the same user and password costs one HMAC. A tag
+//! lives at most `ttl`, and all of them are dropped as soon as the store's
+//! change generation moves (any audited change: password, user disabled,
+//! group, certificate), which servers poll every [`CHANGES_POLL_INTERVAL`].
+//! Failures are never cached, and the cache is bounded.
+//!
+//! Argon2id runs on the blocking pool, at most [`MAX_CONCURRENT_HASHES`] at
+//! once: a flood of wrong passwords costs bounded CPU and memory.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::time::{Duration, Instant};
+
+use aws_lc_rs::hmac;
+use tokio::sync::Semaphore;
+
+use crate::policy::{Accept, Decision};
+use crate::store::Store;
+
+/// How often servers read the store's change generation.
+pub const CHANGES_POLL_INTERVAL: Duration = Duration::from_secs(1);
+/// Before the first poll of the store, or after a failed one.
+const UNKNOWN_GENERATION: i64 = i64::MIN;
+/// Argon2id verifications running at once.
+pub const MAX_CONCURRENT_HASHES: usize = 4;
+
+struct Entry {
+    tag: [u8; 32],
+    generation: i64,
+    verified_at: Instant,
+    accept: Accept,
+}
+
+/// Passwords that verified recently, as keyed tags.
+pub struct PasswordCache {
+    key: hmac::Key,
+    entries: Mutex<HashMap<String, Entry>>,
+    /// The store's change generation the entries belong to.
+    generation: AtomicI64,
+    ttl: Duration,
+    max_entries: usize,
+    hashing: Semaphore,
+    /// The Argon2id hash of a random password, verified when the user is
+    /// unknown or has no password so that such a request costs as much as
+    /// a wrong password (no user enumeration by timing).
+    decoy: String,
+}
+
+impl std::fmt::Debug for PasswordCache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PasswordCache")
+            .field("entries", &self.len())
+            .field("ttl", &self.ttl)
+            .finish_non_exhaustive()
+    }
+}
+
+/// What the PAP check concluded.
+#[derive(Debug)]
+pub enum PapOutcome {
+    /// Password right and the user may connect (from the cache or the store).
+    Accept {
+        accept: Accept,
+        cached: bool,
+    },
+    Reject {
+        label: &'static str,
+        why: String,
+    },
+}
+
+impl PasswordCache {
+    pub fn new(ttl: Duration, max_entries: usize) -> PasswordCache {
+        let mut key = [0u8; 32];
+        rand::fill(&mut key);
+        let cache = PasswordCache {
+            key: hmac::Key::new(hmac::HMAC_SHA256, &key),
+            entries: Mutex::new(HashMap::new()),
+            generation: AtomicI64::new(UNKNOWN_GENERATION),
+            ttl,
+            max_entries,
+            hashing: Semaphore::new(MAX_CONCURRENT_HASHES),
+            decoy: decoy_hash(),
+        };
+        zeroize::Zeroize::zeroize(&mut key);
+        cache
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Entry>> {
+        self.entries.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    pub fn len(&self) -> usize {
+        self.lock().len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The store's change generation is now `generation`: if it moved,
+    /// forget every entry.
+    pub fn set_generation(&self, generation: i64) {
+        if self.generation.swap(generation, Ordering::AcqRel) != generation {
+            self.lock().clear();
+        }
+    }
+
+    fn tag(&self, user: &str, password: &[u8]) -> [u8; 32] {
+        let mut ctx = hmac::Context::with_key(&self.key);
+        ctx.update(&(user.len() as u64).to_be_bytes());
+        ctx.update(user.as_bytes());
+        ctx.update(password);
+        let mut out = [0u8; 32];
+        out.copy_from_slice(ctx.sign().as_ref());
+        out
+    }
+
+    /// The cached decision for `user` with `password`, if one is fresh.
+    fn lookup(&self, user: &str, password: &[u8], now: Instant) -> Option<Accept> {
+        let tag = self.tag(user, password);
+        let generation = self.generation.load(Ordering::Acquire);
+        let entries = self.lock();
+        let e = entries.get(user)?;
+        let fresh =
+            e.generation == generation && now.saturating_duration_since(e.verified_at) < self.ttl;
+        let same = aws_lc_rs::constant_time::verify_slices_are_equal(&e.tag, &tag).is_ok();
+        (fresh && same).then(|| e.accept.clone())
+    }
+
+    /// The store's change generation could not be read: forget everything
+    /// and cache nothing until it can.
+    pub fn generation_unknown(&self) {
+        self.set_generation(UNKNOWN_GENERATION);
+    }
+
+    fn remember(
+        &self,
+        user: &str,
+        password: &[u8],
+        generation: i64,
+        accept: &Accept,
+        now: Instant,
+    ) {
+        if generation == UNKNOWN_GENERATION || generation != self.generation.load(Ordering::Acquire)
+        {
+            // Generation unknown, or the store changed while we verified.
+            return;
+        }
+        let tag = self.tag(user, password);
+        let mut entries = self.lock();
+        if entries.len() >= self.max_entries && !entries.contains_key(user) {
+            let ttl = self.ttl;
+            entries.retain(|_, e| now.saturating_duration_since(e.verified_at) < ttl);
+            if entries.len() >= self.max_entries {
+                // Still full of fresh entries: drop the oldest one.
+                if let Some(oldest) = entries
+                    .iter()
+                    .min_by_key(|(_, e)| e.verified_at)
+                    .map(|(k, _)| k.clone())
+                {
+                    entries.remove(&oldest);
+                }
+            }
+        }
+        entries.insert(
+            user.to_owned(),
+            Entry {
+                tag,
+                generation,
+                verified_at: now,
+                accept: accept.clone(),
+            },
+        );
+    }
+
+    /// Drops entries older than the TTL.
+    pub fn sweep(&self, now: Instant) {
+        let ttl = self.ttl;
+        self.lock()
+            .retain(|_, e| now.saturating_duration_since(e.verified_at) < ttl);
+    }
+
+    /// Checks `password` for `user`: from the cache when it verified
+    /// recently and nothing changed since, else against the store's hash.
+    pub async fn check(
+        &self,
+        store: &Store,
+        user: &str,
+        password: &[u8],
+        now: Instant,
+    ) -> PapOutcome {
+        if let Some(accept) = self.lookup(user, password, now) {
+            return PapOutcome::Accept {
+                accept,
+                cached: true,
+            };
+        }
+        let generation = self.generation.load(Ordering::Acquire);
+        let found = match store.password_authorization(user).await {
+            Ok(found) => found,
+            Err(e) => {
+                return PapOutcome::Reject {
+                    label: "store_unavailable",
+                    why: format!("cannot read the store: {e}"),
+                };
+            }
+        };
+        enum Known {
+            User(crate::store::Authorization),
+            WithoutPassword,
+            Unknown,
+        }
+        let (hash, known) = match found {
+            Some((Some(hash), a)) => (hash, Known::User(a)),
+            Some((None, _)) => (self.decoy.clone(), Known::WithoutPassword),
+            None => (self.decoy.clone(), Known::Unknown),
+        };
+        let Ok(_permit) = self.hashing.acquire().await else {
+            return PapOutcome::Reject {
+                label: "internal",
+                why: "password hashing unavailable".into(),
+            };
+        };
+        let candidate = zeroize::Zeroizing::new(password.to_vec());
+        let verified = tokio::task::spawn_blocking(move || {
+            crate::store::verify_password_bytes(&hash, &candidate)
+        })
+        .await
+        .unwrap_or(false);
+        let authorization = match known {
+            Known::User(a) => a,
+            Known::WithoutPassword => {
+                return PapOutcome::Reject {
+                    label: "no_password",
+                    why: format!("user {user:?} has no password set"),
+                };
+            }
+            Known::Unknown => {
+                return PapOutcome::Reject {
+                    label: "unknown_user",
+                    why: format!("user {user:?} is not in the store"),
+                };
+            }
+        };
+        if !verified {
+            return PapOutcome::Reject {
+                label: "wrong_password",
+                why: format!("wrong password for user {user:?}"),
+            };
+        }
+        if !authorization.enabled {
+            return PapOutcome::Reject {
+                label: "user_disabled",
+                why: format!("user {user:?} is disabled"),
+            };
+        }
+        let accept = Accept {
+            user_name: user.to_owned(),
+            vlan: authorization.vlan,
+            session_timeout: authorization.session_timeout,
+        };
+        self.remember(user, password, generation, &accept, now);
+        PapOutcome::Accept {
+            accept,
+            cached: false,
+        }
+    }
+}
+
+/// The Argon2id hash of 32 random octets (hex): no password matches it.
+fn decoy_hash() -> String {
+    let mut random = [0u8; 32];
+    rand::fill(&mut random);
+    let password = zeroize::Zeroizing::new(hex::encode(random));
+    crate::store::hash_password(&password).unwrap_or_default()
+}
+
+impl From<PapOutcome> for Decision {
+    fn from(o: PapOutcome) -> Decision {
+        match o {
+            PapOutcome::Accept { accept, .. } => Decision::Accept(accept),
+            PapOutcome::Reject { label, why } => Decision::Reject { label, why },
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn accept(user: &str) -> Accept {
+        Accept {
+            user_name: user.into(),
+            vlan: Some("10".into()),
+            session_timeout: None,
+        }
+    }
+
+    #[test]
+    fn decoy_hash_is_a_real_hash_no_password_matches() {
+        let c = PasswordCache::new(Duration::from_secs(60), 8);
+        assert!(c.decoy.starts_with("$argon2id$"), "{}", c.decoy);
+        assert!(!crate::store::verify_password(&c.decoy, ""));
+        assert!(!crate::store::verify_password(&c.decoy, "password"));
+    }
+
+    #[test]
+    fn cached_only_for_the_same_password_generation_and_time() {
+        let c = PasswordCache::new(Duration::from_secs(60), 8);
+        let t0 = Instant::now();
+        c.set_generation(5);
+        c.remember("alice", b"right", 5, &accept("alice"), t0);
+        assert_eq!(c.lookup("alice", b"right", t0), Some(accept("alice")));
+        assert_eq!(c.lookup("alice", b"wrong", t0), None);
+        assert_eq!(c.lookup("bob", b"right", t0), None);
+        // Expired.
+        assert_eq!(
+            c.lookup("alice", b"right", t0 + Duration::from_secs(60)),
+            None
+        );
+        // The store changed: everything is forgotten.
+        c.set_generation(6);
+        assert_eq!(c.lookup("alice", b"right", t0), None);
+        assert!(c.is_empty());
+        // Verified under an older generation: not cached.
+        c.remember("alice", b"right", 5, &accept("alice"), t0);
+        assert!(c.is_empty());
+        // Generation unknown (store unreadable): nothing cached.
+        c.generation_unknown();
+        c.remember("alice", b"right", UNKNOWN_GENERATION, &accept("alice"), t0);
+        assert!(c.is_empty());
+    }
+
+    #[test]
+    fn tags_separate_user_and_password() {
+        let c = PasswordCache::new(Duration::from_secs(60), 8);
+        assert_ne!(c.tag("ab", b"c"), c.tag("a", b"bc"));
+        // A second cache (another process) has another key.
+        let d = PasswordCache::new(Duration::from_secs(60), 8);
+        assert_ne!(c.tag("a", b"b"), d.tag("a", b"b"));
+    }
+
+    #[test]
+    fn bounded() {
+        let c = PasswordCache::new(Duration::from_secs(60), 3);
+        let t0 = Instant::now();
+        c.set_generation(1);
+        for (i, u) in ["a", "b", "c", "d", "e"].iter().enumerate() {
+            c.remember(u, b"p", 1, &accept(u), t0 + Duration::from_millis(i as u64));
+        }
+        assert_eq!(c.len(), 3);
+        // The oldest went first.
+        assert_eq!(c.lookup("a", b"p", t0), None);
+        assert!(c.lookup("e", b"p", t0).is_some());
+    }
+}
