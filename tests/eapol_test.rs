@@ -445,3 +445,27 @@ fn identity_gets_a_verified_challenge_with_message_authenticator_first() {
     assert_eq!(eap.get(4), Some(&13), "{eap:02x?}");
     assert_eq!(eap.get(5).map(|f| f & 0x20), Some(0x20), "{eap:02x?}");
 }
+
+#[test]
+fn proxy_state_is_copied_into_the_reply_in_order() {
+    use radius_proto::{Code, Packet, PacketBuilder, dict};
+    let s = setup("proxy-state");
+    let sock = client(&s.server);
+    let mut authenticator = [0u8; 16];
+    rand::fill(&mut authenticator[..]);
+    let mut b = PacketBuilder::new(Code::AccessRequest, 7);
+    b.add(dict::USER_NAME, b"alice").unwrap();
+    b.add(dict::PROXY_STATE, b"first proxy").unwrap();
+    b.add_eap_message(&eap_identity_response(0, "alice"));
+    b.add(dict::PROXY_STATE, &[0, 1, 2, 3]).unwrap();
+    let request = b
+        .encode_request(authenticator, common::SECRET.as_bytes())
+        .unwrap();
+    let reply =
+        exchange(&sock, &request).unwrap_or_else(|| panic!("no reply:\n{}", s.server.log()));
+    signed::verify_response(&reply, &request, common::SECRET.as_bytes());
+    let reply = Packet::new_checked(&reply[..]).unwrap();
+    assert_eq!(reply.code(), Code::AccessChallenge);
+    let states: Vec<&[u8]> = reply.attrs(dict::PROXY_STATE).collect();
+    assert_eq!(states, [&b"first proxy"[..], &[0, 1, 2, 3][..]]);
+}

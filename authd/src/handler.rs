@@ -304,13 +304,21 @@ impl AuthHandler {
         }
     }
 
-    /// Encode a response to `request`, Message-Authenticator first.
+    /// Encode a response to `request`, Message-Authenticator first, with
+    /// the request's Proxy-State attributes copied unmodified and in order
+    /// (RFC 2865 section 5.33): a proxy in between needs them.
     fn respond(
         &self,
         request: &Packet<&[u8]>,
         client: &NasClient,
-        b: PacketBuilder,
+        mut b: PacketBuilder,
     ) -> Option<Arc<[u8]>> {
+        for state in request.attrs(dict::PROXY_STATE) {
+            if let Err(e) = b.add(dict::PROXY_STATE, state) {
+                warn!(client = %client.name, "could not copy Proxy-State: {e}");
+                return None;
+            }
+        }
         match b.encode_response(request, &client.secret) {
             Ok(bytes) => Some(Arc::from(bytes)),
             Err(e) => {
