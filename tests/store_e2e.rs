@@ -8,93 +8,24 @@ mod common;
 #[path = "store_suite.rs"]
 mod suite;
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::sync::{Arc, Mutex, mpsc};
+use std::process::{Command, Stdio};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use common::{Creds, TestPki, TlsChoice};
+use common::{Creds, Server, TestPki, TlsChoice};
 
-/// `authd serve --config FILE`, killed on drop.
-struct Daemon {
-    child: Child,
-    port: u16,
-    log: Arc<Mutex<String>>,
-}
-
-impl Daemon {
-    /// Writes the test configuration with a `[database]` and starts authd.
-    fn start(dir: &Path, name: &str, pki: &TestPki, database_url: &str) -> Daemon {
-        let dir = dir.join(name);
-        std::fs::create_dir_all(&dir).unwrap();
-        let port = common::free_udp_port();
-        let config = common::write_config(&dir, pki, port);
-        let mut text = std::fs::read_to_string(&config).unwrap();
-        text.push_str(&format!("\n[database]\nurl = \"{database_url}\"\n"));
-        std::fs::write(&config, text).unwrap();
-        authd::config::Config::load(&config).expect("config with [database] parses");
-
-        let mut child = Command::new(env!("CARGO_BIN_EXE_authd"))
-            .arg("serve")
-            .arg("--config")
-            .arg(&config)
-            .env("NO_COLOR", "1")
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("spawn authd");
-        let log = Arc::new(Mutex::new(String::new()));
-        let (ready_tx, ready_rx) = mpsc::channel();
-        for stream in [
-            Box::new(child.stderr.take().unwrap()) as Box<dyn Read + Send>,
-            Box::new(child.stdout.take().unwrap()),
-        ] {
-            let log = log.clone();
-            let ready_tx = ready_tx.clone();
-            thread::spawn(move || {
-                for line in BufReader::new(stream).lines() {
-                    let Ok(line) = line else { break };
-                    if line.contains("listening") {
-                        let _ = ready_tx.send(());
-                    }
-                    let mut log = log.lock().unwrap();
-                    log.push_str(&line);
-                    log.push('\n');
-                }
-            });
-        }
-        drop(ready_tx);
-        let mut daemon = Daemon { child, port, log };
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while ready_rx.recv_timeout(Duration::from_millis(100)).is_err() {
-            if daemon.child.try_wait().ok().flatten().is_some() || Instant::now() > deadline {
-                thread::sleep(Duration::from_millis(200));
-                panic!("authd {name} did not start:\n{}", daemon.log());
-            }
-        }
-        daemon
-    }
-
-    fn log(&self) -> String {
-        self.log.lock().map(|l| l.clone()).unwrap_or_default()
-    }
-
-    fn running(&mut self) -> bool {
-        matches!(self.child.try_wait(), Ok(None))
-    }
-}
-
-impl Drop for Daemon {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        if thread::panicking() {
-            eprintln!("----- authd log -----\n{}----- end -----", self.log());
-        }
-    }
+/// `authd serve` with a `[database]` at `database_url`, in its own
+/// directory `name` under `dir`.
+fn daemon(dir: &Path, name: &str, pki: &TestPki, database_url: &str) -> Server {
+    let dir = dir.join(name);
+    std::fs::create_dir_all(&dir).unwrap();
+    Server::start_with(
+        &dir,
+        pki,
+        &format!("[database]\nurl = \"{database_url}\"\n"),
+    )
 }
 
 /// Runs the admin CLI against `database_url`; panics unless it succeeds.
@@ -167,7 +98,7 @@ fn authenticate(
 }
 
 /// Waits until `log` shows `needle` (the server logs asynchronously).
-fn wait_log(daemon: &Daemon, needle: &str) -> bool {
+fn wait_log(daemon: &Server, needle: &str) -> bool {
     let deadline = Instant::now() + Duration::from_secs(5);
     while Instant::now() < deadline {
         if daemon.log().contains(needle) {
@@ -202,7 +133,7 @@ fn one_server_follows_the_store() {
     cli(&url, &["user", "add", "bob", "--group", "staff"], "");
     let (bob, serial) = issue(&url, &pki, "bob", &dir.path().join("bob"));
 
-    let mut server = Daemon::start(dir.path(), "a", &pki, &url);
+    let mut server = daemon(dir.path(), "a", &pki, &url);
 
     // Accepted, with MPPE keys and the group's VLAN and Session-Timeout.
     let run = authenticate(dir.path(), "ok", &bob, &pki, server.port, common::SECRET);
@@ -344,7 +275,7 @@ fn one_server_follows_the_store() {
     );
     assert!(!run.success());
     assert!(wait_log(&server, "unknown_user"), "{}", server.log());
-    assert!(server.running());
+    assert!(server.is_running());
 }
 
 #[test]
@@ -362,8 +293,8 @@ fn two_servers_share_postgres() {
     cli(&url, &["user", "add", "carol", "--vlan", "5"], "");
     let (carol, _) = issue(&url, &pki, "carol", &dir.path().join("carol"));
 
-    let a = Daemon::start(dir.path(), "a", &pki, &url);
-    let b = Daemon::start(dir.path(), "b", &pki, &url);
+    let a = daemon(dir.path(), "a", &pki, &url);
+    let b = daemon(dir.path(), "b", &pki, &url);
     for (name, d) in [("a", &a), ("b", &b)] {
         let run = authenticate(
             dir.path(),
@@ -462,8 +393,8 @@ fn tickets_resume_across_servers_but_not_past_revocation() {
     let (erin, erin_serial) = issue(&url, &pki, "erin", &dir.path().join("erin"));
     let (frank, _) = issue(&url, &pki, "frank", &dir.path().join("frank"));
 
-    let a = Daemon::start(dir.path(), "a", &pki, &url);
-    let b = Daemon::start(dir.path(), "b", &pki, &url);
+    let a = daemon(dir.path(), "a", &pki, &url);
+    let b = daemon(dir.path(), "b", &pki, &url);
 
     use fourway_sim::station::TlsChoice as V;
     for version in [V::Tls12, V::Tls13] {
@@ -553,7 +484,7 @@ fn pap_against_the_store() {
         "correct horse battery\n",
     );
     cli(&url, &["user", "add", "nopass"], "");
-    let server = Daemon::start(dir.path(), "pap", &pki, &url);
+    let server = daemon(dir.path(), "pap", &pki, &url);
     let secret = common::SECRET.as_bytes();
     let ask = |id: u8, user: &str, password: &str| {
         exchange(

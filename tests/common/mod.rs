@@ -214,8 +214,21 @@ impl Server {
     /// Starts `authd serve --config FILE` and waits until it logs that it
     /// listens.
     pub fn start(dir: &Path, pki: &TestPki) -> Server {
+        Server::start_with(dir, pki, "")
+    }
+
+    /// As [`Server::start`], with `extra` TOML appended to the
+    /// configuration (for example a `[database]` table).
+    pub fn start_with(dir: &Path, pki: &TestPki, extra: &str) -> Server {
         let port = free_udp_port();
         let config = write_config(dir, pki, port);
+        if !extra.is_empty() {
+            let mut text = fs::read_to_string(&config).unwrap();
+            text.push('\n');
+            text.push_str(extra);
+            fs::write(&config, text).unwrap();
+            Config::load(&config).expect("configuration with the extra TOML parses");
+        }
         let mut child = Command::new(env!("CARGO_BIN_EXE_authd"))
             .arg("serve")
             .arg("--config")
