@@ -75,10 +75,7 @@ impl DuplicateCache {
     fn shard(&self, key: &RequestKey) -> std::sync::MutexGuard<'_, Shard> {
         // The Request Authenticator is random per request (RFC 2865 §3).
         let idx = key.authenticator[0] as usize % SHARDS;
-        match self.shards[idx].lock() {
-            Ok(g) => g,
-            Err(p) => p.into_inner(),
-        }
+        crate::sync::lock(&self.shards[idx])
     }
 
     fn purge(&self, shard: &mut Shard, now: Instant) {
@@ -139,10 +136,7 @@ impl DuplicateCache {
     pub fn len(&self) -> usize {
         self.shards
             .iter()
-            .map(|s| match s.lock() {
-                Ok(g) => g.map.len(),
-                Err(p) => p.into_inner().map.len(),
-            })
+            .map(|s| crate::sync::lock(s).map.len())
             .sum()
     }
 

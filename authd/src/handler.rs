@@ -119,10 +119,7 @@ impl AuthHandler {
     /// Replace the client list and TLS configuration (SIGHUP). Conversations
     /// in progress keep the configuration they started with.
     pub fn reload(&self, clients: NasClients, tls: EapTls) {
-        let mut live = match self.live.write() {
-            Ok(g) => g,
-            Err(p) => p.into_inner(),
-        };
+        let mut live = crate::sync::write(&self.live);
         *live = Live {
             clients: Arc::new(clients),
             tls,
@@ -132,18 +129,12 @@ impl AuthHandler {
     /// Replace only the client list (NAS clients changed in the store);
     /// the TLS configuration stays.
     pub fn reload_clients(&self, clients: NasClients) {
-        let mut live = match self.live.write() {
-            Ok(g) => g,
-            Err(p) => p.into_inner(),
-        };
+        let mut live = crate::sync::write(&self.live);
         live.clients = Arc::new(clients);
     }
 
     fn live(&self) -> (Arc<NasClients>, EapTls) {
-        let live = match self.live.read() {
-            Ok(g) => g,
-            Err(p) => p.into_inner(),
-        };
+        let live = crate::sync::read(&self.live);
         (live.clients.clone(), live.tls.clone())
     }
 

@@ -19,5 +19,6 @@ pub mod policy;
 pub mod server;
 pub mod sessions;
 pub mod store;
+pub mod sync;
 pub mod tickets;
 pub mod tls;

@@ -23,10 +23,7 @@ pub struct Metrics {
 }
 
 fn bump(map: &Mutex<BTreeMap<&'static str, u64>>, label: &'static str) {
-    let mut m = match map.lock() {
-        Ok(g) => g,
-        Err(p) => p.into_inner(),
-    };
+    let mut m = crate::sync::lock(map);
     *m.entry(label).or_insert(0) += 1;
 }
 
@@ -47,17 +44,11 @@ impl Metrics {
     }
 
     pub fn drops(&self) -> BTreeMap<&'static str, u64> {
-        match self.drops.lock() {
-            Ok(g) => g.clone(),
-            Err(p) => p.into_inner().clone(),
-        }
+        crate::sync::lock(&self.drops).clone()
     }
 
     pub fn rejects(&self) -> BTreeMap<&'static str, u64> {
-        match self.reject_reasons.lock() {
-            Ok(g) => g.clone(),
-            Err(p) => p.into_inner().clone(),
-        }
+        crate::sync::lock(&self.reject_reasons).clone()
     }
 
     /// One line summary for the logs.
@@ -98,10 +89,7 @@ impl RateLimitedLog {
     /// `Some(suppressed)` when a line may be logged now, with the number of
     /// lines held back since the last one.
     pub fn allow(&self, now: Instant) -> Option<u64> {
-        let mut s = match self.state.lock() {
-            Ok(g) => g,
-            Err(p) => p.into_inner(),
-        };
+        let mut s = crate::sync::lock(&self.state);
         match s.0 {
             Some(last) if now.saturating_duration_since(last) < self.interval => {
                 s.1 += 1;

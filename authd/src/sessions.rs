@@ -96,13 +96,10 @@ impl<S> SessionTable<S> {
     fn shard(&self, key: &StateKey) -> std::sync::MutexGuard<'_, Shard<S>> {
         // The State is random, so any byte spreads the load evenly.
         let idx = key[0] as usize % SHARDS;
-        match self.shards[idx].lock() {
-            Ok(g) => g,
-            // A panic while holding the lock cannot leave a shard in a state
-            // that breaks its invariants (each operation is a few map/queue
-            // calls), so keep serving.
-            Err(poisoned) => poisoned.into_inner(),
-        }
+        // A panic while holding the lock cannot leave a shard in a state
+        // that breaks its invariants (each operation is a few map/queue
+        // calls), so keep serving.
+        crate::sync::lock(&self.shards[idx])
     }
 
     /// Insert (or re-insert) a session. Returns how many sessions were evicted
@@ -154,10 +151,7 @@ impl<S> SessionTable<S> {
     pub fn sweep(&self, now: Instant) -> usize {
         let mut expired = 0;
         for shard in &self.shards {
-            let mut shard = match shard.lock() {
-                Ok(g) => g,
-                Err(p) => p.into_inner(),
-            };
+            let mut shard = crate::sync::lock(shard);
             loop {
                 shard.trim_front();
                 let Some((key, _)) = shard.order.front().copied() else {
@@ -184,10 +178,7 @@ impl<S> SessionTable<S> {
     pub fn len(&self) -> usize {
         self.shards
             .iter()
-            .map(|s| match s.lock() {
-                Ok(g) => g.map.len(),
-                Err(p) => p.into_inner().map.len(),
-            })
+            .map(|s| crate::sync::lock(s).map.len())
             .sum()
     }
 

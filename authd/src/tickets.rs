@@ -147,7 +147,7 @@ impl TicketKeyring {
     }
 
     fn read_keys(&self) -> std::sync::RwLockReadGuard<'_, Vec<SealingKey>> {
-        self.keys.read().unwrap_or_else(|p| p.into_inner())
+        crate::sync::read(&self.keys)
     }
 
     /// Replaces the keys with `records` (those valid at `now`).
@@ -166,8 +166,8 @@ impl TicketKeyring {
             })
             .collect();
         keys.sort_by_key(|k| k.generation);
-        *self.keys.write().unwrap_or_else(|p| p.into_inner()) = keys;
-        *self.records.write().unwrap_or_else(|p| p.into_inner()) = records;
+        *crate::sync::write(&self.keys) = keys;
+        *crate::sync::write(&self.records) = records;
     }
 
     /// Number of keys held (decrypting or encrypting).
@@ -201,10 +201,7 @@ impl TicketKeyring {
     /// The same schedule without a store: keys live in this process only.
     pub fn refresh_local(&self) {
         let now = unix_now();
-        let mut records: Vec<TicketKeyRecord> = self
-            .records
-            .read()
-            .unwrap_or_else(|p| p.into_inner())
+        let mut records: Vec<TicketKeyRecord> = crate::sync::read(&self.records)
             .iter()
             .filter(|r| r.not_after > now)
             .cloned()
