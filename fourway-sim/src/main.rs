@@ -11,6 +11,9 @@
 //!   Without server flags: the authd embedded default and its demo user.
 //! * `load ...`: many stations at once against a RADIUS server; a report of
 //!   authentications per second, latency percentiles and failures.
+//!   `load --half-open N --hold S`: N EAP-TLS conversations left open right
+//!   after the server's first TLS flight, held S seconds (server memory per
+//!   conversation in progress).
 //!
 //! The protocol cores of the library (keys, eapol, fourway, ccmp, ap) are
 //! sans-IO; sockets and clocks live in this binary and in the library's
@@ -31,7 +34,7 @@ use fourway_sim::ap::NasConfig;
 use fourway_sim::eapol::Akm;
 use fourway_sim::frames::MacAddr;
 use fourway_sim::keys::{Nonce, Pmk, derive_ptk, psk_from_passphrase};
-use fourway_sim::load::{LoadOptions, Mode, run_load};
+use fourway_sim::load::{HalfOpenOptions, LoadOptions, Mode, run_half_open, run_load};
 use fourway_sim::pcap::{LINKTYPE_IEEE802_11, PcapWriter};
 use fourway_sim::radius_client::Retransmit;
 use fourway_sim::sim::{SimOptions, StationReport, run_handshakes};
@@ -230,6 +233,26 @@ struct LoadArgs {
     /// Read the PAP password from this environment variable (never argv).
     #[arg(long, default_value = "FOURWAY_SIM_PASSWORD")]
     pap_password_env: String,
+    /// Authentications run first and not counted (fills the session cache
+    /// for --resume; lets the server warm up).
+    #[arg(long, default_value_t = 0)]
+    warmup: u64,
+    /// Create this file (one line) when the measured phase is about to
+    /// start: after the warm-up, 0.5 s before the first measured request.
+    /// With --half-open: when all conversations are open and held.
+    #[arg(long)]
+    ready_file: Option<PathBuf>,
+    /// Instead of authenticating: open N EAP-TLS conversations, stop each
+    /// right after the server's first Access-Challenge carrying TLS data
+    /// (its answer to the ClientHello), and hold them (send nothing more).
+    /// They are opened one at a time per UDP socket, over
+    /// max(--concurrency, N/128) sockets, so no Identifier repeats on a
+    /// socket.
+    #[arg(long, value_name = "N", conflicts_with_all = ["pap_user", "resume", "duration", "count", "warmup"])]
+    half_open: Option<usize>,
+    /// With --half-open: seconds to hold the open conversations.
+    #[arg(long, default_value_t = 10.0)]
+    hold: f64,
     /// Print the report as JSON.
     #[arg(long)]
     json: bool,
@@ -422,7 +445,43 @@ fn tls_name(v: Option<rustls::ProtocolVersion>) -> &'static str {
     }
 }
 
+fn half_open_cmd(args: &LoadArgs, sessions: usize) -> Result<ExitCode, String> {
+    let r = &args.radius;
+    let opts = HalfOpenOptions {
+        server: r.server,
+        nas: r.nas(&args.ssid),
+        peer: r.peer(false)?,
+        sessions,
+        concurrency: args.concurrency.max(1),
+        hold: Duration::from_secs_f64(args.hold.max(0.0)),
+        retransmit: r.retransmit(),
+        ready_file: args.ready_file.clone(),
+        progress: !args.quiet,
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| e.to_string())?;
+    let report = runtime.block_on(run_half_open(opts));
+    if args.json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&report).map_err(|e| e.to_string())?
+        );
+    } else {
+        println!("{}", report.human());
+    }
+    Ok(if report.reached as usize == sessions {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}
+
 fn load_cmd(args: &LoadArgs) -> Result<ExitCode, String> {
+    if let Some(n) = args.half_open {
+        return half_open_cmd(args, n);
+    }
     if args.duration.is_none() && args.count.is_none() {
         return Err("load needs --duration SECONDS or --count N".into());
     }
@@ -451,6 +510,8 @@ fn load_cmd(args: &LoadArgs) -> Result<ExitCode, String> {
         count: args.count,
         retransmit: r.retransmit(),
         progress: !args.quiet,
+        warmup: args.warmup,
+        ready_file: args.ready_file.clone(),
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
