@@ -64,12 +64,20 @@ pub struct LoadOptions {
     /// Created (with one line) after the warm-up, [`READY_PAUSE`] before
     /// the measured phase starts.
     pub ready_file: Option<PathBuf>,
+    /// Start authentications at this rate (per second) in the measured
+    /// phase instead of as fast as the workers can; each one's latency is
+    /// then counted from its scheduled start, so a server that falls behind
+    /// shows it in the percentiles (no coordinated omission). `concurrency`
+    /// still bounds the authentications in flight.
+    pub rate: Option<f64>,
 }
 
 #[derive(Debug, Default, Serialize)]
 pub struct LoadReport {
     pub mode: String,
     pub concurrency: usize,
+    /// Authentications started per second, when paced (`rate`).
+    pub offered_rate: Option<f64>,
     pub completed: u64,
     pub succeeded: u64,
     pub failed: u64,
@@ -153,7 +161,7 @@ async fn write_ready_file(path: &std::path::Path, line: &str) {
 pub async fn run_load(opts: LoadOptions) -> LoadReport {
     let (mut warmup_completed, mut warmup_succeeded) = (0, 0);
     if opts.warmup > 0 {
-        let w = run_phase(&opts, None, Some(opts.warmup), false).await;
+        let w = run_phase(&opts, None, Some(opts.warmup), None, false).await;
         warmup_completed = w.completed;
         warmup_succeeded = w.succeeded;
     }
@@ -161,20 +169,22 @@ pub async fn run_load(opts: LoadOptions) -> LoadReport {
         write_ready_file(path, "measuring").await;
         tokio::time::sleep(READY_PAUSE).await;
     }
-    let mut report = run_phase(&opts, opts.duration, opts.count, opts.progress).await;
+    let mut report = run_phase(&opts, opts.duration, opts.count, opts.rate, opts.progress).await;
     report.warmup_completed = warmup_completed;
     report.warmup_succeeded = warmup_succeeded;
     report
 }
 
 /// One phase of the load: `concurrency` workers until `duration` has passed
-/// or `count` authentications were started.
+/// or `count` authentications were started, paced at `rate` if given.
 async fn run_phase(
     opts: &LoadOptions,
     duration: Option<Duration>,
     count: Option<u64>,
+    rate: Option<f64>,
     progress: bool,
 ) -> LoadReport {
+    let rate = rate.filter(|r| r.is_finite() && *r > 0.0);
     let start = Instant::now();
     let deadline = duration.map(|d| start + d);
     let issued = Arc::new(AtomicU64::new(0));
@@ -245,7 +255,17 @@ async fn run_phase(
                     (n >> 8) as u8,
                     n as u8,
                 ];
-                let t0 = Instant::now();
+                let t0 = match rate {
+                    Some(r) => {
+                        let slot = start + Duration::from_secs_f64(n as f64 / r);
+                        if deadline.is_some_and(|d| slot >= d) {
+                            break;
+                        }
+                        tokio::time::sleep_until(slot.into()).await;
+                        slot
+                    }
+                    None => Instant::now(),
+                };
                 let retransmits_before = transport.retransmits;
                 let result = match &mode {
                     Mode::EapTls(peer) => {
@@ -311,6 +331,7 @@ async fn run_phase(
             Mode::Pap { .. } => "pap".into(),
         },
         concurrency: opts.concurrency,
+        offered_rate: rate,
         completed,
         succeeded,
         failed: completed - succeeded,
@@ -342,11 +363,14 @@ impl LoadReport {
     /// Human summary, a few lines.
     pub fn human(&self) -> String {
         let mut s = format!(
-            "{} x{}: {} completed, {} ok, {} failed in {:.2}s: {:.1} auth/s\n\
+            "{} x{}{}: {} completed, {} ok, {} failed in {:.2}s: {:.1} auth/s\n\
              latency ms: p50 {:.2}  p90 {:.2}  p99 {:.2}  max {:.2}\n\
              round trips/auth {:.2}  resumed {}  retransmits {}  timeouts {}",
             self.mode,
             self.concurrency,
+            self.offered_rate
+                .map(|r| format!(" at {r}/s"))
+                .unwrap_or_default(),
             self.completed,
             self.succeeded,
             self.failed,

@@ -233,6 +233,10 @@ struct LoadArgs {
     /// Read the PAP password from this environment variable (never argv).
     #[arg(long, default_value = "FOURWAY_SIM_PASSWORD")]
     pap_password_env: String,
+    /// Start authentications at this rate per second (open loop, at most
+    /// --concurrency in flight); latency counts from each scheduled start.
+    #[arg(long)]
+    rate: Option<f64>,
     /// Authentications run first and not counted (fills the session cache
     /// for --resume; lets the server warm up).
     #[arg(long, default_value_t = 0)]
@@ -248,7 +252,7 @@ struct LoadArgs {
     /// They are opened one at a time per UDP socket, over
     /// max(--concurrency, N/128) sockets, so no Identifier repeats on a
     /// socket.
-    #[arg(long, value_name = "N", conflicts_with_all = ["pap_user", "resume", "duration", "count", "warmup"])]
+    #[arg(long, value_name = "N", conflicts_with_all = ["pap_user", "resume", "duration", "count", "warmup", "rate"])]
     half_open: Option<usize>,
     /// With --half-open: seconds to hold the open conversations.
     #[arg(long, default_value_t = 10.0)]
@@ -512,6 +516,7 @@ fn load_cmd(args: &LoadArgs) -> Result<ExitCode, String> {
         progress: !args.quiet,
         warmup: args.warmup,
         ready_file: args.ready_file.clone(),
+        rate: args.rate,
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
