@@ -1,0 +1,631 @@
+#!/usr/bin/env bash
+# authd and FreeRADIUS side by side under the same load.
+#
+# For each server and scenario (EAP-TLS 1.2 / 1.3, full and resumed, PAP),
+# the script starts the server alone on its CPU(s), runs `fourway-sim load`
+# on the other CPU(s) with the same concurrency and duration, and reads the
+# server's CPU time (utime + stime of all its threads, /proc/PID/stat) and
+# peak RSS (VmHWM, /proc/PID/status). Then the memory held per EAP
+# conversation in progress: `fourway-sim load --half-open N` leaves N
+# conversations open right after the server's first TLS flight, and the
+# server's VmRSS is read before and while they are held.
+#
+# Both servers use the same PKI (created with authd's CLI: CA, ECDSA P-256
+# server certificate, client certificate) and the same shared secret.
+# FreeRADIUS runs from a private copy of /etc/freeradius/3.0 reduced to the
+# eap, pap and files modules (templates in bench/freeradius/).
+#
+# Usage: bench/compare.sh [options]     (as root: installs FreeRADIUS and jq
+#                                        with apt when missing)
+#   --smoke              a few seconds, debug binaries, one EAP-TLS scenario
+#                        per server and a small half-open run; checks that
+#                        each produced successes and a table
+#   --out FILE           also write the results: FILE.json as JSON, any other
+#                        name as markdown
+#   --concurrency C      authentications in flight (default 32, $BENCH_CONCURRENCY)
+#   --duration S         seconds per measured run (default 10, $BENCH_DURATION)
+#   --warmup N           uncounted authentications before each run
+#                        (default 2 x concurrency, $BENCH_WARMUP)
+#   --scenarios "..."    among tls12 tls13 tls12-resume tls13-resume pap, each
+#                        optionally paced: NAME@RATE starts RATE
+#                        authentications per second (open loop, latency from
+#                        the scheduled start) instead of as many as the
+#                        concurrency allows (default all, and tls13@1000;
+#                        $BENCH_SCENARIOS)
+#   --servers "..."      among authd freeradius (default both, $BENCH_SERVERS)
+#   --half-open N        conversations for the memory measurement
+#                        (default 10000, 0 to skip, $BENCH_HALF_OPEN)
+#   --half-open-tls "."  TLS versions of the memory measurement
+#                        (default "1.3 1.2", $BENCH_HALF_OPEN_TLS)
+#   --hold S             seconds the half-open conversations are held (default 5)
+#   --authd-log-level L  authd's [log] level (default info, its default)
+#   --perf DIR           record authd with `perf record -g` during each of its
+#                        runs (CPU figures then include perf's overhead)
+#
+# CPUs: with n >= 2 CPUs the server gets the first n/2, the load tool the
+# others (override with $BENCH_SERVER_CPUS / $BENCH_LOAD_CPUS, taskset -c
+# lists). With one CPU nothing is pinned.
+set -euo pipefail
+
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+SMOKE=0
+OUT=""
+PERF_DIR=""
+# Values from the command line (they win over $BENCH_* and the defaults).
+declare -A OPT=()
+
+usage() {
+    sed -n '2,/^set -euo/p' "$0" | sed -e '$d' -e 's/^# \{0,1\}//'
+}
+
+while [ $# -gt 0 ]; do
+    case "$1" in
+    --smoke) SMOKE=1 ;;
+    --out) OUT=$2; shift ;;
+    --perf) PERF_DIR=$2; shift ;;
+    --concurrency | --duration | --warmup | --scenarios | --servers | --half-open | \
+        --half-open-tls | --hold | --authd-log-level)
+        [ $# -ge 2 ] || { echo "compare.sh: $1 needs a value" >&2; exit 2; }
+        OPT[$1]=$2
+        shift
+        ;;
+    -h | --help) usage; exit 0 ;;
+    *) echo "compare.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
+    esac
+    shift
+done
+
+if [ "$SMOKE" = 1 ]; then
+    CONCURRENCY=${BENCH_CONCURRENCY:-4}
+    DURATION=${BENCH_DURATION:-1.5}
+    SCENARIOS=${BENCH_SCENARIOS:-tls13}
+    HALF_OPEN=${BENCH_HALF_OPEN:-200}
+    HALF_OPEN_TLS=${BENCH_HALF_OPEN_TLS:-1.3}
+    HOLD=${BENCH_HOLD:-0.5}
+    SETTLE=0.2
+else
+    CONCURRENCY=${BENCH_CONCURRENCY:-32}
+    DURATION=${BENCH_DURATION:-10}
+    SCENARIOS=${BENCH_SCENARIOS:-"tls12 tls13 tls12-resume tls13-resume pap tls13@1000"}
+    HALF_OPEN=${BENCH_HALF_OPEN:-10000}
+    HALF_OPEN_TLS=${BENCH_HALF_OPEN_TLS:-"1.3 1.2"}
+    HOLD=${BENCH_HOLD:-5}
+    SETTLE=1
+fi
+SERVERS=${BENCH_SERVERS:-"authd freeradius"}
+AUTHD_LOG_LEVEL=${BENCH_AUTHD_LOG_LEVEL:-info}
+CONCURRENCY=${OPT[--concurrency]:-$CONCURRENCY}
+DURATION=${OPT[--duration]:-$DURATION}
+SCENARIOS=${OPT[--scenarios]:-$SCENARIOS}
+SERVERS=${OPT[--servers]:-$SERVERS}
+HALF_OPEN=${OPT[--half-open]:-$HALF_OPEN}
+HALF_OPEN_TLS=${OPT[--half-open-tls]:-$HALF_OPEN_TLS}
+HOLD=${OPT[--hold]:-$HOLD}
+AUTHD_LOG_LEVEL=${OPT[--authd-log-level]:-$AUTHD_LOG_LEVEL}
+WARMUP=${OPT[--warmup]:-${BENCH_WARMUP:-$((2 * CONCURRENCY))}}
+
+SECRET=bench-secret-0123456789
+USER_NAME=benchuser
+PAP_PASSWORD=bench-password-4711
+AUTHD_AUTH_PORT=18120
+AUTHD_ACCT_PORT=18130
+FR_AUTH_PORT=18121
+FR_ACCT_PORT=18131
+
+log() { echo "compare.sh: $*" >&2; }
+die() { log "$*"; exit 1; }
+
+# ---------------------------------------------------------------- tools
+
+apt_install() {
+    [ "$(id -u)" = 0 ] || die "$* missing and not root: install it (apt-get install $*)"
+    log "installing $* with apt"
+    DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "$@" >/dev/null ||
+        { apt-get update >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "$@" >/dev/null; }
+}
+command -v jq >/dev/null || apt_install jq
+find_freeradius() { command -v freeradius || { [ -x /usr/sbin/freeradius ] && echo /usr/sbin/freeradius; } || true; }
+FREERADIUS=$(find_freeradius)
+if [ -z "$FREERADIUS" ] && [[ " $SERVERS " == *" freeradius "* ]]; then
+    apt_install freeradius
+    FREERADIUS=$(find_freeradius)
+    [ -n "$FREERADIUS" ] || die "freeradius not found after installing it"
+fi
+if [ -n "$PERF_DIR" ]; then
+    command -v perf >/dev/null || apt_install linux-perf
+fi
+
+# ---------------------------------------------------------------- build
+
+if [ "$SMOKE" = 1 ]; then
+    PROFILE=debug
+    cargo build -q -p authd -p fourway-sim
+else
+    PROFILE=release
+    nice -n 5 cargo build -q --release -p authd -p fourway-sim
+fi
+TARGET_DIR=$(cargo metadata --format-version 1 --no-deps | jq -r .target_directory)
+AUTHD=$TARGET_DIR/$PROFILE/authd
+SIM=$TARGET_DIR/$PROFILE/fourway-sim
+if [ ! -x "$AUTHD" ] || [ ! -x "$SIM" ]; then
+    die "binaries not found in $TARGET_DIR/$PROFILE"
+fi
+
+# ---------------------------------------------------------------- clean-up
+
+TMP=$(mktemp -d)
+SERVER_PID=""
+TOOL_PID=""
+PERF_PID=""
+# shellcheck disable=SC2317 # called by the EXIT trap
+cleanup() {
+    local pid
+    for pid in $PERF_PID $TOOL_PID $SERVER_PID; do
+        kill -TERM "$pid" 2>/dev/null || true
+    done
+    for pid in $PERF_PID $TOOL_PID $SERVER_PID; do
+        wait "$pid" 2>/dev/null || true
+    done
+    rm -rf "$TMP"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+# ---------------------------------------------------------------- CPUs
+
+NPROC=$(nproc)
+if [ "$NPROC" -ge 2 ]; then
+    half=$((NPROC / 2))
+    SERVER_CPUS=${BENCH_SERVER_CPUS:-$([ "$half" = 1 ] && echo 0 || echo "0-$((half - 1))")}
+    LOAD_CPUS=${BENCH_LOAD_CPUS:-$([ "$((half + 1))" = "$NPROC" ] && echo "$half" || echo "$half-$((NPROC - 1))")}
+    SERVER_PIN=(taskset -c "$SERVER_CPUS")
+    LOAD_PIN=(taskset -c "$LOAD_CPUS")
+    PINNING="server on CPU $SERVER_CPUS, load tool on CPU $LOAD_CPUS (taskset)"
+else
+    SERVER_PIN=()
+    LOAD_PIN=()
+    PINNING="not pinned: one CPU, server and load tool share it"
+fi
+log "$PINNING"
+CLK_TCK=$(getconf CLK_TCK)
+
+# ---------------------------------------------------------------- PKI, store
+
+PKI=$TMP/pki
+DB_URL="sqlite://$TMP/authd.db"
+"$AUTHD" pki init --dir "$PKI" >/dev/null
+"$AUTHD" user add "$USER_NAME" --database "$DB_URL" >/dev/null
+"$AUTHD" cert issue "$USER_NAME" --database "$DB_URL" --out "$PKI" \
+    --ca-cert "$PKI/ca.pem" --ca-key "$PKI/ca.key" >/dev/null
+if [ ! -s "$PKI/$USER_NAME.pem" ] || [ ! -s "$PKI/$USER_NAME.key" ]; then
+    die "authd cert issue wrote no client certificate"
+fi
+# The PAP password (used by authd only if it serves PAP).
+PAP_SETUP="ok"
+if ! printf '%s\n' "$PAP_PASSWORD" | "$AUTHD" user passwd "$USER_NAME" --database "$DB_URL" >/dev/null 2>"$TMP/passwd.err"; then
+    PAP_SETUP="authd user passwd failed: $(head -c 200 "$TMP/passwd.err")"
+    log "$PAP_SETUP"
+fi
+
+# ---------------------------------------------------------------- servers
+
+# port_listening PORT: a UDP socket bound to 127.0.0.1:PORT exists.
+port_listening() {
+    local hex
+    hex=$(printf '0100007F:%04X' "$1")
+    awk -v a="$hex" '$2 == a { found = 1 } END { exit !found }' /proc/net/udp
+}
+
+# wait_ready PID PORT LOG: the server bound its port; dies with its log if
+# it exits first.
+wait_ready() {
+    for _ in $(seq 1 300); do
+        if ! kill -0 "$1" 2>/dev/null; then
+            log "server exited during start-up; its log:"
+            tail -n 30 "$3" >&2 || true
+            return 1
+        fi
+        port_listening "$2" && return 0
+        sleep 0.05
+    done
+    log "server did not bind port $2 within 15 s"
+    return 1
+}
+
+stop_server() {
+    [ -n "$SERVER_PID" ] || return 0
+    kill -TERM "$SERVER_PID" 2>/dev/null || true
+    for _ in $(seq 1 100); do
+        kill -0 "$SERVER_PID" 2>/dev/null || break
+        sleep 0.05
+    done
+    kill -KILL "$SERVER_PID" 2>/dev/null || true
+    wait "$SERVER_PID" 2>/dev/null || true
+    SERVER_PID=""
+    # Let the port go before the next start.
+    for _ in $(seq 1 100); do
+        port_listening "$1" || break
+        sleep 0.05
+    done
+}
+
+# start_authd TLS_MIN TLS_MAX LABEL
+start_authd() {
+    local conf=$TMP/authd-$3.toml
+    cat >"$conf" <<EOF
+[listen]
+auth = "127.0.0.1:$AUTHD_AUTH_PORT"
+acct = "127.0.0.1:$AUTHD_ACCT_PORT"
+
+[[client]]
+name = "bench"
+address = "127.0.0.0/8"
+secret = "$SECRET"
+
+[tls]
+certificate = "$PKI/server.pem"
+private_key = "$PKI/server.key"
+ca = "$PKI/ca.pem"
+min_version = "$1"
+max_version = "$2"
+
+[log]
+level = "$AUTHD_LOG_LEVEL"
+
+[database]
+url = "$DB_URL"
+EOF
+    "${SERVER_PIN[@]}" "$AUTHD" serve --config "$conf" >"$TMP/authd-$3.log" 2>&1 &
+    SERVER_PID=$!
+    wait_ready "$SERVER_PID" "$AUTHD_AUTH_PORT" "$TMP/authd-$3.log"
+}
+
+# The private FreeRADIUS configuration: a copy of the Debian one with the
+# bench site, eap module, client and users file, logs and run files in the
+# temporary directory, no privilege drop (it reads the temporary PKI).
+RADDB=$TMP/raddb
+setup_freeradius() {
+    cp -a /etc/freeradius/3.0 "$RADDB"
+    mkdir -p "$TMP/fr-log" "$TMP/fr-run"
+    sed -i \
+        -e "s|^raddbdir = .*|raddbdir = $RADDB|" \
+        -e "s|^logdir = .*|logdir = $TMP/fr-log|" \
+        -e "s|^run_dir = .*|run_dir = $TMP/fr-run|" \
+        -e 's/^\([[:space:]]*\)\(user\|group\) = freerad/\1# \2 = freerad/' \
+        -e 's|^proxy_requests  *= yes|proxy_requests = no|' \
+        "$RADDB/radiusd.conf"
+    grep -q "^raddbdir = $RADDB\$" "$RADDB/radiusd.conf" || die "could not rewrite radiusd.conf"
+    rm -f "$RADDB"/sites-enabled/* "$RADDB"/mods-enabled/*
+    local m
+    for m in eap pap files; do
+        ln -s "../mods-available/$m" "$RADDB/mods-enabled/$m"
+    done
+    sed -e "s|@AUTH_PORT@|$FR_AUTH_PORT|" -e "s|@ACCT_PORT@|$FR_ACCT_PORT|" \
+        bench/freeradius/site >"$RADDB/sites-enabled/bench"
+    sed -e "s|@SECRET@|$SECRET|" bench/freeradius/clients.conf >"$RADDB/clients.conf"
+    printf '%s Cleartext-Password := "%s"\n' "$USER_NAME" "$PAP_PASSWORD" \
+        >"$RADDB/mods-config/files/authorize"
+}
+
+# start_freeradius TLS_MIN TLS_MAX CACHE(yes|no) LABEL
+start_freeradius() {
+    rm -rf "$TMP/fr-tlscache"
+    mkdir -m 700 "$TMP/fr-tlscache"
+    sed -e "s|@KEY@|$PKI/server.key|" -e "s|@CERT@|$PKI/server.pem|" \
+        -e "s|@CA@|$PKI/ca.pem|" -e "s|@CA_PATH@|$PKI|" \
+        -e "s|@TLS_MIN@|$1|" -e "s|@TLS_MAX@|$2|" -e "s|@CACHE@|$3|" \
+        -e "s|@FRAGMENT@|1398|" -e "s|@PERSIST_DIR@|$TMP/fr-tlscache|" \
+        bench/freeradius/eap >"$RADDB/mods-available/eap"
+    "${SERVER_PIN[@]}" "$FREERADIUS" -f -d "$RADDB" -l "$TMP/fr-log/radius-$4.log" \
+        >"$TMP/freeradius-$4.out" 2>&1 &
+    SERVER_PID=$!
+    wait_ready "$SERVER_PID" "$FR_AUTH_PORT" "$TMP/freeradius-$4.out"
+}
+
+server_port() { if [ "$1" = authd ]; then echo "$AUTHD_AUTH_PORT"; else echo "$FR_AUTH_PORT"; fi; }
+
+# start_server SERVER TLS_MIN TLS_MAX CACHE LABEL
+start_server() {
+    if [ "$1" = authd ]; then start_authd "$2" "$3" "$5"; else start_freeradius "$2" "$3" "$4" "$5"; fi
+}
+
+# ---------------------------------------------------------------- /proc
+
+# utime + stime of all threads, in clock ticks (fields 14 and 15 of
+# /proc/PID/stat, counted after the command name in parentheses).
+cpu_ticks() {
+    local stat
+    stat=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
+    stat=${stat##*) }
+    awk '{ print $12 + $13 }' <<<"$stat"
+}
+status_kb() {
+    local v
+    v=$(awk -v k="$2:" '$1 == k { print $2 }' "/proc/$1/status" 2>/dev/null) || return 1
+    [ -n "$v" ] || return 1
+    echo "$v"
+}
+
+# server_gone: succeeds if the server exited, and says how in GONE.
+GONE=""
+server_gone() {
+    [ -n "$SERVER_PID" ] || { GONE="not running"; return 0; }
+    kill -0 "$SERVER_PID" 2>/dev/null && return 1
+    local rc=0
+    wait "$SERVER_PID" 2>/dev/null || rc=$?
+    SERVER_PID=""
+    if [ "$rc" -gt 128 ]; then
+        GONE="killed by signal $((rc - 128))$([ "$rc" = 139 ] && echo ", SIGSEGV")"
+    else
+        GONE="exit status $rc"
+    fi
+}
+
+# wait_file PATH PID: until PATH exists; fails if PID exits first.
+wait_file() {
+    while [ ! -e "$1" ]; do
+        kill -0 "$2" 2>/dev/null || return 1
+        sleep 0.01
+    done
+}
+
+sim_common() {
+    printf '%s\n' --server "127.0.0.1:$(server_port "$1")" --secret "$SECRET" \
+        --identity "$USER_NAME" --cert "$PKI/$USER_NAME.pem" --key "$PKI/$USER_NAME.key" \
+        --ca "$PKI/ca.pem"
+}
+
+RESULTS=$TMP/results.jsonl
+HALF_RESULTS=$TMP/half-open.jsonl
+: >"$RESULTS"
+: >"$HALF_RESULTS"
+
+# record SCENARIO SERVER ERROR [REPORT_JSON CPU_TICKS VMHWM_KB]
+record() {
+    if [ -n "$3" ]; then
+        jq -nc --arg sc "$1" --arg sv "$2" --arg err "$3" \
+            '{scenario: $sc, server: $sv, error: $err}' >>"$RESULTS"
+        return
+    fi
+    jq -c --arg sc "$1" --arg sv "$2" --argjson ticks "$5" --argjson hz "$CLK_TCK" \
+        --argjson hwm "$6" '
+        . as $r
+        | ($ticks / $hz) as $cpu
+        | {scenario: $sc, server: $sv, error: null,
+           succeeded: $r.succeeded, failed: $r.failed, failures: $r.failures,
+           resumed: $r.resumed, offered_rate: $r.offered_rate, auths_per_s: $r.auths_per_s,
+           p50_ms: $r.latency_ms_p50, p99_ms: $r.latency_ms_p99,
+           round_trips: $r.round_trips_mean, retransmits: $r.retransmits,
+           elapsed_s: $r.elapsed_s, server_cpu_s: $cpu,
+           cpu_ms_per_auth: (if $r.succeeded > 0 then $cpu * 1000 / $r.succeeded else null end),
+           peak_rss_kb: $hwm}' "$4" >>"$RESULTS"
+}
+
+# run_scenario SERVER SCENARIO
+run_scenario() {
+    local server=$1 sc=$2 tmin=1.2 tmax=1.3 cache=no
+    local -a args
+    mapfile -t args < <(sim_common "$server")
+    if [[ "$sc" == *@* ]]; then
+        args+=(--rate "${sc#*@}")
+    fi
+    case "${sc%@*}" in
+    tls12) tmin=1.2 tmax=1.2 args+=(--tls 1.2) ;;
+    tls13) tmin=1.3 tmax=1.3 args+=(--tls 1.3) ;;
+    tls12-resume) tmin=1.2 tmax=1.2 cache=yes args+=(--tls 1.2 --resume) ;;
+    tls13-resume) tmin=1.3 tmax=1.3 cache=yes args+=(--tls 1.3 --resume) ;;
+    pap) args+=(--pap-user "$USER_NAME") ;;
+    *) die "unknown scenario $sc" ;;
+    esac
+    local label="$sc"
+    log "$server: $sc"
+    if ! start_server "$server" "$tmin" "$tmax" "$cache" "$label"; then
+        record "$sc" "$server" "server did not start"
+        stop_server "$(server_port "$server")"
+        return
+    fi
+    local ready=$TMP/ready-$server-$sc json=$TMP/load-$server-$sc.json err=$TMP/load-$server-$sc.err
+    FOURWAY_SIM_PASSWORD=$PAP_PASSWORD "${LOAD_PIN[@]}" "$SIM" load "${args[@]}" \
+        --concurrency "$CONCURRENCY" --duration "$DURATION" --warmup "$WARMUP" \
+        --ready-file "$ready" --json --quiet >"$json" 2>"$err" &
+    TOOL_PID=$!
+    local t0="" t1="" hwm="" rc=0
+    if wait_file "$ready" "$TOOL_PID"; then
+        t0=$(cpu_ticks "$SERVER_PID") || t0=""
+        if [ -n "$PERF_DIR" ] && [ "$server" = authd ]; then
+            mkdir -p "$PERF_DIR"
+            perf record -q -g -p "$SERVER_PID" -o "$PERF_DIR/authd-$sc.perf.data" \
+                -- sleep "$DURATION" >/dev/null 2>&1 &
+            PERF_PID=$!
+        fi
+    fi
+    wait "$TOOL_PID" || rc=$?
+    TOOL_PID=""
+    if [ -n "$PERF_PID" ]; then
+        wait "$PERF_PID" || true
+        PERF_PID=""
+        perf report -i "$PERF_DIR/authd-$sc.perf.data" --no-children --percent-limit 1 \
+            --stdio -g none >"$PERF_DIR/authd-$sc.txt" 2>/dev/null || true
+    fi
+    if [ -n "$t0" ]; then
+        t1=$(cpu_ticks "$SERVER_PID") || t1=""
+        hwm=$(status_kb "$SERVER_PID" VmHWM) || hwm=""
+    fi
+    if server_gone; then
+        record "$sc" "$server" "server died during the run ($GONE); \
+$(jq -r '"\(.succeeded) succeeded, \(.failed) failed"' "$json" 2>/dev/null || echo "no report")"
+    elif [ -z "$t0" ] || [ -z "$t1" ] || [ -z "$hwm" ] || ! jq -e .succeeded "$json" >/dev/null 2>&1; then
+        record "$sc" "$server" "load tool failed (exit $rc): $(tail -c 300 "$err" | tr '\n' ' ')"
+    else
+        record "$sc" "$server" "" "$json" "$((t1 - t0))" "$hwm"
+    fi
+    stop_server "$(server_port "$server")"
+}
+
+# half_error SERVER TLS ERROR
+half_error() {
+    jq -nc --arg sv "$1" --arg tls "$2" --arg err "$3" \
+        '{server: $sv, tls: $tls, error: $err}' >>"$HALF_RESULTS"
+}
+
+# half_open SERVER TLS
+half_open() {
+    local server=$1 tls=$2 label="half-open-$2"
+    local -a args
+    mapfile -t args < <(sim_common "$server")
+    log "$server: half-open $HALF_OPEN conversations, TLS $tls"
+    if ! start_server "$server" "$tls" "$tls" no "$label"; then
+        half_error "$server" "$tls" "server did not start"
+        stop_server "$(server_port "$server")"
+        return
+    fi
+    # Warm up (first-use allocations, thread pools), then the baseline.
+    "${LOAD_PIN[@]}" "$SIM" load "${args[@]}" --tls "$tls" --concurrency "$CONCURRENCY" \
+        --count "$WARMUP" --json --quiet >"$TMP/$server-$label-warmup.json" 2>&1 || true
+    sleep "$SETTLE"
+    local base="" held="" hwm="" ready=$TMP/ready-$server-$label json=$TMP/$server-$label.json rc=0
+    base=$(status_kb "$SERVER_PID" VmRSS) || base=""
+    "${LOAD_PIN[@]}" "$SIM" load "${args[@]}" --tls "$tls" --concurrency "$CONCURRENCY" \
+        --half-open "$HALF_OPEN" --hold "$HOLD" --ready-file "$ready" --json --quiet \
+        >"$json" 2>"$TMP/$server-$label.err" &
+    TOOL_PID=$!
+    if wait_file "$ready" "$TOOL_PID"; then
+        held=$(status_kb "$SERVER_PID" VmRSS) || held=""
+        hwm=$(status_kb "$SERVER_PID" VmHWM) || hwm=""
+    fi
+    wait "$TOOL_PID" || rc=$?
+    TOOL_PID=""
+    if server_gone; then
+        half_error "$server" "$tls" "server died during the run ($GONE)"
+    elif [ -z "$base" ] || [ -z "$held" ] || ! jq -e .reached "$json" >/dev/null 2>&1; then
+        half_error "$server" "$tls" "half-open run failed (exit $rc): $(tail -c 300 "$TMP/$server-$label.err" | tr '\n' ' ')"
+    else
+        jq -c --arg sv "$server" --arg tls "$tls" --argjson base "$base" --argjson held "$held" \
+            --argjson hwm "${hwm:-null}" '
+            {server: $sv, tls: $tls, error: null, requested, reached, failed, failures,
+             round_trips: .round_trips_mean, first_flight_octets: .first_flight_octets_mean,
+             open_s, rss_before_kb: $base, rss_held_kb: $held, peak_rss_kb: $hwm,
+             bytes_per_session: (if .reached > 0 then (($held - $base) * 1024 / .reached) else null end)}' \
+            "$json" >>"$HALF_RESULTS"
+    fi
+    stop_server "$(server_port "$server")"
+}
+
+# ---------------------------------------------------------------- runs
+
+[[ " $SERVERS " == *" freeradius "* ]] && setup_freeradius
+STARTED=$(date -u +%Y-%m-%dT%H:%M:%SZ)
+LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
+for sc in $SCENARIOS; do
+    for server in $SERVERS; do
+        run_scenario "$server" "$sc"
+    done
+done
+if [ "$HALF_OPEN" -gt 0 ]; then
+    for tls in $HALF_OPEN_TLS; do
+        for server in $SERVERS; do
+            half_open "$server" "$tls"
+        done
+    done
+fi
+LOAD_AFTER=$(cut -d' ' -f1-3 /proc/loadavg)
+
+# ---------------------------------------------------------------- report
+
+FR_VERSION=-
+if [ -n "$FREERADIUS" ]; then
+    FR_VERSION=$({ "$FREERADIUS" -v 2>/dev/null || true; } | sed -n '1s/.*Version \([^,]*\),.*/\1/p')
+fi
+REPORT=$TMP/report.json
+jq -n --slurpfile runs "$RESULTS" --slurpfile half "$HALF_RESULTS" \
+    --arg started "$STARTED" --arg profile "$PROFILE" --arg pinning "$PINNING" \
+    --argjson concurrency "$CONCURRENCY" --arg duration "$DURATION" --argjson warmup "$WARMUP" \
+    --arg cpu "$(lscpu | sed -n 's/^Model name: *//p' | head -n 1)" --argjson nproc "$NPROC" \
+    --arg kernel "$(uname -r)" --arg rustc "$(rustc --version)" --arg freeradius "$FR_VERSION" \
+    --arg load_before "$LOAD_BEFORE" --arg load_after "$LOAD_AFTER" \
+    --arg authd_log_level "$AUTHD_LOG_LEVEL" --arg pap_setup "$PAP_SETUP" \
+    --arg perf "$([ -n "$PERF_DIR" ] && echo yes || echo no)" '
+    def ratio(a; b): if a != null and b != null and b != 0 then a / b else null end;
+    {started: $started, profile: $profile, pinning: $pinning, concurrency: $concurrency,
+     duration_s: ($duration | tonumber), warmup: $warmup, cpu: $cpu, nproc: $nproc,
+     kernel: $kernel, rustc: $rustc, freeradius: $freeradius,
+     loadavg_before: $load_before, loadavg_after: $load_after,
+     authd_log_level: $authd_log_level, pap_setup: $pap_setup, perf_recording: $perf,
+     runs: [ $runs[] as $r
+             | ($runs | map(select(.scenario == $r.scenario and .server == "freeradius")) | first) as $fr
+             | $r + (if $r.server == "authd" and $fr != null then
+                       {cpu_ratio: ratio($r.cpu_ms_per_auth; $fr.cpu_ms_per_auth),
+                        throughput_ratio: ratio($r.auths_per_s; $fr.auths_per_s)}
+                     else {} end) ],
+     half_open: $half}' >"$REPORT"
+
+# One table for the terminal and the markdown file.
+# markdown [runs|half]
+markdown() {
+    jq -r --arg part "${1:-all}" '
+    def f(n; d): if n == null then "-" else (n * pow(10; d) | round / pow(10; d) | tostring) end;
+    def fails: if (.failures // {}) == {} then "0"
+               else ([.failures | to_entries[] | "\(.value) \(.key)"] | join(", ")) end;
+    (if $part != "half" then
+    "| scenario | server | auth/s | server CPU ms/auth | p99 ms | round trips | peak RSS MiB | succeeded | failures | CPU/auth authd÷FR | auth/s authd÷FR |",
+    "|---|---|---:|---:|---:|---:|---:|---:|---|---:|---:|",
+    (.runs[] |
+      if .error != null then
+        "| \(.scenario) | \(.server) | FAILED | - | - | - | - | - | \(.error | gsub("\\|"; "/")) | - | - |"
+      else
+        "| \(.scenario) | \(.server) | \(f(.auths_per_s; 0)) | \(f(.cpu_ms_per_auth; 3)) | \(if .succeeded > 0 then f(.p99_ms; 2) else "-" end) | \(if .succeeded > 0 then f(.round_trips; 2) else "-" end) | \(f(.peak_rss_kb / 1024; 1)) | \(.succeeded)\(if .resumed > 0 then " (\(.resumed) resumed)" else "" end) | \(fails | gsub("\\|"; "/")) | \(f(.cpu_ratio; 3)) | \(f(.throughput_ratio; 2)) |"
+      end)
+    else empty end),
+    (if $part == "all" then "" else empty end),
+    (if $part != "runs" and (.half_open | length) > 0 then
+      "| half-open | server | TLS | reached | round trips | first flight octets | VmRSS before MiB | VmRSS held MiB | bytes per session | failures |",
+      "|---|---|---|---:|---:|---:|---:|---:|---:|---|",
+      (.half_open[] |
+        if .error != null then
+          "| - | \(.server) | \(.tls) | FAILED | - | - | - | - | - | \(.error | gsub("\\|"; "/")) |"
+        else
+          "| \(.requested) | \(.server) | \(.tls) | \(.reached) | \(f(.round_trips; 2)) | \(f(.first_flight_octets; 0)) | \(f(.rss_before_kb / 1024; 1)) | \(f(.rss_held_kb / 1024; 1)) | \(f(.bytes_per_session; 0)) | \(fails | gsub("\\|"; "/")) |"
+        end)
+    else empty end)' "$REPORT"
+}
+
+echo
+echo "authd vs FreeRADIUS $FR_VERSION: $PROFILE build, concurrency $CONCURRENCY, ${DURATION} s per run (after $WARMUP warm-up authentications), $PINNING"
+[ "$SMOKE" = 1 ] && echo "SMOKE RUN: debug binaries and short runs, the numbers mean nothing"
+[ -n "$PERF_DIR" ] && echo "perf was recording authd: its CPU figures include perf's overhead (reports in $PERF_DIR)"
+markdown runs | column -t -s '|' -o '|'
+if [ "$(jq '.half_open | length' "$REPORT")" -gt 0 ]; then
+    echo
+    echo "Server memory per EAP-TLS conversation in progress (VmRSS held - VmRSS before, / reached):"
+    markdown half | column -t -s '|' -o '|'
+fi
+echo "load average before/after: $LOAD_BEFORE / $LOAD_AFTER"
+
+if [ -n "$OUT" ]; then
+    case "$OUT" in
+    *.json) cp "$REPORT" "$OUT" ;;
+    *) markdown >"$OUT" ;;
+    esac
+    log "wrote $OUT"
+fi
+
+# Sanity checks: every EAP-TLS run succeeded at least once, a table exists.
+status=0
+if ! jq -e '.runs | length > 0' "$REPORT" >/dev/null; then
+    log "no results"; status=1
+fi
+bad=$(jq -r '.runs[] | select(.scenario != "pap" and (.error != null or .succeeded == 0))
+             | "\(.server) \(.scenario): \(.error // "no successes")"' "$REPORT")
+if [ -n "$bad" ]; then
+    log "EAP-TLS runs without successes:"; echo "$bad" >&2
+    [ "$SMOKE" = 1 ] && status=1
+fi
+if [ "$SMOKE" = 1 ] && [ "$HALF_OPEN" -gt 0 ] &&
+    ! jq -e '(.half_open | length) as $n
+             | [.half_open[] | select(.error == null and .reached > 0)] | length == $n and $n > 0' \
+        "$REPORT" >/dev/null; then
+    log "half-open run failed"; status=1
+fi
+exit "$status"
