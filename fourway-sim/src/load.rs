@@ -38,8 +38,10 @@ pub const READY_PAUSE: Duration = Duration::from_millis(500);
 /// What each simulated station does.
 #[derive(Clone)]
 pub enum Mode {
-    /// Full EAP-TLS (resumed when the peer configuration keeps sessions).
-    EapTls(Arc<PeerConfig>),
+    /// EAP-TLS; with `resume`, each worker keeps its own TLS session store
+    /// (like a station reconnecting to the same network) and resumes the
+    /// session of its previous authentication.
+    EapTls { peer: Arc<PeerConfig>, resume: bool },
     /// Access-Request with User-Name and User-Password (RFC 2865 §5.2).
     Pap {
         user: String,
@@ -157,11 +159,33 @@ async fn write_ready_file(path: &std::path::Path, line: &str) {
     }
 }
 
+/// The mode of each worker: with resumption, a TLS session store of its own
+/// (a shared one would hand one station's ticket to another, and rustls
+/// keeps only a few TLS 1.3 tickets per server name).
+fn worker_modes(mode: &Mode, workers: usize) -> Vec<Mode> {
+    (0..workers)
+        .map(|_| match mode {
+            Mode::EapTls { peer, resume: true } => {
+                let mut tls = (*peer.tls).clone();
+                tls.resumption = rustls::client::Resumption::in_memory_sessions(8);
+                let mut own = (**peer).clone();
+                own.tls = Arc::new(tls);
+                Mode::EapTls {
+                    peer: Arc::new(own),
+                    resume: true,
+                }
+            }
+            other => other.clone(),
+        })
+        .collect()
+}
+
 /// Run the load (after the warm-up, if any) and report.
 pub async fn run_load(opts: LoadOptions) -> LoadReport {
+    let modes = worker_modes(&opts.mode, opts.concurrency.max(1));
     let (mut warmup_completed, mut warmup_succeeded) = (0, 0);
     if opts.warmup > 0 {
-        let w = run_phase(&opts, None, Some(opts.warmup), None, false).await;
+        let w = run_phase(&opts, &modes, None, Some(opts.warmup), None, false).await;
         warmup_completed = w.completed;
         warmup_succeeded = w.succeeded;
     }
@@ -169,7 +193,15 @@ pub async fn run_load(opts: LoadOptions) -> LoadReport {
         write_ready_file(path, "measuring").await;
         tokio::time::sleep(READY_PAUSE).await;
     }
-    let mut report = run_phase(&opts, opts.duration, opts.count, opts.rate, opts.progress).await;
+    let mut report = run_phase(
+        &opts,
+        &modes,
+        opts.duration,
+        opts.count,
+        opts.rate,
+        opts.progress,
+    )
+    .await;
     report.warmup_completed = warmup_completed;
     report.warmup_succeeded = warmup_succeeded;
     report
@@ -179,6 +211,7 @@ pub async fn run_load(opts: LoadOptions) -> LoadReport {
 /// or `count` authentications were started, paced at `rate` if given.
 async fn run_phase(
     opts: &LoadOptions,
+    modes: &[Mode],
     duration: Option<Duration>,
     count: Option<u64>,
     rate: Option<f64>,
@@ -218,12 +251,12 @@ async fn run_phase(
     };
 
     let mut workers = Vec::new();
-    for w in 0..opts.concurrency.max(1) {
+    for (w, mode) in modes.iter().enumerate() {
         let issued = issued.clone();
         let done = done.clone();
         let ok = ok.clone();
         let shared = shared.clone();
-        let mode = opts.mode.clone();
+        let mode = mode.clone();
         let nas = opts.nas.clone();
         let server = opts.server;
         let retransmit = opts.retransmit;
@@ -268,7 +301,7 @@ async fn run_phase(
                 };
                 let retransmits_before = transport.retransmits;
                 let result = match &mode {
-                    Mode::EapTls(peer) => {
+                    Mode::EapTls { peer, .. } => {
                         authenticate_on(&mut transport, nas.clone(), mac, peer.clone())
                             .await
                             .map(|a| {
@@ -327,7 +360,7 @@ async fn run_phase(
     let completed = done.load(Ordering::Relaxed);
     LoadReport {
         mode: match &opts.mode {
-            Mode::EapTls(_) => "eap-tls".into(),
+            Mode::EapTls { .. } => "eap-tls".into(),
             Mode::Pap { .. } => "pap".into(),
         },
         concurrency: opts.concurrency,

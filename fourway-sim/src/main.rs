@@ -503,7 +503,10 @@ fn load_cmd(args: &LoadArgs) -> Result<ExitCode, String> {
                 password: zeroize::Zeroizing::new(password.into_bytes()),
             }
         }
-        None => Mode::EapTls(r.peer(args.resume)?),
+        None => Mode::EapTls {
+            peer: r.peer(args.resume)?,
+            resume: args.resume,
+        },
     };
     let opts = LoadOptions {
         server: r.server,
