@@ -41,6 +41,7 @@
 #   --authd-log-level L  authd's [log] level (default info, its default)
 #   --perf DIR           record authd with `perf record -g` during each of its
 #                        runs (CPU figures then include perf's overhead)
+#   --render FILE.json   only print the tables of a report written by --out
 #
 # CPUs: with n >= 2 CPUs the server gets the first n/2, the load tool the
 # others (override with $BENCH_SERVER_CPUS / $BENCH_LOAD_CPUS, taskset -c
@@ -52,6 +53,7 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 SMOKE=0
 OUT=""
 PERF_DIR=""
+RENDER=""
 # Values from the command line (they win over $BENCH_* and the defaults).
 declare -A OPT=()
 
@@ -64,6 +66,7 @@ while [ $# -gt 0 ]; do
     --smoke) SMOKE=1 ;;
     --out) OUT=$2; shift ;;
     --perf) PERF_DIR=$2; shift ;;
+    --render) RENDER=$2; shift ;;
     --concurrency | --duration | --warmup | --scenarios | --servers | --half-open | \
         --half-open-tls | --hold | --authd-log-level)
         [ $# -ge 2 ] || { echo "compare.sh: $1 needs a value" >&2; exit 2; }
@@ -115,6 +118,56 @@ FR_ACCT_PORT=18131
 
 log() { echo "compare.sh: $*" >&2; }
 die() { log "$*"; exit 1; }
+
+# ---------------------------------------------------------------- tables
+
+# markdown REPORT [runs|half|all]: the tables of a JSON report, as markdown.
+markdown() {
+    jq -r --arg part "${2:-all}" '
+    def f(n; d): if n == null then "-" else (n * pow(10; d) | round / pow(10; d) | tostring) end;
+    def fails: if (.failures // {}) == {} then "0"
+               else ([.failures | to_entries[] | "\(.value) \(.key)"] | join(", ")) end;
+    (if $part != "half" then
+    "| scenario | server | auth/s | server CPU ms/auth | server CPU % | p99 ms | round trips | peak RSS MiB | succeeded | failures | CPU/auth authd÷FR | auth/s authd÷FR |",
+    "|---|---|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|",
+    (.runs[] |
+      if .error != null then
+        "| \(.scenario) | \(.server) | FAILED | - | - | - | - | - | - | \(.error | gsub("\\|"; "/")) | - | - |"
+      else
+        "| \(.scenario) | \(.server) | \(f(.auths_per_s; 0)) | \(f(.cpu_ms_per_auth; 3)) | \(f(.server_cpu_s / .elapsed_s * 100; 0)) | \(if .succeeded > 0 then f(.p99_ms; 2) else "-" end) | \(if .succeeded > 0 then f(.round_trips; 2) else "-" end) | \(f(.peak_rss_kb / 1024; 1)) | \(.succeeded)\(if .resumed > 0 then " (\(.resumed) resumed)" else "" end) | \(fails | gsub("\\|"; "/")) | \(f(.cpu_ratio; 3)) | \(f(.throughput_ratio; 2)) |"
+      end)
+    else empty end),
+    (if $part == "all" then "" else empty end),
+    (if $part != "runs" and (.half_open | length) > 0 then
+      "| half-open | server | TLS | reached | round trips | first flight octets | VmRSS before MiB | VmRSS held MiB | bytes per session | failures |",
+      "|---|---|---|---:|---:|---:|---:|---:|---:|---|",
+      (.half_open[] |
+        if .error != null then
+          "| - | \(.server) | \(.tls) | FAILED | - | - | - | - | - | \(.error | gsub("\\|"; "/")) |"
+        else
+          "| \(.requested) | \(.server) | \(.tls) | \(.reached) | \(f(.round_trips; 2)) | \(f(.first_flight_octets; 0)) | \(f(.rss_before_kb / 1024; 1)) | \(f(.rss_held_kb / 1024; 1)) | \(f(.bytes_per_session; 0)) | \(fails | gsub("\\|"; "/")) |"
+        end)
+    else empty end)' "$1"
+}
+
+# print_tables REPORT: a heading and the tables, aligned for a terminal.
+print_tables() {
+    jq -r '"\nauthd vs FreeRADIUS \(.freeradius): \(.profile) build, concurrency \(.concurrency), \(.duration_s) s per run (after \(.warmup) warm-up authentications), \(.pinning)",
+        (if .smoke then "SMOKE RUN: debug binaries and short runs, the numbers mean nothing" else empty end),
+        (if .perf_recording == "yes" then "perf was recording authd: its CPU figures include perf'"'"'s overhead" else empty end)' "$1"
+    markdown "$1" runs | column -t -s '|' -o '|'
+    if [ "$(jq '.half_open | length' "$1")" -gt 0 ]; then
+        echo
+        echo "Server memory per EAP-TLS conversation in progress (VmRSS held - VmRSS before, / reached):"
+        markdown "$1" half | column -t -s '|' -o '|'
+    fi
+    jq -r '"load average before/after: \(.loadavg_before) / \(.loadavg_after)"' "$1"
+}
+
+if [ -n "$RENDER" ]; then
+    print_tables "$RENDER"
+    exit 0
+fi
 
 # ---------------------------------------------------------------- tools
 
@@ -546,13 +599,14 @@ jq -n --slurpfile runs "$RESULTS" --slurpfile half "$HALF_RESULTS" \
     --arg kernel "$(uname -r)" --arg rustc "$(rustc --version)" --arg freeradius "$FR_VERSION" \
     --arg load_before "$LOAD_BEFORE" --arg load_after "$LOAD_AFTER" \
     --arg authd_log_level "$AUTHD_LOG_LEVEL" --arg pap_setup "$PAP_SETUP" \
-    --arg perf "$([ -n "$PERF_DIR" ] && echo yes || echo no)" '
+    --arg perf "$([ -n "$PERF_DIR" ] && echo yes || echo no)" --argjson smoke "$SMOKE" '
     def ratio(a; b): if a != null and b != null and b != 0 then a / b else null end;
     {started: $started, profile: $profile, pinning: $pinning, concurrency: $concurrency,
      duration_s: ($duration | tonumber), warmup: $warmup, cpu: $cpu, nproc: $nproc,
      kernel: $kernel, rustc: $rustc, freeradius: $freeradius,
      loadavg_before: $load_before, loadavg_after: $load_after,
      authd_log_level: $authd_log_level, pap_setup: $pap_setup, perf_recording: $perf,
+     smoke: ($smoke == 1),
      runs: [ $runs[] as $r
              | ($runs | map(select(.scenario == $r.scenario and .server == "freeradius")) | first) as $fr
              | $r + (if $r.server == "authd" and $fr != null then
@@ -561,52 +615,12 @@ jq -n --slurpfile runs "$RESULTS" --slurpfile half "$HALF_RESULTS" \
                      else {} end) ],
      half_open: $half}' >"$REPORT"
 
-# One table for the terminal and the markdown file.
-# markdown [runs|half]
-markdown() {
-    jq -r --arg part "${1:-all}" '
-    def f(n; d): if n == null then "-" else (n * pow(10; d) | round / pow(10; d) | tostring) end;
-    def fails: if (.failures // {}) == {} then "0"
-               else ([.failures | to_entries[] | "\(.value) \(.key)"] | join(", ")) end;
-    (if $part != "half" then
-    "| scenario | server | auth/s | server CPU ms/auth | p99 ms | round trips | peak RSS MiB | succeeded | failures | CPU/auth authd÷FR | auth/s authd÷FR |",
-    "|---|---|---:|---:|---:|---:|---:|---:|---|---:|---:|",
-    (.runs[] |
-      if .error != null then
-        "| \(.scenario) | \(.server) | FAILED | - | - | - | - | - | \(.error | gsub("\\|"; "/")) | - | - |"
-      else
-        "| \(.scenario) | \(.server) | \(f(.auths_per_s; 0)) | \(f(.cpu_ms_per_auth; 3)) | \(if .succeeded > 0 then f(.p99_ms; 2) else "-" end) | \(if .succeeded > 0 then f(.round_trips; 2) else "-" end) | \(f(.peak_rss_kb / 1024; 1)) | \(.succeeded)\(if .resumed > 0 then " (\(.resumed) resumed)" else "" end) | \(fails | gsub("\\|"; "/")) | \(f(.cpu_ratio; 3)) | \(f(.throughput_ratio; 2)) |"
-      end)
-    else empty end),
-    (if $part == "all" then "" else empty end),
-    (if $part != "runs" and (.half_open | length) > 0 then
-      "| half-open | server | TLS | reached | round trips | first flight octets | VmRSS before MiB | VmRSS held MiB | bytes per session | failures |",
-      "|---|---|---|---:|---:|---:|---:|---:|---:|---|",
-      (.half_open[] |
-        if .error != null then
-          "| - | \(.server) | \(.tls) | FAILED | - | - | - | - | - | \(.error | gsub("\\|"; "/")) |"
-        else
-          "| \(.requested) | \(.server) | \(.tls) | \(.reached) | \(f(.round_trips; 2)) | \(f(.first_flight_octets; 0)) | \(f(.rss_before_kb / 1024; 1)) | \(f(.rss_held_kb / 1024; 1)) | \(f(.bytes_per_session; 0)) | \(fails | gsub("\\|"; "/")) |"
-        end)
-    else empty end)' "$REPORT"
-}
-
-echo
-echo "authd vs FreeRADIUS $FR_VERSION: $PROFILE build, concurrency $CONCURRENCY, ${DURATION} s per run (after $WARMUP warm-up authentications), $PINNING"
-[ "$SMOKE" = 1 ] && echo "SMOKE RUN: debug binaries and short runs, the numbers mean nothing"
-[ -n "$PERF_DIR" ] && echo "perf was recording authd: its CPU figures include perf's overhead (reports in $PERF_DIR)"
-markdown runs | column -t -s '|' -o '|'
-if [ "$(jq '.half_open | length' "$REPORT")" -gt 0 ]; then
-    echo
-    echo "Server memory per EAP-TLS conversation in progress (VmRSS held - VmRSS before, / reached):"
-    markdown half | column -t -s '|' -o '|'
-fi
-echo "load average before/after: $LOAD_BEFORE / $LOAD_AFTER"
+print_tables "$REPORT"
 
 if [ -n "$OUT" ]; then
     case "$OUT" in
     *.json) cp "$REPORT" "$OUT" ;;
-    *) markdown >"$OUT" ;;
+    *) markdown "$REPORT" >"$OUT" ;;
     esac
     log "wrote $OUT"
 fi
