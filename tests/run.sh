@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The one test command, for newcomers and CI: installs the test tools when
 # missing, then runs formatting, lints, build, every unit and end-to-end
-# test, and a short fuzz run of every fuzz target.
+# test, a smoke run of the benchmark against FreeRADIUS, and a short fuzz
+# run of every fuzz target.
 #
 #   sudo bash tests/run.sh            # as root: end-to-end tests need netns
 #   FUZZ_SECONDS=60 bash tests/run.sh # longer fuzz runs (default 15 s each)
@@ -11,7 +12,7 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 # Debian packages the tests need. Add to this list, one place only.
-APT_PACKAGES="eapoltest hostapd wpasupplicant iproute2 tshark postgresql freeradius"
+APT_PACKAGES="eapoltest hostapd wpasupplicant iproute2 tshark postgresql freeradius jq"
 # The command each package provides, to tell whether it is installed.
 declare -A PROVIDES=(
     [eapoltest]=eapol_test
@@ -21,6 +22,7 @@ declare -A PROVIDES=(
     [tshark]=tshark
     [postgresql]=pg_ctlcluster
     [freeradius]=freeradius
+    [jq]=jq
 )
 
 FUZZ_SECONDS="${FUZZ_SECONDS:-15}"
@@ -69,6 +71,12 @@ cargo build --workspace
 
 step "cargo test"
 cargo test --workspace
+
+# The benchmark against FreeRADIUS, a few seconds on the debug binaries just
+# built: keeps bench/compare.sh and the load tool working (BENCHMARKS.md has
+# the real runs).
+step "bench/compare.sh --smoke"
+bash bench/compare.sh --smoke
 
 fuzzed=0
 if [ -z "${SKIP_FUZZ:-}" ]; then
