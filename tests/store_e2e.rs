@@ -54,6 +54,30 @@ fn cli(database_url: &str, args: &[&str], stdin: &str) -> String {
     String::from_utf8(out.stdout).unwrap()
 }
 
+/// Runs the admin CLI, then waits until every server in `servers` noticed
+/// the change (they poll the store's change generation every second and
+/// drop what they cached).
+fn cli_seen(database_url: &str, args: &[&str], stdin: &str, servers: &[&Server]) -> String {
+    const SEEN: &str = "store changed";
+    let before: Vec<usize> = servers
+        .iter()
+        .map(|s| s.log().matches(SEEN).count())
+        .collect();
+    let out = cli(database_url, args, stdin);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    for (server, before) in servers.iter().zip(before) {
+        while server.log().matches(SEEN).count() <= before {
+            assert!(
+                Instant::now() < deadline,
+                "server did not notice `{args:?}`:\n{}",
+                server.log()
+            );
+            thread::sleep(Duration::from_millis(50));
+        }
+    }
+    out
+}
+
 /// Issues a certificate to `user` with the test CA through the CLI; returns
 /// the credentials and the serial.
 fn issue(database_url: &str, pki: &TestPki, user: &str, out: &Path) -> (Creds, String) {
@@ -154,7 +178,12 @@ fn one_server_follows_the_store() {
     }
 
     // A user's own VLAN overrides the group's, at the next authentication.
-    cli(&url, &["user", "set", "bob", "--vlan", "77"], "");
+    cli_seen(
+        &url,
+        &["user", "set", "bob", "--vlan", "77"],
+        "",
+        &[&server],
+    );
     let run = authenticate(dir.path(), "vlan", &bob, &pki, server.port, common::SECRET);
     assert!(run.success(), "{}", run.output);
     assert!(
@@ -164,7 +193,7 @@ fn one_server_follows_the_store() {
     );
 
     // Disabled: rejected, with the reason in the server log.
-    cli(&url, &["user", "disable", "bob"], "");
+    cli_seen(&url, &["user", "disable", "bob"], "", &[&server]);
     let run = authenticate(
         dir.path(),
         "disabled",
@@ -184,7 +213,7 @@ fn one_server_follows_the_store() {
     assert!(wait_log(&server, "user_disabled"), "{}", server.log());
 
     // Enabled again: accepted.
-    cli(&url, &["user", "enable", "bob"], "");
+    cli_seen(&url, &["user", "enable", "bob"], "", &[&server]);
     let run = authenticate(
         dir.path(),
         "enabled",
@@ -308,7 +337,7 @@ fn two_servers_share_postgres() {
     }
 
     // One CLI call; both instances reject at the next authentication.
-    cli(&url, &["user", "disable", "carol"], "");
+    cli_seen(&url, &["user", "disable", "carol"], "", &[&a, &b]);
     for (name, d) in [("a", &a), ("b", &b)] {
         let run = authenticate(
             dir.path(),
@@ -420,10 +449,11 @@ fn tickets_resume_across_servers_but_not_past_revocation() {
     // Ticket from A, certificate revoked, resumption on B: rejected.
     let peer = resuming_station(&erin, &pki, V::Tls12);
     station_auth(&runtime, a.port, &peer).expect("erin before revocation");
-    cli(
+    cli_seen(
         &url,
         &["cert", "revoke", &erin_serial, "--reason", "keyCompromise"],
         "",
+        &[&a, &b],
     );
     match station_auth(&runtime, b.port, &peer) {
         Err(fourway_sim::station::StationError::Rejected(_)) => {}
@@ -443,7 +473,7 @@ fn tickets_resume_across_servers_but_not_past_revocation() {
     // Ticket from A (TLS 1.3), user disabled, resumption on B: rejected.
     let peer = resuming_station(&frank, &pki, V::Tls13);
     station_auth(&runtime, a.port, &peer).expect("frank before disabling");
-    cli(&url, &["user", "disable", "frank"], "");
+    cli_seen(&url, &["user", "disable", "frank"], "", &[&a, &b]);
     match station_auth(&runtime, b.port, &peer) {
         Err(fourway_sim::station::StationError::Rejected(_)) => {}
         Err(e) => panic!("disabled frank failed otherwise: {e}\n{}", b.log()),

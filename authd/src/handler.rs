@@ -162,17 +162,33 @@ impl AuthHandler {
         self.pap.is_some()
     }
 
-    /// Reads the store's change generation, so that cached PAP passwords
-    /// are forgotten as soon as anything changed there.
+    /// Reads the store's change generation, so that what is cached about
+    /// users, certificates and PAP passwords is dropped as soon as anything
+    /// changed there.
     pub async fn poll_store_changes(&self) {
-        let (Some(pap), Some(store)) = (&self.pap, self.policy.store()) else {
+        let Some(store) = self.policy.store() else {
             return;
         };
         match store.changes_generation().await {
-            Ok(g) => pap.set_generation(g),
+            Ok(g) => {
+                if self.policy.set_store_generation(g) {
+                    debug!(
+                        generation = g,
+                        "store changed: cached users, certificates and passwords dropped"
+                    );
+                }
+                if let Some(pap) = &self.pap {
+                    pap.set_generation(g);
+                }
+            }
             Err(e) => {
-                pap.generation_unknown();
-                warn!("cannot read the store's change generation, PAP cache emptied: {e}");
+                self.policy.store_generation_unknown();
+                if let Some(pap) = &self.pap {
+                    pap.generation_unknown();
+                }
+                warn!(
+                    "cannot read the store's change generation, reading the store on every request: {e}"
+                );
             }
         }
     }

@@ -10,15 +10,21 @@
 //! With a store ([`Policy::with_store`]) the name must be an enabled user,
 //! and a certificate the store recorded must not be revoked there; the
 //! Access-Accept carries the user's VLAN and Session-Timeout, else its
-//! group's. The store is read on every authentication, so changes apply to
-//! the next one without a restart. CRL files are checked beside this by the
+//! group's. What the store said is cached until its change generation moves
+//! (every audited change bumps it; servers poll it every second), so a
+//! change applies within a second, without a restart, and an authentication
+//! usually costs no query. CRL files are checked beside this by the
 //! TLS layer. A store that cannot be read rejects (fail closed).
 
 use eap_methods::server::Authenticated;
 use x509_parser::extensions::GeneralName;
 use x509_parser::prelude::{FromDer, X509Certificate};
 
-use crate::store::{CertificateStatus, Store};
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicI64, Ordering};
+
+use crate::store::{Authorization, CertificateStatus, Store};
 
 /// What the policy decided.
 #[derive(Debug)]
@@ -65,10 +71,83 @@ impl IdentitySource {
     }
 }
 
+/// The store's change generation before the first poll or after a failed
+/// one: nothing is cached then.
+const UNKNOWN_GENERATION: i64 = i64::MIN;
+/// Bound on each cached map; past it the map starts again empty.
+const MAX_CACHED: usize = 65_536;
+
+/// What the store said about users and certificates, valid while its change
+/// generation (bumped by every audited change, polled every second) stays
+/// the same: an authentication then costs no query.
+#[derive(Debug)]
+struct StoreCache {
+    generation: AtomicI64,
+    users: Mutex<HashMap<String, (i64, Option<Authorization>)>>,
+    certificates: Mutex<HashMap<Vec<u8>, (i64, CertificateStatus)>>,
+}
+
+impl Default for StoreCache {
+    fn default() -> StoreCache {
+        StoreCache {
+            generation: AtomicI64::new(UNKNOWN_GENERATION),
+            users: Mutex::default(),
+            certificates: Mutex::default(),
+        }
+    }
+}
+
+impl StoreCache {
+    fn generation(&self) -> i64 {
+        self.generation.load(Ordering::Acquire)
+    }
+
+    /// Returns whether the generation moved (everything cached dropped).
+    fn set_generation(&self, generation: i64) -> bool {
+        if self.generation.swap(generation, Ordering::AcqRel) == generation {
+            return false;
+        }
+        crate::sync::lock(&self.users).clear();
+        crate::sync::lock(&self.certificates).clear();
+        true
+    }
+
+    fn get<K, V>(map: &Mutex<HashMap<K, (i64, V)>>, key: &K, generation: i64) -> Option<V>
+    where
+        K: std::hash::Hash + Eq,
+        V: Clone,
+    {
+        if generation == UNKNOWN_GENERATION {
+            return None;
+        }
+        match crate::sync::lock(map).get(key) {
+            Some((g, v)) if *g == generation => Some(v.clone()),
+            _ => None,
+        }
+    }
+
+    /// Caches `value`, read from the store under `generation`, unless the
+    /// generation moved meanwhile.
+    fn put<K, V>(&self, map: &Mutex<HashMap<K, (i64, V)>>, key: K, generation: i64, value: V)
+    where
+        K: std::hash::Hash + Eq,
+    {
+        if generation == UNKNOWN_GENERATION || generation != self.generation() {
+            return;
+        }
+        let mut m = crate::sync::lock(map);
+        if m.len() >= MAX_CACHED {
+            m.clear();
+        }
+        m.insert(key, (generation, value));
+    }
+}
+
 #[derive(Debug, Default)]
 pub struct Policy {
     store: Option<Store>,
     identity: IdentitySource,
+    cache: StoreCache,
 }
 
 impl Policy {
@@ -82,6 +161,7 @@ impl Policy {
         Policy {
             store: Some(store),
             identity: IdentitySource::default(),
+            cache: StoreCache::default(),
         }
     }
 
@@ -94,6 +174,50 @@ impl Policy {
     /// The store, if any.
     pub fn store(&self) -> Option<&Store> {
         self.store.as_ref()
+    }
+
+    /// The store's change generation is `generation`: what was cached under
+    /// another one is dropped. `true` if it moved.
+    pub fn set_store_generation(&self, generation: i64) -> bool {
+        self.cache.set_generation(generation)
+    }
+
+    /// The change generation could not be read: drop the cache and read
+    /// the store on every authentication until it can.
+    pub fn store_generation_unknown(&self) {
+        self.cache.set_generation(UNKNOWN_GENERATION);
+    }
+
+    async fn certificate_status(
+        &self,
+        store: &Store,
+        serial: &[u8],
+    ) -> Result<CertificateStatus, crate::store::StoreError> {
+        let generation = self.cache.generation();
+        let serial = serial.to_vec();
+        if let Some(s) = StoreCache::get(&self.cache.certificates, &serial, generation) {
+            return Ok(s);
+        }
+        let status = store.certificate_status(&serial).await?;
+        self.cache
+            .put(&self.cache.certificates, serial, generation, status.clone());
+        Ok(status)
+    }
+
+    async fn authorization(
+        &self,
+        store: &Store,
+        user: &str,
+    ) -> Result<Option<Authorization>, crate::store::StoreError> {
+        let generation = self.cache.generation();
+        let key = user.to_owned();
+        if let Some(a) = StoreCache::get(&self.cache.users, &key, generation) {
+            return Ok(a);
+        }
+        let found = store.authorization(user).await?;
+        self.cache
+            .put(&self.cache.users, key, generation, found.clone());
+        Ok(found)
     }
 
     pub async fn authorize(&self, auth: &Authenticated) -> Decision {
@@ -123,7 +247,7 @@ impl Policy {
             });
         };
         if let Some(serial) = &serial {
-            match store.certificate_status(serial).await {
+            match self.certificate_status(store, serial).await {
                 Ok(CertificateStatus::Unknown) => {}
                 Ok(CertificateStatus::Valid { user }) if user == user_name => {}
                 Ok(CertificateStatus::Valid { user }) => {
@@ -148,7 +272,7 @@ impl Policy {
                 Err(e) => return store_unavailable(e),
             }
         }
-        match store.authorization(&user_name).await {
+        match self.authorization(store, &user_name).await {
             Ok(None) => Decision::Reject {
                 label: "unknown_user",
                 why: format!("user {user_name:?} is not in the store"),
@@ -214,4 +338,48 @@ pub fn certificate_common_name(der: &[u8]) -> Option<String> {
     certificate_identity(der, IdentitySource::CommonName)
         .ok()
         .map(|(n, _)| n)
+}
+
+#[cfg(test)]
+mod cache_tests {
+    use super::*;
+
+    fn authz(vlan: &str) -> Option<Authorization> {
+        Some(Authorization {
+            enabled: true,
+            group: None,
+            vlan: Some(vlan.into()),
+            session_timeout: None,
+        })
+    }
+
+    #[test]
+    fn cached_only_under_the_generation_it_was_read_in() {
+        let c = StoreCache::default();
+        let key = "bob".to_owned();
+        // Generation unknown (never polled): nothing cached.
+        c.put(&c.users, key.clone(), UNKNOWN_GENERATION, authz("1"));
+        assert_eq!(StoreCache::get(&c.users, &key, UNKNOWN_GENERATION), None);
+        assert!(c.set_generation(7));
+        assert!(!c.set_generation(7), "same generation: nothing dropped");
+        c.put(&c.users, key.clone(), 7, authz("2"));
+        assert_eq!(StoreCache::get(&c.users, &key, 7), Some(authz("2")));
+        // Read under 7 but the store moved to 8 meanwhile: not cached.
+        assert!(c.set_generation(8));
+        assert_eq!(StoreCache::get(&c.users, &key, 8), None);
+        c.put(&c.users, key.clone(), 7, authz("3"));
+        assert_eq!(StoreCache::get(&c.users, &key, 8), None);
+        // "No such user" is an answer worth caching too.
+        c.put(&c.users, key.clone(), 8, None);
+        assert_eq!(StoreCache::get(&c.users, &key, 8), Some(None));
+        // Certificates likewise; a new generation drops everything.
+        c.put(&c.certificates, vec![1, 2], 8, CertificateStatus::Unknown);
+        assert_eq!(
+            StoreCache::get(&c.certificates, &vec![1, 2], 8),
+            Some(CertificateStatus::Unknown)
+        );
+        assert!(c.set_generation(9));
+        assert!(crate::sync::lock(&c.users).is_empty());
+        assert!(crate::sync::lock(&c.certificates).is_empty());
+    }
 }

@@ -168,8 +168,8 @@ impl Server {
         };
         let eap = eap_config(config, tickets.as_ref())?;
         let handler = Arc::new(AuthHandler::new(clients, eap, policy, settings(config)));
+        handler.poll_store_changes().await;
         if handler.pap_enabled() {
-            handler.poll_store_changes().await;
             info!(
                 cache_secs = config.pap.cache_secs,
                 "PAP on (User-Password against the store)"
@@ -238,7 +238,7 @@ impl Server {
                 shutdown.clone(),
             ));
         }
-        if self.handler.pap_enabled() {
+        if self.store.is_some() {
             let handler = self.handler.clone();
             let stop = shutdown.clone();
             tasks.spawn(async move {
