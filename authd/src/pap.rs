@@ -53,6 +53,8 @@ pub struct PasswordCache {
     /// unknown or has no password so that such a request costs as much as
     /// a wrong password (no user enumeration by timing).
     decoy: String,
+    /// Argon2id working memory, reused (one per concurrent check).
+    memory: Mutex<Vec<Vec<argon2::Block>>>,
 }
 
 impl std::fmt::Debug for PasswordCache {
@@ -90,6 +92,7 @@ impl PasswordCache {
             max_entries,
             hashing: Semaphore::new(MAX_CONCURRENT_HASHES),
             decoy: decoy_hash(),
+            memory: Mutex::new(Vec::new()),
         };
         zeroize::Zeroize::zeroize(&mut key);
         cache
@@ -232,11 +235,16 @@ impl PasswordCache {
             };
         };
         let candidate = zeroize::Zeroizing::new(password.to_vec());
-        let verified = tokio::task::spawn_blocking(move || {
-            crate::store::verify_password_bytes(&hash, &candidate)
+        // One of at most MAX_CONCURRENT_HASHES buffers, kept for the next
+        // check (see `verify_password_in`).
+        let mut memory = crate::sync::lock(&self.memory).pop().unwrap_or_default();
+        let (verified, memory) = tokio::task::spawn_blocking(move || {
+            let ok = crate::store::verify_password_in(&hash, &candidate, &mut memory);
+            (ok, memory)
         })
         .await
-        .unwrap_or(false);
+        .unwrap_or((false, Vec::new()));
+        crate::sync::lock(&self.memory).push(memory);
         let authorization = match known {
             Known::User(a) => a,
             Known::WithoutPassword => {

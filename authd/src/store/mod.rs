@@ -28,7 +28,7 @@ use std::path::{Path, PathBuf};
 use std::str::FromStr;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use argon2::password_hash::{PasswordHasher, PasswordVerifier};
+use argon2::password_hash::PasswordHasher;
 use sqlx::AssertSqlSafe;
 use sqlx::migrate::Migrator;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
@@ -1244,23 +1244,71 @@ pub fn hash_password(password: &str) -> Result<String, StoreError> {
 
 /// Whether `password` matches the PHC string `hash`.
 pub fn verify_password(hash: &str, password: &str) -> bool {
-    verify_password_bytes(hash, password.as_bytes())
+    verify_password_in(hash, password.as_bytes(), &mut Vec::new())
 }
 
+/// Most memory a stored hash may ask of [`verify_password_in`]: 256 MiB.
+const MAX_ARGON2_BLOCKS: usize = 256 * 1024;
+
 /// [`verify_password`] for a password as received (RFC 2865 User-Password
-/// is octets, not necessarily UTF-8).
-pub fn verify_password_bytes(hash: &str, password: &[u8]) -> bool {
-    match argon2::password_hash::phc::PasswordHash::new(hash) {
-        Ok(parsed) => argon2::Argon2::default()
-            .verify_password(password, &parsed)
-            .is_ok(),
-        Err(_) => false,
+/// is octets, not necessarily UTF-8), computing in `memory`, which the caller keeps
+/// between calls: Argon2id needs m KiB per check (19 MiB by default), and a
+/// fresh allocation each time leaves the allocator holding many such blocks
+/// across threads. The memory is wiped after use.
+pub fn verify_password_in(hash: &str, password: &[u8], memory: &mut Vec<argon2::Block>) -> bool {
+    let Ok(parsed) = argon2::password_hash::phc::PasswordHash::new(hash) else {
+        return false;
+    };
+    let (Some(salt), Some(expected)) = (&parsed.salt, &parsed.hash) else {
+        return false;
+    };
+    let Ok(algorithm) = argon2::Algorithm::try_from(parsed.algorithm.as_str()) else {
+        return false;
+    };
+    let version = match parsed.version.map(argon2::Version::try_from).transpose() {
+        Ok(v) => v.unwrap_or_default(),
+        Err(_) => return false,
+    };
+    let Ok(params) = argon2::Params::try_from(&parsed) else {
+        return false;
+    };
+    if params.block_count() > MAX_ARGON2_BLOCKS {
+        return false;
     }
+    memory.resize(params.block_count(), argon2::Block::default());
+    let mut out = Zeroizing::new(vec![0u8; expected.as_bytes().len()]);
+    let computed = argon2::Argon2::new(algorithm, version, params)
+        .hash_password_into_with_memory(password, salt.as_ref(), &mut out, &mut memory[..])
+        .is_ok();
+    memory.fill(argon2::Block::default());
+    computed && aws_lc_rs::constant_time::verify_slices_are_equal(&out, expected.as_bytes()).is_ok()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn verify_in_reused_memory_agrees_with_verify() {
+        let hash = hash_password("correct horse").unwrap();
+        let mut memory = Vec::new();
+        for _ in 0..2 {
+            assert!(verify_password_in(&hash, b"correct horse", &mut memory));
+            assert!(!verify_password_in(&hash, b"correct horsf", &mut memory));
+        }
+        assert_eq!(
+            memory.len(),
+            19 * 1024,
+            "default m = 19 MiB in 1 KiB blocks"
+        );
+        assert!(verify_password(&hash, "correct horse"));
+        assert!(!verify_password_in(
+            "$argon2id$v=19$garbage",
+            b"x",
+            &mut memory
+        ));
+        assert!(!verify_password_in("", b"", &mut memory));
+    }
 
     #[test]
     fn backend_by_scheme() {
