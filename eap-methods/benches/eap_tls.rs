@@ -336,5 +336,62 @@ fn both_sides(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, full_ecdsa, full_rsa, resumed_ecdsa, both_sides);
+/// The same mutual TLS handshake with rustls alone, connections talking
+/// through memory with no EAP framing: the floor the EAP-TLS server-side
+/// figures are compared with. Server time only, as above.
+fn rustls_alone(c: &mut Criterion) {
+    let mut g = c.benchmark_group("rustls_server_full_ecdsa_p256");
+    configure(&mut g);
+    for (label, version, _) in VERSIONS {
+        let s = setup(version, KeyKind::EcdsaP256, false);
+        let server_config = s.server.tls.clone();
+        let client_config = s.peer.tls.clone();
+        let name = s.peer.server_name.clone();
+        g.bench_function(label, |b| {
+            b.iter_custom(|iters| {
+                let mut server_time = Duration::ZERO;
+                for _ in 0..iters {
+                    let mut client =
+                        rustls::ClientConnection::new(client_config.clone(), name.clone()).unwrap();
+                    let t = Instant::now();
+                    let mut server = rustls::ServerConnection::new(server_config.clone()).unwrap();
+                    server_time += t.elapsed();
+                    let mut buf = Vec::new();
+                    while client.is_handshaking() || server.is_handshaking() {
+                        buf.clear();
+                        while client.wants_write() {
+                            client.write_tls(&mut buf).unwrap();
+                        }
+                        let t = Instant::now();
+                        if !buf.is_empty() {
+                            server.read_tls(&mut &buf[..]).unwrap();
+                            server.process_new_packets().unwrap();
+                        }
+                        buf.clear();
+                        while server.wants_write() {
+                            server.write_tls(&mut buf).unwrap();
+                        }
+                        server_time += t.elapsed();
+                        if !buf.is_empty() {
+                            client.read_tls(&mut &buf[..]).unwrap();
+                            client.process_new_packets().unwrap();
+                        }
+                    }
+                    black_box(&server);
+                }
+                server_time
+            })
+        });
+    }
+    g.finish();
+}
+
+criterion_group!(
+    benches,
+    full_ecdsa,
+    full_rsa,
+    resumed_ecdsa,
+    both_sides,
+    rustls_alone
+);
 criterion_main!(benches);
