@@ -307,15 +307,35 @@ fn one_server_follows_the_store() {
     assert!(server.is_running());
 }
 
-#[test]
-fn two_servers_share_postgres() {
-    common::require_tool("eapol_test");
+/// A throwaway PostgreSQL cluster (stopped when dropped) with one database
+/// `name`, its URL, and a runtime for the async helpers.
+fn postgres_database(name: &str) -> (suite::PgCluster, tokio::runtime::Runtime, String) {
     let cluster = suite::PgCluster::start();
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .unwrap();
-    let url = runtime.block_on(cluster.create_database("shared"));
+    let url = runtime.block_on(cluster.create_database(name));
+    (cluster, runtime, url)
+}
+
+/// Panics unless `result` is an Access-Reject.
+fn expect_rejected(
+    result: Result<fourway_sim::station::Authentication, fourway_sim::station::StationError>,
+    who: &str,
+    server: &Server,
+) {
+    match result {
+        Err(fourway_sim::station::StationError::Rejected(_)) => {}
+        Err(e) => panic!("{who} failed otherwise: {e}\n{}", server.log()),
+        Ok(r) => panic!("{who} accepted (resumed: {})\n{}", r.resumed, server.log()),
+    }
+}
+
+#[test]
+fn two_servers_share_postgres() {
+    common::require_tool("eapol_test");
+    let (_cluster, _runtime, url) = postgres_database("shared");
     let dir = common::TempDir::new("store-e2e-pg");
     let pki = TestPki::create(dir.path());
 
@@ -409,12 +429,7 @@ fn station_auth(
 /// rejected on the resumed handshake.
 #[test]
 fn tickets_resume_across_servers_but_not_past_revocation() {
-    let cluster = suite::PgCluster::start();
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    let url = runtime.block_on(cluster.create_database("tickets"));
+    let (_cluster, runtime, url) = postgres_database("tickets");
     let dir = common::TempDir::new("store-e2e-tickets");
     let pki = TestPki::create(dir.path());
     cli(&url, &["user", "add", "erin"], "");
@@ -455,15 +470,7 @@ fn tickets_resume_across_servers_but_not_past_revocation() {
         "",
         &[&a, &b],
     );
-    match station_auth(&runtime, b.port, &peer) {
-        Err(fourway_sim::station::StationError::Rejected(_)) => {}
-        Err(e) => panic!("revoked erin failed otherwise: {e}\n{}", b.log()),
-        Ok(r) => panic!(
-            "revoked erin accepted (resumed: {})\n{}",
-            r.resumed,
-            b.log()
-        ),
-    }
+    expect_rejected(station_auth(&runtime, b.port, &peer), "revoked erin", &b);
     assert!(
         wait_log(&b, "(resumed TLS session)") && b.log().contains("certificate_revoked"),
         "the rejection should be of a resumed session, for the revocation:\n{}",
@@ -474,15 +481,7 @@ fn tickets_resume_across_servers_but_not_past_revocation() {
     let peer = resuming_station(&frank, &pki, V::Tls13);
     station_auth(&runtime, a.port, &peer).expect("frank before disabling");
     cli_seen(&url, &["user", "disable", "frank"], "", &[&a, &b]);
-    match station_auth(&runtime, b.port, &peer) {
-        Err(fourway_sim::station::StationError::Rejected(_)) => {}
-        Err(e) => panic!("disabled frank failed otherwise: {e}\n{}", b.log()),
-        Ok(r) => panic!(
-            "disabled frank accepted (resumed: {})\n{}",
-            r.resumed,
-            b.log()
-        ),
-    }
+    expect_rejected(station_auth(&runtime, b.port, &peer), "disabled frank", &b);
     assert!(wait_log(&b, "user_disabled"), "{}", b.log());
     let rejected = b
         .log()

@@ -462,19 +462,8 @@ fn half_open_cmd(args: &LoadArgs, sessions: usize) -> Result<ExitCode, String> {
         ready_file: args.ready_file.clone(),
         progress: !args.quiet,
     };
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| e.to_string())?;
-    let report = runtime.block_on(run_half_open(opts));
-    if args.json {
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&report).map_err(|e| e.to_string())?
-        );
-    } else {
-        println!("{}", report.human());
-    }
+    let report = block_on(run_half_open(opts))?;
+    print_load_report(&report, args.json, || report.human())?;
     Ok(if report.reached as usize == sessions {
         ExitCode::SUCCESS
     } else {
@@ -521,19 +510,8 @@ fn load_cmd(args: &LoadArgs) -> Result<ExitCode, String> {
         ready_file: args.ready_file.clone(),
         rate: args.rate,
     };
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| e.to_string())?;
-    let report = runtime.block_on(run_load(opts));
-    if args.json {
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&report).map_err(|e| e.to_string())?
-        );
-    } else {
-        println!("{}", report.human());
-    }
+    let report = block_on(run_load(opts))?;
+    print_load_report(&report, args.json, || report.human())?;
     Ok(if report.failed == 0 && report.succeeded > 0 {
         ExitCode::SUCCESS
     } else {
@@ -590,5 +568,29 @@ fn write_pcap(path: &std::path::Path, reports: &[StationReport]) -> std::io::Res
         offset += r.virtual_time + Duration::from_millis(1);
     }
     w.finish()?;
+    Ok(())
+}
+
+/// Runs `future` to completion on a multi-threaded runtime.
+fn block_on<F: std::future::Future>(future: F) -> Result<F::Output, String> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| e.to_string())?;
+    Ok(runtime.block_on(future))
+}
+
+/// Prints a load report as pretty JSON, or as the human summary.
+fn print_load_report<T: serde::Serialize>(
+    report: &T,
+    json: bool,
+    human: impl FnOnce() -> String,
+) -> Result<(), String> {
+    if json {
+        let text = serde_json::to_string_pretty(report).map_err(|e| e.to_string())?;
+        println!("{text}");
+    } else {
+        println!("{}", human());
+    }
     Ok(())
 }
