@@ -112,9 +112,10 @@ impl StoreCache {
         true
     }
 
-    fn get<K, V>(map: &Mutex<HashMap<K, (i64, V)>>, key: &K, generation: i64) -> Option<V>
+    fn get<K, Q, V>(map: &Mutex<HashMap<K, (i64, V)>>, key: &Q, generation: i64) -> Option<V>
     where
-        K: std::hash::Hash + Eq,
+        K: std::hash::Hash + Eq + std::borrow::Borrow<Q>,
+        Q: std::hash::Hash + Eq + ?Sized,
         V: Clone,
     {
         if generation == UNKNOWN_GENERATION {
@@ -194,13 +195,16 @@ impl Policy {
         serial: &[u8],
     ) -> Result<CertificateStatus, crate::store::StoreError> {
         let generation = self.cache.generation();
-        let serial = serial.to_vec();
-        if let Some(s) = StoreCache::get(&self.cache.certificates, &serial, generation) {
+        if let Some(s) = StoreCache::get(&self.cache.certificates, serial, generation) {
             return Ok(s);
         }
-        let status = store.certificate_status(&serial).await?;
-        self.cache
-            .put(&self.cache.certificates, serial, generation, status.clone());
+        let status = store.certificate_status(serial).await?;
+        self.cache.put(
+            &self.cache.certificates,
+            serial.to_vec(),
+            generation,
+            status.clone(),
+        );
         Ok(status)
     }
 
@@ -210,13 +214,16 @@ impl Policy {
         user: &str,
     ) -> Result<Option<Authorization>, crate::store::StoreError> {
         let generation = self.cache.generation();
-        let key = user.to_owned();
-        if let Some(a) = StoreCache::get(&self.cache.users, &key, generation) {
+        if let Some(a) = StoreCache::get(&self.cache.users, user, generation) {
             return Ok(a);
         }
         let found = store.authorization(user).await?;
-        self.cache
-            .put(&self.cache.users, key, generation, found.clone());
+        self.cache.put(
+            &self.cache.users,
+            user.to_owned(),
+            generation,
+            found.clone(),
+        );
         Ok(found)
     }
 
@@ -359,23 +366,26 @@ mod cache_tests {
         let key = "bob".to_owned();
         // Generation unknown (never polled): nothing cached.
         c.put(&c.users, key.clone(), UNKNOWN_GENERATION, authz("1"));
-        assert_eq!(StoreCache::get(&c.users, &key, UNKNOWN_GENERATION), None);
+        assert_eq!(
+            StoreCache::get(&c.users, key.as_str(), UNKNOWN_GENERATION),
+            None
+        );
         assert!(c.set_generation(7));
         assert!(!c.set_generation(7), "same generation: nothing dropped");
         c.put(&c.users, key.clone(), 7, authz("2"));
-        assert_eq!(StoreCache::get(&c.users, &key, 7), Some(authz("2")));
+        assert_eq!(StoreCache::get(&c.users, key.as_str(), 7), Some(authz("2")));
         // Read under 7 but the store moved to 8 meanwhile: not cached.
         assert!(c.set_generation(8));
-        assert_eq!(StoreCache::get(&c.users, &key, 8), None);
+        assert_eq!(StoreCache::get(&c.users, key.as_str(), 8), None);
         c.put(&c.users, key.clone(), 7, authz("3"));
-        assert_eq!(StoreCache::get(&c.users, &key, 8), None);
+        assert_eq!(StoreCache::get(&c.users, key.as_str(), 8), None);
         // "No such user" is an answer worth caching too.
         c.put(&c.users, key.clone(), 8, None);
-        assert_eq!(StoreCache::get(&c.users, &key, 8), Some(None));
+        assert_eq!(StoreCache::get(&c.users, key.as_str(), 8), Some(None));
         // Certificates likewise; a new generation drops everything.
         c.put(&c.certificates, vec![1, 2], 8, CertificateStatus::Unknown);
         assert_eq!(
-            StoreCache::get(&c.certificates, &vec![1, 2], 8),
+            StoreCache::get(&c.certificates, &[1u8, 2][..], 8),
             Some(CertificateStatus::Unknown)
         );
         assert!(c.set_generation(9));
