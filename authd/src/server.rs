@@ -152,10 +152,7 @@ impl Server {
         let tickets = match config.tls.ticket_schedule() {
             Some(schedule) => {
                 let ring = TicketKeyring::new(schedule);
-                match &store {
-                    Some(store) => ring.refresh_from_store(store).await?,
-                    None => ring.refresh_local(),
-                }
+                ring.refresh(store.as_ref()).await?;
                 info!(
                     lifetime_secs = schedule.lifetime,
                     key_rotation_secs = schedule.rotation,
@@ -240,23 +237,31 @@ impl Server {
         }
         if self.store.is_some() {
             let handler = self.handler.clone();
-            let stop = shutdown.clone();
-            tasks.spawn(async move {
-                let mut tick = tokio::time::interval(crate::pap::CHANGES_POLL_INTERVAL);
-                tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-                loop {
-                    tokio::select! {
-                        _ = stop.cancelled() => return,
-                        _ = tick.tick() => handler.poll_store_changes().await,
-                    }
-                }
-            });
+            tasks.spawn(every(
+                crate::pap::CHANGES_POLL_INTERVAL,
+                shutdown.clone(),
+                move || {
+                    let handler = handler.clone();
+                    async move { handler.poll_store_changes().await }
+                },
+            ));
         }
         if let Some(ring) = &self.tickets {
-            tasks.spawn(crate::tickets::run_refresh(
-                ring.clone(),
-                self.store.clone(),
+            // A store that cannot be read keeps the keys held; tickets stop
+            // being issued once none covers a full lifetime, and full
+            // handshakes go on.
+            let (ring, store) = (ring.clone(), self.store.clone());
+            tasks.spawn(every(
+                crate::tickets::REFRESH_INTERVAL,
                 shutdown.clone(),
+                move || {
+                    let (ring, store) = (ring.clone(), store.clone());
+                    async move {
+                        if let Err(e) = ring.refresh(store.as_ref()).await {
+                            warn!("cannot refresh TLS ticket keys from the store: {e}");
+                        }
+                    }
+                },
             ));
         }
         tasks.spawn(reload_on_sighup(
@@ -333,6 +338,24 @@ async fn receive_loop(
             }
             drop(permit);
         });
+    }
+}
+
+/// Runs `task` every `period` until `stop` (a late tick is delayed, never
+/// followed by a burst of catch-up runs).
+async fn every<F, Fut>(period: Duration, stop: CancellationToken, mut task: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = ()>,
+{
+    let mut tick = tokio::time::interval(period);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = stop.cancelled() => return,
+            _ = tick.tick() => {}
+        }
+        task().await;
     }
 }
 

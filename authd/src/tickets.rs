@@ -198,6 +198,17 @@ impl TicketKeyring {
         Ok(())
     }
 
+    /// Refreshes from `store`, or in memory without one.
+    pub async fn refresh(&self, store: Option<&Store>) -> Result<(), StoreError> {
+        match store {
+            Some(store) => self.refresh_from_store(store).await,
+            None => {
+                self.refresh_local();
+                Ok(())
+            }
+        }
+    }
+
     /// The same schedule without a store: keys live in this process only.
     pub fn refresh_local(&self) {
         let now = unix_now();
@@ -319,33 +330,6 @@ impl ProducesTickets for Ticketer {
 
     fn decrypt(&self, cipher: &[u8]) -> Option<Vec<u8>> {
         self.ring.open(self.method, cipher, unix_now())
-    }
-}
-
-/// Keeps `ring` current until `stop`: from `store` every
-/// [`REFRESH_INTERVAL`], or in memory without one. A store that cannot be
-/// read keeps the keys held (logged); tickets stop being issued once none
-/// covers a full lifetime, and full handshakes go on.
-pub async fn run_refresh(
-    ring: Arc<TicketKeyring>,
-    store: Option<Store>,
-    stop: tokio_util::sync::CancellationToken,
-) {
-    let mut tick = tokio::time::interval(REFRESH_INTERVAL);
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    loop {
-        tokio::select! {
-            _ = stop.cancelled() => return,
-            _ = tick.tick() => {}
-        }
-        match &store {
-            Some(store) => {
-                if let Err(e) = ring.refresh_from_store(store).await {
-                    tracing::warn!("cannot refresh TLS ticket keys from the store: {e}");
-                }
-            }
-            None => ring.refresh_local(),
-        }
     }
 }
 
