@@ -45,6 +45,7 @@ pub use keys::{Emsk, Msk};
 pub use peer::{PeerAuthenticated, PeerConfig, PeerOutcome, PeerSession};
 pub use reason::Reason;
 pub use server::{
-    Authenticated, Outcome, ServerConfig, ServerSession, failure_packet, success_packet,
+    Authenticated, Outcome, PeerVerified, ServerConfig, ServerSession, Verdict, failure_packet,
+    success_packet,
 };
 pub use tls_common::classic_kx_provider;

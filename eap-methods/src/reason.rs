@@ -58,6 +58,12 @@ pub enum Reason {
     /// TLS 1.3 application data other than the one-octet 0x00 commitment
     /// message (RFC 9190 §2.5).
     UnexpectedApplicationData,
+    /// The caller refused the authenticated peer (authorization): the
+    /// server sent a TLS access_denied alert, then EAP-Failure.
+    AccessDenied,
+    /// The peer asked for a method in an Expanded Nak (RFC 3748 §5.3.2),
+    /// which this server does not offer.
+    ExpandedNak,
 }
 
 impl Reason {
@@ -92,6 +98,8 @@ impl Reason {
             Reason::EapFailure => "eap_failure",
             Reason::SessionFinished => "session_finished",
             Reason::UnexpectedApplicationData => "unexpected_application_data",
+            Reason::AccessDenied => "access_denied",
+            Reason::ExpandedNak => "expanded_nak",
         }
     }
 
@@ -161,6 +169,9 @@ impl fmt::Display for Reason {
                 AlertDescription::BadCertificate => {
                     f.write_str("peer rejected our certificate (alert bad_certificate)")
                 }
+                AlertDescription::AccessDenied => {
+                    f.write_str("server refused access (alert access_denied)")
+                }
                 other => write!(f, "peer sent fatal TLS alert {other:?}"),
             },
             Reason::TlsMessageTooLong { declared_or_actual } => {
@@ -179,6 +190,12 @@ impl fmt::Display for Reason {
             Reason::SessionFinished => f.write_str("EAP session already finished"),
             Reason::UnexpectedApplicationData => {
                 f.write_str("unexpected TLS application data (only the 0x00 commitment is allowed)")
+            }
+            Reason::AccessDenied => {
+                f.write_str("authenticated peer refused by policy (TLS alert access_denied sent)")
+            }
+            Reason::ExpandedNak => {
+                f.write_str("peer sent an Expanded Nak (RFC 3748 §5.3.2): no vendor method offered")
             }
         }
     }

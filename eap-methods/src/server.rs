@@ -6,6 +6,13 @@
 //! EAP-Message attributes of one Access-Request) to [`ServerSession::handle`]
 //! and turns the returned [`Outcome`] into an Access-Challenge,
 //! Access-Accept or Access-Reject, or drops the request.
+//!
+//! Authorization is the caller's: once TLS has authenticated the peer,
+//! [`Outcome::Decide`] hands over who it is, and nothing that says success
+//! (the TLS 1.3 commitment message, the TLS 1.2 server Finished,
+//! EAP-Success) leaves before [`ServerSession::decide`] answers. A refusal
+//! becomes a TLS access_denied alert and then EAP-Failure (RFC 9190 §2.5,
+//! RFC 5216 §2.1.3).
 
 use std::fmt;
 use std::sync::Arc;
@@ -15,8 +22,8 @@ use rustls_pki_types::CertificateDer;
 use crate::codec::{self, Code, EapType, Packet};
 use crate::keys::{Emsk, Msk};
 use crate::methods::identity;
-use crate::methods::tls::{ServerStep, TlsResult, TlsServer};
-use crate::tls_common::DEFAULT_MAX_TLS_MESSAGE_LEN;
+use crate::methods::tls::{PeerEvidence, ServerStep, TlsResult, TlsServer};
+use crate::tls_common::{DEFAULT_MAX_TLS_MESSAGE_LEN, Fragmenter};
 
 pub use crate::reason::Reason;
 
@@ -45,9 +52,12 @@ impl ServerConfig {
 pub enum Outcome {
     /// Send this EAP-Request in an Access-Challenge.
     Request(Vec<u8>),
-    /// Authentication succeeded: send this EAP-Success in an Access-Accept
-    /// with the keys of `auth`. The caller may still refuse (authorization)
-    /// with [`failure_packet`] of the same identifier.
+    /// The peer is authenticated: decide whether it may in (store,
+    /// policy) and answer with [`ServerSession::decide`], which returns the
+    /// outcome to send for this same packet.
+    Decide(Box<PeerVerified>),
+    /// Authentication succeeded and the caller allowed it: send this
+    /// EAP-Success in an Access-Accept with the keys of `auth`.
     Success {
         /// The EAP-Success packet.
         eap: Vec<u8>,
@@ -65,9 +75,21 @@ pub enum Outcome {
     Discard(Reason),
 }
 
-/// A successfully authenticated peer.
-pub struct Authenticated {
-    /// The EAP-Response/Identity.
+/// The caller's answer to [`Outcome::Decide`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verdict {
+    /// Let the peer in: the success indication follows.
+    Allow,
+    /// Refuse: a TLS access_denied alert, then EAP-Failure.
+    Deny,
+}
+
+/// A peer the TLS handshake authenticated (its chain verified by the
+/// rustls client verifier), or, resuming, the peer of the earlier session.
+#[derive(Clone)]
+pub struct PeerVerified {
+    /// The EAP-Response/Identity (unauthenticated: the certificate names
+    /// the peer).
     pub identity: String,
     /// The method that authenticated the peer.
     pub method: EapType,
@@ -75,6 +97,27 @@ pub struct Authenticated {
     pub tls_version: Option<rustls::ProtocolVersion>,
     /// The client certificate chain, leaf first.
     pub peer_certificates: Vec<CertificateDer<'static>>,
+    /// The TLS handshake resumed an earlier session (its certificate was
+    /// not verified again by TLS).
+    pub resumed: bool,
+}
+
+impl fmt::Debug for PeerVerified {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PeerVerified")
+            .field("identity", &self.identity)
+            .field("method", &self.method)
+            .field("tls_version", &self.tls_version)
+            .field("peer_certificates", &self.peer_certificates.len())
+            .field("resumed", &self.resumed)
+            .finish()
+    }
+}
+
+/// A successfully authenticated and allowed peer, with the keys.
+pub struct Authenticated {
+    /// Who, as decided on.
+    pub peer: PeerVerified,
     /// Master Session Key.
     pub msk: Msk,
     /// Extended Master Session Key.
@@ -83,19 +126,13 @@ pub struct Authenticated {
     /// server.random (RFC 5216 §2.3); TLS 1.3: 0x0D || Method-Id
     /// (RFC 9190 §2.3).
     pub session_id: Vec<u8>,
-    /// The TLS handshake resumed an earlier session.
-    pub resumed: bool,
 }
 
 impl fmt::Debug for Authenticated {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Authenticated")
-            .field("identity", &self.identity)
-            .field("method", &self.method)
-            .field("tls_version", &self.tls_version)
-            .field("peer_certificates", &self.peer_certificates.len())
+            .field("peer", &self.peer)
             .field("session_id_len", &self.session_id.len())
-            .field("resumed", &self.resumed)
             .finish_non_exhaustive()
     }
 }
@@ -121,6 +158,12 @@ enum State {
     AwaitIdentity,
     /// EAP-TLS running.
     Tls(Box<TlsServer>),
+    /// The peer is authenticated; the caller's decision is awaited. The
+    /// Identifier is that of the Response that completed the handshake.
+    Deciding(Box<TlsServer>, u8),
+    /// The caller refused: the alert flight (fragmented) is being sent;
+    /// the peer's acknowledgement of its end is answered with Failure.
+    Denied(Fragmenter),
     /// Success or Failure sent.
     Finished,
 }
@@ -169,6 +212,11 @@ impl ServerSession {
             current: None,
             identity: None,
         }
+    }
+
+    /// The Identifier of the outstanding Request, if one was sent.
+    pub fn outstanding_identifier(&self) -> Option<u8> {
+        self.current
     }
 
     /// The EAP identity once known.
@@ -249,23 +297,102 @@ impl ServerSession {
                 Outcome::Discard(Reason::UnexpectedType)
             }
             State::Tls(mut tls) => match eap_type {
-                Some(EapType::Tls) => match tls.process(data) {
-                    ServerStep::Send(td) => {
-                        self.state = State::Tls(tls);
-                        self.request(EapType::Tls, &td)
-                    }
-                    ServerStep::Done(result) => self.succeed(id, *result),
-                    ServerStep::Fail(reason) => self.fail(id, reason),
-                },
+                Some(EapType::Tls) => {
+                    let step = tls.process(data);
+                    self.tls_step(tls, id, step)
+                }
                 // RFC 3748 §5.3.1: a Nak lists the methods the peer wants;
                 // EAP-TLS is all we offer.
                 Some(EapType::Nak) => self.fail(id, Reason::NoCommonMethod(data.to_vec())),
+                // RFC 3748 §5.3.2: an Expanded Nak names vendor methods;
+                // none is offered, so this too ends the conversation.
+                Some(EapType::Expanded) => self.fail(id, Reason::ExpandedNak),
                 _ => {
                     self.state = State::Tls(tls);
                     Outcome::Discard(Reason::UnexpectedType)
                 }
             },
+            state @ State::Deciding(..) => {
+                // The caller has not answered yet; nothing may advance.
+                self.state = state;
+                Outcome::Discard(Reason::UnexpectedCode)
+            }
+            State::Denied(mut out) => {
+                if eap_type == Some(EapType::Tls)
+                    && out.has_more()
+                    && crate::tls_common::TlsPacket::new_checked(data).is_ok_and(|p| p.is_ack())
+                    && let Some(fragment) = out.next_fragment()
+                {
+                    self.state = State::Denied(out);
+                    return self.request(EapType::Tls, &fragment.to_vec());
+                }
+                // The peer acknowledged (or answered) the alert: end.
+                self.fail(id, Reason::AccessDenied)
+            }
             State::Finished => Outcome::Discard(Reason::SessionFinished),
+        }
+    }
+
+    /// Turns a step of the TLS half into the session's outcome.
+    fn tls_step(&mut self, tls: Box<TlsServer>, id: u8, step: ServerStep) -> Outcome {
+        match step {
+            ServerStep::Send(td) => {
+                self.state = State::Tls(tls);
+                self.request(EapType::Tls, &td)
+            }
+            ServerStep::Decide(evidence) => {
+                self.state = State::Deciding(tls, id);
+                Outcome::Decide(Box::new(self.verified(*evidence)))
+            }
+            ServerStep::Refuse => self.send_denied(tls, id),
+            ServerStep::Done(result) => self.succeed(id, *result),
+            ServerStep::Fail(reason) => self.fail(id, reason),
+        }
+    }
+
+    /// Starts sending the access_denied alert flight.
+    fn send_denied(&mut self, tls: Box<TlsServer>, id: u8) -> Outcome {
+        let mut out = tls.into_denied();
+        match out.next_fragment() {
+            Some(fragment) => {
+                self.state = State::Denied(out);
+                self.request(EapType::Tls, &fragment.to_vec())
+            }
+            None => self.fail(id, Reason::AccessDenied),
+        }
+    }
+
+    fn verified(&self, e: PeerEvidence) -> PeerVerified {
+        PeerVerified {
+            identity: self.identity.clone().unwrap_or_default(),
+            method: EapType::Tls,
+            tls_version: e.tls_version,
+            peer_certificates: e.peer_certificates,
+            resumed: e.resumed,
+        }
+    }
+
+    /// The caller's answer to [`Outcome::Decide`]: the outcome to send for
+    /// the packet that produced it. Without a pending decision the call
+    /// changes nothing and says so with a Discard.
+    pub fn decide(&mut self, verdict: Verdict) -> Outcome {
+        let (mut tls, id) = match core::mem::replace(&mut self.state, State::Finished) {
+            State::Deciding(tls, id) => (tls, id),
+            other => {
+                self.state = other;
+                return Outcome::Discard(Reason::UnexpectedCode);
+            }
+        };
+        match verdict {
+            Verdict::Allow => {
+                let step = tls.allow();
+                self.tls_step(tls, id, step)
+            }
+            Verdict::Deny if tls.decision_is_early() => {
+                let step = tls.deny_early();
+                self.tls_step(tls, id, step)
+            }
+            Verdict::Deny => self.send_denied(tls, id),
         }
     }
 
@@ -285,17 +412,18 @@ impl ServerSession {
 
     fn succeed(&mut self, id: u8, r: TlsResult) -> Outcome {
         self.state = State::Finished;
+        let peer = self.verified(PeerEvidence {
+            tls_version: r.tls_version,
+            peer_certificates: r.peer_certificates,
+            resumed: r.resumed,
+        });
         Outcome::Success {
             eap: success_packet(id),
             auth: Box::new(Authenticated {
-                identity: self.identity.clone().unwrap_or_default(),
-                method: EapType::Tls,
-                tls_version: r.tls_version,
-                peer_certificates: r.peer_certificates,
+                peer,
                 msk: r.msk,
                 emsk: r.emsk,
                 session_id: r.session_id,
-                resumed: r.resumed,
             }),
         }
     }

@@ -339,13 +339,90 @@ const HANDSHAKE_CLIENT_HELLO: u8 = 1;
 const HANDSHAKE_SERVER_HELLO: u8 = 2;
 
 /// Reads the 32-octet random of a ClientHello or ServerHello at the start
-/// of a TLS record stream: record header (5), handshake header (4),
-/// version (2), random (32) (RFC 5246 §6.2.1, §7.4.1.2, §7.4.1.3).
+/// of a TLS record stream (RFC 5246 §6.2.1, §7.4.1.2, §7.4.1.3): handshake
+/// header (4), version (2), random (32). A peer may fragment the hello over
+/// several short handshake records (RFC 5246 §6.2.1 allows records of any
+/// length down to one octet), so the fragments of consecutive handshake
+/// records are joined until the random is complete.
 pub fn hello_random(records: &[u8], handshake_type: u8) -> Option<[u8; 32]> {
-    if *records.first()? != CONTENT_HANDSHAKE || *records.get(5)? != handshake_type {
+    /// Handshake header, version and random.
+    const NEEDED: usize = 4 + 2 + 32;
+    let mut joined = [0u8; NEEDED];
+    let mut have = 0;
+    let mut rest = records;
+    while have < NEEDED {
+        let header = rest.get(..5)?;
+        if header[0] != CONTENT_HANDSHAKE {
+            return None;
+        }
+        let len = usize::from(u16::from_be_bytes([header[3], header[4]]));
+        // The last record may be cut short: what it holds still counts.
+        let body = rest.get(5..)?;
+        let fragment = body.get(..len).unwrap_or(body);
+        if fragment.is_empty() {
+            return None;
+        }
+        let take = fragment.len().min(NEEDED - have);
+        joined[have..have + take].copy_from_slice(&fragment[..take]);
+        have += take;
+        rest = body.get(len..).unwrap_or(&[]);
+    }
+    if joined[0] != handshake_type {
         return None;
     }
-    records.get(11..43)?.try_into().ok()
+    joined[6..].try_into().ok()
+}
+
+/// TLS alert: level fatal, description access_denied (RFC 8446 §6,
+/// RFC 5246 §7.2).
+const ACCESS_DENIED_ALERT: [u8; 2] = [2, 49];
+
+/// A fatal access_denied alert as a plaintext TLS record, for a TLS 1.2
+/// server that has not yet sent its ChangeCipherSpec (RFC 5246 §7.2).
+pub(crate) fn plaintext_access_denied() -> Vec<u8> {
+    let mut record = vec![21, 3, 3, 0, 2];
+    record.extend_from_slice(&ACCESS_DENIED_ALERT);
+    record
+}
+
+/// A fatal access_denied alert protected with the connection's current
+/// write keys (TLS 1.3 application traffic keys, or TLS 1.2 keys after
+/// the server's ChangeCipherSpec). rustls offers no call that sends a
+/// chosen alert, so the record is sealed here with rustls' own AEAD for
+/// the negotiated suite and the next write sequence number. Consumes the
+/// connection (nothing else may be written after a fatal alert); needs
+/// `enable_secret_extraction` in the rustls configuration. `None` when the
+/// keys cannot be had.
+fn sealed_access_denied(conn: rustls::Connection) -> Option<Vec<u8>> {
+    use rustls::crypto::cipher::{OutboundChunks, OutboundPlainMessage};
+    use rustls::{ConnectionTrafficSecrets, ContentType, SupportedCipherSuite};
+
+    let suite = conn.negotiated_cipher_suite()?;
+    let secrets = conn.dangerous_extract_secrets().ok()?;
+    let (seq, tx) = secrets.tx;
+    let (key, iv) = match tx {
+        ConnectionTrafficSecrets::Aes128Gcm { key, iv }
+        | ConnectionTrafficSecrets::Aes256Gcm { key, iv }
+        | ConnectionTrafficSecrets::Chacha20Poly1305 { key, iv } => (key, iv),
+        _ => return None,
+    };
+    let mut encrypter = match suite {
+        SupportedCipherSuite::Tls13(s) => s.aead_alg.encrypter(key, iv),
+        SupportedCipherSuite::Tls12(s) => {
+            // The extracted IV is the fixed part followed by the explicit
+            // nonce part (empty for ChaCha20-Poly1305).
+            let fixed = s.aead_alg.key_block_shape().fixed_iv_len;
+            let iv = iv.as_ref();
+            s.aead_alg
+                .encrypter(key, iv.get(..fixed)?, iv.get(fixed..)?)
+        }
+    };
+    let message = OutboundPlainMessage {
+        typ: ContentType::Alert,
+        version: ProtocolVersion::TLSv1_2,
+        payload: OutboundChunks::Single(&ACCESS_DENIED_ALERT),
+    };
+    Some(encrypter.encrypt(message, seq).ok()?.encode())
 }
 
 impl TlsEngine {
@@ -452,6 +529,32 @@ impl TlsEngine {
             .unwrap_or_default()
     }
 
+    /// Ends the connection with a fatal access_denied alert: the pending
+    /// output (e.g. TLS 1.3 NewSessionTicket records, which used sequence
+    /// numbers the alert must follow) and the alert record. A TLS 1.2
+    /// full handshake whose final server flight (ChangeCipherSpec,
+    /// Finished) was never sent drops that flight and sends the alert in
+    /// plaintext. Without secret extraction in the configuration, a
+    /// close_notify stands in for the alert.
+    pub(crate) fn into_access_denied(
+        mut self,
+        server_flight_unsent: bool,
+        secret_extraction: bool,
+    ) -> Vec<u8> {
+        if server_flight_unsent {
+            return plaintext_access_denied();
+        }
+        if !secret_extraction {
+            self.conn.send_close_notify();
+            return self.drain();
+        }
+        let mut out = self.drain();
+        if let Some(alert) = sealed_access_denied(self.conn) {
+            out.extend_from_slice(&alert);
+        }
+        out
+    }
+
     /// Exports MSK, EMSK and the Session-Id once the handshake completed.
     pub(crate) fn export(&self) -> Result<ExportedKeys, Reason> {
         export_keys(
@@ -480,8 +583,11 @@ pub(crate) struct ExportedKeys {
 /// 0x0D || client.random || server.random.
 ///
 /// TLS 1.3 (RFC 9190 §2.3): TLS-Exporter("EXPORTER_EAP_TLS_Key_Material",
-/// 0x0D, 128); Method-Id = TLS-Exporter("EXPORTER_EAP_TLS_Method-Id", "",
-/// 64); Session-Id = 0x0D || Method-Id.
+/// Type-Code, 128); Method-Id = TLS-Exporter("EXPORTER_EAP_TLS_Method-Id",
+/// Type-Code, 64); Session-Id = Type-Code || Method-Id, with Type-Code
+/// 0x0D as the exporter context of both. hostapd and wpa_supplicant 2.10
+/// derive it so (eapol_test -e compares); FreeRADIUS 3's empty context for
+/// Method-Id comes from a draft before the RFC.
 fn export_keys(
     conn: &rustls::Connection,
     client_random: Option<&[u8; 32]>,
@@ -510,7 +616,7 @@ fn export_keys(
             conn.export_keying_material(
                 &mut method_id[..],
                 b"EXPORTER_EAP_TLS_Method-Id",
-                Some(&[]),
+                Some(&[EAP_TLS_TYPE]),
             )
             .map_err(Reason::Tls)?;
             session_id.extend_from_slice(&method_id);
@@ -629,5 +735,29 @@ mod tests {
         assert!(hello_random(&rec, 2).is_none());
         assert!(hello_random(&rec[..42], 1).is_none());
         assert!(hello_random(&[], 1).is_none());
+    }
+
+    #[test]
+    fn hello_random_across_short_records() {
+        // The same ClientHello start cut into handshake records of 5
+        // octets each (RFC 5246 §6.2.1 allows any fragmentation).
+        let mut body = vec![1, 0, 0, 76, 3, 3];
+        body.extend((0..32).map(|i| i as u8 + 100));
+        body.extend([0u8; 10]);
+        let mut records = Vec::new();
+        for chunk in body.chunks(5) {
+            records.extend([22, 3, 3, 0, chunk.len() as u8]);
+            records.extend_from_slice(chunk);
+        }
+        let r = hello_random(&records, 1).expect("random joined from fragments");
+        assert_eq!(r[0], 100);
+        assert_eq!(r[31], 131);
+        // A record of another content type in between ends the search.
+        let mut broken = records[..20].to_vec();
+        broken.extend([23, 3, 3, 0, 1, 0]);
+        broken.extend_from_slice(&records[20..]);
+        assert!(hello_random(&broken, 1).is_none());
+        // A zero-length record does not loop forever.
+        assert!(hello_random(&[22, 3, 3, 0, 0], 1).is_none());
     }
 }

@@ -7,8 +7,8 @@ use std::sync::Arc;
 use eap_methods::codec::{EapType, Packet};
 use eap_methods::tls_common::{TlsPacket, classic_kx_provider, flags, hello_random};
 use eap_methods::{
-    Outcome, PeerAuthenticated, PeerConfig, PeerOutcome, PeerSession, Reason, ServerConfig,
-    ServerSession,
+    Outcome, PeerAuthenticated, PeerConfig, PeerOutcome, PeerSession, PeerVerified, Reason,
+    ServerConfig, ServerSession, Verdict,
 };
 use rcgen::{
     BasicConstraints, CertificateParams, CertificateRevocationListParams, CertifiedIssuer,
@@ -20,6 +20,21 @@ use rustls::pki_types::{
 };
 use rustls::server::WebPkiClientVerifier;
 use rustls::{ProtocolVersion, RootCertStore, SupportedProtocolVersion};
+
+/// The server session with every decision answered Allow, for tests that
+/// are not about authorization.
+trait HandleAllow {
+    fn handle_allow(&mut self, eap: &[u8]) -> Outcome;
+}
+
+impl HandleAllow for ServerSession {
+    fn handle_allow(&mut self, eap: &[u8]) -> Outcome {
+        match self.handle(eap) {
+            Outcome::Decide(_) => self.decide(Verdict::Allow),
+            other => other,
+        }
+    }
+}
 
 const TLS12: &[&SupportedProtocolVersion] = &[&rustls::version::TLS12];
 const TLS13: &[&SupportedProtocolVersion] = &[&rustls::version::TLS13];
@@ -199,12 +214,25 @@ struct Ended {
 fn run_with(
     server: &mut ServerSession,
     peer: &mut PeerSession,
+    tamper: impl FnMut(usize, bool, &mut Vec<u8>) -> bool,
+) -> Ended {
+    run_deciding(server, peer, tamper, |_| Verdict::Allow)
+}
+
+/// [`run_with`], with `decide` answering every [`Outcome::Decide`].
+fn run_deciding(
+    server: &mut ServerSession,
+    peer: &mut PeerSession,
     mut tamper: impl FnMut(usize, bool, &mut Vec<u8>) -> bool,
+    mut decide: impl FnMut(&PeerVerified) -> Verdict,
 ) -> Ended {
     let mut outcome = server.handle(&[]);
     let mut round_trips = 0;
     loop {
         match outcome {
+            Outcome::Decide(verified) => {
+                outcome = server.decide(decide(&verified));
+            }
             Outcome::Request(mut req) => {
                 round_trips += 1;
                 assert!(round_trips < 500, "no progress");
@@ -280,11 +308,11 @@ fn expect_success(
     assert_ne!(auth.msk.as_bytes()[..], auth.emsk.as_bytes()[..]);
     assert_eq!(auth.session_id.len(), 65);
     assert_eq!(auth.session_id[0], 0x0d);
-    assert_eq!(auth.tls_version, peer.tls_version);
-    assert_eq!(auth.resumed, peer.resumed);
-    assert_eq!(auth.identity, "alice@example.org");
-    assert_eq!(auth.method, EapType::Tls);
-    assert!(!auth.peer_certificates.is_empty());
+    assert_eq!(auth.peer.tls_version, peer.tls_version);
+    assert_eq!(auth.peer.resumed, peer.resumed);
+    assert_eq!(auth.peer.identity, "alice@example.org");
+    assert_eq!(auth.peer.method, EapType::Tls);
+    assert!(!auth.peer.peer_certificates.is_empty());
     (auth, peer, ended.round_trips)
 }
 
@@ -309,8 +337,8 @@ fn full_handshake(versions: &'static [&'static SupportedProtocolVersion], v: Pro
     let mut peer = PeerSession::new(peer_config(s.client.clone(), 1398));
     let (auth, _, rounds) = expect_success(run(&mut server, &mut peer));
     println!("{v:?}: {rounds} EAP round trips with fragment size 1398");
-    assert_eq!(auth.tls_version, Some(v));
-    assert!(!auth.resumed);
+    assert_eq!(auth.peer.tls_version, Some(v));
+    assert!(!auth.peer.resumed);
     assert_eq!(server.identity(), Some("alice@example.org"));
     // Identity + Start/ClientHello + server flight/client flight + final
     // flight/ACK.
@@ -385,7 +413,7 @@ fn small_fragments_both_directions() {
                 true
             });
             let (auth, _, rounds) = expect_success(ended);
-            assert_eq!(auth.tls_version, Some(v));
+            assert_eq!(auth.peer.tls_version, Some(v));
             println!("{v:?}: {rounds} round trips with fragment size {size}");
             assert!(rounds > 4);
             assert!(server_fragments > 0 && peer_fragments > 0);
@@ -397,13 +425,13 @@ fn small_fragments_both_directions() {
 fn eap_start_answers_identity_request() {
     let s = setup(TLS13);
     let mut server = ServerSession::with_initial_identifier(s.server.clone(), 1000, 7);
-    let Outcome::Request(req) = server.handle(&[]) else {
+    let Outcome::Request(req) = server.handle_allow(&[]) else {
         panic!()
     };
     assert_eq!(req, [0x01, 0x07, 0x00, 0x05, 0x01]);
     // A second EAP-Start in the same session is discarded.
     assert!(matches!(
-        server.handle(&[]),
+        server.handle_allow(&[]),
         Outcome::Discard(Reason::UnexpectedCode)
     ));
 }
@@ -413,7 +441,7 @@ fn nas_solicited_identity_starts_tls() {
     let s = setup(TLS13);
     let mut server = ServerSession::new(s.server.clone(), 1000);
     let resp = [0x02, 0x2a, 0x00, 0x09, 0x01, b'u', b's', b'e', b'r'];
-    let Outcome::Request(req) = server.handle(&resp) else {
+    let Outcome::Request(req) = server.handle_allow(&resp) else {
         panic!()
     };
     // EAP-TLS Start, next identifier.
@@ -426,24 +454,24 @@ fn duplicate_response_is_discarded() {
     let s = setup(TLS12);
     let mut server = ServerSession::new(s.server.clone(), 1398);
     let mut peer = PeerSession::new(peer_config(s.client.clone(), 1398));
-    let Outcome::Request(identity_req) = server.handle(&[]) else {
+    let Outcome::Request(identity_req) = server.handle_allow(&[]) else {
         panic!()
     };
     let PeerOutcome::Response(identity_resp) = peer.handle(&identity_req) else {
         panic!()
     };
-    let Outcome::Request(start) = server.handle(&identity_resp) else {
+    let Outcome::Request(start) = server.handle_allow(&identity_resp) else {
         panic!()
     };
     let PeerOutcome::Response(client_hello) = peer.handle(&start) else {
         panic!()
     };
-    let Outcome::Request(flight) = server.handle(&client_hello) else {
+    let Outcome::Request(flight) = server.handle_allow(&client_hello) else {
         panic!()
     };
     // Re-delivered ClientHello and Identity: stale identifiers.
     for dup in [&client_hello, &identity_resp] {
-        match server.handle(dup) {
+        match server.handle_allow(dup) {
             Outcome::Discard(Reason::UnexpectedIdentifier { expected, got }) => {
                 assert_eq!(expected, flight[1]);
                 assert_eq!(got, dup[1]);
@@ -455,13 +483,13 @@ fn duplicate_response_is_discarded() {
     let PeerOutcome::Response(client_flight) = peer.handle(&flight) else {
         panic!()
     };
-    let Outcome::Request(fin) = server.handle(&client_flight) else {
+    let Outcome::Request(fin) = server.handle_allow(&client_flight) else {
         panic!()
     };
     let PeerOutcome::Response(ack) = peer.handle(&fin) else {
         panic!()
     };
-    let Outcome::Success { eap, auth } = server.handle(&ack) else {
+    let Outcome::Success { eap, auth } = server.handle_allow(&ack) else {
         panic!()
     };
     let PeerOutcome::Success(p) = peer.handle(&eap) else {
@@ -470,7 +498,7 @@ fn duplicate_response_is_discarded() {
     assert!(auth.msk == p.msk);
     // After the end, everything is discarded.
     assert!(matches!(
-        server.handle(&ack),
+        server.handle_allow(&ack),
         Outcome::Discard(Reason::SessionFinished)
     ));
 }
@@ -480,7 +508,7 @@ fn lost_fragment_then_retransmission() {
     let s = setup(TLS13);
     let mut server = ServerSession::new(s.server.clone(), 200);
     let mut peer = PeerSession::new(peer_config(s.client.clone(), 200));
-    let send = |server: &mut ServerSession, pkt: &[u8]| match server.handle(pkt) {
+    let send = |server: &mut ServerSession, pkt: &[u8]| match server.handle_allow(pkt) {
         Outcome::Request(r) => r,
         other => panic!("{other:?}"),
     };
@@ -508,7 +536,7 @@ fn lost_fragment_then_retransmission() {
     let again = resp(&mut peer, &first_fragment);
     assert_eq!(again, ack1);
     assert!(matches!(
-        server.handle(&again),
+        server.handle_allow(&again),
         Outcome::Discard(Reason::UnexpectedIdentifier { .. })
     ));
     // A garbled packet in between does not hurt either side.
@@ -522,7 +550,7 @@ fn lost_fragment_then_retransmission() {
     for _ in 0..100 {
         match outcome {
             Outcome::Request(ref r) => match peer.handle(r) {
-                PeerOutcome::Response(x) => outcome = server.handle(&x),
+                PeerOutcome::Response(x) => outcome = server.handle_allow(&x),
                 other => panic!("{other:?}"),
             },
             Outcome::Success { ref eap, .. } => {
@@ -770,11 +798,11 @@ fn peer_rejects_untrusted_server() {
 
 /// Runs the exchange up to the EAP-TLS Start and returns its identifier.
 fn to_tls_start(server: &mut ServerSession) -> u8 {
-    let Outcome::Request(req) = server.handle(&[]) else {
+    let Outcome::Request(req) = server.handle_allow(&[]) else {
         panic!()
     };
     let resp = [0x02, req[1], 0x00, 0x06, 0x01, b'u'];
-    let Outcome::Request(start) = server.handle(&resp) else {
+    let Outcome::Request(start) = server.handle_allow(&resp) else {
         panic!()
     };
     assert_eq!(start[4], 13);
@@ -790,7 +818,7 @@ fn declared_tls_message_too_long() {
     let resp = [
         0x02, id, 0x00, 0x0c, 0x0d, 0xc0, 0x00, 0x01, 0x11, 0x70, 0x16, 0x03,
     ];
-    match server.handle(&resp) {
+    match server.handle_allow(&resp) {
         Outcome::Failure { eap, reason } => {
             assert_eq!(eap, [0x04, id, 0x00, 0x04]);
             assert_eq!(
@@ -817,7 +845,7 @@ fn actual_tls_message_too_long() {
     frag[2..4].copy_from_slice(&len.to_be_bytes());
     for i in 0..100 {
         frag[1] = id;
-        match server.handle(&frag) {
+        match server.handle_allow(&frag) {
             Outcome::Request(ack) => {
                 assert_eq!(&ack[4..], &[0x0d, 0x00]);
                 id = ack[1];
@@ -845,7 +873,7 @@ fn nak_without_common_method_fails() {
     let id = to_tls_start(&mut server);
     // EAP-Response/Nak proposing MD5-Challenge (4) and PEAP (25).
     let nak = [0x02, id, 0x00, 0x07, 0x03, 0x04, 0x19];
-    match server.handle(&nak) {
+    match server.handle_allow(&nak) {
         Outcome::Failure { reason, .. } => {
             assert_eq!(reason, Reason::NoCommonMethod(vec![4, 25]));
             assert_eq!(reason.label(), "no_common_method");
@@ -860,16 +888,16 @@ fn server_discards_requests_and_garbage() {
     let mut server = ServerSession::new(s.server.clone(), 1398);
     let id = to_tls_start(&mut server);
     assert!(matches!(
-        server.handle(&[0x01, id, 0x00, 0x05, 0x01]),
+        server.handle_allow(&[0x01, id, 0x00, 0x05, 0x01]),
         Outcome::Discard(Reason::UnexpectedCode)
     ));
     assert!(matches!(
-        server.handle(&[0x02, id, 0x00, 0x09, 0x0d]),
+        server.handle_allow(&[0x02, id, 0x00, 0x09, 0x0d]),
         Outcome::Discard(Reason::Malformed(_))
     ));
     // A different method than the one requested.
     assert!(matches!(
-        server.handle(&[0x02, id, 0x00, 0x06, 0x04, 0x00]),
+        server.handle_allow(&[0x02, id, 0x00, 0x06, 0x04, 0x00]),
         Outcome::Discard(Reason::UnexpectedType)
     ));
 }
@@ -920,15 +948,15 @@ fn resumption_with(
     let mut server = ServerSession::new(s.0.clone(), fragment_size);
     let mut peer = PeerSession::new(peer_config(s.1.clone(), fragment_size));
     let (first, _, full_rounds) = expect_success(run(&mut server, &mut peer));
-    assert!(!first.resumed);
+    assert!(!first.peer.resumed);
     let mut server = ServerSession::new(s.0.clone(), fragment_size);
     let mut peer = PeerSession::new(peer_config(s.1.clone(), fragment_size));
     let (second, _, resumed_rounds) = expect_success(run(&mut server, &mut peer));
     println!(
         "{:?}: full {full_rounds} round trips, resumed {resumed_rounds}",
-        second.tls_version
+        second.peer.tls_version
     );
-    assert!(second.resumed);
+    assert!(second.peer.resumed);
     assert!(resumed_rounds < full_rounds);
     assert!(first.msk != second.msk);
     assert_ne!(first.session_id, second.session_id);
@@ -961,4 +989,191 @@ fn resumption_tls13() {
     // fragment size the certificate flights need fragmenting, the resumed
     // ones do not.
     resumption(TLS13, 300);
+}
+
+/// A server configuration that may seal the access_denied alert with the
+/// connection's keys (what authd builds), optionally with half-RTT data
+/// (the TLS 1.3 commitment in the resumed server flight).
+fn denying_server(s: &Setup, half_rtt: bool) -> Arc<ServerConfig> {
+    let mut tls = (*s.server.tls).clone();
+    tls.enable_secret_extraction = true;
+    tls.send_half_rtt_data = half_rtt;
+    Arc::new(ServerConfig::new(Arc::new(tls)))
+}
+
+/// Runs one exchange answering every decision with `verdict`; returns how
+/// it ended, the decisions asked for, and whether the peer saw the TLS 1.3
+/// commitment message.
+fn run_verdict(
+    server: &Arc<ServerConfig>,
+    client: &Arc<rustls::ClientConfig>,
+    verdict: Verdict,
+) -> (Ended, Vec<PeerVerified>, bool) {
+    let mut session = ServerSession::new(server.clone(), 1398);
+    let mut peer = PeerSession::new(peer_config(client.clone(), 1398));
+    let mut asked = Vec::new();
+    let ended = run_deciding(
+        &mut session,
+        &mut peer,
+        |_, _, _| true,
+        |v| {
+            asked.push(v.clone());
+            verdict
+        },
+    );
+    let commitment = peer.commitment_received();
+    (ended, asked, commitment)
+}
+
+/// RFC 9190 §2.5 / RFC 5216 §2.1.3: a refused peer gets a TLS
+/// access_denied alert and then EAP-Failure, never the commitment message
+/// or the server's Finished first.
+fn expect_denied(ended: &Ended, asked: &[PeerVerified], commitment: bool, resumed: bool) {
+    assert_eq!(asked.len(), 1, "exactly one decision asked for");
+    assert_eq!(asked[0].identity, "alice@example.org");
+    assert_eq!(asked[0].resumed, resumed);
+    assert!(!asked[0].peer_certificates.is_empty());
+    assert_eq!(expect_server_failure(ended), &Reason::AccessDenied);
+    assert!(
+        matches!(
+            ended.peer,
+            Some(PeerOutcome::Failure(Reason::PeerAlert(
+                rustls::AlertDescription::AccessDenied
+            )))
+        ),
+        "the peer read the access_denied alert: {:?}",
+        ended.peer
+    );
+    assert!(!commitment, "no commitment message before the refusal");
+}
+
+#[test]
+fn refused_peer_gets_access_denied_alert_tls12_and_tls13() {
+    for (versions, v) in [
+        (TLS12, ProtocolVersion::TLSv1_2),
+        (TLS13, ProtocolVersion::TLSv1_3),
+    ] {
+        let s = setup(versions);
+        let server = denying_server(&s, false);
+        // Positive control: the same configuration, allowed.
+        let (ended, asked, commitment) = run_verdict(&server, &s.client, Verdict::Allow);
+        assert_eq!(asked.len(), 1);
+        assert_eq!(asked[0].tls_version, Some(v));
+        let (auth, _, _) = expect_success(ended);
+        assert_eq!(auth.peer.tls_version, Some(v));
+        assert_eq!(commitment, v == ProtocolVersion::TLSv1_3);
+
+        let s = setup(versions);
+        let server = denying_server(&s, false);
+        let (ended, asked, commitment) = run_verdict(&server, &s.client, Verdict::Deny);
+        expect_denied(&ended, &asked, commitment, false);
+    }
+}
+
+#[test]
+fn refused_resumed_peer_gets_access_denied_alert() {
+    // TLS 1.2 abbreviated handshake (the alert is sealed with the keys the
+    // server's Finished already used), TLS 1.3 resumption, and TLS 1.3
+    // with the commitment in the resumed server flight (decided before
+    // that flight; the alert follows the peer's Finished).
+    for (versions, half_rtt) in [(TLS12, false), (TLS13, false), (TLS13, true)] {
+        let s = setup(versions);
+        let server = denying_server(&s, half_rtt);
+        let (ended, _, _) = run_verdict(&server, &s.client, Verdict::Allow);
+        let (first, _, _) = expect_success(ended);
+        assert!(!first.peer.resumed);
+        let (ended, asked, commitment) = run_verdict(&server, &s.client, Verdict::Deny);
+        expect_denied(&ended, &asked, commitment, true);
+        // Positive control: the session resumes and is allowed.
+        let (ended, asked, _) = run_verdict(&server, &s.client, Verdict::Allow);
+        assert!(asked[0].resumed, "{versions:?} half_rtt={half_rtt}");
+        let (again, _, _) = expect_success(ended);
+        assert!(again.peer.resumed);
+    }
+}
+
+#[test]
+fn decision_answered_once_and_packets_wait_for_it() {
+    let s = setup(TLS13);
+    let server = denying_server(&s, false);
+    let mut session = ServerSession::new(server.clone(), 1398);
+    let mut peer = PeerSession::new(peer_config(s.client.clone(), 1398));
+    // No decision pending: decide changes nothing.
+    assert!(matches!(
+        session.decide(Verdict::Allow),
+        Outcome::Discard(_)
+    ));
+    let mut outcome = session.handle(&[]);
+    let mut last_response = Vec::new();
+    while let Outcome::Request(req) = outcome {
+        let PeerOutcome::Response(resp) = peer.handle(&req) else {
+            panic!("peer gave up")
+        };
+        outcome = session.handle(&resp);
+        last_response = resp;
+    }
+    assert!(matches!(outcome, Outcome::Decide(_)), "{outcome:?}");
+    // A retransmission while the decision is pending is discarded.
+    assert!(matches!(
+        session.handle(&last_response),
+        Outcome::Discard(_)
+    ));
+    let Outcome::Request(commitment) = session.decide(Verdict::Allow) else {
+        panic!("the commitment flight")
+    };
+    // Answered once: a second decide is refused.
+    assert!(matches!(session.decide(Verdict::Deny), Outcome::Discard(_)));
+    let PeerOutcome::Response(ack) = peer.handle(&commitment) else {
+        panic!()
+    };
+    assert!(peer.commitment_received());
+    assert!(matches!(session.handle(&ack), Outcome::Success { .. }));
+}
+
+#[test]
+fn expanded_nak_ends_with_failure() {
+    // RFC 3748 §5.3.2: Expanded Nak, Type 254, Vendor-Id 0, Vendor-Type 3,
+    // proposing a vendor method. Answered with EAP-Failure, not silence.
+    let s = setup(TLS13);
+    let mut server = ServerSession::new(s.server.clone(), 1398);
+    let id = to_tls_start(&mut server);
+    let expanded_nak = [
+        0x02, id, 0x00, 0x14, 0xfe, 0, 0, 0, 0, 0, 0, 3, 0xfe, 0, 0x9f, 0x3d, 0, 0, 0, 1,
+    ];
+    match server.handle(&expanded_nak) {
+        Outcome::Failure { eap, reason } => {
+            assert_eq!(reason, Reason::ExpandedNak);
+            assert_eq!(eap, [0x04, id, 0x00, 0x04]);
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn client_hello_split_over_short_records_authenticates() {
+    // A TLS 1.2 ClientHello fragmented into 32-octet records (rustls'
+    // smallest max_fragment_size): the hello randoms for the Session-Id are
+    // joined from several records (RFC 5246 §6.2.1).
+    let s = setup(TLS12);
+    let mut client = (*s.client).clone();
+    client.max_fragment_size = Some(32);
+    let client = Arc::new(client);
+    let mut server = ServerSession::new(s.server.clone(), 1398);
+    let mut peer = PeerSession::new(peer_config(client, 1398));
+    let mut client_random = None;
+    let ended = run_with(&mut server, &mut peer, |round, from_server, pkt| {
+        if round == 2 && !from_server {
+            let p = Packet::new_checked(&pkt[..]).unwrap();
+            let t = TlsPacket::new_checked(p.type_data()).unwrap();
+            let data = t.tls_data();
+            // Several records, the first too short to hold the random.
+            let first_len = usize::from(u16::from_be_bytes([data[3], data[4]]));
+            assert!(first_len < 38, "first record {first_len} octets");
+            client_random = hello_random(data, 1);
+        }
+        true
+    });
+    let (auth, _, _) = expect_success(ended);
+    let client_random = client_random.expect("random found across records");
+    assert_eq!(&auth.session_id[1..33], &client_random[..]);
 }

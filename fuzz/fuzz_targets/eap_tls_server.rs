@@ -9,7 +9,7 @@
 
 use std::sync::{Arc, OnceLock};
 
-use eap_methods::{Outcome, ServerConfig, ServerSession};
+use eap_methods::{Outcome, ServerConfig, ServerSession, Verdict};
 use eap_methods::rustls;
 use rustls::pki_types::{PrivateKeyDer, PrivatePkcs8KeyDer};
 use rustls::server::WebPkiClientVerifier;
@@ -60,8 +60,19 @@ libfuzzer_sys::fuzz_target!(|data: &[u8]| {
                 packet[1] = id;
             }
         }
-        match session.handle(&packet) {
+        let mut outcome = session.handle(&packet);
+        if let Outcome::Decide(_) = outcome {
+            // Alternate the verdict on the control bit so both paths run.
+            let verdict = if control & 1 == 0 {
+                Verdict::Allow
+            } else {
+                Verdict::Deny
+            };
+            outcome = session.decide(verdict);
+        }
+        match outcome {
             Outcome::Request(req) => outstanding = req.get(1).copied(),
+            Outcome::Decide(_) => break,
             Outcome::Success { .. } | Outcome::Failure { .. } => break,
             Outcome::Discard(reason) => {
                 let _ = (reason.label(), reason.to_string());

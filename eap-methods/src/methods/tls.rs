@@ -41,10 +41,40 @@ const COMMITMENT_MESSAGE: [u8; 1] = [0x00];
 pub(crate) enum ServerStep {
     /// Send an EAP-Request/EAP-TLS with this Type-Data.
     Send(Vec<u8>),
+    /// The peer is authenticated (or, resuming, named by its session):
+    /// nothing that says success has been sent. The session asks its
+    /// caller, then calls [`TlsServer::allow`] or [`TlsServer::deny`].
+    Decide(Box<PeerEvidence>),
+    /// The caller refused the peer earlier and the handshake is now
+    /// complete: end it with the access_denied alert
+    /// ([`TlsServer::into_denied`]).
+    Refuse,
     /// The handshake completed and the last flight was acknowledged.
     Done(Box<TlsResult>),
     /// End with EAP-Failure.
     Fail(Reason),
+}
+
+/// What the caller decides on: the peer's certificate chain and whether
+/// the TLS session was resumed.
+pub(crate) struct PeerEvidence {
+    pub tls_version: Option<ProtocolVersion>,
+    pub peer_certificates: Vec<CertificateDer<'static>>,
+    pub resumed: bool,
+}
+
+/// Where the server half waits for the caller's decision.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Pending {
+    /// No decision asked for yet.
+    None,
+    /// TLS 1.3 resumption with the commitment in the server's first
+    /// flight (RFC 9190 figure 3): the flight waits for the decision.
+    EarlyFlight,
+    /// The handshake completed; the final flight (TLS 1.2 full:
+    /// ChangeCipherSpec and Finished; TLS 1.3: the commitment) or, for a
+    /// TLS 1.2 resumption, EAP-Success waits for the decision.
+    Final,
 }
 
 /// Server half of EAP-TLS.
@@ -64,6 +94,14 @@ pub(crate) struct TlsServer {
     /// The rustls configuration sends application data before the
     /// handshake completes when no client certificate is asked for.
     half_rtt_data: bool,
+    /// The rustls configuration lets the access_denied alert be sealed
+    /// with the connection's keys (see `TlsEngine::into_access_denied`).
+    secret_extraction: bool,
+    /// A decision asked for and not yet given.
+    pending: Pending,
+    /// The caller refused the peer during the early TLS 1.3 flight: the
+    /// alert follows as soon as the handshake completes.
+    denied_early: bool,
 }
 
 impl TlsServer {
@@ -75,6 +113,7 @@ impl TlsServer {
         max_tls_message_len: usize,
     ) -> Result<(TlsServer, Vec<u8>), Reason> {
         let half_rtt_data = tls.send_half_rtt_data;
+        let secret_extraction = tls.enable_secret_extraction;
         let conn = rustls::ServerConnection::new(tls).map_err(Reason::Tls)?;
         let server = TlsServer {
             engine: TlsEngine::new(conn.into()),
@@ -85,6 +124,9 @@ impl TlsServer {
             alert_sent: None,
             early_commitment: false,
             half_rtt_data,
+            secret_extraction,
+            pending: Pending::None,
+            denied_early: false,
         };
         let start = TlsRepr {
             start: true,
@@ -176,12 +218,17 @@ impl TlsServer {
             // the last message and success follows it. Only if the rustls
             // configuration allows half-RTT data (`send_half_rtt_data`);
             // otherwise the commitment follows the peer's Finished, which
-            // costs one more round trip.
-            if tls13 && self.half_rtt_data && self.engine.resumed() && !self.early_commitment {
-                if let Err(e) = self.engine.write_plaintext(&COMMITMENT_MESSAGE) {
-                    return ServerStep::Fail(Reason::Tls(e));
-                }
-                self.early_commitment = true;
+            // costs one more round trip. The commitment is a success
+            // indication (RFC 9190 §2.5), so the caller decides first.
+            if tls13
+                && self.half_rtt_data
+                && self.engine.resumed()
+                && !self.early_commitment
+                && !self.denied_early
+                && self.pending == Pending::None
+            {
+                self.pending = Pending::EarlyFlight;
+                return ServerStep::Decide(Box::new(self.evidence()));
             }
             let flight = self.engine.drain();
             if flight.is_empty() {
@@ -193,6 +240,9 @@ impl TlsServer {
         // (RFC 5216 §2.1.1, RFC 9190 §2.1.1).
         if self.engine.peer_certificates().is_empty() {
             return ServerStep::Fail(Reason::NoPeerCertificate);
+        }
+        if self.denied_early {
+            return ServerStep::Refuse;
         }
         if self.early_commitment {
             // Resumed TLS 1.3 and the commitment already sent: the peer's
@@ -207,20 +257,86 @@ impl TlsServer {
                 Err(reason) => ServerStep::Fail(reason),
             };
         }
-        if tls13 && let Err(e) = self.engine.write_plaintext(&COMMITMENT_MESSAGE) {
-            return ServerStep::Fail(Reason::Tls(e));
+        // Nothing of the final flight has left: the caller decides before
+        // any success indication (RFC 9190 §2.5; RFC 5216 §2.1.3 for the
+        // alert that replaces the TLS 1.2 server Finished).
+        self.pending = Pending::Final;
+        ServerStep::Decide(Box::new(self.evidence()))
+    }
+
+    fn evidence(&self) -> PeerEvidence {
+        PeerEvidence {
+            tls_version: self.engine.protocol_version(),
+            peer_certificates: self.engine.peer_certificates(),
+            resumed: self.engine.resumed(),
         }
-        self.final_flight = true;
+    }
+
+    /// Whether the pending decision is the one before the early TLS 1.3
+    /// flight (a refusal there cannot be an alert yet).
+    pub(crate) fn decision_is_early(&self) -> bool {
+        self.pending == Pending::EarlyFlight
+    }
+
+    /// The caller allowed the peer: send what was held back.
+    pub(crate) fn allow(&mut self) -> ServerStep {
+        let tls13 = self.engine.protocol_version() == Some(ProtocolVersion::TLSv1_3);
+        match core::mem::replace(&mut self.pending, Pending::None) {
+            Pending::None => ServerStep::Fail(Reason::HandshakeIncomplete),
+            Pending::EarlyFlight => {
+                if let Err(e) = self.engine.write_plaintext(&COMMITMENT_MESSAGE) {
+                    return ServerStep::Fail(Reason::Tls(e));
+                }
+                self.early_commitment = true;
+                let flight = self.engine.drain();
+                if flight.is_empty() {
+                    return ServerStep::Fail(Reason::HandshakeIncomplete);
+                }
+                self.send_flight(flight)
+            }
+            Pending::Final => {
+                if tls13 && let Err(e) = self.engine.write_plaintext(&COMMITMENT_MESSAGE) {
+                    return ServerStep::Fail(Reason::Tls(e));
+                }
+                self.final_flight = true;
+                let flight = self.engine.drain();
+                if flight.is_empty() {
+                    // TLS 1.2 abbreviated handshake: the peer's Finished was
+                    // last (RFC 5216 §2.1.2), success follows at once.
+                    return match result_of(&self.engine) {
+                        Ok(r) => ServerStep::Done(Box::new(r)),
+                        Err(reason) => ServerStep::Fail(reason),
+                    };
+                }
+                self.send_flight(flight)
+            }
+        }
+    }
+
+    /// The caller refused the peer before the early TLS 1.3 flight: the
+    /// flight goes out without the commitment, and the alert follows the
+    /// peer's Finished.
+    pub(crate) fn deny_early(&mut self) -> ServerStep {
+        self.pending = Pending::None;
+        self.denied_early = true;
         let flight = self.engine.drain();
         if flight.is_empty() {
-            // TLS 1.2 abbreviated handshake: the peer's Finished was last
-            // (RFC 5216 §2.1.2), success follows at once.
-            return match result_of(&self.engine) {
-                Ok(r) => ServerStep::Done(Box::new(r)),
-                Err(reason) => ServerStep::Fail(reason),
-            };
+            return ServerStep::Fail(Reason::AccessDenied);
         }
         self.send_flight(flight)
+    }
+
+    /// The caller refused the peer after the handshake: the TLS records
+    /// that end it with an access_denied alert (RFC 5216 §2.1.3, RFC 9190
+    /// §2.1.3). A TLS 1.2 full handshake's ChangeCipherSpec and Finished,
+    /// held back for the decision, are never sent.
+    pub(crate) fn into_denied(self: Box<Self>) -> Fragmenter {
+        let tls12_full = self.engine.protocol_version() == Some(ProtocolVersion::TLSv1_2)
+            && !self.engine.resumed();
+        let flight = self
+            .engine
+            .into_access_denied(tls12_full, self.secret_extraction);
+        Fragmenter::new(flight, self.fragment_size)
     }
 }
 
