@@ -81,8 +81,9 @@ pub enum AdminCommand {
     SchemaVersion,
 }
 
-/// Where the database is, and how to print.
-#[derive(clap::Args, Debug, Clone)]
+/// Where the database is, and how to print. `Debug` shows the URL
+/// redacted (it may hold a password).
+#[derive(clap::Args, Clone)]
 pub struct DbArgs {
     /// Configuration file whose [database] url to use.
     #[arg(long, short, global = true)]
@@ -101,6 +102,21 @@ pub struct DbArgs {
     /// Print JSON instead of tables.
     #[arg(long, global = true)]
     pub json: bool,
+}
+
+impl std::fmt::Debug for DbArgs {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let database = self
+            .database
+            .as_deref()
+            .map(crate::logsafe::redact_database_url);
+        f.debug_struct("DbArgs")
+            .field("config", &self.config)
+            .field("database", &database)
+            .field("data_dir", &self.data_dir)
+            .field("json", &self.json)
+            .finish()
+    }
 }
 
 /// Where the CA is.
@@ -1211,3 +1227,19 @@ mod tests {
         assert_eq!(change::<u32>(None, false), Change::Keep);
     }
 }
+    #[test]
+    fn db_args_debug_shows_no_password() {
+        let args = DbArgs {
+            config: None,
+            database: Some("postgres://authd:s3cret@db.example/authd".into()),
+            data_dir: PathBuf::from("authd-data"),
+            json: true,
+        };
+        let dbg = format!("{args:?}");
+        assert!(!dbg.contains("s3cret"), "{dbg}");
+        assert!(
+            dbg.contains("postgres://authd:***@db.example/authd") && dbg.contains("authd-data"),
+            "{dbg}"
+        );
+    }
+

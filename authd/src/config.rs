@@ -465,10 +465,11 @@ impl Default for LogConfig {
 }
 
 /// The user store.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[derive(Clone, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct DatabaseConfig {
-    /// `sqlite://...` or `postgres://...`.
+    /// `sqlite://...` or `postgres://...`; may hold a password, so `Debug`
+    /// shows it redacted.
     pub url: String,
 }
 
@@ -571,6 +572,14 @@ impl Config {
                         "two clients are named `{}` ({} and {})",
                         c.name, prev.address, c.address
                     ),
+impl fmt::Debug for DatabaseConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("DatabaseConfig")
+            .field("url", &crate::logsafe::redact_database_url(&self.url))
+            .finish()
+    }
+}
+
                 });
             }
         }
@@ -888,6 +897,32 @@ ca = "pki/ca.pem"
     }
 
     #[test]
+    #[test]
+    fn debug_shows_no_secret() {
+        let text = format!(
+            "{MINIMAL}\n[[client]]\nname = \"ap1\"\naddress = \"10.0.0.0/8\"\nsecret = \"client-s3cret\"\n\n\
+             [database]\nurl = \"postgres://authd:db-s3cret@db.example/authd?password=q-s3cret\"\n"
+        );
+        let c = parse(&text).unwrap();
+        // Positive control: the values are there to be leaked.
+        assert_eq!(c.clients[0].secret.expose(), b"client-s3cret");
+        assert!(c.database.as_ref().unwrap().url.contains("db-s3cret"));
+        for dbg in [
+            format!("{c:?}"),
+            format!("{c:#?}"),
+            format!("{:?}", c.clients[0]),
+            format!("{:?}", c.database),
+        ] {
+            assert!(!dbg.contains("s3cret"), "{dbg}");
+        }
+        let dbg = format!("{c:?}");
+        assert!(dbg.contains("ap1") && dbg.contains("10.0.0.0"), "{dbg}");
+        assert!(
+            dbg.contains("postgres://authd:***@db.example/authd?password=***"),
+            "{dbg}"
+        );
+    }
+
     fn bad_syntax_reports_position() {
         let (line, _, _, _, shown) = syntax("[tls\ncertificate = 1\n");
         assert_eq!(line, 1, "{shown}");

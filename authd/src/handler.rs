@@ -24,7 +24,8 @@ use tracing::{debug, info, warn};
 
 use crate::clients::{NasClient, NasClients};
 use crate::dedupe::{DuplicateCache, Lookup, RequestKey};
-use crate::metrics::{Metrics, RateLimitedLog};
+use crate::logsafe::{self, escaped};
+use crate::metrics::{KeyedRateLimit, Metrics, RateLimitedLog};
 use crate::pap::{PapOutcome, PasswordCache};
 use crate::policy::{Decision, Policy};
 use crate::sessions::{SessionTable, StateKey};
@@ -37,6 +38,11 @@ const EAP_TLS_LINK_OVERHEAD: usize = 14;
 const MIN_FRAGMENT: usize = 64;
 
 /// Tunables of the handler, from the configuration.
+/// Access-Reject lines per (NAS client, reason) and second; the next line
+/// let through says how many were held back. Every reject is counted.
+const REJECT_LINES_PER_SECOND: u32 = 10;
+/// (client, reason) pairs whose reject lines are limited one by one.
+const REJECT_LOG_KEYS: usize = 4096;
 #[derive(Debug, Clone)]
 pub struct Settings {
     /// TLS bytes per EAP-TLS fragment when the request carries no Framed-MTU.
@@ -109,6 +115,7 @@ impl AuthHandler {
                 PasswordCache::new(settings.pap_cache_ttl, settings.pap_cache_entries.max(1))
             }),
             settings,
+    reject_log: KeyedRateLimit<(String, &'static str)>,
             policy,
             metrics: Metrics::default(),
             unknown_client_log: RateLimitedLog::new(Duration::from_secs(1)),
@@ -147,6 +154,11 @@ impl AuthHandler {
     pub fn sweep(&self, now: Instant) {
         let n = self.sessions.sweep(now);
         if n > 0 {
+            reject_log: KeyedRateLimit::new(
+                REJECT_LINES_PER_SECOND,
+                Duration::from_secs(1),
+                REJECT_LOG_KEYS,
+            ),
             self.metrics
                 .sessions_expired
                 .fetch_add(n as u64, std::sync::atomic::Ordering::Relaxed);
@@ -345,7 +357,12 @@ impl AuthHandler {
         user: &str,
     ) -> Option<Arc<[u8]>> {
         self.metrics.reject_reason(label);
-        warn!(client = %client.name, user, reason = label, "Access-Reject: {why}");
+        if let Some(suppressed) = self
+            .reject_log
+            .allow((client.name.clone(), label), Instant::now())
+        {
+            warn!(client = %client.name, user = logsafe::escape(user), reason = label, suppressed, "Access-Reject: {}", escaped(why).max(1024));
+        }
         let mut b = PacketBuilder::new(Code::AccessReject, request.identifier());
         if let Some(eap) = eap_failure {
             b.add_eap_message(&eap);
@@ -590,9 +607,9 @@ impl AuthHandler {
                 if cached {
                     // The fast path: one line per request would cost more
                     // than the check itself; verbose logs show it.
-                    debug!(client = %client.name, user = %accept.user_name, method = "PAP", cached, "Access-Accept");
+                    debug!(client = %client.name, user = logsafe::escape(&accept.user_name), method = "PAP", cached, "Access-Accept");
                 } else {
-                    info!(client = %client.name, user = %accept.user_name, method = "PAP", cached, vlan = ?accept.vlan, "Access-Accept");
+                    info!(client = %client.name, user = logsafe::escape(&accept.user_name), method = "PAP", cached, vlan = ?accept.vlan, "Access-Accept");
                 }
                 Some(reply)
             }

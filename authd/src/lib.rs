@@ -13,6 +13,7 @@ pub mod dedupe;
 pub mod defaults;
 pub mod handler;
 pub mod metrics;
+pub mod logsafe;
 pub mod pap;
 pub mod pki;
 pub mod policy;

@@ -2,7 +2,8 @@
 //! stable reason label, so an operator can tell a misconfigured secret from a
 //! flood from a revoked certificate without reading every log line.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
+use std::hash::Hash;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
@@ -104,6 +105,102 @@ impl RateLimitedLog {
     }
 }
 
+/// Lets up to `per_window` lines per key through in each `window`,
+/// counting what it held back per key; the next line let through for that
+/// key reports the count. For Access-Reject lines keyed by (NAS client,
+/// reason): a station failing in a loop costs a few lines a second, and
+/// one noisy client does not silence another's rejects.
+///
+/// At most `max_keys` keys are tracked (keys whose window ended with
+/// nothing held back are forgotten first); past that, the keys not tracked
+/// share one window, whose next line reports what it held back.
+pub struct KeyedRateLimit<K> {
+    per_window: u32,
+    window: Duration,
+    max_keys: usize,
+    state: Mutex<KeyedState<K>>,
+}
+
+struct KeyedState<K> {
+    keys: HashMap<K, LogWindow>,
+    /// Shared by the keys past `max_keys`.
+    overflow: Option<LogWindow>,
+}
+
+struct LogWindow {
+    start: Instant,
+    let_through: u32,
+    suppressed: u64,
+}
+
+impl LogWindow {
+    fn new(now: Instant) -> LogWindow {
+        LogWindow {
+            start: now,
+            let_through: 0,
+            suppressed: 0,
+        }
+    }
+
+    /// `Some(held back since the last line let through)`, or `None`.
+    fn allow(&mut self, now: Instant, per_window: u32, window: Duration) -> Option<u64> {
+        if now.saturating_duration_since(self.start) >= window {
+            self.start = now;
+            self.let_through = 0;
+        }
+        if self.let_through < per_window {
+            self.let_through += 1;
+            Some(std::mem::take(&mut self.suppressed))
+        } else {
+            self.suppressed += 1;
+            None
+        }
+    }
+}
+
+impl<K: Hash + Eq> KeyedRateLimit<K> {
+    pub fn new(per_window: u32, window: Duration, max_keys: usize) -> Self {
+        KeyedRateLimit {
+            per_window,
+            window,
+            max_keys,
+            state: Mutex::new(KeyedState {
+                keys: HashMap::new(),
+                overflow: None,
+            }),
+        }
+    }
+
+    /// `Some(suppressed)` when a line for `key` may be logged now, with the
+    /// number of lines for that key held back since its last one.
+    pub fn allow(&self, key: K, now: Instant) -> Option<u64> {
+        let (per_window, window) = (self.per_window, self.window);
+        let mut s = crate::sync::lock(&self.state);
+        if let Some(w) = s.keys.get_mut(&key) {
+            return w.allow(now, per_window, window);
+        }
+        if s.keys.len() >= self.max_keys {
+            s.keys
+                .retain(|_, w| w.suppressed > 0 || now.saturating_duration_since(w.start) < window);
+        }
+        if s.keys.len() >= self.max_keys {
+            return s
+                .overflow
+                .get_or_insert_with(|| LogWindow::new(now))
+                .allow(now, per_window, window);
+        }
+        s.keys
+            .entry(key)
+            .or_insert_with(|| LogWindow::new(now))
+            .allow(now, per_window, window)
+    }
+
+    /// Keys tracked now (at most `max_keys`).
+    pub fn tracked(&self) -> usize {
+        crate::sync::lock(&self.state).keys.len()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -127,5 +224,73 @@ mod tests {
         assert_eq!(m.drops()["unknown_client"], 2);
         assert_eq!(m.rejects()["certificate_revoked"], 1);
         assert_eq!(m.rejects.load(Ordering::Relaxed), 1);
+    }
+    #[test]
+    fn keyed_limit_lets_n_per_window_and_reports_suppressed() {
+        let r = KeyedRateLimit::new(3, Duration::from_secs(1), 16);
+        let t = Instant::now();
+        let ms = |n| t + Duration::from_millis(n);
+        let key = ("ap1".to_owned(), "certificate_revoked");
+        for i in 0..3 {
+            assert_eq!(r.allow(key.clone(), ms(i)), Some(0), "line {i}");
+        }
+        for i in 3..10 {
+            assert_eq!(r.allow(key.clone(), ms(i)), None, "line {i}");
+        }
+        // Another reason of the same client, and the same reason of another
+        // client, have their own budget.
+        assert_eq!(r.allow(("ap1".to_owned(), "unknown_user"), ms(11)), Some(0));
+        assert_eq!(
+            r.allow(("ap2".to_owned(), "certificate_revoked"), ms(12)),
+            Some(0)
+        );
+        // Still within the window: held back.
+        assert_eq!(r.allow(key.clone(), ms(999)), None);
+        // The next window: the first line reports the 8 held back, the
+        // next ones none.
+        assert_eq!(r.allow(key.clone(), ms(1000)), Some(8));
+        assert_eq!(r.allow(key.clone(), ms(1001)), Some(0));
+    }
+
+    #[test]
+    fn keyed_limit_is_bounded() {
+        let r = KeyedRateLimit::new(1, Duration::from_secs(1), 4);
+        let t = Instant::now();
+        for i in 0..4 {
+            assert_eq!(r.allow(i, t), Some(0));
+        }
+        // Full: keys past the bound share one window.
+        assert_eq!(r.allow(100, t), Some(0));
+        assert_eq!(r.allow(101, t), None);
+        assert_eq!(r.allow(102, t), None);
+        assert_eq!(r.tracked(), 4);
+        // Positive control: a tracked key keeps its own window.
+        assert_eq!(r.allow(0, t), None);
+        let half = t + Duration::from_millis(500);
+        // Still full (every window is young): the shared window's next line
+        // reports what it held back.
+        assert_eq!(r.allow(103, half), None);
+        let next = t + Duration::from_secs(1);
+        assert_eq!(r.allow(0, next), Some(1));
+        // Keys 1..3: window over, nothing held back: forgotten, so a new
+        // key is tracked again.
+        assert_eq!(r.allow(200, next), Some(0));
+        assert_eq!(r.tracked(), 2);
+        assert_eq!(r.allow(200, next), None);
+        assert_eq!(r.allow(200, next + Duration::from_secs(1)), Some(1));
+    }
+
+    #[test]
+    fn keyed_limit_shared_window_reports_suppressed() {
+        let r = KeyedRateLimit::new(1, Duration::from_secs(1), 1);
+        let t = Instant::now();
+        assert_eq!(r.allow("a", t), Some(0));
+        assert_eq!(r.allow("b", t), Some(0));
+        assert_eq!(r.allow("c", t), None);
+        assert_eq!(r.allow("a", t), None);
+        // "a" held one back, so it stays tracked; "b" and "c" share.
+        let next = t + Duration::from_secs(1);
+        assert_eq!(r.allow("c", next), Some(1));
+        assert_eq!(r.allow("a", next), Some(1));
     }
 }

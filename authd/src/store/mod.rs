@@ -40,6 +40,7 @@ use zeroize::Zeroizing;
 use crate::cidr::IpNet;
 use crate::config::Secret;
 
+use crate::logsafe::redact_database_url;
 pub use model::{
     AuditEntry, Authorization, CertificateRecord, CertificateStatus, Change, Group, GroupUpdate,
     NasClientRecord, NewCertificate, RevocationReasonName, TicketKeyRecord, User, UserAttributes,
@@ -162,27 +163,59 @@ impl Backend {
         match scheme.as_deref() {
             Some("sqlite") => Ok(Backend::Sqlite),
             Some("postgres" | "postgresql") => Ok(Backend::Postgres),
-            _ => Err(StoreError::UnsupportedUrl(redact_url(url))),
+            _ => Err(StoreError::UnsupportedUrl(redact_database_url(url))),
         }
     }
 }
 
-/// `url` with the password of its user-info part replaced by `***`, fit
-/// for messages and logs.
-pub fn redact_url(url: &str) -> String {
-    let Some((scheme, rest)) = url.split_once("://") else {
-        return url.to_owned();
+/// Query parameters sqlx's PostgreSQL driver reads from a URL.
+const POSTGRES_PARAMETERS: &[&str] = &[
+    "application_name",
+    "dbname",
+    "host",
+    "hostaddr",
+    "options",
+    "password",
+    "port",
+    "ssl-ca",
+    "ssl-cert",
+    "ssl-key",
+    "ssl-mode",
+    "ssl-root-cert",
+    "sslcert",
+    "sslkey",
+    "sslmode",
+    "sslrootcert",
+    "statement-cache-capacity",
+    "user",
+];
+
+/// Refuses a PostgreSQL URL with a query parameter the driver does not
+/// read: the driver would only warn, printing the value, which for a
+/// misspelt `pasword=` is the password. The error names the parameter by
+/// position, not by name (a bare word may be a secret too).
+fn unknown_postgres_parameter(url: &str) -> Result<(), sqlx::Error> {
+    let Some((_, query)) = url.split_once('?') else {
+        return Ok(());
     };
-    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
-    let (authority, tail) = rest.split_at(authority_end);
-    match authority.rsplit_once('@') {
-        Some((userinfo, host)) => match userinfo.split_once(':') {
-            Some((user, _password)) => format!("{scheme}://{user}:***@{host}{tail}"),
-            None => url.to_owned(),
-        },
-        None => url.to_owned(),
+    let query = query.split('#').next().unwrap_or_default();
+    for (i, pair) in query.split('&').enumerate() {
+        let key = pair.split_once('=').map_or(pair, |(k, _)| k);
+        let known = POSTGRES_PARAMETERS.contains(&key)
+            || (key.starts_with("options[") && key.ends_with(']'));
+        if !key.is_empty() && !known {
+            return Err(sqlx::Error::Configuration(
+                format!(
+                    "query parameter {} is not one the PostgreSQL driver reads ({})",
+                    i + 1,
+                    POSTGRES_PARAMETERS.join(", ")
+                )
+                .into(),
+            ));
+        }
     }
 }
+    Ok(())
 
 /// The store of the embedded development default: `sqlite://DIR/authd.db`,
 /// created on first start and seeded once with the demo user of the
@@ -362,7 +395,7 @@ impl Store {
     /// migrations. Several processes may connect at once: PostgreSQL
     /// migrations take an advisory lock, SQLite ones a write lock.
     pub async fn connect(url: &str) -> Result<Store, StoreError> {
-        let shown = redact_url(url);
+        let shown = redact_database_url(url);
         let invalid = |source| StoreError::InvalidUrl {
             url: shown.clone(),
             source,
@@ -391,6 +424,7 @@ impl Store {
             }
             Backend::Postgres => {
                 let options = PgConnectOptions::from_str(url).map_err(invalid)?;
+                unknown_postgres_parameter(url).map_err(invalid)?;
                 let pool = PgPoolOptions::new()
                     .max_connections(8)
                     .acquire_timeout(CONNECT_TIMEOUT)
@@ -1327,22 +1361,26 @@ mod tests {
         assert!(!e.to_string().contains("pw"), "{e}");
     }
 
-    #[test]
-    fn redacts_passwords() {
-        assert_eq!(
-            redact_url("postgres://authd:s3cret@db.example:5432/authd?sslmode=require"),
-            "postgres://authd:***@db.example:5432/authd?sslmode=require"
-        );
-        assert_eq!(
-            redact_url("postgres://authd@db/authd"),
-            "postgres://authd@db/authd"
-        );
-        assert_eq!(
-            redact_url("sqlite:///var/lib/authd/authd.db"),
-            "sqlite:///var/lib/authd/authd.db"
-        );
-        // An '@' in the path is not user info.
-        assert_eq!(redact_url("sqlite://dir/a@b.db"), "sqlite://dir/a@b.db");
+    #[tokio::test]
+    async fn connect_errors_show_no_password() {
+        for url in [
+            "postgres://authd:s3cret@db.example:99999/authd",
+            "postgres://db.example/authd?pasword=s3cret",
+            "postgres://db.example/authd?s3cret",
+            "host=db.example user=authd password=s3cret",
+            "mysql://authd:s3cret@db.example/authd",
+        ] {
+            let e = Store::connect(url).await.unwrap_err();
+            let shown = format!("{e} {e:?}");
+            assert!(!shown.contains("s3cret"), "{url}: {shown}");
+            assert!(shown.contains("URL"), "{url}: {shown}");
+        }
+        // Positive control: a known parameter passes the check, and the
+        // check refuses what it should.
+        unknown_postgres_parameter("postgres://db/authd?sslmode=require&password=x").unwrap();
+        unknown_postgres_parameter("postgres://db/authd?options[search_path]=a").unwrap();
+        let e = unknown_postgres_parameter("postgres://db/authd?sslmode=require&pasword=x");
+        assert!(e.unwrap_err().to_string().contains("parameter 2"));
     }
 
     #[test]
