@@ -1191,6 +1191,22 @@ mod tests {
     use super::*;
 
     #[test]
+    fn db_args_debug_shows_no_password() {
+        let args = DbArgs {
+            config: None,
+            database: Some("postgres://authd:s3cret@db.example/authd".into()),
+            data_dir: PathBuf::from("authd-data"),
+            json: true,
+        };
+        let dbg = format!("{args:?}");
+        assert!(!dbg.contains("s3cret"), "{dbg}");
+        assert!(
+            dbg.contains("postgres://authd:***@db.example/authd") && dbg.contains("authd-data"),
+            "{dbg}"
+        );
+    }
+
+    #[test]
     fn formats_times() {
         assert_eq!(format_time(0), "1970-01-01 00:00:00Z");
         assert_eq!(format_time(951_782_400), "2000-02-29 00:00:00Z");
@@ -1227,19 +1243,3 @@ mod tests {
         assert_eq!(change::<u32>(None, false), Change::Keep);
     }
 }
-    #[test]
-    fn db_args_debug_shows_no_password() {
-        let args = DbArgs {
-            config: None,
-            database: Some("postgres://authd:s3cret@db.example/authd".into()),
-            data_dir: PathBuf::from("authd-data"),
-            json: true,
-        };
-        let dbg = format!("{args:?}");
-        assert!(!dbg.contains("s3cret"), "{dbg}");
-        assert!(
-            dbg.contains("postgres://authd:***@db.example/authd") && dbg.contains("authd-data"),
-            "{dbg}"
-        );
-    }
-

@@ -473,6 +473,14 @@ pub struct DatabaseConfig {
     pub url: String,
 }
 
+impl fmt::Debug for DatabaseConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("DatabaseConfig")
+            .field("url", &crate::logsafe::redact_database_url(&self.url))
+            .finish()
+    }
+}
+
 /// Why a configuration could not be loaded.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -572,14 +580,6 @@ impl Config {
                         "two clients are named `{}` ({} and {})",
                         c.name, prev.address, c.address
                     ),
-impl fmt::Debug for DatabaseConfig {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("DatabaseConfig")
-            .field("url", &crate::logsafe::redact_database_url(&self.url))
-            .finish()
-    }
-}
-
                 });
             }
         }
@@ -779,6 +779,32 @@ ca = "pki/ca.pem"
     }
 
     #[test]
+    fn debug_shows_no_secret() {
+        let text = format!(
+            "{MINIMAL}\n[[client]]\nname = \"ap1\"\naddress = \"10.0.0.0/8\"\nsecret = \"client-s3cret\"\n\n\
+             [database]\nurl = \"postgres://authd:db-s3cret@db.example/authd?password=q-s3cret\"\n"
+        );
+        let c = parse(&text).unwrap();
+        // Positive control: the values are there to be leaked.
+        assert_eq!(c.clients[0].secret.expose(), b"client-s3cret");
+        assert!(c.database.as_ref().unwrap().url.contains("db-s3cret"));
+        for dbg in [
+            format!("{c:?}"),
+            format!("{c:#?}"),
+            format!("{:?}", c.clients[0]),
+            format!("{:?}", c.database),
+        ] {
+            assert!(!dbg.contains("s3cret"), "{dbg}");
+        }
+        let dbg = format!("{c:?}");
+        assert!(dbg.contains("ap1") && dbg.contains("10.0.0.0"), "{dbg}");
+        assert!(
+            dbg.contains("postgres://authd:***@db.example/authd?password=***"),
+            "{dbg}"
+        );
+    }
+
+    #[test]
     fn unknown_key_names_line_column_and_key() {
         let text = "[listen]\nauth = \"127.0.0.1:1812\"\n\n[tls]\ncertificate = \"a\"\nprivate_key = \"b\"\nca = \"c\"\nmin_verison = \"1.2\"\n";
         let (line, column, key, message, shown) = syntax(text);
@@ -897,32 +923,6 @@ ca = "pki/ca.pem"
     }
 
     #[test]
-    #[test]
-    fn debug_shows_no_secret() {
-        let text = format!(
-            "{MINIMAL}\n[[client]]\nname = \"ap1\"\naddress = \"10.0.0.0/8\"\nsecret = \"client-s3cret\"\n\n\
-             [database]\nurl = \"postgres://authd:db-s3cret@db.example/authd?password=q-s3cret\"\n"
-        );
-        let c = parse(&text).unwrap();
-        // Positive control: the values are there to be leaked.
-        assert_eq!(c.clients[0].secret.expose(), b"client-s3cret");
-        assert!(c.database.as_ref().unwrap().url.contains("db-s3cret"));
-        for dbg in [
-            format!("{c:?}"),
-            format!("{c:#?}"),
-            format!("{:?}", c.clients[0]),
-            format!("{:?}", c.database),
-        ] {
-            assert!(!dbg.contains("s3cret"), "{dbg}");
-        }
-        let dbg = format!("{c:?}");
-        assert!(dbg.contains("ap1") && dbg.contains("10.0.0.0"), "{dbg}");
-        assert!(
-            dbg.contains("postgres://authd:***@db.example/authd?password=***"),
-            "{dbg}"
-        );
-    }
-
     fn bad_syntax_reports_position() {
         let (line, _, _, _, shown) = syntax("[tls\ncertificate = 1\n");
         assert_eq!(line, 1, "{shown}");

@@ -36,13 +36,13 @@ use crate::sessions::{SessionTable, StateKey};
 const EAP_TLS_LINK_OVERHEAD: usize = 14;
 /// Smallest fragment we agree to produce, whatever Framed-MTU says.
 const MIN_FRAGMENT: usize = 64;
-
-/// Tunables of the handler, from the configuration.
 /// Access-Reject lines per (NAS client, reason) and second; the next line
 /// let through says how many were held back. Every reject is counted.
 const REJECT_LINES_PER_SECOND: u32 = 10;
 /// (client, reason) pairs whose reject lines are limited one by one.
 const REJECT_LOG_KEYS: usize = 4096;
+
+/// Tunables of the handler, from the configuration.
 #[derive(Debug, Clone)]
 pub struct Settings {
     /// TLS bytes per EAP-TLS fragment when the request carries no Framed-MTU.
@@ -91,6 +91,7 @@ pub struct AuthHandler {
     pub metrics: Metrics,
     unknown_client_log: RateLimitedLog,
     bad_packet_log: RateLimitedLog,
+    reject_log: KeyedRateLimit<(String, &'static str)>,
 }
 
 /// Why a packet was dropped: logged and counted by the caller of `drop`.
@@ -115,11 +116,15 @@ impl AuthHandler {
                 PasswordCache::new(settings.pap_cache_ttl, settings.pap_cache_entries.max(1))
             }),
             settings,
-    reject_log: KeyedRateLimit<(String, &'static str)>,
             policy,
             metrics: Metrics::default(),
             unknown_client_log: RateLimitedLog::new(Duration::from_secs(1)),
             bad_packet_log: RateLimitedLog::new(Duration::from_millis(100)),
+            reject_log: KeyedRateLimit::new(
+                REJECT_LINES_PER_SECOND,
+                Duration::from_secs(1),
+                REJECT_LOG_KEYS,
+            ),
         }
     }
 
@@ -154,11 +159,6 @@ impl AuthHandler {
     pub fn sweep(&self, now: Instant) {
         let n = self.sessions.sweep(now);
         if n > 0 {
-            reject_log: KeyedRateLimit::new(
-                REJECT_LINES_PER_SECOND,
-                Duration::from_secs(1),
-                REJECT_LOG_KEYS,
-            ),
             self.metrics
                 .sessions_expired
                 .fetch_add(n as u64, std::sync::atomic::Ordering::Relaxed);
@@ -528,8 +528,8 @@ impl AuthHandler {
                         Metrics::inc(&self.metrics.accepts);
                         info!(
                             client = %client.name,
-                            user = %accept.user_name,
-                            identity = %auth.identity,
+                            user = logsafe::escape(&accept.user_name),
+                            identity = logsafe::escape(&auth.identity),
                             method = ?auth.method,
                             tls = ?auth.tls_version,
                             resumed = auth.resumed,
@@ -683,7 +683,7 @@ impl AuthHandler {
         Metrics::inc(&self.metrics.accounting);
         debug!(
             client = %client.name,
-            user = %packet.attr(dict::USER_NAME).map(|v| String::from_utf8_lossy(v).into_owned()).unwrap_or_default(),
+            user = logsafe::escape(packet.attr(dict::USER_NAME).unwrap_or_default()),
             "Accounting-Request acknowledged"
         );
         let reply = self.respond(

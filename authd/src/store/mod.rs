@@ -39,8 +39,8 @@ use zeroize::Zeroizing;
 
 use crate::cidr::IpNet;
 use crate::config::Secret;
-
 use crate::logsafe::redact_database_url;
+
 pub use model::{
     AuditEntry, Authorization, CertificateRecord, CertificateStatus, Change, Group, GroupUpdate,
     NasClientRecord, NewCertificate, RevocationReasonName, TicketKeyRecord, User, UserAttributes,
@@ -214,8 +214,8 @@ fn unknown_postgres_parameter(url: &str) -> Result<(), sqlx::Error> {
             ));
         }
     }
-}
     Ok(())
+}
 
 /// The store of the embedded development default: `sqlite://DIR/authd.db`,
 /// created on first start and seeded once with the demo user of the
@@ -423,8 +423,8 @@ impl Store {
                 Pool::Sqlite(pool)
             }
             Backend::Postgres => {
-                let options = PgConnectOptions::from_str(url).map_err(invalid)?;
                 unknown_postgres_parameter(url).map_err(invalid)?;
+                let options = PgConnectOptions::from_str(url).map_err(invalid)?;
                 let pool = PgPoolOptions::new()
                     .max_connections(8)
                     .acquire_timeout(CONNECT_TIMEOUT)
