@@ -108,6 +108,19 @@ impl PacketBuilder {
         self
     }
 
+    /// The largest EAP packet that [`PacketBuilder::add_eap_message`] can
+    /// carry in a packet within the 4096-octet limit (RFC 2865 §3) whose
+    /// other attributes take `other_attribute_octets` (type and length
+    /// octets included; count Message-Authenticator's 18 too). Each
+    /// EAP-Message holds up to 253 octets behind its own 2-octet header
+    /// (RFC 3579 §3.1). Zero when nothing fits.
+    pub fn max_eap_message_len(other_attribute_octets: usize) -> usize {
+        let room = MAX_PACKET_LEN.saturating_sub(HEADER_LEN + other_attribute_octets);
+        let full = room / (MAX_ATTR_VALUE_LEN + 2);
+        let rest = room % (MAX_ATTR_VALUE_LEN + 2);
+        full * MAX_ATTR_VALUE_LEN + rest.saturating_sub(2)
+    }
+
     /// `value.len()` must already be checked to be <= 253.
     fn push(&mut self, typ: u8, value: &[u8]) {
         self.attrs.push(typ);
@@ -416,6 +429,22 @@ mod tests {
                 .unwrap_err(),
             Error::UnexpectedCode(Code::AccessRequest)
         );
+        // The largest EAP packet that fits beside Message-Authenticator and
+        // a State of 16 octets fills the packet to exactly 4096 octets;
+        // one octet more does not fit.
+        let fits = PacketBuilder::max_eap_message_len(18 + 18);
+        assert_eq!(fits, 4008);
+        for (len, ok) in [(fits, true), (fits + 1, false)] {
+            let mut b = PacketBuilder::new(Code::AccessChallenge, 0);
+            b.add_eap_message(&vec![0; len]);
+            b.add(24, &[7; 16]).unwrap();
+            let encoded = b.encode_response(&req, SECRET);
+            assert_eq!(encoded.is_ok(), ok, "{len}");
+            if ok {
+                assert_eq!(encoded.unwrap().len(), 4096);
+            }
+        }
+        assert_eq!(PacketBuilder::max_eap_message_len(4096), 0);
         // 4096 octets is the limit: 20 + 18 (MA) + attributes.
         let mut big = PacketBuilder::new(Code::AccessChallenge, 0);
         big.add_eap_message(&vec![0; 4096 - 38 - 2 * 16]);
