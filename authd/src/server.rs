@@ -148,6 +148,7 @@ impl Server {
         if clients.is_empty() {
             return Err(ServerError::NoClients);
         }
+        clients.warn_short_secrets();
         let store = policy.store().cloned();
         let tickets = match config.tls.ticket_schedule() {
             Some(schedule) => {
