@@ -157,6 +157,18 @@ impl fmt::Display for TlsVersion {
     }
 }
 
+/// What to do when the configured CRLs cannot tell whether a certificate
+/// is revoked (RFC 9190 section 5.4, RFC 5280 section 6.3).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CrlPolicy {
+    /// Refuse the certificate.
+    #[default]
+    Reject,
+    /// Accept it for that reason (other checks still apply).
+    Allow,
+}
+
 /// Server certificate, key and the CAs that issue client certificates.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(try_from = "RawTlsConfig")]
@@ -171,6 +183,12 @@ pub struct TlsConfig {
     /// Further PEM CRL files (RFC 5280 section 5).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub crl: Vec<PathBuf>,
+    /// With CRLs loaded, a certificate of the client's chain whose issuer
+    /// has no CRL: rejected (default) or accepted.
+    pub crl_missing: CrlPolicy,
+    /// With CRLs loaded, a CRL past its nextUpdate (RFC 5280 section
+    /// 5.1.2.5): rejected (default) or still used.
+    pub crl_expired: CrlPolicy,
     /// Lowest TLS version offered, default 1.2.
     pub min_version: TlsVersion,
     /// Highest TLS version offered, default 1.3.
@@ -201,6 +219,8 @@ impl TlsConfig {
             private_key: private_key.into(),
             ca: ca.into(),
             crl: Vec::new(),
+            crl_missing: CrlPolicy::Reject,
+            crl_expired: CrlPolicy::Reject,
             min_version: TlsVersion::Tls12,
             max_version: TlsVersion::Tls13,
             peer_identity: crate::policy::IdentitySource::default(),
@@ -232,6 +252,10 @@ struct RawTlsConfig {
     ca: PathBuf,
     #[serde(default)]
     crl: Vec<PathBuf>,
+    #[serde(default)]
+    crl_missing: CrlPolicy,
+    #[serde(default)]
+    crl_expired: CrlPolicy,
     #[serde(default = "default_min_version")]
     min_version: TlsVersion,
     #[serde(default = "default_max_version")]
@@ -290,6 +314,8 @@ impl TryFrom<RawTlsConfig> for TlsConfig {
             private_key: raw.private_key,
             ca: raw.ca,
             crl: raw.crl,
+            crl_missing: raw.crl_missing,
+            crl_expired: raw.crl_expired,
             min_version: raw.min_version,
             max_version: raw.max_version,
             peer_identity: raw.peer_identity,
@@ -834,6 +860,21 @@ ca = "pki/ca.pem"
     }
 
     #[test]
+    fn crl_policies_default_to_reject() {
+        let c = parse(MINIMAL).unwrap();
+        assert_eq!(c.tls.crl_missing, CrlPolicy::Reject);
+        assert_eq!(c.tls.crl_expired, CrlPolicy::Reject);
+        let c = parse(&format!(
+            "{MINIMAL}crl_missing = \"allow\"\ncrl_expired = \"allow\"\n"
+        ))
+        .unwrap();
+        assert_eq!(c.tls.crl_missing, CrlPolicy::Allow);
+        assert_eq!(c.tls.crl_expired, CrlPolicy::Allow);
+        let (_, _, key, _, shown) = syntax(&format!("{MINIMAL}crl_missing = \"ignore\"\n"));
+        assert_eq!(key.as_deref(), Some("tls.crl_missing"), "{shown}");
+    }
+
+    #[test]
     fn bad_cidr_names_the_value() {
         let text = format!(
             "{MINIMAL}\n[[client]]\nname = \"a\"\naddress = \"10.0.0.1/8\"\nsecret = \"s\"\n"
@@ -937,6 +978,7 @@ ca = "pki/ca.pem"
         ));
         c.tls.crl.push("/p/revoked.crl".into());
         c.tls.min_version = TlsVersion::Tls13;
+        c.tls.crl_expired = CrlPolicy::Allow;
         c.listen.acct = Some("[::1]:1813".parse().unwrap());
         c.clients.push(ClientConfig {
             name: "lo".into(),
