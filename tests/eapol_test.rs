@@ -141,14 +141,9 @@ fn resumes_with_eapol_test(
         run.output
     );
     assert!(run.contains(version), "{}", run.output);
-    let deadline = std::time::Instant::now() + Duration::from_secs(5);
-    let accepts = loop {
-        let found = accepts_in_log(&s.server.log());
-        if found.len() >= 2 || std::time::Instant::now() > deadline {
-            break found;
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    };
+    s.server
+        .wait_for_log_count("Access-Accept", 2, common::LOG_WAIT);
+    let accepts = accepts_in_log(&s.server.log());
     assert_eq!(accepts.len(), 2, "{}", s.server.log());
     let (first, second) = (accepts[0], accepts[1]);
     assert!(!first.0, "first authentication resumed: {}", s.server.log());

@@ -13,7 +13,7 @@ use std::process::{Child, Command, Stdio};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use common::{TempDir, require_tool, wait_bounded};
+use common::{LOG_WAIT, TempDir, require_tool, wait_bounded, wait_for_text};
 
 /// A network namespace with only loopback up; deleted on drop.
 struct Netns(String);
@@ -92,8 +92,20 @@ impl Authd {
         fs::read_to_string(&self.log).unwrap_or_default()
     }
 
+    /// Fails the test unless `needle` shows up in the output within
+    /// [`LOG_WAIT`] (the banner comes after the `listening` line).
+    #[track_caller]
+    fn expect_output(&self, needle: &str) {
+        assert!(
+            wait_for_text(|| self.output(), needle, 1, LOG_WAIT),
+            "no `{needle}` in the output of authd:\n{}",
+            self.output()
+        );
+    }
+
     /// The eapol_test command line the banner suggests.
     fn suggested_eapol_test(&self) -> Vec<String> {
+        self.expect_output("try it: ");
         let out = self.output();
         let line = out
             .lines()
@@ -151,11 +163,7 @@ fn no_argument_default_answers_the_command_it_prints() {
     let ns = Netns::create();
 
     let authd = Authd::start(&ns, dir.path(), "first.log");
-    assert!(
-        authd.output().contains("new PKI generated"),
-        "{}",
-        authd.output()
-    );
+    authd.expect_output("new PKI generated");
     assert!(dir.path().join("authd-data").is_dir());
     let cmd = authd.suggested_eapol_test();
     let output = run_suggested(&ns, dir.path(), &cmd);
@@ -168,11 +176,7 @@ fn no_argument_default_answers_the_command_it_prints() {
 
     // A second start keeps the PKI (the demo user's files stay valid).
     let again = Authd::start(&ns, dir.path(), "second.log");
-    assert!(
-        again.output().contains("existing PKI"),
-        "{}",
-        again.output()
-    );
+    again.expect_output("existing PKI");
     let output = run_suggested(&ns, dir.path(), &again.suggested_eapol_test());
     assert!(output.contains("MPPE keys OK: 1  mismatch: 0"), "{output}");
 }

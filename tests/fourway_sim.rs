@@ -130,5 +130,5 @@ fn untrusted_certificate_is_rejected_and_no_pmk() {
         Err(other) => panic!("expected Access-Reject, got {other}\n{}", server.log()),
         Ok(_) => panic!("untrusted certificate accepted"),
     }
-    assert!(server.log().contains("Access-Reject"), "{}", server.log());
+    server.expect_log("Access-Reject");
 }

@@ -64,16 +64,12 @@ fn cli_seen(database_url: &str, args: &[&str], stdin: &str, servers: &[&Server])
         .map(|s| s.log().matches(SEEN).count())
         .collect();
     let out = cli(database_url, args, stdin);
-    let deadline = Instant::now() + Duration::from_secs(10);
     for (server, before) in servers.iter().zip(before) {
-        while server.log().matches(SEEN).count() <= before {
-            assert!(
-                Instant::now() < deadline,
-                "server did not notice `{args:?}`:\n{}",
-                server.log()
-            );
-            thread::sleep(Duration::from_millis(50));
-        }
+        assert!(
+            server.wait_for_log_count(SEEN, before + 1, common::LOG_WAIT),
+            "server did not notice `{args:?}`:\n{}",
+            server.log()
+        );
     }
     out
 }
@@ -119,18 +115,6 @@ fn authenticate(
 ) -> common::EapolRun {
     let conf = common::write_eapol_conf(dir, label, creds, &pki.ca_cert, TlsChoice::Only13);
     common::run_eapol_test_with_secret(&conf, port, secret, &[])
-}
-
-/// Waits until `log` shows `needle` (the server logs asynchronously).
-fn wait_log(daemon: &Server, needle: &str) -> bool {
-    let deadline = Instant::now() + Duration::from_secs(5);
-    while Instant::now() < deadline {
-        if daemon.log().contains(needle) {
-            return true;
-        }
-        thread::sleep(Duration::from_millis(50));
-    }
-    false
 }
 
 #[test]
@@ -186,11 +170,7 @@ fn one_server_follows_the_store() {
     );
     let run = authenticate(dir.path(), "vlan", &bob, &pki, server.port, common::SECRET);
     assert!(run.success(), "{}", run.output);
-    assert!(
-        wait_log(&server, "\"77\""),
-        "VLAN 77 not in the server log:\n{}",
-        server.log()
-    );
+    server.expect_log("\"77\"");
 
     // Disabled: rejected, with the reason in the server log.
     cli_seen(&url, &["user", "disable", "bob"], "", &[&server]);
@@ -210,7 +190,7 @@ fn one_server_follows_the_store() {
         "{}",
         run.output
     );
-    assert!(wait_log(&server, "user_disabled"), "{}", server.log());
+    server.expect_log("user_disabled");
 
     // Enabled again: accepted.
     cli_seen(&url, &["user", "enable", "bob"], "", &[&server]);
@@ -278,7 +258,7 @@ fn one_server_follows_the_store() {
             server.port,
             common::SECRET,
         );
-        if !run.success() && server.log().contains("certificate_revoked") {
+        if !run.success() && server.wait_for_log("certificate_revoked", Duration::from_secs(1)) {
             break;
         }
         assert!(
@@ -303,7 +283,7 @@ fn one_server_follows_the_store() {
         common::SECRET,
     );
     assert!(!run.success());
-    assert!(wait_log(&server, "unknown_user"), "{}", server.log());
+    server.expect_log("unknown_user");
     assert!(server.is_running());
 }
 
@@ -368,7 +348,7 @@ fn two_servers_share_postgres() {
             common::SECRET,
         );
         assert!(!run.success(), "disabled carol got in via {name}");
-        assert!(wait_log(d, "user_disabled"), "{}", d.log());
+        d.expect_log("user_disabled");
     }
 }
 
@@ -472,7 +452,8 @@ fn tickets_resume_across_servers_but_not_past_revocation() {
     );
     expect_rejected(station_auth(&runtime, b.port, &peer), "revoked erin", &b);
     assert!(
-        wait_log(&b, "(resumed TLS session)") && b.log().contains("certificate_revoked"),
+        b.wait_for_log("(resumed TLS session)", common::LOG_WAIT)
+            && b.log().contains("certificate_revoked"),
         "the rejection should be of a resumed session, for the revocation:\n{}",
         b.log()
     );
@@ -482,7 +463,7 @@ fn tickets_resume_across_servers_but_not_past_revocation() {
     station_auth(&runtime, a.port, &peer).expect("frank before disabling");
     cli_seen(&url, &["user", "disable", "frank"], "", &[&a, &b]);
     expect_rejected(station_auth(&runtime, b.port, &peer), "disabled frank", &b);
-    assert!(wait_log(&b, "user_disabled"), "{}", b.log());
+    b.expect_log("user_disabled");
     let rejected = b
         .log()
         .lines()
@@ -529,17 +510,17 @@ fn pap_against_the_store() {
     let reply = Packet::new_checked(&reply[..]).unwrap();
     assert_eq!(reply.attr(dict::USER_NAME), Some(&b"pat"[..]));
     assert_eq!(reply.attr(dict::TUNNEL_PRIVATE_GROUP_ID), Some(&b"77"[..]));
-    assert!(wait_log(&server, "cached=false"), "{}", server.log());
+    server.expect_log("cached=false");
     // The second time comes from the cache, same answer.
     assert_eq!(ask(2, "pat", "correct horse battery").0, Code::AccessAccept);
-    assert!(wait_log(&server, "cached=true"), "{}", server.log());
+    server.expect_log("cached=true");
 
     assert_eq!(ask(3, "pat", "wrong").0, Code::AccessReject);
-    assert!(wait_log(&server, "wrong_password"), "{}", server.log());
+    server.expect_log("wrong_password");
     assert_eq!(ask(4, "nobody", "x").0, Code::AccessReject);
-    assert!(wait_log(&server, "unknown_user"), "{}", server.log());
+    server.expect_log("unknown_user");
     assert_eq!(ask(5, "nopass", "x").0, Code::AccessReject);
-    assert!(wait_log(&server, "no_password"), "{}", server.log());
+    server.expect_log("no_password");
 
     // New password: the cached old one stops working within the poll
     // interval (one second).
@@ -562,5 +543,5 @@ fn pap_against_the_store() {
         thread::sleep(Duration::from_millis(200));
         id = id.wrapping_add(1);
     }
-    assert!(wait_log(&server, "user_disabled"), "{}", server.log());
+    server.expect_log("user_disabled");
 }

@@ -27,6 +27,31 @@ pub const SECRET: &str = "testing123";
 
 const DAY: Duration = Duration::from_secs(86_400);
 
+/// How long a test waits for a line in a server's log: the log is read by
+/// other threads (or from a file), so a line the server wrote before it
+/// answered may show up a moment after the answer.
+pub const LOG_WAIT: Duration = Duration::from_secs(10);
+
+/// Waits until `read()` holds `needle` at least `count` times, at most
+/// `limit`; returns whether it did.
+pub fn wait_for_text(
+    read: impl Fn() -> String,
+    needle: &str,
+    count: usize,
+    limit: Duration,
+) -> bool {
+    let deadline = Instant::now() + limit;
+    loop {
+        if read().matches(needle).count() >= count {
+            return true;
+        }
+        if Instant::now() >= deadline {
+            return false;
+        }
+        thread::sleep(Duration::from_millis(20));
+    }
+}
+
 /// A directory removed on drop (kept when `AUTHD_KEEP_TMP` is set, to
 /// inspect a failure).
 pub struct TempDir {
@@ -296,6 +321,40 @@ impl Server {
     /// Everything the server wrote so far.
     pub fn log(&self) -> String {
         self.log.lock().map(|l| l.clone()).unwrap_or_default()
+    }
+
+    /// Waits until the log holds `needle`, at most `limit`.
+    pub fn wait_for_log(&self, needle: &str, limit: Duration) -> bool {
+        self.wait_for_log_count(needle, 1, limit)
+    }
+
+    /// Waits until the log holds `needle` at least `count` times.
+    pub fn wait_for_log_count(&self, needle: &str, count: usize, limit: Duration) -> bool {
+        wait_for_text(|| self.log(), needle, count, limit)
+    }
+
+    /// Fails the test, printing the log, unless `needle` shows up in it
+    /// within [`LOG_WAIT`].
+    #[track_caller]
+    pub fn expect_log(&self, needle: &str) {
+        assert!(
+            self.wait_for_log(needle, LOG_WAIT),
+            "no `{needle}` in the server log within {LOG_WAIT:?}:\n{}",
+            self.log()
+        );
+    }
+
+    /// Fails the test unless `later` shows up (a line the server writes
+    /// after the one that must not be there: the positive control), and
+    /// then unless `absent` is missing.
+    #[track_caller]
+    pub fn expect_log_without(&self, later: &str, absent: &str) {
+        self.expect_log(later);
+        let log = self.log();
+        assert!(
+            !log.contains(absent),
+            "`{absent}` in the server log:\n{log}"
+        );
     }
 
     /// Whether the process is still running.
