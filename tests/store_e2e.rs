@@ -545,3 +545,97 @@ fn pap_against_the_store() {
     }
     server.expect_log("user_disabled");
 }
+/// Most operators already run a CA: a certificate of one that authd did not
+/// issue (trusted through `[tls] ca`, with its CRL) is revoked from the CLI
+/// by its file, while the server runs, and refused from its next
+/// authentication.
+#[test]
+fn certificate_of_an_outside_ca_revoked_by_file() {
+    use authd::pki::{CertificateAuthority, KeyKind};
+    common::require_tool("eapol_test");
+    let dir = common::TempDir::new("store-e2e-outside");
+    let mut pki = TestPki::create(dir.path());
+    let outside = CertificateAuthority::generate("Example Corp CA", 2).unwrap();
+    let carol = outside
+        .issue_client_for_days("carol", KeyKind::EcdsaP256, 1)
+        .unwrap();
+    let creds = Creds {
+        name: "carol".into(),
+        cert: dir.path().join("carol.pem"),
+        key: dir.path().join("carol.key"),
+    };
+    carol.write(&creds.cert, &creds.key).unwrap();
+    // The outside CA beside the test CA, with its (empty) CRL: with CRLs
+    // configured, a CA without one is refused.
+    let now = std::time::SystemTime::now();
+    let crl = outside
+        .crl(
+            &[],
+            now - Duration::from_secs(60),
+            now + Duration::from_secs(86_400),
+            1,
+        )
+        .unwrap();
+    let bundle = dir.path().join("cas.pem");
+    let test_ca = std::fs::read_to_string(&pki.ca_cert).unwrap();
+    std::fs::write(&bundle, format!("{test_ca}{}{crl}", outside.cert_pem())).unwrap();
+    pki.ca_cert = bundle;
+    let url = format!("sqlite://{}/authd.db", dir.path().display());
+    cli(&url, &["user", "add", "carol"], "");
+    let server = daemon(dir.path(), "server", &pki, &url);
+
+    // Positive control: accepted before the revocation.
+    let run = authenticate(
+        dir.path(),
+        "before",
+        &creds,
+        &pki,
+        server.port,
+        common::SECRET,
+    );
+    assert!(run.success(), "{}\n{}", run.output, server.log());
+
+    let out = cli_seen(
+        &url,
+        &[
+            "cert",
+            "revoke",
+            "--cert",
+            creds.cert.to_str().unwrap(),
+            "--reason",
+            "keyCompromise",
+        ],
+        "",
+        &[&server],
+    );
+    assert!(out.contains("revoked"), "{out}");
+    // The server saw the change: the very next authentication is refused,
+    // by the store (the outside CA's CRL lists nothing).
+    let run = authenticate(
+        dir.path(),
+        "after",
+        &creds,
+        &pki,
+        server.port,
+        common::SECRET,
+    );
+    assert!(
+        !run.success(),
+        "revoked certificate accepted:\n{}",
+        run.output
+    );
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while !server.log().contains("certificate_revoked") {
+        assert!(
+            Instant::now() < deadline,
+            "no certificate_revoked:\n{}",
+            server.log()
+        );
+        thread::sleep(Duration::from_millis(50));
+    }
+    // Listed under its own issuer, not authd's.
+    let json = cli(&url, &["cert", "list", "carol", "--json"], "");
+    let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(v[0]["issuer_name"], "CN=Example Corp CA", "{json}");
+    assert!(v[0]["revoked_at"].is_i64(), "{json}");
+}

@@ -79,3 +79,81 @@ async fn unreachable_postgres_is_a_clear_error() {
     );
     assert!(!text.contains("hunter2"), "{text}");
 }
+
+/// A database from before certificates were keyed by issuer: its rows keep
+/// answering (by serial) and can still be revoked by serial.
+#[tokio::test]
+async fn certificates_recorded_before_issuers_keep_working() {
+    use authd::store::{CertificateStatus, RevocationReasonName};
+    use sqlx::sqlite::{SqliteConnectOptions, SqlitePool};
+    use std::str::FromStr;
+
+    let dir = TempDir::new("store-v2");
+    let url = format!("sqlite://{}", dir.path().join("authd.db").display());
+    let pool = SqlitePool::connect_with(
+        SqliteConnectOptions::from_str(&url)
+            .unwrap()
+            .create_if_missing(true),
+    )
+    .await
+    .unwrap();
+    let mut v2 = sqlx::migrate!();
+    v2.migrations = v2
+        .migrations
+        .iter()
+        .filter(|m| m.version < 20261128000003)
+        .cloned()
+        .collect::<Vec<_>>()
+        .into();
+    assert_eq!(v2.migrations.len(), 2);
+    v2.run(&pool).await.unwrap();
+    sqlx::query("INSERT INTO users (name, enabled, created_at) VALUES ('hank', TRUE, 0)")
+        .execute(&pool)
+        .await
+        .unwrap();
+    sqlx::query(
+        "INSERT INTO certificates (serial, subject, user_name, issued_at, not_after) \
+         VALUES ('7a01', 'CN=hank', 'hank', 0, 4102444800)",
+    )
+    .execute(&pool)
+    .await
+    .unwrap();
+    pool.close().await;
+
+    let store = Store::connect(&url).await.unwrap();
+    let hank = CertificateStatus::Valid {
+        user: "hank".into(),
+    };
+    // Whatever its issuer, the serial finds the row, as before.
+    assert_eq!(
+        store
+            .certificate_status(b"0\x001", &[0x7a, 0x01])
+            .await
+            .unwrap(),
+        hank
+    );
+    assert_eq!(
+        store
+            .certificate_status(b"0\x002", &[0x7a, 0x02])
+            .await
+            .unwrap(),
+        CertificateStatus::Unknown
+    );
+    let rec = store
+        .revoke_certificate(
+            "7a:01",
+            RevocationReasonName::KeyCompromise,
+            std::time::SystemTime::now(),
+        )
+        .await
+        .unwrap();
+    assert_eq!((rec.issuer.as_str(), rec.user.as_str()), ("", "hank"));
+    assert!(matches!(
+        store
+            .certificate_status(b"0\x001", &[0x7a, 0x01])
+            .await
+            .unwrap(),
+        CertificateStatus::Revoked { .. }
+    ));
+    store.close().await;
+}

@@ -13,8 +13,8 @@ use authd::config::Secret;
 use authd::pki::{CertificateAuthority, KeyKind};
 use authd::policy::{Decision, IdentitySource, Policy};
 use authd::store::{
-    Authorization, CertificateStatus, Change, ClientEntry, ClientSync, GroupUpdate, NewCertificate,
-    RevocationReasonName, Store, StoreError, UserAttributes, UserUpdate,
+    Authorization, CertificateStatus, Change, ClientEntry, ClientSync, GroupUpdate, IssuerName,
+    NewCertificate, RevocationReasonName, Store, StoreError, UserAttributes, UserUpdate,
 };
 
 /// A directory removed on drop.
@@ -59,6 +59,23 @@ fn der(pem: &str) -> Vec<u8> {
         .to_vec()
 }
 
+/// The issuer Name of a PEM certificate.
+fn issuer(pem: &str) -> IssuerName {
+    let der = der(pem);
+    let (_, cert) = x509_parser::parse_x509_certificate(&der).expect("certificate");
+    IssuerName {
+        der: cert.issuer().as_raw().to_vec(),
+        text: cert.issuer().to_string(),
+    }
+}
+
+/// The subject Name (DER) of a PEM certificate: the issuer of what it signs.
+fn subject(pem: &str) -> Vec<u8> {
+    let der = der(pem);
+    let (_, cert) = x509_parser::parse_x509_certificate(&der).expect("certificate");
+    cert.subject().as_raw().to_vec()
+}
+
 /// Runs every check on an empty store at `url`.
 pub async fn run_suite(url: &str) {
     let store = Store::connect(url).await.expect("connect");
@@ -68,6 +85,7 @@ pub async fn run_suite(url: &str) {
     users_and_groups(&store).await;
     clients(&store).await;
     certificates_and_policy(&store).await;
+    same_serial_other_issuer(&store).await;
     passwords(&store).await;
     demo_seed(&store).await;
     audit(&store).await;
@@ -370,7 +388,9 @@ async fn certificates_and_policy(store: &Store) {
         .unwrap();
     let serial = hex::encode(&issued.serial);
     let not_after = authd::store::unix_seconds(issued.not_after);
+    let ca_name = issuer(&issued.cert_pem);
     let new = NewCertificate {
+        issuer: ca_name.clone(),
         serial: serial.to_uppercase(),
         subject: "CN=erin".into(),
         user: "erin".into(),
@@ -401,7 +421,10 @@ async fn certificates_and_policy(store: &Store) {
         ("erin", not_after, None)
     );
     assert_eq!(
-        store.certificate_status(&issued.serial).await.unwrap(),
+        store
+            .certificate_status(&ca_name.der, &issued.serial)
+            .await
+            .unwrap(),
         CertificateStatus::Valid {
             user: "erin".into()
         }
@@ -410,7 +433,10 @@ async fn certificates_and_policy(store: &Store) {
     let mut padded = vec![0u8];
     padded.extend_from_slice(&issued.serial);
     assert_eq!(
-        store.certificate_status(&padded).await.unwrap(),
+        store
+            .certificate_status(&ca_name.der, &padded)
+            .await
+            .unwrap(),
         CertificateStatus::Valid {
             user: "erin".into()
         }
@@ -461,6 +487,7 @@ async fn certificates_and_policy(store: &Store) {
     // Recorded for another user than it names.
     store
         .add_certificate(&NewCertificate {
+            issuer: ca_name.clone(),
             serial: hex::encode(&other.serial),
             subject: "CN=alice".into(),
             user: "bob".into(),
@@ -471,7 +498,8 @@ async fn certificates_and_policy(store: &Store) {
     assert_reject(&policy, &der(&other.cert_pem), "certificate_user_mismatch").await;
 
     // Revoked: rejected, and listed for the CRL.
-    let (n1, none) = store.revoked_for_crl().await.unwrap();
+    let ca_subject = subject(&ca.cert_pem());
+    let (n1, none) = store.revoked_for_crl(&ca_subject).await.unwrap();
     assert!(none.is_empty());
     let rec = store
         .revoke_certificate(
@@ -502,7 +530,7 @@ async fn certificates_and_policy(store: &Store) {
             ..
         })
     ));
-    let (n2, revoked) = store.revoked_for_crl().await.unwrap();
+    let (n2, revoked) = store.revoked_for_crl(&ca_subject).await.unwrap();
     assert!(n2 > n1, "CRL numbers grow");
     assert_eq!(revoked.len(), 1);
     assert_eq!(revoked[0].serial, serial);
@@ -539,7 +567,11 @@ async fn certificates_and_policy(store: &Store) {
         .await
         .unwrap();
     assert_eq!(store.delete_user("erin").await.unwrap(), 1);
-    match store.certificate_status(&erin2.serial).await.unwrap() {
+    match store
+        .certificate_status(&ca_name.der, &erin2.serial)
+        .await
+        .unwrap()
+    {
         CertificateStatus::Revoked { reason, .. } => {
             assert_eq!(reason.as_deref(), Some("cessationOfOperation"))
         }
@@ -556,6 +588,97 @@ async fn certificates_and_policy(store: &Store) {
         Decision::Accept(a) => assert_eq!((a.user_name.as_str(), a.vlan), ("mallory", None)),
         other => panic!("{other:?}"),
     }
+}
+
+/// Two CAs, one serial: a certificate of each. Each CA is self-signed
+/// with rcgen here, since authd's PKI always picks a random serial.
+fn same_serial_pair(serial: &[u8]) -> [(String, Vec<u8>); 2] {
+    ["Outside CA One", "Outside CA Two"].map(|cn| {
+        let mut ca = rcgen::CertificateParams::default();
+        ca.distinguished_name.push(rcgen::DnType::CommonName, cn);
+        ca.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+        let ca_key = rcgen::KeyPair::generate().unwrap();
+        let ca_pem = ca.self_signed(&ca_key).unwrap().pem();
+        let issuer = rcgen::Issuer::new(ca, ca_key);
+        let mut leaf = rcgen::CertificateParams::default();
+        leaf.distinguished_name
+            .push(rcgen::DnType::CommonName, "grace");
+        leaf.serial_number = Some(rcgen::SerialNumber::from_slice(serial));
+        let key = rcgen::KeyPair::generate().unwrap();
+        let pem = leaf.signed_by(&key, &issuer).unwrap().pem();
+        (ca_pem, der(&pem))
+    })
+}
+
+/// A serial is unique only per issuer (RFC 5280 section 4.1.2.2): two
+/// certificates with one serial from two CAs are revoked independently.
+async fn same_serial_other_issuer(store: &Store) {
+    store
+        .add_user("grace", &UserAttributes::default(), true)
+        .await
+        .unwrap();
+    let serial = [0x51, 0x5e, 0x71, 0xa1];
+    let [(ca1, one), (ca2, two)] = same_serial_pair(&serial);
+    let (ca1, ca2) = (subject(&ca1), subject(&ca2));
+    assert_ne!(ca1, ca2);
+    let policy = Policy::with_store(store.clone());
+    // Positive control: both get in while neither is revoked.
+    for leaf in [&one, &two] {
+        assert!(matches!(
+            policy.authorize_peer("x", Some(leaf)).await,
+            Decision::Accept(_)
+        ));
+    }
+    let rec = store
+        .revoke_presented_certificate(&one, RevocationReasonName::KeyCompromise, SystemTime::now())
+        .await
+        .unwrap();
+    assert_eq!(
+        (
+            rec.serial.as_str(),
+            rec.user.as_str(),
+            rec.issuer_name.as_str()
+        ),
+        ("515e71a1", "grace", "CN=Outside CA One")
+    );
+    assert!(rec.revoked_at.is_some());
+    assert!(matches!(
+        store.certificate_status(&ca1, &serial).await.unwrap(),
+        CertificateStatus::Revoked { .. }
+    ));
+    assert_eq!(
+        store.certificate_status(&ca2, &serial).await.unwrap(),
+        CertificateStatus::Unknown,
+        "the other CA's certificate with the same serial is untouched"
+    );
+    assert_reject(&policy, &one, "certificate_revoked").await;
+    assert!(matches!(
+        policy.authorize_peer("x", Some(&two)).await,
+        Decision::Accept(_)
+    ));
+    // Revoking it again says so; the other one can still be revoked.
+    let again = store
+        .revoke_presented_certificate(&one, RevocationReasonName::Superseded, SystemTime::now())
+        .await
+        .unwrap_err();
+    assert!(again.to_string().contains("already revoked"), "{again}");
+    store
+        .revoke_presented_certificate(&two, RevocationReasonName::Superseded, SystemTime::now())
+        .await
+        .unwrap();
+    assert_reject(&policy, &two, "certificate_revoked").await;
+    // The serial alone no longer names one certificate.
+    let ambiguous = store.certificate("515e71a1").await.unwrap_err();
+    assert!(ambiguous.to_string().contains("2 issuers"), "{ambiguous}");
+    // A CRL of one CA lists only its own certificates.
+    let (_, listed) = store.revoked_for_crl(&ca2).await.unwrap();
+    let from_two: Vec<_> = listed
+        .iter()
+        .filter(|c| c.serial == "515e71a1")
+        .map(|c| c.issuer_name.as_str())
+        .collect();
+    assert_eq!(from_two, ["CN=Outside CA Two"]);
+    store.delete_user("grace").await.unwrap();
 }
 
 async fn assert_reject(policy: &Policy, leaf: &[u8], label: &str) {
@@ -598,7 +721,10 @@ async fn demo_seed(store: &Store) {
     assert!(store.seed_demo_user("demo", &demo.cert_pem).await.unwrap());
     assert!(store.user("demo").await.unwrap().enabled);
     assert_eq!(
-        store.certificate_status(&demo.serial).await.unwrap(),
+        store
+            .certificate_status(&issuer(&demo.cert_pem).der, &demo.serial)
+            .await
+            .unwrap(),
         CertificateStatus::Valid {
             user: "demo".into()
         }

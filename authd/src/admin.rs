@@ -268,10 +268,17 @@ pub enum CertCommand {
     },
     /// List certificates, of one user or all.
     List { user: Option<String> },
-    /// Revoke a certificate: rejected at its next authentication.
+    /// Revoke a certificate: rejected at its next authentication. By
+    /// serial for one authd issued; with --cert for any certificate, also
+    /// one of another CA trusted by `[tls] ca`.
     Revoke {
-        /// Serial number, hex (colons allowed).
-        serial: String,
+        /// Serial number, hex (colons allowed), of a recorded certificate.
+        #[arg(required_unless_present = "cert", conflicts_with = "cert")]
+        serial: Option<String>,
+        /// The certificate (PEM or DER file): revoked by its issuer and
+        /// serial, whoever issued it.
+        #[arg(long, value_name = "FILE")]
+        cert: Option<PathBuf>,
         /// RFC 5280 reason, e.g. keyCompromise, superseded, cessationOfOperation.
         #[arg(long, default_value = "unspecified")]
         reason: String,
@@ -864,6 +871,7 @@ async fn cert_command(
             // is always one the store can revoke.
             store
                 .add_certificate(&NewCertificate {
+                    issuer: certificate_issuer(&issued.cert_pem)?,
                     serial: serial.clone(),
                     subject: subject.clone(),
                     user: user.clone(),
@@ -909,16 +917,35 @@ async fn cert_command(
             cert_table(out, &certs);
             Ok(())
         }
-        CertCommand::Revoke { serial, reason } => {
+        CertCommand::Revoke {
+            serial,
+            cert,
+            reason,
+        } => {
             let reason = RevocationReasonName::parse(&reason).ok_or_else(|| {
                 AdminError::Usage(format!(
                     "unknown revocation reason {reason:?}; one of: {}",
                     RevocationReasonName::names().collect::<Vec<_>>().join(", ")
                 ))
             })?;
-            let record = store
-                .revoke_certificate(&serial, reason, SystemTime::now())
-                .await?;
+            let record = match (serial, cert) {
+                (_, Some(path)) => {
+                    let der = certificate_file(&path)?;
+                    store
+                        .revoke_presented_certificate(&der, reason, SystemTime::now())
+                        .await?
+                }
+                (Some(serial), None) => {
+                    store
+                        .revoke_certificate(&serial, reason, SystemTime::now())
+                        .await?
+                }
+                (None, None) => {
+                    return Err(AdminError::Usage(
+                        "name the certificate: SERIAL or --cert FILE".into(),
+                    ));
+                }
+            };
             if db.json {
                 return json(out, &record);
             }
@@ -935,7 +962,10 @@ async fn cert_command(
             }
             let (ca_cert, ca_key) = ca_paths(db, ca);
             let authority = CertificateAuthority::load(&ca_cert, &ca_key)?;
-            let (number, revoked) = store.revoked_for_crl().await?;
+            // Only this CA's certificates: a serial means nothing in
+            // another issuer's CRL (RFC 5280 section 5.1.2.3).
+            let ca_subject = certificate_subject(&authority.cert_pem())?;
+            let (number, revoked) = store.revoked_for_crl(&ca_subject).await?;
             let mut entries = Vec::with_capacity(revoked.len());
             for c in &revoked {
                 let serial = hex::decode(&c.serial).map_err(|_| StoreError::Invalid {
@@ -1072,6 +1102,42 @@ fn write_private(path: &Path, data: &[u8]) -> Result<(), AdminError> {
     f.write_all(data)
         .and_then(|()| f.sync_all())
         .map_err(io_err(path.display().to_string()))
+}
+
+/// The issuer of the certificate in `pem`.
+fn certificate_issuer(pem: &str) -> Result<store::IssuerName, AdminError> {
+    let der = pem_der(pem).ok_or_else(|| AdminError::Usage("certificate: no PEM block".into()))?;
+    let (_, cert) = x509_parser::parse_x509_certificate(&der)
+        .map_err(|e| AdminError::Usage(format!("certificate does not parse: {e}")))?;
+    Ok(store::IssuerName {
+        der: cert.issuer().as_raw().to_vec(),
+        text: cert.issuer().to_string(),
+    })
+}
+
+/// The subject Name (DER) of the certificate in `pem`.
+fn certificate_subject(pem: &str) -> Result<Vec<u8>, AdminError> {
+    let der = pem_der(pem).ok_or_else(|| AdminError::Usage("certificate: no PEM block".into()))?;
+    let (_, cert) = x509_parser::parse_x509_certificate(&der)
+        .map_err(|e| AdminError::Usage(format!("certificate does not parse: {e}")))?;
+    Ok(cert.subject().as_raw().to_vec())
+}
+
+/// The DER of the (first) certificate of a PEM or DER file.
+fn certificate_file(path: &Path) -> Result<Vec<u8>, AdminError> {
+    let bytes =
+        std::fs::read(path).map_err(|e| AdminError::Usage(format!("{}: {e}", path.display())))?;
+    let der = match std::str::from_utf8(&bytes).ok().and_then(pem_der) {
+        Some(der) => der,
+        None => bytes,
+    };
+    if x509_parser::parse_x509_certificate(&der).is_err() {
+        return Err(AdminError::Usage(format!(
+            "{}: not a certificate (PEM or DER)",
+            path.display()
+        )));
+    }
+    Ok(der)
 }
 
 /// A PKCS#12 bundle (RFC 7292) of the key, the certificate and the CA

@@ -8,12 +8,12 @@
 //!
 //! Without a store every authenticated peer is accepted under that name.
 //! With a store ([`Policy::with_store`]) the name must be an enabled user,
-//! and a certificate the store recorded must not be revoked there; the
-//! Access-Accept carries the user's VLAN and Session-Timeout, else its
-//! group's. What the store said is cached until its change generation moves
-//! (every audited change bumps it; servers poll it every second), so a
-//! change applies within a second, without a restart, and an authentication
-//! usually costs no query. CRL files are checked beside this by the
+//! and a certificate the store recorded (by issuer and serial, whichever CA
+//! issued it) must not be revoked there; the Access-Accept carries the
+//! user's VLAN and Session-Timeout, else its group's. What the store said
+//! is cached until its change generation moves (every audited change bumps
+//! it; servers poll it every second), so a change applies within a second,
+//! without a restart, and an authentication usually costs no query. CRL files are checked beside this by the
 //! TLS layer. A store that cannot be read rejects (fail closed).
 
 use eap_methods::server::Authenticated;
@@ -84,6 +84,7 @@ const MAX_CACHED: usize = 65_536;
 struct StoreCache {
     generation: AtomicI64,
     users: Mutex<HashMap<String, (i64, Option<Authorization>)>>,
+    /// Keyed by [`CertificateKey::bytes`].
     certificates: Mutex<HashMap<Vec<u8>, (i64, CertificateStatus)>>,
 }
 
@@ -192,16 +193,18 @@ impl Policy {
     async fn certificate_status(
         &self,
         store: &Store,
-        serial: &[u8],
+        cert: &CertificateKey,
     ) -> Result<CertificateStatus, crate::store::StoreError> {
         let generation = self.cache.generation();
-        if let Some(s) = StoreCache::get(&self.cache.certificates, serial, generation) {
+        if let Some(s) = StoreCache::get(&self.cache.certificates, &cert.bytes[..], generation) {
             return Ok(s);
         }
-        let status = store.certificate_status(serial).await?;
+        let status = store
+            .certificate_status(cert.issuer(), cert.serial())
+            .await?;
         self.cache.put(
             &self.cache.certificates,
-            serial.to_vec(),
+            cert.bytes.clone(),
             generation,
             status.clone(),
         );
@@ -235,7 +238,7 @@ impl Policy {
     /// The decision for a peer that proved `leaf` (DER, if it presented a
     /// certificate) and said `eap_identity`.
     pub async fn authorize_peer(&self, eap_identity: &str, leaf: Option<&[u8]>) -> Decision {
-        let (user_name, serial) = match leaf {
+        let (user_name, cert) = match leaf {
             Some(der) => match certificate_identity(der, self.identity) {
                 Ok(found) => found,
                 Err(why) => {
@@ -253,8 +256,9 @@ impl Policy {
                 ..Accept::default()
             });
         };
-        if let Some(serial) = &serial {
-            match self.certificate_status(store, serial).await {
+        if let Some(cert) = &cert {
+            let serial = cert.serial();
+            match self.certificate_status(store, cert).await {
                 Ok(CertificateStatus::Unknown) => {}
                 Ok(CertificateStatus::Valid { user }) if user == user_name => {}
                 Ok(CertificateStatus::Valid { user }) => {
@@ -305,15 +309,51 @@ fn store_unavailable(e: crate::store::StoreError) -> Decision {
     }
 }
 
+/// A certificate as the store knows it: issuer and serial number (a serial
+/// is unique only per issuer, RFC 5280 section 4.1.2.2).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CertificateKey {
+    /// The issuer Name's DER, then the serial's DER value octets: the Name
+    /// is a DER SEQUENCE with its own length, so the pair reads back
+    /// unambiguously.
+    bytes: Vec<u8>,
+    issuer_len: usize,
+}
+
+impl CertificateKey {
+    fn new(issuer: &[u8], serial: &[u8]) -> CertificateKey {
+        let mut bytes = Vec::with_capacity(issuer.len() + serial.len());
+        bytes.extend_from_slice(issuer);
+        bytes.extend_from_slice(serial);
+        CertificateKey {
+            bytes,
+            issuer_len: issuer.len(),
+        }
+    }
+
+    /// The issuer Name, DER.
+    pub fn issuer(&self) -> &[u8] {
+        self.bytes.get(..self.issuer_len).unwrap_or_default()
+    }
+
+    /// The serial number, DER value octets.
+    pub fn serial(&self) -> &[u8] {
+        self.bytes.get(self.issuer_len..).unwrap_or_default()
+    }
+}
+
 /// The user name `source` finds in DER certificate `der`, and the
-/// certificate's serial number (DER value octets).
+/// certificate's issuer and serial number.
 pub fn certificate_identity(
     der: &[u8],
     source: IdentitySource,
-) -> Result<(String, Option<Vec<u8>>), String> {
+) -> Result<(String, Option<CertificateKey>), String> {
     let (_, cert) = X509Certificate::from_der(der)
         .map_err(|e| format!("client certificate does not parse: {e}"))?;
-    let serial = Some(cert.raw_serial().to_vec());
+    let key = Some(CertificateKey::new(
+        cert.issuer().as_raw(),
+        cert.raw_serial(),
+    ));
     let missing = || format!("client certificate has no {}", source.describe());
     let name = match source {
         IdentitySource::CommonName => cert
@@ -335,7 +375,7 @@ pub fn certificate_identity(
         }
     };
     match name {
-        Some(n) if !n.is_empty() => Ok((n, serial)),
+        Some(n) if !n.is_empty() => Ok((n, key)),
         _ => Err(missing()),
     }
 }

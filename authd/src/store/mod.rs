@@ -43,8 +43,8 @@ use crate::logsafe::redact_database_url;
 
 pub use model::{
     AuditEntry, Authorization, CertificateRecord, CertificateStatus, Change, Group, GroupUpdate,
-    NasClientRecord, NewCertificate, RevocationReasonName, TicketKeyRecord, User, UserAttributes,
-    UserUpdate,
+    IssuerName, NasClientRecord, NewCertificate, RevocationReasonName, TicketKeyRecord, User,
+    UserAttributes, UserUpdate, issuer_key,
 };
 pub use nas::{
     CLIENT_REFRESH_INTERVAL, ClientEntry, ClientSync, merge_clients, run_client_refresh,
@@ -928,9 +928,10 @@ impl Store {
     /// Records a certificate issued to an existing user.
     pub async fn add_certificate(&self, cert: &NewCertificate) -> Result<(), StoreError> {
         let serial = normalize_serial(&cert.serial)?;
+        let issuer = cert.issuer.key();
         let detail = format!(
-            "user={} subject={} not_after={}",
-            cert.user, cert.subject, cert.not_after
+            "user={} subject={} issuer={} not_after={}",
+            cert.user, cert.subject, cert.issuer.text, cert.not_after
         );
         let now = unix_now();
         with_pool!(self, pool => {
@@ -939,9 +940,12 @@ impl Store {
                 return Err(StoreError::NotFound { kind: "user", name: cert.user.clone() });
             }
             sqlx::query(
-                "INSERT INTO certificates (serial, subject, user_name, issued_at, not_after) \
-                 VALUES ($1, $2, $3, $4, $5)",
+                "INSERT INTO certificates \
+                 (issuer, issuer_name, serial, subject, user_name, issued_at, not_after) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7)",
             )
+            .bind(&issuer)
+            .bind(&cert.issuer.text)
             .bind(&serial)
             .bind(&cert.subject)
             .bind(&cert.user)
@@ -964,14 +968,14 @@ impl Store {
         let rows: Vec<model::CertificateRow> = with_pool!(self, pool => {
             match user {
                 Some(u) => sqlx::query_as(AssertSqlSafe(format!(
-                    "{} WHERE user_name = $1 ORDER BY issued_at DESC, serial",
+                    "{} WHERE user_name = $1 ORDER BY issued_at DESC, serial, issuer",
                     model::CERT_SELECT
                 )))
                 .bind(u)
                 .fetch_all(pool)
                 .await?,
                 None => sqlx::query_as(AssertSqlSafe(format!(
-                    "{} ORDER BY issued_at DESC, serial",
+                    "{} ORDER BY issued_at DESC, serial, issuer",
                     model::CERT_SELECT
                 )))
                 .fetch_all(pool)
@@ -981,30 +985,64 @@ impl Store {
         Ok(rows.into_iter().map(CertificateRecord::from).collect())
     }
 
-    /// One certificate by serial (hex, any case, colons allowed).
+    /// One certificate by serial (hex, any case, colons allowed). A serial
+    /// recorded for several issuers is ambiguous: an error that says so.
     pub async fn certificate(&self, serial: &str) -> Result<CertificateRecord, StoreError> {
         let serial = normalize_serial(serial)?;
+        let rows: Vec<model::CertificateRow> = with_pool!(self, pool => {
+            sqlx::query_as(AssertSqlSafe(format!(
+                "{} WHERE serial = $1 ORDER BY issuer",
+                model::CERT_SELECT
+            )))
+            .bind(&serial)
+            .fetch_all(pool)
+            .await?
+        });
+        one_by_serial(rows, serial)
+    }
+
+    /// One certificate by issuer key ([`issuer_key`]) and serial.
+    async fn certificate_of(
+        &self,
+        issuer: &str,
+        serial: &str,
+    ) -> Result<CertificateRecord, StoreError> {
         let row: Option<model::CertificateRow> = with_pool!(self, pool => {
-            sqlx::query_as(AssertSqlSafe(format!("{} WHERE serial = $1", model::CERT_SELECT)))
-                .bind(&serial)
-                .fetch_optional(pool)
-                .await?
+            sqlx::query_as(AssertSqlSafe(format!(
+                "{} WHERE issuer = $1 AND serial = $2",
+                model::CERT_SELECT
+            )))
+            .bind(issuer)
+            .bind(serial)
+            .fetch_optional(pool)
+            .await?
         });
         row.map(CertificateRecord::from)
             .ok_or(StoreError::NotFound {
                 kind: "certificate",
-                name: serial,
+                name: serial.to_owned(),
             })
     }
 
-    /// Revocation state of the certificate with DER serial bytes `serial`.
-    pub async fn certificate_status(&self, serial: &[u8]) -> Result<CertificateStatus, StoreError> {
+    /// Revocation state of the certificate with issuer Name `issuer` (DER)
+    /// and DER serial bytes `serial`. A row recorded before issuers were
+    /// (issuer '') answers for its serial when no row of that issuer does.
+    pub async fn certificate_status(
+        &self,
+        issuer: &[u8],
+        serial: &[u8],
+    ) -> Result<CertificateStatus, StoreError> {
         let serial = validate::serial_hex(serial);
+        let issuer = issuer_key(issuer);
         let row: Option<model::CertificateRow> = with_pool!(self, pool => {
-            sqlx::query_as(AssertSqlSafe(format!("{} WHERE serial = $1", model::CERT_SELECT)))
-                .bind(&serial)
-                .fetch_optional(pool)
-                .await?
+            sqlx::query_as(AssertSqlSafe(format!(
+                "{} WHERE serial = $1 AND issuer IN ($2, '') ORDER BY issuer DESC LIMIT 1",
+                model::CERT_SELECT
+            )))
+            .bind(&serial)
+            .bind(&issuer)
+            .fetch_optional(pool)
+            .await?
         });
         Ok(match row.map(CertificateRecord::from) {
             None => CertificateStatus::Unknown,
@@ -1019,45 +1057,123 @@ impl Store {
         })
     }
 
-    /// Revokes a certificate at `at`. Revoking a revoked certificate is an
-    /// error that says when it was revoked.
+    /// Revokes the recorded certificate with this serial at `at`. Revoking
+    /// a revoked certificate is an error that says when it was revoked; a
+    /// serial recorded for several issuers is an error too (revoke by
+    /// certificate, [`Store::revoke_presented_certificate`]).
     pub async fn revoke_certificate(
         &self,
         serial: &str,
         reason: RevocationReasonName,
         at: SystemTime,
     ) -> Result<CertificateRecord, StoreError> {
-        let serial = normalize_serial(serial)?;
+        let found = self.certificate(serial).await?;
         let at = unix_seconds(at);
         with_pool!(self, pool => {
             let mut tx = pool.begin().await?;
             let done = sqlx::query(
                 "UPDATE certificates SET revoked_at = $1, reason = $2 \
-                 WHERE serial = $3 AND revoked_at IS NULL",
+                 WHERE issuer = $3 AND serial = $4 AND revoked_at IS NULL",
             )
             .bind(at)
             .bind(reason.as_str())
-            .bind(&serial)
+            .bind(&found.issuer)
+            .bind(&found.serial)
             .execute(&mut *tx)
             .await?;
             if done.rows_affected() == 0 {
-                let exists = count!(tx, "SELECT COUNT(*) FROM certificates WHERE serial = $1", &serial);
-                return Err(if exists == 0 {
-                    StoreError::NotFound { kind: "certificate", name: serial }
-                } else {
-                    StoreError::Invalid { what: "certificate", reason: format!("`{serial}` is already revoked") }
+                return Err(StoreError::Invalid {
+                    what: "certificate",
+                    reason: format!("`{}` is already revoked", found.serial),
                 });
             }
-            audit!(tx, &self.actor, "cert.revoke", &serial, format!("reason={}", reason.as_str()));
+            audit!(tx, &self.actor, "cert.revoke", &found.serial, revoke_detail(&found.issuer_name, reason));
             tx.commit().await?;
         });
-        self.certificate(&serial).await
+        self.certificate_of(&found.issuer, &found.serial).await
+    }
+
+    /// Revokes the certificate `der` (DER), whoever issued it: by its
+    /// issuer and serial, recording it first if the store does not know it
+    /// (a certificate of another CA trusted by `[tls] ca`). Its user is the
+    /// one recorded, else its subject common name (else the subject).
+    pub async fn revoke_presented_certificate(
+        &self,
+        der: &[u8],
+        reason: RevocationReasonName,
+        at: SystemTime,
+    ) -> Result<CertificateRecord, StoreError> {
+        let cert = PresentedCertificate::parse(der)?;
+        let issuer = cert.issuer.key();
+        let at = unix_seconds(at);
+        let now = unix_now();
+        with_pool!(self, pool => {
+            let mut tx = pool.begin().await?;
+            let row: Option<model::CertificateRow> = sqlx::query_as(AssertSqlSafe(format!(
+                "{} WHERE serial = $1 AND issuer IN ($2, '') ORDER BY issuer DESC LIMIT 1",
+                model::CERT_SELECT
+            )))
+            .bind(&cert.serial)
+            .bind(&issuer)
+            .fetch_optional(&mut *tx)
+            .await?;
+            match row.map(CertificateRecord::from) {
+                Some(r) if r.revoked_at.is_some() => {
+                    return Err(StoreError::Invalid {
+                        what: "certificate",
+                        reason: format!("`{}` of {} is already revoked", r.serial, cert.issuer.text),
+                    });
+                }
+                Some(r) => {
+                    // A row without its issuer recorded gets it now.
+                    sqlx::query(
+                        "UPDATE certificates SET revoked_at = $1, reason = $2, \
+                         issuer = $3, issuer_name = $4 WHERE issuer = $5 AND serial = $6",
+                    )
+                    .bind(at)
+                    .bind(reason.as_str())
+                    .bind(&issuer)
+                    .bind(&cert.issuer.text)
+                    .bind(&r.issuer)
+                    .bind(&r.serial)
+                    .execute(&mut *tx)
+                    .await?;
+                }
+                None => {
+                    sqlx::query(
+                        "INSERT INTO certificates (issuer, issuer_name, serial, subject, \
+                         user_name, issued_at, not_after, revoked_at, reason) \
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+                    )
+                    .bind(&issuer)
+                    .bind(&cert.issuer.text)
+                    .bind(&cert.serial)
+                    .bind(&cert.subject)
+                    .bind(&cert.user)
+                    .bind(now)
+                    .bind(cert.not_after)
+                    .bind(at)
+                    .bind(reason.as_str())
+                    .execute(&mut *tx)
+                    .await?;
+                }
+            }
+            audit!(tx, &self.actor, "cert.revoke", &cert.serial, revoke_detail(&cert.issuer.text, reason));
+            tx.commit().await?;
+        });
+        self.certificate_of(&issuer, &cert.serial).await
     }
 
     /// The revoked certificates (for a CRL) and a new CRL number: the
     /// counter is incremented, so every CRL gets a larger one (RFC 5280
     /// section 5.2.3). The CRL's creation is audited.
-    pub async fn revoked_for_crl(&self) -> Result<(u64, Vec<CertificateRecord>), StoreError> {
+    /// Only certificates of `issuer` (Name DER, the CA that signs the CRL)
+    /// are listed, and those recorded before issuers were.
+    pub async fn revoked_for_crl(
+        &self,
+        issuer: &[u8],
+    ) -> Result<(u64, Vec<CertificateRecord>), StoreError> {
+        let issuer = issuer_key(issuer);
         let (number, rows): (i64, Vec<model::CertificateRow>) = with_pool!(self, pool => {
             let mut tx = pool.begin().await?;
             let number = sqlx::query_scalar::<_, i64>(
@@ -1066,9 +1182,11 @@ impl Store {
             .fetch_one(&mut *tx)
             .await?;
             let rows = sqlx::query_as(AssertSqlSafe(format!(
-                "{} WHERE revoked_at IS NOT NULL ORDER BY revoked_at, serial",
+                "{} WHERE revoked_at IS NOT NULL AND issuer IN ($1, '') \
+                 ORDER BY revoked_at, serial",
                 model::CERT_SELECT
             )))
+            .bind(&issuer)
             .fetch_all(&mut *tx)
             .await?;
             audit!(tx, &self.actor, "cert.crl", format!("crl_number={number}"), format!("revoked={}", rows.len()));
@@ -1092,6 +1210,8 @@ impl Store {
             .map_err(|e| StoreError::invalid("demo certificate", e.to_string()))?;
         let serial = validate::serial_hex(cert.raw_serial());
         let subject = cert.subject().to_string();
+        let issuer = issuer_key(cert.issuer().as_raw());
+        let issuer_name = cert.issuer().to_string();
         let not_after = cert.validity().not_after.timestamp();
         let now = unix_now();
         with_pool!(self, pool => {
@@ -1112,11 +1232,21 @@ impl Store {
                     .await?;
                 audit!(tx, &self.actor, "user.add", name, "embedded default demo user");
             }
-            if count!(tx, "SELECT COUNT(*) FROM certificates WHERE serial = $1", &serial) == 0 {
+            let recorded = sqlx::query_scalar::<_, i64>(
+                "SELECT COUNT(*) FROM certificates WHERE issuer = $1 AND serial = $2",
+            )
+            .bind(&issuer)
+            .bind(&serial)
+            .fetch_one(&mut *tx)
+            .await?;
+            if recorded == 0 {
                 sqlx::query(
-                    "INSERT INTO certificates (serial, subject, user_name, issued_at, not_after) \
-                     VALUES ($1, $2, $3, $4, $5)",
+                    "INSERT INTO certificates \
+                     (issuer, issuer_name, serial, subject, user_name, issued_at, not_after) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7)",
                 )
+                .bind(&issuer)
+                .bind(&issuer_name)
                 .bind(&serial)
                 .bind(&subject)
                 .bind(name)
@@ -1316,6 +1446,68 @@ pub fn verify_password_in(hash: &str, password: &[u8], memory: &mut Vec<argon2::
         .is_ok();
     memory.fill(argon2::Block::default());
     computed && aws_lc_rs::constant_time::verify_slices_are_equal(&out, expected.as_bytes()).is_ok()
+}
+
+fn revoke_detail(issuer_name: &str, reason: RevocationReasonName) -> String {
+    if issuer_name.is_empty() {
+        format!("reason={}", reason.as_str())
+    } else {
+        format!("issuer={issuer_name} reason={}", reason.as_str())
+    }
+}
+
+/// The one row of a serial looked up without its issuer.
+fn one_by_serial(
+    mut rows: Vec<model::CertificateRow>,
+    serial: String,
+) -> Result<CertificateRecord, StoreError> {
+    match rows.len() {
+        0 => Err(StoreError::NotFound {
+            kind: "certificate",
+            name: serial,
+        }),
+        1 => Ok(CertificateRecord::from(rows.remove(0))),
+        n => Err(StoreError::Invalid {
+            what: "certificate",
+            reason: format!(
+                "serial `{serial}` is recorded for {n} issuers; name the certificate file instead"
+            ),
+        }),
+    }
+}
+
+/// What revoking a certificate by its file needs from it.
+struct PresentedCertificate {
+    issuer: IssuerName,
+    serial: String,
+    subject: String,
+    user: String,
+    not_after: i64,
+}
+
+impl PresentedCertificate {
+    fn parse(der: &[u8]) -> Result<PresentedCertificate, StoreError> {
+        let (_, cert) = x509_parser::parse_x509_certificate(der)
+            .map_err(|e| StoreError::invalid("certificate", e.to_string()))?;
+        let subject = cert.subject().to_string();
+        let user = cert
+            .subject()
+            .iter_common_name()
+            .next()
+            .and_then(|cn| cn.as_str().ok())
+            .filter(|cn| !cn.is_empty())
+            .map_or_else(|| subject.clone(), str::to_owned);
+        Ok(PresentedCertificate {
+            issuer: IssuerName {
+                der: cert.issuer().as_raw().to_vec(),
+                text: cert.issuer().to_string(),
+            },
+            serial: validate::serial_hex(cert.raw_serial()),
+            subject,
+            user,
+            not_after: cert.validity().not_after.timestamp(),
+        })
+    }
 }
 
 #[cfg(test)]

@@ -143,9 +143,35 @@ pub struct NasClientRecord {
     pub created_at: i64,
 }
 
+/// The issuer of a certificate (RFC 5280 section 4.1.2.4): a serial number
+/// is unique only per issuer, so the store keys certificates by both.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IssuerName {
+    /// The issuer Name, DER, exactly as the certificate carries it.
+    pub der: Vec<u8>,
+    /// The same as text, e.g. `CN=Example CA`.
+    pub text: String,
+}
+
+impl IssuerName {
+    /// The store's key for this issuer: SHA-256 of the Name's DER,
+    /// lowercase hex.
+    pub fn key(&self) -> String {
+        issuer_key(&self.der)
+    }
+}
+
+/// SHA-256 of an issuer Name's DER, lowercase hex: how the store keys
+/// issuers.
+pub fn issuer_key(name_der: &[u8]) -> String {
+    hex::encode(aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, name_der).as_ref())
+}
+
 /// A certificate to record.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewCertificate {
+    /// Who issued it.
+    pub issuer: IssuerName,
     /// Serial number, hex.
     pub serial: String,
     /// Subject DN as text, e.g. `CN=alice`.
@@ -159,6 +185,11 @@ pub struct NewCertificate {
 /// A recorded certificate.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct CertificateRecord {
+    /// The issuer's key ([`issuer_key`]); empty for a certificate recorded
+    /// before issuers were (authd's own CA, found by serial alone).
+    pub issuer: String,
+    /// The issuer as text; empty when `issuer` is.
+    pub issuer_name: String,
     /// Lowercase hex, no leading zero octets.
     pub serial: String,
     pub subject: String,
@@ -409,11 +440,13 @@ pub(super) struct ClientSecretRow {
     pub(super) require_message_authenticator: bool,
 }
 
-pub(super) const CERT_SELECT: &str =
-    "SELECT serial, subject, user_name, issued_at, not_after, revoked_at, reason FROM certificates";
+pub(super) const CERT_SELECT: &str = "SELECT issuer, issuer_name, serial, subject, user_name, \
+     issued_at, not_after, revoked_at, reason FROM certificates";
 
 #[derive(sqlx::FromRow)]
 pub(super) struct CertificateRow {
+    pub(super) issuer: String,
+    issuer_name: String,
     serial: String,
     subject: String,
     user_name: String,
@@ -426,6 +459,8 @@ pub(super) struct CertificateRow {
 impl From<CertificateRow> for CertificateRecord {
     fn from(r: CertificateRow) -> CertificateRecord {
         CertificateRecord {
+            issuer: r.issuer,
+            issuer_name: r.issuer_name,
             serial: r.serial,
             subject: r.subject,
             user: r.user_name,
