@@ -42,6 +42,9 @@ pub struct Config {
     /// PAP (User-Password) against the store's password hashes.
     #[serde(default)]
     pub pap: PapConfig,
+    /// Failing fast while the store is down.
+    #[serde(default)]
+    pub store_breaker: StoreBreakerConfig,
     /// Logging.
     #[serde(default)]
     pub log: LogConfig,
@@ -340,7 +343,19 @@ pub struct EapConfig {
     /// Bound on a reassembled TLS message (RFC 5216 section 2.1.5, TLS
     /// Message Length), default 65536.
     pub max_tls_message_len: usize,
+    /// Bytes charged for all EAP conversations in progress (TLS state and
+    /// reassembly buffers, see `sessions::CONVERSATION_BASE_COST`), default
+    /// [`DEFAULT_MAX_SESSIONS_MEMORY`].
+    pub max_sessions_memory: usize,
 }
+
+/// 512 MiB: even with every conversation holding a full 64 KiB TLS message
+/// in reassembly, conversations stay within it, and the whole process
+/// (duplicate cache, PAP, Argon2id buffers) under 1 GiB.
+pub const DEFAULT_MAX_SESSIONS_MEMORY: usize = 512 * 1024 * 1024;
+/// The smallest conversation budget: each of the table's 16 shards must
+/// hold a few conversations with a full TLS message in reassembly.
+pub const MIN_SESSIONS_MEMORY: usize = 16 * 1024 * 1024;
 
 impl Default for EapConfig {
     fn default() -> EapConfig {
@@ -349,6 +364,7 @@ impl Default for EapConfig {
             session_idle_timeout_secs: 30,
             max_sessions: 65536,
             max_tls_message_len: 65536,
+            max_sessions_memory: DEFAULT_MAX_SESSIONS_MEMORY,
         }
     }
 }
@@ -364,6 +380,12 @@ struct RawEapConfig {
     max_sessions: usize,
     #[serde(default = "default_65536")]
     max_tls_message_len: usize,
+    #[serde(default = "default_max_sessions_memory")]
+    max_sessions_memory: usize,
+}
+
+fn default_max_sessions_memory() -> usize {
+    DEFAULT_MAX_SESSIONS_MEMORY
 }
 
 fn default_fragment_size() -> usize {
@@ -405,11 +427,18 @@ impl TryFrom<RawEapConfig> for EapConfig {
                 raw.max_tls_message_len
             ));
         }
+        if raw.max_sessions_memory < MIN_SESSIONS_MEMORY {
+            return Err(format!(
+                "max_sessions_memory {} is below {MIN_SESSIONS_MEMORY} (16 MiB)",
+                raw.max_sessions_memory
+            ));
+        }
         Ok(EapConfig {
             fragment_size: raw.fragment_size,
             session_idle_timeout_secs: raw.session_idle_timeout_secs,
             max_sessions: raw.max_sessions,
             max_tls_message_len: raw.max_tls_message_len,
+            max_sessions_memory: raw.max_sessions_memory,
         })
     }
 }
@@ -428,6 +457,15 @@ pub struct PapConfig {
     pub cache_secs: u64,
     /// Bound on remembered passwords, default 65536.
     pub cache_entries: usize,
+    /// PAP checks that need the store and Argon2id admitted at once
+    /// (waiting or running); past it a request is dropped
+    /// (`pap_queue_full`). PAP's share of the server's in-flight budget.
+    /// Default 256.
+    pub max_waiting: usize,
+    /// A check not started within this many milliseconds of its arrival
+    /// is dropped (`pap_deadline`): the NAS has retransmitted by then.
+    /// Default 2000.
+    pub max_wait_ms: u64,
 }
 
 impl Default for PapConfig {
@@ -436,6 +474,35 @@ impl Default for PapConfig {
             enabled: true,
             cache_secs: 600,
             cache_entries: 65536,
+            max_waiting: 256,
+            max_wait_ms: 2000,
+        }
+    }
+}
+
+/// The circuit breaker in front of the store on the request path: after
+/// `failures` consecutive failed or timed-out reads the store is taken as
+/// down for `open_secs`, and requests that need it are answered at once
+/// (`store_unavailable`) instead of each waiting for the timeout; then one
+/// probe read decides.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct StoreBreakerConfig {
+    /// Consecutive failures that open the breaker, default 5.
+    pub failures: u32,
+    /// Seconds the breaker stays open before a probe, default 10.
+    pub open_secs: u64,
+    /// A store read taking longer than this many milliseconds counts as
+    /// failed, default 1000.
+    pub timeout_ms: u64,
+}
+
+impl Default for StoreBreakerConfig {
+    fn default() -> StoreBreakerConfig {
+        StoreBreakerConfig {
+            failures: 5,
+            open_secs: 10,
+            timeout_ms: 1000,
         }
     }
 }
@@ -553,6 +620,7 @@ impl Config {
             eap: EapConfig::default(),
             radius: RadiusConfig::default(),
             pap: PapConfig::default(),
+            store_breaker: StoreBreakerConfig::default(),
             log: LogConfig::default(),
             database: None,
         }
@@ -748,6 +816,10 @@ ca = "pki/ca.pem"
         assert_eq!(c.eap.session_idle_timeout_secs, 30);
         assert_eq!(c.eap.max_sessions, 65536);
         assert_eq!(c.eap.max_tls_message_len, 65536);
+        assert_eq!(c.eap.max_sessions_memory, 512 * 1024 * 1024);
+        assert_eq!(c.pap.max_waiting, 256);
+        assert_eq!(c.pap.max_wait_ms, 2000);
+        assert_eq!(c.store_breaker, StoreBreakerConfig::default());
         assert_eq!(c.radius.duplicate_cache_secs, 10);
         assert_eq!(c.radius.duplicate_cache_entries, 65536);
         assert_eq!(c.log.format, LogFormat::Human);
@@ -942,6 +1014,7 @@ ca = "pki/ca.pem"
             ("max_sessions = 0", "max_sessions"),
             ("session_idle_timeout_secs = 0", "session_idle_timeout_secs"),
             ("max_tls_message_len = 1000", "max_tls_message_len 1000"),
+            ("max_sessions_memory = 1048576", "max_sessions_memory 1048576"),
         ] {
             let (_, _, _, message, _) = syntax(&format!("{MINIMAL}\n[eap]\n{body}\n"));
             assert!(message.contains(needle), "{message}");
@@ -949,6 +1022,13 @@ ca = "pki/ca.pem"
         let c = parse(&format!("{MINIMAL}\n[eap]\nfragment_size = 1000\n")).unwrap();
         assert_eq!(c.eap.fragment_size, 1000);
         assert_eq!(c.eap.max_sessions, 65536);
+        let c = parse(&format!(
+            "{MINIMAL}\n[eap]\nmax_sessions_memory = 16777216\n\n[store_breaker]\nfailures = 2\n"
+        ))
+        .unwrap();
+        assert_eq!(c.eap.max_sessions_memory, 16 * 1024 * 1024);
+        assert_eq!(c.store_breaker.failures, 2);
+        assert_eq!(c.store_breaker.open_secs, 10);
     }
 
     #[test]
@@ -1019,6 +1099,7 @@ ca = "pki/ca.pem"
             "[tls]",
             "[eap]",
             "[radius]",
+            "[store_breaker]",
             "[log]",
             "[database]",
         ] {

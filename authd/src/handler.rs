@@ -28,7 +28,9 @@ use crate::logsafe::{self, escaped};
 use crate::metrics::{KeyedRateLimit, Metrics, RateLimitedLog};
 use crate::pap::{PapOutcome, PasswordCache};
 use crate::policy::{Decision, Policy};
-use crate::sessions::{SessionTable, StateKey};
+use crate::sessions::{
+    CONVERSATION_BASE_COST, Limits, SessionTable, StateKey, reassembly_octets,
+};
 
 /// EAPOL header (4) + EAP header (5) + EAP-TLS flags (1) + TLS Message
 /// Length (4): what an EAP-TLS fragment adds on the link whose MTU the NAS
@@ -49,12 +51,18 @@ pub struct Settings {
     pub fragment_size: usize,
     pub session_idle_timeout: Duration,
     pub max_sessions: usize,
+    /// Bytes charged for all conversations in progress.
+    pub max_sessions_memory: usize,
     pub duplicate_cache_lifetime: Duration,
     pub duplicate_cache_entries: usize,
     /// PAP answered (needs a store too).
     pub pap_enabled: bool,
     pub pap_cache_ttl: Duration,
     pub pap_cache_entries: usize,
+    /// PAP checks past the cache admitted at once, and how long one waits.
+    pub pap_max_waiting: usize,
+    pub pap_max_wait: Duration,
+    pub store_breaker: crate::store::breaker::BreakerSettings,
 }
 
 /// An EAP conversation in progress.
@@ -64,6 +72,16 @@ struct Conversation {
     client: Arc<NasClient>,
     started: Instant,
     round_trips: u32,
+    /// EAP-TLS octets the peer sent in fragments of a message not complete
+    /// yet (what the reassembly buffer holds).
+    reassembly: usize,
+}
+
+impl Conversation {
+    /// What the session table charges for it.
+    fn approx_size(&self) -> usize {
+        CONVERSATION_BASE_COST + self.reassembly
+    }
 }
 
 /// The EAP-TLS configuration and the client certificate verifier inside
@@ -91,6 +109,7 @@ pub struct AuthHandler {
     pub metrics: Metrics,
     unknown_client_log: RateLimitedLog,
     bad_packet_log: RateLimitedLog,
+    eviction_log: RateLimitedLog,
     reject_log: KeyedRateLimit<(String, &'static str)>,
 }
 
@@ -107,19 +126,29 @@ impl AuthHandler {
                 clients: Arc::new(clients),
                 tls,
             }),
-            sessions: SessionTable::new(settings.max_sessions, settings.session_idle_timeout),
+            sessions: SessionTable::new(Limits {
+                max_sessions: settings.max_sessions,
+                max_bytes: settings.max_sessions_memory,
+                idle_timeout: settings.session_idle_timeout,
+            }),
             dedupe: DuplicateCache::new(
                 settings.duplicate_cache_entries,
                 settings.duplicate_cache_lifetime,
             ),
             pap: (settings.pap_enabled && policy.store().is_some()).then(|| {
-                PasswordCache::new(settings.pap_cache_ttl, settings.pap_cache_entries.max(1))
+                PasswordCache::with_limits(
+                    settings.pap_cache_ttl,
+                    settings.pap_cache_entries.max(1),
+                    crate::pap::WaitingRoom::new(settings.pap_max_waiting, settings.pap_max_wait),
+                    Arc::new(crate::store::breaker::Breaker::new(settings.store_breaker)),
+                )
             }),
             settings,
             policy,
             metrics: Metrics::default(),
             unknown_client_log: RateLimitedLog::new(Duration::from_secs(1)),
             bad_packet_log: RateLimitedLog::new(Duration::from_millis(100)),
+            eviction_log: RateLimitedLog::new(Duration::from_secs(1)),
             reject_log: KeyedRateLimit::new(
                 REJECT_LINES_PER_SECOND,
                 Duration::from_secs(1),
@@ -384,7 +413,9 @@ impl AuthHandler {
             .unwrap_or_default();
         let Some(eap) = packet.eap_message() else {
             if let Some(hidden) = packet.attr(dict::USER_PASSWORD) {
-                return self.pap(packet, client, hidden, &user_name, now).await;
+                return self
+                    .pap(from, packet, client, hidden, &user_name, now)
+                    .await;
             }
             return self.reject(
                 packet,
@@ -407,6 +438,7 @@ impl AuthHandler {
                     client: client.clone(),
                     started: now,
                     round_trips: 0,
+                    reassembly: 0,
                 };
                 (state, conv)
             }
@@ -445,6 +477,7 @@ impl AuthHandler {
             }
         };
         conv.round_trips += 1;
+        conv.reassembly = reassembly_octets(conv.reassembly, &eap);
 
         match conv.eap.handle(&eap) {
             Outcome::Request(req) => {
@@ -455,20 +488,8 @@ impl AuthHandler {
                     return None;
                 }
                 let reply = self.respond(packet, client, b)?;
-                let removed = self.sessions.insert(state, conv, now);
-                if removed.evicted > 0 {
-                    self.metrics
-                        .sessions_evicted
-                        .fetch_add(removed.evicted as u64, std::sync::atomic::Ordering::Relaxed);
-                    warn!(
-                        evicted = removed.evicted,
-                        "session table full: oldest conversation evicted"
-                    );
-                }
-                if removed.expired > 0 {
-                    self.metrics
-                        .sessions_expired
-                        .fetch_add(removed.expired as u64, std::sync::atomic::Ordering::Relaxed);
+                if !self.keep_conversation(state, conv, now) {
+                    return None;
                 }
                 Metrics::inc(&self.metrics.challenges);
                 Some(reply)
@@ -476,7 +497,7 @@ impl AuthHandler {
             Outcome::Discard(reason) => {
                 // Silently discarded (RFC 3748 §4.1): keep the conversation as
                 // it was; the peer will retransmit the right response.
-                self.sessions.insert(state, conv, now);
+                self.keep_conversation(state, conv, now);
                 let d = Dropped {
                     label: reason.label(),
                     detail: format!("EAP packet discarded: {reason}"),
@@ -545,10 +566,57 @@ impl AuthHandler {
         }
     }
 
+    /// Put a conversation (back) into the table, charged to its NAS
+    /// client; counts and logs (rate-limited) what made room. `false`: it
+    /// was refused (larger than the table's byte budget allows).
+    fn keep_conversation(&self, state: StateKey, conv: Conversation, now: Instant) -> bool {
+        use std::sync::atomic::Ordering::Relaxed;
+        let owner = conv.client.clone();
+        let removed = self
+            .sessions
+            .insert(state, &owner.name, conv.approx_size(), conv, now);
+        for (n, label) in [
+            (removed.evicted_full, "conversation_evicted_table_full"),
+            (removed.evicted_memory, "conversation_evicted_memory"),
+        ] {
+            for _ in 0..n {
+                self.metrics.drop_reason(label);
+            }
+        }
+        if removed.refused {
+            self.metrics.drop_reason("conversation_refused_memory");
+        }
+        if removed.evicted() > 0 {
+            self.metrics
+                .sessions_evicted
+                .fetch_add(removed.evicted() as u64, Relaxed);
+        }
+        if (removed.evicted() > 0 || removed.refused)
+            && let Some(suppressed) = self.eviction_log.allow(now)
+        {
+            warn!(
+                client = %owner.name,
+                evicted_table_full = removed.evicted_full,
+                evicted_memory = removed.evicted_memory,
+                from_other_clients = removed.evicted_other_client,
+                refused = removed.refused,
+                suppressed,
+                "conversation table full: longest-idle conversation of the client holding the most evicted"
+            );
+        }
+        if removed.expired > 0 {
+            self.metrics
+                .sessions_expired
+                .fetch_add(removed.expired as u64, Relaxed);
+        }
+        !removed.refused
+    }
+
     /// PAP (RFC 2865 section 5.2): the password checked against the store
     /// (see [`crate::pap`]).
     async fn pap(
         &self,
+        from: SocketAddr,
         packet: &Packet<&[u8]>,
         client: &NasClient,
         hidden: &[u8],
@@ -593,6 +661,14 @@ impl AuthHandler {
             }
         };
         match cache.check(store, user_name, &password, now).await {
+            PapOutcome::Drop { label, why } => {
+                let d = Dropped {
+                    label,
+                    detail: format!("PAP request for {}: {why}", logsafe::escape(user_name)),
+                };
+                self.log_drop(from, Some(&client.name), d, now);
+                None
+            }
             PapOutcome::Reject { label, why } => {
                 self.reject(packet, client, None, label, &why, user_name)
             }

@@ -13,11 +13,19 @@
 //! Failures are never cached, and the cache is bounded.
 //!
 //! Argon2id runs on the blocking pool, at most [`MAX_CONCURRENT_HASHES`] at
-//! once: a flood of wrong passwords costs bounded CPU and memory.
+//! once: a flood of wrong passwords costs bounded CPU and memory. A check
+//! that misses the cache waits in a bounded [`WaitingRoom`] (store read,
+//! then Argon2id): past its capacity a request is dropped at once
+//! (`pap_queue_full`), and one not started within its deadline is dropped
+//! (`pap_deadline`; the NAS has retransmitted by then). So PAP holds at
+//! most the room's capacity of the server's in-flight datagrams, however
+//! many wrong passwords arrive, and EAP keeps the rest. The store is read
+//! through a circuit [`Breaker`]: a store that is down is answered
+//! `store_unavailable` at once instead of after a timeout per request.
 
 use std::collections::HashMap;
-use std::sync::Mutex;
-use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use aws_lc_rs::hmac;
@@ -25,6 +33,7 @@ use tokio::sync::Semaphore;
 
 use crate::policy::{Accept, Decision};
 use crate::store::Store;
+use crate::store::breaker::{Breaker, BreakerError};
 
 /// How often servers read the store's change generation.
 pub const CHANGES_POLL_INTERVAL: Duration = Duration::from_secs(1);
@@ -32,6 +41,68 @@ pub const CHANGES_POLL_INTERVAL: Duration = Duration::from_secs(1);
 const UNKNOWN_GENERATION: i64 = i64::MIN;
 /// Argon2id verifications running at once.
 pub const MAX_CONCURRENT_HASHES: usize = 4;
+
+/// A bounded set of seats for the PAP checks that need the store and
+/// Argon2id, each with a deadline counted from the request's arrival.
+/// Sans-IO: the caller passes the time.
+#[derive(Debug)]
+pub struct WaitingRoom {
+    capacity: usize,
+    max_wait: Duration,
+    taken: AtomicUsize,
+}
+
+/// One admitted check; its seat is given back on drop.
+#[derive(Debug)]
+pub struct Seat<'a> {
+    room: &'a WaitingRoom,
+    deadline: Instant,
+}
+
+impl WaitingRoom {
+    pub fn new(capacity: usize, max_wait: Duration) -> WaitingRoom {
+        WaitingRoom {
+            capacity: capacity.max(1),
+            max_wait,
+            taken: AtomicUsize::new(0),
+        }
+    }
+
+    /// A seat for a request that arrived at `arrived`, if one is free.
+    pub fn try_enter(&self, arrived: Instant) -> Option<Seat<'_>> {
+        self.taken
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
+                (n < self.capacity).then_some(n + 1)
+            })
+            .ok()?;
+        Some(Seat {
+            room: self,
+            deadline: arrived + self.max_wait,
+        })
+    }
+
+    /// Seats taken now.
+    pub fn occupied(&self) -> usize {
+        self.taken.load(Ordering::Acquire)
+    }
+}
+
+impl Seat<'_> {
+    /// When the check must have started its Argon2id run.
+    pub fn deadline(&self) -> Instant {
+        self.deadline
+    }
+
+    pub fn is_late(&self, now: Instant) -> bool {
+        now >= self.deadline
+    }
+}
+
+impl Drop for Seat<'_> {
+    fn drop(&mut self) {
+        self.room.taken.fetch_sub(1, Ordering::AcqRel);
+    }
+}
 
 struct Entry {
     tag: [u8; 32],
@@ -49,6 +120,10 @@ pub struct PasswordCache {
     ttl: Duration,
     max_entries: usize,
     hashing: Semaphore,
+    /// Checks admitted past the cache (store read and Argon2id).
+    room: WaitingRoom,
+    /// In front of the store reads.
+    breaker: Arc<Breaker>,
     /// The Argon2id hash of a random password, verified when the user is
     /// unknown or has no password so that such a request costs as much as
     /// a wrong password (no user enumeration by timing).
@@ -78,10 +153,35 @@ pub enum PapOutcome {
         label: &'static str,
         why: String,
     },
+    /// Not answered (shed load): the NAS retransmits or fails over.
+    Drop {
+        label: &'static str,
+        why: String,
+    },
 }
 
 impl PasswordCache {
     pub fn new(ttl: Duration, max_entries: usize) -> PasswordCache {
+        Self::with_limits(
+            ttl,
+            max_entries,
+            WaitingRoom::new(256, Duration::from_secs(2)),
+            Arc::new(Breaker::new(crate::store::breaker::BreakerSettings {
+                failures: 5,
+                open_for: Duration::from_secs(10),
+                timeout: Duration::from_secs(1),
+            })),
+        )
+    }
+
+    /// As [`PasswordCache::new`], with the waiting room and the store's
+    /// breaker given.
+    pub fn with_limits(
+        ttl: Duration,
+        max_entries: usize,
+        room: WaitingRoom,
+        breaker: Arc<Breaker>,
+    ) -> PasswordCache {
         let mut key = [0u8; 32];
         rand::fill(&mut key);
         let cache = PasswordCache {
@@ -91,6 +191,8 @@ impl PasswordCache {
             ttl,
             max_entries,
             hashing: Semaphore::new(MAX_CONCURRENT_HASHES),
+            room,
+            breaker,
             decoy: decoy_hash(),
             memory: Mutex::new(Vec::new()),
         };
@@ -208,9 +310,28 @@ impl PasswordCache {
                 cached: true,
             };
         }
+        let Some(seat) = self.room.try_enter(now) else {
+            return PapOutcome::Drop {
+                label: "pap_queue_full",
+                why: format!(
+                    "{} PAP checks already waiting for the store or Argon2id",
+                    self.room.capacity
+                ),
+            };
+        };
         let generation = self.generation.load(Ordering::Acquire);
-        let found = match store.password_authorization(user).await {
+        let found = match self
+            .breaker
+            .call(now, store.password_authorization(user))
+            .await
+        {
             Ok(found) => found,
+            Err(e @ BreakerError::Open) => {
+                return PapOutcome::Reject {
+                    label: "store_unavailable",
+                    why: e.to_string(),
+                };
+            }
             Err(e) => {
                 return PapOutcome::Reject {
                     label: "store_unavailable",
@@ -228,11 +349,21 @@ impl PasswordCache {
             Some((None, _)) => (self.decoy.clone(), Known::WithoutPassword),
             None => (self.decoy.clone(), Known::Unknown),
         };
-        let Ok(_permit) = self.hashing.acquire().await else {
-            return PapOutcome::Reject {
-                label: "internal",
-                why: "password hashing unavailable".into(),
-            };
+        let deadline = tokio::time::Instant::from_std(seat.deadline());
+        let _permit = match tokio::time::timeout_at(deadline, self.hashing.acquire()).await {
+            Ok(Ok(permit)) => permit,
+            Ok(Err(_)) => {
+                return PapOutcome::Reject {
+                    label: "internal",
+                    why: "password hashing unavailable".into(),
+                };
+            }
+            Err(_) => {
+                return PapOutcome::Drop {
+                    label: "pap_deadline",
+                    why: "waited past the PAP deadline for Argon2id".into(),
+                };
+            }
         };
         let candidate = zeroize::Zeroizing::new(password.to_vec());
         // One of at most MAX_CONCURRENT_HASHES buffers, kept for the next
@@ -297,7 +428,9 @@ impl From<PapOutcome> for Decision {
     fn from(o: PapOutcome) -> Decision {
         match o {
             PapOutcome::Accept { accept, .. } => Decision::Accept(accept),
-            PapOutcome::Reject { label, why } => Decision::Reject { label, why },
+            PapOutcome::Reject { label, why } | PapOutcome::Drop { label, why } => {
+                Decision::Reject { label, why }
+            }
         }
     }
 }
@@ -356,6 +489,51 @@ mod tests {
         // A second cache (another process) has another key.
         let d = PasswordCache::new(Duration::from_secs(60), 8);
         assert_ne!(c.tag("a", b"b"), d.tag("a", b"b"));
+    }
+
+    #[test]
+    fn waiting_room_is_bounded_and_gives_seats_back() {
+        let room = WaitingRoom::new(2, Duration::from_secs(2));
+        let t0 = Instant::now();
+        let a = room.try_enter(t0).expect("first seat");
+        let b = room.try_enter(t0).expect("second seat");
+        assert!(room.try_enter(t0).is_none(), "full");
+        assert_eq!(room.occupied(), 2);
+        drop(a);
+        let c = room
+            .try_enter(t0 + Duration::from_secs(1))
+            .expect("a seat freed");
+        assert!(room.try_enter(t0).is_none());
+        drop((b, c));
+        assert_eq!(room.occupied(), 0);
+    }
+
+    #[test]
+    fn seat_deadline_counts_from_arrival() {
+        let room = WaitingRoom::new(8, Duration::from_millis(1500));
+        let t0 = Instant::now();
+        let seat = room.try_enter(t0).unwrap();
+        assert_eq!(seat.deadline(), t0 + Duration::from_millis(1500));
+        assert!(!seat.is_late(t0 + Duration::from_millis(1499)));
+        assert!(seat.is_late(t0 + Duration::from_millis(1500)));
+    }
+
+    #[tokio::test]
+    async fn a_check_waiting_for_argon2id_past_its_deadline_is_dropped() {
+        // The shape of `check` after the store read: a seat, then the
+        // hashing semaphore until the seat's deadline.
+        let room = WaitingRoom::new(8, Duration::from_millis(50));
+        let hashing = Semaphore::new(1);
+        let busy = hashing.acquire().await.unwrap();
+        let seat = room.try_enter(Instant::now()).unwrap();
+        let deadline = tokio::time::Instant::from_std(seat.deadline());
+        let waited = tokio::time::timeout_at(deadline, hashing.acquire()).await;
+        assert!(waited.is_err(), "the permit is held: past the deadline");
+        drop(busy);
+        let seat = room.try_enter(Instant::now()).unwrap();
+        let deadline = tokio::time::Instant::from_std(seat.deadline());
+        let waited = tokio::time::timeout_at(deadline, hashing.acquire()).await;
+        assert!(waited.is_ok(), "free permit: in time");
     }
 
     #[test]

@@ -82,11 +82,19 @@ pub fn settings(config: &Config) -> Settings {
         fragment_size: config.eap.fragment_size,
         session_idle_timeout: Duration::from_secs(config.eap.session_idle_timeout_secs),
         max_sessions: config.eap.max_sessions,
+        max_sessions_memory: config.eap.max_sessions_memory,
         duplicate_cache_lifetime: Duration::from_secs(config.radius.duplicate_cache_secs),
         duplicate_cache_entries: config.radius.duplicate_cache_entries,
         pap_enabled: config.pap.enabled,
         pap_cache_ttl: Duration::from_secs(config.pap.cache_secs),
         pap_cache_entries: config.pap.cache_entries,
+        pap_max_waiting: config.pap.max_waiting,
+        pap_max_wait: Duration::from_millis(config.pap.max_wait_ms),
+        store_breaker: crate::store::breaker::BreakerSettings {
+            failures: config.store_breaker.failures,
+            open_for: Duration::from_secs(config.store_breaker.open_secs),
+            timeout: Duration::from_millis(config.store_breaker.timeout_ms),
+        },
     }
 }
 

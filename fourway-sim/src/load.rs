@@ -14,7 +14,7 @@
 //! conversation in progress.
 
 use std::collections::BTreeMap;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -51,6 +51,8 @@ pub enum Mode {
 
 pub struct LoadOptions {
     pub server: SocketAddr,
+    /// Source address of the requests (default: chosen by the system).
+    pub bind: Option<IpAddr>,
     pub nas: NasConfig,
     pub mode: Mode,
     pub concurrency: usize,
@@ -258,10 +260,10 @@ async fn run_phase(
         let shared = shared.clone();
         let mode = mode.clone();
         let nas = opts.nas.clone();
-        let server = opts.server;
+        let (server, bind) = (opts.server, opts.bind);
         let retransmit = opts.retransmit;
         workers.push(tokio::spawn(async move {
-            let mut transport = match Transport::connect(server, retransmit).await {
+            let mut transport = match Transport::connect_from(server, bind, retransmit).await {
                 Ok(t) => t,
                 Err(e) => {
                     let mut s = shared.lock().await;
@@ -434,6 +436,8 @@ impl LoadReport {
 /// Options of [`run_half_open`].
 pub struct HalfOpenOptions {
     pub server: SocketAddr,
+    /// Source address of the requests (default: chosen by the system).
+    pub bind: Option<IpAddr>,
     pub nas: NasConfig,
     pub peer: Arc<PeerConfig>,
     /// Conversations to open.
@@ -613,9 +617,10 @@ pub async fn run_half_open(opts: HalfOpenOptions) -> HalfOpenReport {
         let reached = reached.clone();
         let nas = opts.nas.clone();
         let peer = opts.peer.clone();
-        let (server, retransmit, total) = (opts.server, opts.retransmit, opts.sessions);
+        let (server, bind, retransmit, total) =
+            (opts.server, opts.bind, opts.retransmit, opts.sessions);
         workers.push(tokio::spawn(async move {
-            let mut transport = match Transport::connect(server, retransmit).await {
+            let mut transport = match Transport::connect_from(server, bind, retransmit).await {
                 Ok(t) => t,
                 Err(e) => {
                     let mut s = shared.lock().await;

@@ -36,10 +36,10 @@ use fourway_sim::frames::MacAddr;
 use fourway_sim::keys::{Nonce, Pmk, derive_ptk, psk_from_passphrase};
 use fourway_sim::load::{HalfOpenOptions, LoadOptions, Mode, run_half_open, run_load};
 use fourway_sim::pcap::{LINKTYPE_IEEE802_11, PcapWriter};
-use fourway_sim::radius_client::Retransmit;
+use fourway_sim::radius_client::{Retransmit, Transport, TransportError};
 use fourway_sim::sim::{SimOptions, StationReport, run_handshakes};
 use fourway_sim::station::{
-    StationTls, TlsChoice, authenticate, client_config, default_server_name,
+    StationTls, TlsChoice, authenticate_on, client_config, default_server_name,
 };
 
 #[derive(Parser)]
@@ -120,6 +120,10 @@ struct RadiusArgs {
     /// RADIUS server (authentication port).
     #[arg(long, default_value = "127.0.0.1:1812")]
     server: SocketAddr,
+    /// Source address to send from (a NAS client is known to the server by
+    /// its address; e.g. 127.0.0.2 to be another loopback NAS).
+    #[arg(long)]
+    bind: Option<std::net::IpAddr>,
     /// Shared secret of the simulated AP.
     #[arg(long, default_value = "testing123")]
     secret: String,
@@ -380,13 +384,12 @@ fn run_radius(args: &RunArgs) -> Result<ExitCode, String> {
     for i in 1..=args.stations {
         let spa = station_addr(i);
         let started = Instant::now();
-        let auth = runtime.block_on(authenticate(
-            r.server,
-            nas.clone(),
-            spa.0,
-            peer.clone(),
-            r.retransmit(),
-        ));
+        let auth = runtime.block_on(async {
+            let mut transport = Transport::connect_from(r.server, r.bind, r.retransmit())
+                .await
+                .map_err(TransportError::Io)?;
+            authenticate_on(&mut transport, nas.clone(), spa.0, peer.clone()).await
+        });
         let auth = match auth {
             Ok(a) => a,
             Err(e) => {
@@ -453,6 +456,7 @@ fn half_open_cmd(args: &LoadArgs, sessions: usize) -> Result<ExitCode, String> {
     let r = &args.radius;
     let opts = HalfOpenOptions {
         server: r.server,
+        bind: r.bind,
         nas: r.nas(&args.ssid),
         peer: r.peer(false)?,
         sessions,
@@ -499,6 +503,7 @@ fn load_cmd(args: &LoadArgs) -> Result<ExitCode, String> {
     };
     let opts = LoadOptions {
         server: r.server,
+        bind: r.bind,
         nas: r.nas(&args.ssid),
         mode,
         concurrency: args.concurrency.max(1),

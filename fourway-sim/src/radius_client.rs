@@ -3,7 +3,7 @@
 //! retransmission keeps Identifier and Request Authenticator so the server
 //! can recognise it).
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 
 use tokio::net::UdpSocket;
@@ -43,10 +43,20 @@ pub struct Transport {
 
 impl Transport {
     pub async fn connect(server: SocketAddr, policy: Retransmit) -> std::io::Result<Self> {
-        let local: SocketAddr = if server.is_ipv4() {
-            ([0, 0, 0, 0], 0).into()
-        } else {
-            (std::net::Ipv6Addr::UNSPECIFIED, 0).into()
+        Self::connect_from(server, None, policy).await
+    }
+
+    /// As [`Transport::connect`], sending from `source` (for example one of
+    /// several loopback addresses, each a different NAS to the server).
+    pub async fn connect_from(
+        server: SocketAddr,
+        source: Option<IpAddr>,
+        policy: Retransmit,
+    ) -> std::io::Result<Self> {
+        let local: SocketAddr = match source {
+            Some(ip) => (ip, 0).into(),
+            None if server.is_ipv4() => ([0, 0, 0, 0], 0).into(),
+            None => (std::net::Ipv6Addr::UNSPECIFIED, 0).into(),
         };
         let sock = UdpSocket::bind(local).await?;
         sock.connect(server).await?;

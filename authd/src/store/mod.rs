@@ -18,6 +18,7 @@
 //! log never misses a change and never records one that did not happen.
 //! Audit rows never hold a secret or a password.
 
+pub mod breaker;
 mod model;
 mod nas;
 mod validate;
