@@ -1106,7 +1106,8 @@ fn write_private(path: &Path, data: &[u8]) -> Result<(), AdminError> {
 
 /// The issuer of the certificate in `pem`.
 fn certificate_issuer(pem: &str) -> Result<store::IssuerName, AdminError> {
-    let der = pem_der(pem).ok_or_else(|| AdminError::Usage("certificate: no PEM block".into()))?;
+    let der = crate::certs::pem_block_der(pem)
+        .ok_or_else(|| AdminError::Usage("certificate: no PEM block".into()))?;
     let (_, cert) = x509_parser::parse_x509_certificate(&der)
         .map_err(|e| AdminError::Usage(format!("certificate does not parse: {e}")))?;
     Ok(store::IssuerName {
@@ -1117,7 +1118,8 @@ fn certificate_issuer(pem: &str) -> Result<store::IssuerName, AdminError> {
 
 /// The subject Name (DER) of the certificate in `pem`.
 fn certificate_subject(pem: &str) -> Result<Vec<u8>, AdminError> {
-    let der = pem_der(pem).ok_or_else(|| AdminError::Usage("certificate: no PEM block".into()))?;
+    let der = crate::certs::pem_block_der(pem)
+        .ok_or_else(|| AdminError::Usage("certificate: no PEM block".into()))?;
     let (_, cert) = x509_parser::parse_x509_certificate(&der)
         .map_err(|e| AdminError::Usage(format!("certificate does not parse: {e}")))?;
     Ok(cert.subject().as_raw().to_vec())
@@ -1127,7 +1129,10 @@ fn certificate_subject(pem: &str) -> Result<Vec<u8>, AdminError> {
 fn certificate_file(path: &Path) -> Result<Vec<u8>, AdminError> {
     let bytes =
         std::fs::read(path).map_err(|e| AdminError::Usage(format!("{}: {e}", path.display())))?;
-    let der = match std::str::from_utf8(&bytes).ok().and_then(pem_der) {
+    let der = match std::str::from_utf8(&bytes)
+        .ok()
+        .and_then(crate::certs::pem_block_der)
+    {
         Some(der) => der,
         None => bytes,
     };
@@ -1151,9 +1156,13 @@ fn pkcs12(
 ) -> Result<Vec<u8>, AdminError> {
     let bad =
         |what: &str, e: &dyn std::fmt::Display| AdminError::Usage(format!("PKCS#12: {what}: {e}"));
-    let leaf = pem_der(&issued.cert_pem).ok_or_else(|| bad("certificate", &"no PEM block"))?;
-    let ca = pem_der(ca_pem).ok_or_else(|| bad("CA certificate", &"no PEM block"))?;
-    let key = Zeroizing::new(pem_der(&issued.key_pem).ok_or_else(|| bad("key", &"no PEM block"))?);
+    let leaf = crate::certs::pem_block_der(&issued.cert_pem)
+        .ok_or_else(|| bad("certificate", &"no PEM block"))?;
+    let ca = crate::certs::pem_block_der(ca_pem)
+        .ok_or_else(|| bad("CA certificate", &"no PEM block"))?;
+    let key = Zeroizing::new(
+        crate::certs::pem_block_der(&issued.key_pem).ok_or_else(|| bad("key", &"no PEM block"))?,
+    );
     let leaf = p12_keystore::Certificate::from_der(&leaf).map_err(|e| bad("certificate", &e))?;
     let ca = p12_keystore::Certificate::from_der(&ca).map_err(|e| bad("CA certificate", &e))?;
     let key = p12_keystore::PrivateKey::from_der(&key).map_err(|e| bad("key", &e))?;
@@ -1161,13 +1170,6 @@ fn pkcs12(
     let mut ks = p12_keystore::KeyStore::new();
     ks.add_entry(alias, p12_keystore::KeyStoreEntry::PrivateKeyChain(chain));
     ks.writer(password).write().map_err(|e| bad("writing", &e))
-}
-
-fn pem_der(pem: &str) -> Option<Vec<u8>> {
-    use rustls_pki_types::pem::PemObject;
-    let (_, der) =
-        <(rustls_pki_types::pem::SectionKind, Vec<u8>)>::from_pem_slice(pem.as_bytes()).ok()?;
-    Some(der)
 }
 
 /// Reads a secret: without echo from the terminal (asked twice when

@@ -199,7 +199,7 @@ pub struct TlsConfig {
     /// Which part of the client certificate names the user:
     /// "common_name" (default), "san_email", "san_dns" or "san_uri".
     #[serde(default)]
-    pub peer_identity: crate::policy::IdentitySource,
+    pub peer_identity: IdentitySource,
     /// TLS session resumption with tickets (RFC 5077, RFC 8446 section
     /// 4.6.1), default on.
     pub resumption: bool,
@@ -226,7 +226,7 @@ impl TlsConfig {
             crl_expired: CrlPolicy::Reject,
             min_version: TlsVersion::Tls12,
             max_version: TlsVersion::Tls13,
-            peer_identity: crate::policy::IdentitySource::default(),
+            peer_identity: IdentitySource::default(),
             resumption: true,
             ticket_lifetime_secs: DEFAULT_TICKET_LIFETIME_SECS,
             ticket_key_rotation_secs: DEFAULT_TICKET_KEY_ROTATION_SECS,
@@ -234,8 +234,8 @@ impl TlsConfig {
     }
 
     /// The ticket schedule, when resumption is on.
-    pub fn ticket_schedule(&self) -> Option<crate::tickets::TicketSchedule> {
-        self.resumption.then_some(crate::tickets::TicketSchedule {
+    pub fn ticket_schedule(&self) -> Option<TicketSchedule> {
+        self.resumption.then_some(TicketSchedule {
             lifetime: self.ticket_lifetime_secs,
             rotation: self.ticket_key_rotation_secs,
         })
@@ -264,7 +264,7 @@ struct RawTlsConfig {
     #[serde(default = "default_max_version")]
     max_version: TlsVersion,
     #[serde(default)]
-    peer_identity: crate::policy::IdentitySource,
+    peer_identity: IdentitySource,
     #[serde(default = "default_true")]
     resumption: bool,
     #[serde(default = "default_ticket_lifetime")]
@@ -398,6 +398,31 @@ fn default_idle_timeout() -> u64 {
 
 fn default_65536() -> usize {
     65536
+}
+
+/// Which part of the client certificate names the user.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Deserialize, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum IdentitySource {
+    /// The subject's (first) commonName.
+    #[default]
+    CommonName,
+    /// The first rfc822Name of the subjectAltName (RFC 5280 section 4.2.1.6).
+    SanEmail,
+    /// The first dNSName of the subjectAltName.
+    SanDns,
+    /// The first uniformResourceIdentifier of the subjectAltName.
+    SanUri,
+}
+
+/// Lifetimes of tickets and keys.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TicketSchedule {
+    /// How long a ticket resumes, seconds.
+    pub lifetime: u32,
+    /// How long one key encrypts new tickets, seconds.
+    pub rotation: u32,
 }
 
 /// The smallest fragment worth sending: an EAP-TLS header (RFC 5216 section
@@ -829,7 +854,7 @@ ca = "pki/ca.pem"
 
     #[test]
     fn peer_identity_source() {
-        use crate::policy::IdentitySource;
+        use IdentitySource;
         assert_eq!(
             parse(MINIMAL).unwrap().tls.peer_identity,
             IdentitySource::CommonName
@@ -1014,7 +1039,10 @@ ca = "pki/ca.pem"
             ("max_sessions = 0", "max_sessions"),
             ("session_idle_timeout_secs = 0", "session_idle_timeout_secs"),
             ("max_tls_message_len = 1000", "max_tls_message_len 1000"),
-            ("max_sessions_memory = 1048576", "max_sessions_memory 1048576"),
+            (
+                "max_sessions_memory = 1048576",
+                "max_sessions_memory 1048576",
+            ),
         ] {
             let (_, _, _, message, _) = syntax(&format!("{MINIMAL}\n[eap]\n{body}\n"));
             assert!(message.contains(needle), "{message}");

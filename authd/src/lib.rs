@@ -6,6 +6,7 @@
 //! command line. See ARCHITECTURE.md for the path of one request.
 
 pub mod admin;
+pub mod certs;
 pub mod cidr;
 pub mod clients;
 pub mod config;

@@ -284,7 +284,8 @@ impl CertificateAuthority {
     /// The subjectPublicKey bits of the CA certificate (RFC 5280 section
     /// 4.1.2.7), to compare with the key's public half.
     fn certificate_public_key(&self) -> Result<Vec<u8>, PkiError> {
-        let pem = pem_block(&self.cert_pem).ok_or(PkiError::InvalidValidity("no PEM"))?;
+        let pem = crate::certs::pem_block_der(&self.cert_pem)
+            .ok_or(PkiError::InvalidValidity("no PEM"))?;
         let (_, x509) =
             x509_parser::parse_x509_certificate(&pem).map_err(|e| PkiError::InvalidFile {
                 path: PathBuf::new(),
@@ -460,14 +461,6 @@ fn crl_number_bytes(n: u64) -> Vec<u8> {
     out
 }
 
-/// The DER of the first PEM block in `pem`.
-fn pem_block(pem: &str) -> Option<Vec<u8>> {
-    use rustls_pki_types::pem::PemObject;
-    let (_, der) =
-        <(rustls_pki_types::pem::SectionKind, Vec<u8>)>::from_pem_slice(pem.as_bytes()).ok()?;
-    Some(der)
-}
-
 /// The files of a development PKI (see [`ensure_dev_pki`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DevPki {
@@ -597,14 +590,10 @@ pub fn certificate_common_name(path: &Path) -> Result<String, PkiError> {
         path: path.to_owned(),
         reason: reason.to_owned(),
     };
-    let der = pem_block(&pem).ok_or_else(|| invalid("no PEM certificate"))?;
+    let der = crate::certs::pem_block_der(&pem).ok_or_else(|| invalid("no PEM certificate"))?;
     let (_, x509) = x509_parser::parse_x509_certificate(&der)
         .map_err(|e| invalid(&format!("certificate does not parse: {e}")))?;
-    let cn = x509
-        .subject()
-        .iter_common_name()
-        .next()
-        .and_then(|cn| cn.as_str().ok())
+    let cn = crate::certs::common_name(x509.subject())
         .ok_or_else(|| invalid("certificate has no UTF-8 common name"))?;
     Ok(cn.to_owned())
 }
@@ -624,7 +613,7 @@ mod tests {
     }
 
     fn parse_pem(pem: &str) -> Vec<u8> {
-        pem_block(pem).expect("PEM")
+        crate::certs::pem_block_der(pem).expect("PEM")
     }
 
     /// The leaf names the CA as issuer, by name and by key identifier

@@ -44,21 +44,7 @@ pub struct Accept {
     pub session_timeout: Option<u32>,
 }
 
-/// Which part of the client certificate names the user.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Deserialize, serde::Serialize)]
-#[serde(rename_all = "snake_case")]
-#[non_exhaustive]
-pub enum IdentitySource {
-    /// The subject's (first) commonName.
-    #[default]
-    CommonName,
-    /// The first rfc822Name of the subjectAltName (RFC 5280 section 4.2.1.6).
-    SanEmail,
-    /// The first dNSName of the subjectAltName.
-    SanDns,
-    /// The first uniformResourceIdentifier of the subjectAltName.
-    SanUri,
-}
+pub use crate::config::IdentitySource;
 
 impl IdentitySource {
     fn describe(self) -> &'static str {
@@ -356,12 +342,7 @@ pub fn certificate_identity(
     ));
     let missing = || format!("client certificate has no {}", source.describe());
     let name = match source {
-        IdentitySource::CommonName => cert
-            .subject()
-            .iter_common_name()
-            .next()
-            .and_then(|cn| cn.as_str().ok())
-            .map(str::to_owned),
+        IdentitySource::CommonName => crate::certs::common_name(cert.subject()).map(str::to_owned),
         san => {
             let Ok(Some(ext)) = cert.subject_alternative_name() else {
                 return Err(missing());

@@ -67,14 +67,7 @@ impl TicketMethod {
     }
 }
 
-/// Lifetimes of tickets and keys.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct TicketSchedule {
-    /// How long a ticket resumes, seconds.
-    pub lifetime: u32,
-    /// How long one key encrypts new tickets, seconds.
-    pub rotation: u32,
-}
+pub use crate::config::TicketSchedule;
 
 impl TicketSchedule {
     /// How long a key decrypts after it starts encrypting.

@@ -1205,7 +1205,7 @@ impl Store {
     /// Returns whether it seeded now; later calls, even after the user was
     /// deleted, change nothing.
     pub async fn seed_demo_user(&self, name: &str, cert_pem: &str) -> Result<bool, StoreError> {
-        let der = pem_certificate_der(cert_pem)
+        let der = crate::certs::pem_certificate_der(cert_pem)
             .ok_or_else(|| StoreError::invalid("demo certificate", "no PEM certificate"))?;
         let (_, cert) = x509_parser::parse_x509_certificate(&der)
             .map_err(|e| StoreError::invalid("demo certificate", e.to_string()))?;
@@ -1388,14 +1388,6 @@ fn show<T: std::fmt::Display>(v: &Option<T>) -> String {
     }
 }
 
-/// The DER of the first certificate in `pem`.
-fn pem_certificate_der(pem: &str) -> Option<Vec<u8>> {
-    use rustls_pki_types::pem::PemObject;
-    rustls_pki_types::CertificateDer::from_pem_slice(pem.as_bytes())
-        .ok()
-        .map(|c| c.to_vec())
-}
-
 /// An Argon2id (RFC 9106) PHC string for `password`, with a random salt
 /// and the crate's default parameters (19 MiB, 2 passes, 1 lane: the OWASP
 /// minimum).
@@ -1491,11 +1483,7 @@ impl PresentedCertificate {
         let (_, cert) = x509_parser::parse_x509_certificate(der)
             .map_err(|e| StoreError::invalid("certificate", e.to_string()))?;
         let subject = cert.subject().to_string();
-        let user = cert
-            .subject()
-            .iter_common_name()
-            .next()
-            .and_then(|cn| cn.as_str().ok())
+        let user = crate::certs::common_name(cert.subject())
             .filter(|cn| !cn.is_empty())
             .map_or_else(|| subject.clone(), str::to_owned);
         Ok(PresentedCertificate {
