@@ -240,14 +240,13 @@ fn eap_key_name_in_accept(output: &str) -> Option<Vec<u8>> {
 }
 
 #[test]
-fn eap_key_name_is_sent_for_tls13() {
+fn eap_key_name_matches_session_id_tls13() {
     // RFC 9190 section 2.3: Session-Id = 0x0D || Method-Id, Method-Id =
-    // TLS-Exporter("EXPORTER_EAP_TLS_Method-Id", "", 64). authd follows the
-    // RFC (as FreeRADIUS does). wpa_supplicant 2.10 (Debian's eapol_test)
-    // still uses the Type-Code as exporter context, from a draft of the
-    // RFC, so its local comparison cannot match: check the attribute's
-    // presence and form here; the RFC derivation itself is checked end to
-    // end against the simulator's station in tests/fourway_sim.rs.
+    // TLS-Exporter("EXPORTER_EAP_TLS_Method-Id", Type-Code, 64) with the
+    // Type-Code 0x0D as the context, as for Key_Material. wpa_supplicant
+    // 2.10 (Debian's eapol_test) derives it the same way and compares it
+    // with the EAP-Key-Name of the Access-Accept: a real peer's verdict,
+    // not a second copy of our own derivation.
     let s = setup("ekn13");
     let conf = write_eapol_conf(
         s.dir.path(),
@@ -258,9 +257,21 @@ fn eap_key_name_is_sent_for_tls13() {
     );
     let run = run_eapol_test(&conf, s.server.port, &["-e"]);
     assert_accepted(&run, &s.server);
+    assert!(
+        run.contains("Locally derived EAP Session-Id matches EAP-Key-Name from server"),
+        "EAP-Key-Name missing or different:\n{}",
+        run.output
+    );
     let name = eap_key_name_in_accept(&run.output).expect("EAP-Key-Name in the Access-Accept");
     assert_eq!(name.len(), 65);
     assert_eq!(name[0], 13, "Session-Id starts with the EAP-TLS type");
+    let derived = run
+        .hexdump("EAP-TLS: Derived Session-Id")
+        .expect("Session-Id in output");
+    assert_eq!(
+        derived, name,
+        "eapol_test's own Session-Id is the attribute"
+    );
 }
 
 #[test]

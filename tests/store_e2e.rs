@@ -191,6 +191,32 @@ fn one_server_follows_the_store() {
         run.output
     );
     server.expect_log("user_disabled");
+    // RFC 9190 §2.5: refused before the protected success indication, with
+    // a TLS access_denied alert (OpenSSL's words in wpa_supplicant's log),
+    // on TLS 1.3 as here and on TLS 1.2.
+    assert!(
+        run.contains("fatal:access denied"),
+        "no access_denied alert seen by eapol_test:\n{}",
+        run.output
+    );
+    let conf12 = common::write_eapol_conf(
+        dir.path(),
+        "disabled12",
+        &bob,
+        &pki.ca_cert,
+        TlsChoice::Only12,
+    );
+    let run12 = common::run_eapol_test_with_secret(&conf12, server.port, common::SECRET, &[]);
+    assert!(
+        !run12.success(),
+        "a disabled user got in:\n{}",
+        run12.output
+    );
+    assert!(
+        run12.contains("fatal:access denied"),
+        "no access_denied alert on TLS 1.2:\n{}",
+        run12.output
+    );
 
     // Enabled again: accepted.
     cli_seen(&url, &["user", "enable", "bob"], "", &[&server]);

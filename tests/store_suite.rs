@@ -306,6 +306,7 @@ fn entry(name: &str, net: &str, secret: &str) -> ClientEntry {
         net: net.parse().unwrap(),
         secret: zeroize::Zeroizing::new(secret.as_bytes().to_vec()),
         require_message_authenticator: true,
+        limit_proxy_state: true,
     }
 }
 

@@ -94,6 +94,12 @@ pub struct ClientConfig {
     /// (CVE-2024-3596) forges responses to requests that lack it.
     #[serde(default = "default_true")]
     pub require_message_authenticator: bool,
+    /// Drop Access-Requests that carry Proxy-State without
+    /// Message-Authenticator, even when `require_message_authenticator` is
+    /// off (BlastRADIUS mitigation for clients that cannot sign every
+    /// request). Default `true`.
+    #[serde(default = "default_true")]
+    pub limit_proxy_state: bool,
 }
 
 fn default_true() -> bool {
@@ -429,14 +435,35 @@ pub struct TicketSchedule {
 /// 3.1) plus some TLS bytes must fit in a minimum-MTU frame.
 pub const MIN_FRAGMENT_SIZE: usize = 64;
 
+/// What an EAP-TLS request adds to its TLS data: EAP header (5), Flags (1)
+/// and TLS Message Length (4) (RFC 5216 §3.1).
+const EAP_TLS_HEADER_LEN: usize = 10;
+/// Message-Authenticator (RFC 3579 §3.2) and State (16 octets) in every
+/// Access-Challenge, with their attribute headers.
+const CHALLENGE_FIXED_ATTRIBUTES: usize = 18 + 18;
+
+/// The most TLS data one EAP-TLS request may carry so that its
+/// Access-Challenge, with State, Message-Authenticator and Proxy-State
+/// attributes of `proxy_state_octets` (headers included) copied from the
+/// request, stays within 4096 octets (RFC 2865 §3).
+pub fn max_fragment_size(proxy_state_octets: usize) -> usize {
+    radius_proto::PacketBuilder::max_eap_message_len(
+        CHALLENGE_FIXED_ATTRIBUTES + proxy_state_octets,
+    )
+    .saturating_sub(EAP_TLS_HEADER_LEN)
+}
+
 impl TryFrom<RawEapConfig> for EapConfig {
     type Error = String;
 
     fn try_from(raw: RawEapConfig) -> Result<EapConfig, String> {
-        // An EAP packet's length field is 16 bits (RFC 3748 section 4).
-        if !(MIN_FRAGMENT_SIZE..=65_000).contains(&raw.fragment_size) {
+        // Every Access-Challenge must fit the 4096-octet RADIUS limit with
+        // its State and Message-Authenticator (Proxy-State, when a request
+        // carries some, makes that conversation's fragments smaller).
+        let max = max_fragment_size(0);
+        if !(MIN_FRAGMENT_SIZE..=max).contains(&raw.fragment_size) {
             return Err(format!(
-                "fragment_size {} must be within {MIN_FRAGMENT_SIZE}..=65000",
+                "fragment_size {} must be within {MIN_FRAGMENT_SIZE}..={max}: larger fragments do not fit an Access-Challenge of 4096 octets (RFC 2865 section 3) with State and Message-Authenticator",
                 raw.fragment_size
             ));
         }
@@ -865,6 +892,21 @@ ca = "pki/ca.pem"
     }
 
     #[test]
+    fn crl_policies_default_to_reject() {
+        let c = parse(MINIMAL).unwrap();
+        assert_eq!(c.tls.crl_missing, CrlPolicy::Reject);
+        assert_eq!(c.tls.crl_expired, CrlPolicy::Reject);
+        let c = parse(&format!(
+            "{MINIMAL}crl_missing = \"allow\"\ncrl_expired = \"allow\"\n"
+        ))
+        .unwrap();
+        assert_eq!(c.tls.crl_missing, CrlPolicy::Allow);
+        assert_eq!(c.tls.crl_expired, CrlPolicy::Allow);
+        let (_, _, key, _, shown) = syntax(&format!("{MINIMAL}crl_missing = \"ignore\"\n"));
+        assert_eq!(key.as_deref(), Some("tls.crl_missing"), "{shown}");
+    }
+
+    #[test]
     fn relative_paths_resolve_against_the_config_directory() {
         let text = format!("{MINIMAL}crl = [\"pki/a.crl\", \"/var/b.crl\"]\n");
         let c = parse(&text).unwrap();
@@ -957,21 +999,6 @@ ca = "pki/ca.pem"
     }
 
     #[test]
-    fn crl_policies_default_to_reject() {
-        let c = parse(MINIMAL).unwrap();
-        assert_eq!(c.tls.crl_missing, CrlPolicy::Reject);
-        assert_eq!(c.tls.crl_expired, CrlPolicy::Reject);
-        let c = parse(&format!(
-            "{MINIMAL}crl_missing = \"allow\"\ncrl_expired = \"allow\"\n"
-        ))
-        .unwrap();
-        assert_eq!(c.tls.crl_missing, CrlPolicy::Allow);
-        assert_eq!(c.tls.crl_expired, CrlPolicy::Allow);
-        let (_, _, key, _, shown) = syntax(&format!("{MINIMAL}crl_missing = \"ignore\"\n"));
-        assert_eq!(key.as_deref(), Some("tls.crl_missing"), "{shown}");
-    }
-
-    #[test]
     fn bad_cidr_names_the_value() {
         let text = format!(
             "{MINIMAL}\n[[client]]\nname = \"a\"\naddress = \"10.0.0.1/8\"\nsecret = \"s\"\n"
@@ -1036,6 +1063,10 @@ ca = "pki/ca.pem"
     fn eap_bounds() {
         for (body, needle) in [
             ("fragment_size = 10", "fragment_size 10"),
+            (
+                "fragment_size = 3999",
+                "fragment_size 3999 must be within 64..=3998",
+            ),
             ("max_sessions = 0", "max_sessions"),
             ("session_idle_timeout_secs = 0", "session_idle_timeout_secs"),
             ("max_tls_message_len = 1000", "max_tls_message_len 1000"),
@@ -1049,6 +1080,9 @@ ca = "pki/ca.pem"
         }
         let c = parse(&format!("{MINIMAL}\n[eap]\nfragment_size = 1000\n")).unwrap();
         assert_eq!(c.eap.fragment_size, 1000);
+        // The largest that fits is accepted.
+        let c = parse(&format!("{MINIMAL}\n[eap]\nfragment_size = 3998\n")).unwrap();
+        assert_eq!(c.eap.fragment_size, 3998);
         assert_eq!(c.eap.max_sessions, 65536);
         let c = parse(&format!(
             "{MINIMAL}\n[eap]\nmax_sessions_memory = 16777216\n\n[store_breaker]\nfailures = 2\n"
@@ -1093,6 +1127,7 @@ ca = "pki/ca.pem"
             address: "127.0.0.1".parse().unwrap(),
             secret: Secret::new("testing123").unwrap(),
             require_message_authenticator: true,
+            limit_proxy_state: true,
         });
         c.log.format = LogFormat::Json;
         c.database = Some(DatabaseConfig {
@@ -1117,7 +1152,10 @@ ca = "pki/ca.pem"
         let text = include_str!("../../config/authd.toml");
         let c = Config::parse(text, Path::new("/etc/authd/authd.toml")).unwrap();
         assert!(!c.clients.is_empty());
-        assert!(c.listen.acct.is_some());
+        // Accounting is not served yet (RFC 2866 §4.1): the example leaves
+        // it commented out.
+        assert!(c.listen.acct.is_none());
+        assert!(text.contains("# acct = "), "the key is still documented");
         assert!(!c.tls.crl.is_empty());
         assert!(c.database.is_some());
         // Every section is written out in the example, so every key is covered.

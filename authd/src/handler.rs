@@ -16,21 +16,23 @@ use std::net::SocketAddr;
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
-use eap_methods::server::{Authenticated, Outcome, ServerConfig as EapServerConfig, ServerSession};
+use eap_methods::server::{
+    Outcome, PeerVerified, ServerConfig as EapServerConfig, ServerSession, Verdict,
+};
 use radius_proto::{Code, Packet, PacketBuilder, dict};
 use rustls::pki_types::UnixTime;
 use rustls::server::danger::ClientCertVerifier;
 use tracing::{debug, info, warn};
 
+use crate::admission::{self, Admitted, Origin};
 use crate::clients::{NasClient, NasClients};
 use crate::dedupe::{DuplicateCache, Lookup, RequestKey};
 use crate::logsafe::{self, escaped};
 use crate::metrics::{KeyedRateLimit, Metrics, RateLimitedLog};
 use crate::pap::{PapOutcome, PasswordCache};
 use crate::policy::{Decision, Policy};
-use crate::sessions::{
-    CONVERSATION_BASE_COST, Limits, SessionTable, StateKey, reassembly_octets,
-};
+use crate::reply;
+use crate::sessions::{CONVERSATION_BASE_COST, Limits, SessionTable, StateKey, reassembly_octets};
 
 /// EAPOL header (4) + EAP header (5) + EAP-TLS flags (1) + TLS Message
 /// Length (4): what an EAP-TLS fragment adds on the link whose MTU the NAS
@@ -72,6 +74,15 @@ struct Conversation {
     client: Arc<NasClient>,
     started: Instant,
     round_trips: u32,
+    /// What the policy granted when the EAP core asked (before any success
+    /// indication left); the Access-Accept carries it.
+    granted: Option<crate::policy::Accept>,
+    /// Why the policy refused: the EAP core sends the access_denied alert,
+    /// and the Access-Reject that ends the conversation says this.
+    refused: Option<(&'static str, String)>,
+    /// The station (RFC 3580 §3.20) that started it: later requests must
+    /// name the same one.
+    calling_station_id: Option<Vec<u8>>,
     /// EAP-TLS octets the peer sent in fragments of a message not complete
     /// yet (what the reassembly buffer holds).
     reassembly: usize,
@@ -248,55 +259,38 @@ impl AuthHandler {
         }
     }
 
-    /// Steps 1 and 2 of the request path, for either port: the NAS client
-    /// by source address, the checked parse, the code the port accepts and
-    /// the authenticators with that client's secret. `None`: dropped,
-    /// logged (rate-limited) and counted.
+    /// The admission stage ([`crate::admission`]); what it refuses is
+    /// counted and logged (rate-limited) here.
     fn admit<'a>(
         &self,
         clients: &NasClients,
         from: SocketAddr,
         data: &'a [u8],
         now: Instant,
-        port: Port,
-    ) -> Option<(Arc<NasClient>, Packet<&'a [u8]>)> {
-        let Some(client) = clients.lookup(from.ip()) else {
-            self.metrics.drop_reason("unknown_client");
-            if let Some(suppressed) = self.unknown_client_log.allow(now) {
-                warn!(peer = %from, suppressed, port = port.name(), "packet from unknown client dropped (no [[client]] matches its address)");
+    ) -> Option<Admitted<'a>> {
+        match admission::admit(clients, Origin::udp(from), data) {
+            Ok(admitted) => Some(admitted),
+            Err(refused) if refused.client.is_none() => {
+                self.metrics.drop_reason(refused.label);
+                if let Some(suppressed) = self.unknown_client_log.allow(now) {
+                    warn!(peer = %from, suppressed, "{} dropped", refused.detail);
+                }
+                None
             }
-            return None;
-        };
-        let drop = |label: &'static str, detail: String| {
-            self.log_drop(from, Some(&client.name), Dropped { label, detail }, now);
-            None
-        };
-        let packet = match Packet::new_checked(data) {
-            Ok(p) => p,
-            Err(e) => return drop(e.reason(), format!("malformed RADIUS packet: {e}")),
-        };
-        if !port.accepts(packet.code()) {
-            return drop(
-                "unexpected_code",
-                format!(
-                    "{:?} is not accepted on the {} port",
-                    packet.code(),
-                    port.name()
-                ),
-            );
+            Err(refused) => {
+                let d = Dropped {
+                    label: refused.label,
+                    detail: refused.detail,
+                };
+                self.log_drop(
+                    from,
+                    refused.client.as_ref().map(|c| c.name.as_str()),
+                    d,
+                    now,
+                );
+                None
+            }
         }
-        // Accounting-Request has its own authenticator (RFC 2866 §3);
-        // Message-Authenticator is checked when present.
-        let require_ma = port == Port::Authentication && client.require_message_authenticator;
-        if let Err(e) = radius_proto::verify_request(&packet, &client.secret, require_ma) {
-            return drop(
-                e.reason(),
-                format!(
-                    "{e} (wrong shared secret, or a request without Message-Authenticator: BlastRADIUS protection)"
-                ),
-            );
-        }
-        Some((client, packet))
     }
 
     /// Handle one datagram received on the authentication port. Returns the
@@ -308,7 +302,7 @@ impl AuthHandler {
         now: Instant,
     ) -> Option<Arc<[u8]>> {
         let (clients, tls) = self.live();
-        let (client, packet) = self.admit(&clients, from, data, now, Port::Authentication)?;
+        let Admitted { client, packet, .. } = self.admit(&clients, from, data, now)?;
         Metrics::inc(&self.metrics.requests);
 
         let key = RequestKey {
@@ -352,25 +346,19 @@ impl AuthHandler {
         }
     }
 
-    /// Encode a response to `request`, Message-Authenticator first, with
-    /// the request's Proxy-State attributes copied unmodified and in order
-    /// (RFC 2865 section 5.33): a proxy in between needs them.
+    /// The reply-encoding stage ([`crate::reply::encode`]); a reply that
+    /// cannot be encoded is logged and nothing is sent.
     fn respond(
         &self,
         request: &Packet<&[u8]>,
         client: &NasClient,
-        mut b: PacketBuilder,
+        b: PacketBuilder,
     ) -> Option<Arc<[u8]>> {
-        for state in request.attrs(dict::PROXY_STATE) {
-            if let Err(e) = b.add(dict::PROXY_STATE, state) {
-                warn!(client = %client.name, "could not copy Proxy-State: {e}");
-                return None;
-            }
-        }
-        match b.encode_response(request, &client.secret) {
-            Ok(bytes) => Some(Arc::from(bytes)),
+        match reply::encode(request, &client.secret, b) {
+            Ok(bytes) => Some(bytes),
             Err(e) => {
-                warn!(client = %client.name, "could not encode response: {e}");
+                self.metrics.drop_reason("reply_not_encodable");
+                warn!(client = %client.name, "could not encode the reply: {e}");
                 None
             }
         }
@@ -428,19 +416,38 @@ impl AuthHandler {
         };
         let eap_id = eap.get(1).copied().unwrap_or(0);
 
-        let (state, mut conv) = match packet.attr(dict::STATE) {
+        let (state, mut conv, new) = match packet.attr(dict::STATE) {
             None => {
-                let fragment_size = self.fragment_size(packet);
+                let Some(fragment_size) = fragment_size(self.settings.fragment_size, packet) else {
+                    let d = Dropped {
+                        label: "proxy_state_too_large",
+                        detail:
+                            "Proxy-State leaves no room for an Access-Challenge within 4096 octets"
+                                .to_owned(),
+                    };
+                    self.log_drop(from, Some(&client.name), d, now);
+                    return None;
+                };
                 let mut state = [0u8; 16];
                 rand::fill(&mut state);
+                // RFC 3748 §4.1: the first Identifier is best chosen at random.
+                let mut first_identifier = [0u8; 1];
+                rand::fill(&mut first_identifier);
                 let conv = Conversation {
-                    eap: ServerSession::new(tls.eap.clone(), fragment_size),
+                    eap: ServerSession::with_initial_identifier(
+                        tls.eap.clone(),
+                        fragment_size,
+                        first_identifier[0],
+                    ),
                     client: client.clone(),
                     started: now,
                     round_trips: 0,
+                    granted: None,
+                    refused: None,
+                    calling_station_id: packet.attr(dict::CALLING_STATION_ID).map(<[u8]>::to_vec),
                     reassembly: 0,
                 };
-                (state, conv)
+                (state, conv, true)
             }
             Some(value) => {
                 let Ok(state) = StateKey::try_from(value) else {
@@ -463,23 +470,60 @@ impl AuthHandler {
                         &user_name,
                     );
                 };
-                if !Arc::ptr_eq(&conv.client, client) && conv.client.name != client.name {
-                    return self.reject(
-                        packet,
-                        client,
-                        Some(eap_methods::server::failure_packet(eap_id)),
+                // RFC 3748 §4.1: a packet that does not belong to the
+                // conversation is silently discarded, and the conversation
+                // goes on unharmed: another NAS client cannot end it, nor a
+                // station behind the same NAS that copied its State.
+                let foreign = !Arc::ptr_eq(&conv.client, client) && conv.client.name != client.name;
+                let station = packet.attr(dict::CALLING_STATION_ID);
+                let refusal = if foreign {
+                    Some((
                         "state_from_other_client",
                         "State belongs to a conversation started by another NAS client",
-                        &user_name,
-                    );
+                    ))
+                } else if conv.calling_station_id.as_deref() != station {
+                    Some((
+                        "calling_station_id_mismatch",
+                        "Calling-Station-Id differs from the one that started the conversation",
+                    ))
+                } else {
+                    None
+                };
+                if let Some((label, why)) = refusal {
+                    self.keep_conversation(state, conv, now);
+                    let d = Dropped {
+                        label,
+                        detail: why.to_owned(),
+                    };
+                    self.log_drop(from, Some(&client.name), d, now);
+                    return None;
                 }
-                (state, conv)
+                (state, conv, false)
             }
         };
         conv.round_trips += 1;
         conv.reassembly = reassembly_octets(conv.reassembly, &eap);
 
-        match conv.eap.handle(&eap) {
+        let mut outcome = conv.eap.handle(&eap);
+        if let Outcome::Decide(peer) = outcome {
+            // RFC 9190 §2.5: decide before the success indication leaves.
+            outcome = match self.decide(&peer, tls).await {
+                Decision::Accept(accept) => {
+                    conv.granted = Some(accept);
+                    conv.eap.decide(Verdict::Allow)
+                }
+                Decision::Reject { label, why } => {
+                    let why = if peer.resumed {
+                        format!("{why} (resumed TLS session)")
+                    } else {
+                        why
+                    };
+                    conv.refused = Some((label, why));
+                    conv.eap.decide(Verdict::Deny)
+                }
+            };
+        }
+        match outcome {
             Outcome::Request(req) => {
                 let mut b = PacketBuilder::new(Code::AccessChallenge, packet.identifier());
                 b.add_eap_message(&req);
@@ -496,8 +540,12 @@ impl AuthHandler {
             }
             Outcome::Discard(reason) => {
                 // Silently discarded (RFC 3748 §4.1): keep the conversation as
-                // it was; the peer will retransmit the right response.
-                self.keep_conversation(state, conv, now);
+                // it was; the peer will retransmit the right response. A
+                // conversation this very packet would have started is not
+                // kept: no State was ever sent for it.
+                if !new {
+                    self.keep_conversation(state, conv, now);
+                }
                 let d = Dropped {
                     label: reason.label(),
                     detail: format!("EAP packet discarded: {reason}"),
@@ -507,62 +555,74 @@ impl AuthHandler {
             }
             Outcome::Failure { eap, reason } => {
                 let who = conv.eap.identity().unwrap_or(&user_name).to_string();
-                self.reject(
-                    packet,
-                    client,
-                    Some(eap),
-                    reason.label(),
-                    &reason.to_string(),
-                    &who,
-                )
+                match conv.refused.take() {
+                    // The policy's refusal, after the access_denied alert.
+                    Some((label, why)) => self.reject(packet, client, Some(eap), label, &why, &who),
+                    None => self.reject(
+                        packet,
+                        client,
+                        Some(eap),
+                        reason.label(),
+                        &reason.to_string(),
+                        &who,
+                    ),
+                }
             }
             Outcome::Success { eap, auth } => {
-                let decision = match recheck_resumed(&auth, tls.verifier.as_ref()) {
-                    Some(reject) => reject,
-                    None => self.policy.authorize(&auth).await,
-                };
-                match decision {
-                    Decision::Reject { label, why } => self.reject(
+                let Some(accept) = conv.granted.take() else {
+                    // The core only succeeds after an Allow; never accept
+                    // without the policy's grant.
+                    return self.reject(
                         packet,
                         client,
                         Some(eap_methods::server::failure_packet(
                             eap.get(1).copied().unwrap_or(0),
                         )),
-                        label,
-                        &if auth.resumed {
-                            format!("{why} (resumed TLS session)")
-                        } else {
-                            why
-                        },
-                        &auth.identity,
-                    ),
-                    Decision::Accept(accept) => {
-                        let mut b = PacketBuilder::new(Code::AccessAccept, packet.identifier());
-                        b.add_eap_message(&eap);
-                        if let Err(e) =
-                            self.accept_attributes(&mut b, packet, client, &auth, &accept)
-                        {
-                            warn!(client = %client.name, "could not build Access-Accept: {e}");
-                            return None;
-                        }
-                        let reply = self.respond(packet, client, b)?;
-                        Metrics::inc(&self.metrics.accepts);
-                        info!(
-                            client = %client.name,
-                            user = logsafe::escape(&accept.user_name),
-                            identity = logsafe::escape(&auth.identity),
-                            method = ?auth.method,
-                            tls = ?auth.tls_version,
-                            resumed = auth.resumed,
-                            round_trips = conv.round_trips,
-                            elapsed_ms = now.saturating_duration_since(conv.started).as_millis() as u64,
-                            vlan = ?accept.vlan,
-                            "Access-Accept"
-                        );
-                        Some(reply)
-                    }
+                        "no_decision",
+                        "EAP succeeded without an authorization decision",
+                        &auth.peer.identity,
+                    );
+                };
+                let mut b = PacketBuilder::new(Code::AccessAccept, packet.identifier());
+                b.add_eap_message(&eap);
+                if let Err(e) =
+                    reply::eap_accept_attributes(&mut b, packet, &client.secret, &auth, &accept)
+                {
+                    warn!(client = %client.name, "could not build Access-Accept: {e}");
+                    return None;
                 }
+                let reply = self.respond(packet, client, b)?;
+                Metrics::inc(&self.metrics.accepts);
+                info!(
+                    client = %client.name,
+                    user = logsafe::escape(&accept.user_name),
+                    identity = logsafe::escape(&auth.peer.identity),
+                    method = ?auth.peer.method,
+                    tls = ?auth.peer.tls_version,
+                    resumed = auth.peer.resumed,
+                    round_trips = conv.round_trips,
+                    elapsed_ms = now.saturating_duration_since(conv.started).as_millis() as u64,
+                    vlan = ?accept.vlan,
+                    "Access-Accept"
+                );
+                Some(reply)
             }
+            Outcome::Decide(_) => {
+                // Answered above; a second question in one packet is a bug
+                // in the core, not a reason to let anyone in.
+                warn!(client = %client.name, "EAP core asked for a second decision; request dropped");
+                None
+            }
+        }
+    }
+
+    /// The authorization decision for a peer TLS authenticated: a resumed
+    /// session's certificate is verified again first, then the store's
+    /// policy decides.
+    async fn decide(&self, peer: &PeerVerified, tls: &EapTls) -> Decision {
+        match recheck_resumed(peer, tls.verifier.as_ref()) {
+            Some(reject) => reject,
+            None => self.policy.authorize(peer).await,
         }
     }
 
@@ -674,7 +734,7 @@ impl AuthHandler {
             }
             PapOutcome::Accept { accept, cached } => {
                 let mut b = PacketBuilder::new(Code::AccessAccept, packet.identifier());
-                if let Err(e) = user_attributes(&mut b, &accept) {
+                if let Err(e) = reply::user_attributes(&mut b, &accept) {
                     warn!(client = %client.name, "could not build Access-Accept: {e}");
                     return None;
                 }
@@ -691,142 +751,38 @@ impl AuthHandler {
             }
         }
     }
+}
 
-    fn accept_attributes(
-        &self,
-        b: &mut PacketBuilder,
-        request: &Packet<&[u8]>,
-        client: &NasClient,
-        auth: &Authenticated,
-        accept: &crate::policy::Accept,
-    ) -> Result<(), radius_proto::Error> {
-        user_attributes(b, accept)?;
-        // RFC 2548 §2.4.2/§2.4.3; the PMK for WPA is MSK[0..32] in the
-        // Recv-Key (from the NAS's point of view, received from the peer).
-        let msk = auth.msk.as_bytes();
-        let authn = request.authenticator();
-        let mut salts = [0u8; 4];
-        rand::fill(&mut salts);
-        // Each salt must be unique (RFC 2548 §2.4.2): force them apart.
-        let recv_salt = [salts[0] | 0x80, salts[1]];
-        let mut send_salt = [salts[2] | 0x80, salts[3]];
-        if send_salt == recv_salt {
-            send_salt[1] ^= 1;
-        }
-        let recv = radius_proto::encrypt_mppe_key(&msk[..32], &client.secret, authn, recv_salt);
-        let send = radius_proto::encrypt_mppe_key(&msk[32..64], &client.secret, authn, send_salt);
-        b.add_vendor(dict::VENDOR_MICROSOFT, dict::MS_MPPE_RECV_KEY, &recv)?;
-        b.add_vendor(dict::VENDOR_MICROSOFT, dict::MS_MPPE_SEND_KEY, &send)?;
-        // RFC 4072 §2.1 (EAP-Key-Name): sent when the NAS asked for it by
-        // including the attribute in the Access-Request.
-        if request.attr(dict::EAP_KEY_NAME).is_some() {
-            b.add(dict::EAP_KEY_NAME, &auth.session_id)?;
-        }
-        Ok(())
+/// TLS bytes per EAP-TLS fragment for a new conversation: from the
+/// request's Framed-MTU when present (RFC 3579 §2.2), else `configured`;
+/// never more than lets the Access-Challenge, with the Proxy-State the
+/// request carries, fit 4096 octets. `None`: the Proxy-State alone leaves
+/// no room for a useful fragment.
+fn fragment_size(configured: usize, packet: &Packet<&[u8]>) -> Option<usize> {
+    let proxy_state: usize = packet.attrs(dict::PROXY_STATE).map(|v| v.len() + 2).sum();
+    let fits = crate::config::max_fragment_size(proxy_state);
+    if fits < MIN_FRAGMENT {
+        return None;
     }
-
-    /// TLS bytes per EAP-TLS fragment for a new conversation: from the
-    /// request's Framed-MTU when present (RFC 3579 §2.2), else configured.
-    fn fragment_size(&self, packet: &Packet<&[u8]>) -> usize {
-        let configured = self.settings.fragment_size.max(MIN_FRAGMENT);
+    let configured = configured.clamp(MIN_FRAGMENT, fits);
+    Some(
         match packet
             .attr(dict::FRAMED_MTU)
             .and_then(|v| <[u8; 4]>::try_from(v).ok())
         {
-            Some(mtu) => {
-                let mtu = u32::from_be_bytes(mtu) as usize;
-                mtu.saturating_sub(EAP_TLS_LINK_OVERHEAD)
-                    .clamp(MIN_FRAGMENT, configured.max(MIN_FRAGMENT))
-            }
+            Some(mtu) => (u32::from_be_bytes(mtu) as usize)
+                .saturating_sub(EAP_TLS_LINK_OVERHEAD)
+                .clamp(MIN_FRAGMENT, configured),
             None => configured,
-        }
-    }
-
-    /// Handle one datagram on the accounting port (RFC 2866): verify it and
-    /// acknowledge it.
-    pub fn handle_acct(&self, from: SocketAddr, data: &[u8], now: Instant) -> Option<Arc<[u8]>> {
-        let (clients, _) = self.live();
-        let (client, packet) = self.admit(&clients, from, data, now, Port::Accounting)?;
-        let key = RequestKey {
-            from,
-            identifier: packet.identifier(),
-            authenticator: *packet.authenticator(),
-        };
-        if let Lookup::Replay(reply) = self.dedupe.check(key, now) {
-            Metrics::inc(&self.metrics.duplicates_replayed);
-            return Some(reply);
-        }
-        Metrics::inc(&self.metrics.accounting);
-        debug!(
-            client = %client.name,
-            user = logsafe::escape(packet.attr(dict::USER_NAME).unwrap_or_default()),
-            "Accounting-Request acknowledged"
-        );
-        let reply = self.respond(
-            &packet,
-            &client,
-            PacketBuilder::new(Code::AccountingResponse, packet.identifier()),
-        );
-        match &reply {
-            Some(bytes) => self.dedupe.complete(key, bytes.clone(), now),
-            None => self.dedupe.forget(&key),
-        }
-        reply
-    }
-}
-
-/// The two UDP ports and what each accepts.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Port {
-    Authentication,
-    Accounting,
-}
-
-impl Port {
-    fn name(self) -> &'static str {
-        match self {
-            Port::Authentication => "authentication",
-            Port::Accounting => "accounting",
-        }
-    }
-
-    fn accepts(self, code: Code) -> bool {
-        match self {
-            Port::Authentication => matches!(code, Code::AccessRequest | Code::StatusServer),
-            Port::Accounting => code == Code::AccountingRequest,
-        }
-    }
-}
-
-/// User-Name, and the user's VLAN and Session-Timeout, for an Access-Accept.
-fn user_attributes(
-    b: &mut PacketBuilder,
-    accept: &crate::policy::Accept,
-) -> Result<(), radius_proto::Error> {
-    b.add(dict::USER_NAME, accept.user_name.as_bytes())?;
-    if let Some(vlan) = &accept.vlan {
-        // RFC 3580 §3.31, RFC 2868: tag 0 (untagged).
-        b.add(
-            dict::TUNNEL_TYPE,
-            &dict::tagged_integer(0, dict::TUNNEL_TYPE_VLAN),
-        )?;
-        b.add(
-            dict::TUNNEL_MEDIUM_TYPE,
-            &dict::tagged_integer(0, dict::TUNNEL_MEDIUM_IEEE_802),
-        )?;
-        b.add(dict::TUNNEL_PRIVATE_GROUP_ID, vlan.as_bytes())?;
-    }
-    if let Some(timeout) = accept.session_timeout {
-        b.add(dict::SESSION_TIMEOUT, &timeout.to_be_bytes())?;
-    }
-    Ok(())
+        },
+    )
 }
 
 /// A resumed TLS session skipped certificate verification: check the
 /// certificate it was established with against today's CA, CRLs and clock,
 /// so that a certificate revoked (CRL) or expired since the ticket was
 /// issued is refused. `None` when there is nothing to refuse.
-fn recheck_resumed(auth: &Authenticated, verifier: &dyn ClientCertVerifier) -> Option<Decision> {
+fn recheck_resumed(auth: &PeerVerified, verifier: &dyn ClientCertVerifier) -> Option<Decision> {
     if !auth.resumed {
         return None;
     }
@@ -844,3 +800,7 @@ fn recheck_resumed(auth: &Authenticated, verifier: &dyn ClientCertVerifier) -> O
         }),
     }
 }
+
+#[cfg(test)]
+#[path = "handler_tests.rs"]
+mod tests;

@@ -6,6 +6,7 @@
 //! command line. See ARCHITECTURE.md for the path of one request.
 
 pub mod admin;
+pub mod admission;
 pub mod certs;
 pub mod cidr;
 pub mod clients;
@@ -18,6 +19,7 @@ pub mod metrics;
 pub mod pap;
 pub mod pki;
 pub mod policy;
+pub mod reply;
 pub mod server;
 pub mod sessions;
 pub mod store;

@@ -16,7 +16,7 @@
 //! without a restart, and an authentication usually costs no query. CRL files are checked beside this by the
 //! TLS layer. A store that cannot be read rejects (fail closed).
 
-use eap_methods::server::Authenticated;
+use eap_methods::server::PeerVerified;
 use x509_parser::extensions::GeneralName;
 use x509_parser::prelude::{FromDer, X509Certificate};
 
@@ -216,7 +216,7 @@ impl Policy {
         Ok(found)
     }
 
-    pub async fn authorize(&self, auth: &Authenticated) -> Decision {
+    pub async fn authorize(&self, auth: &PeerVerified) -> Decision {
         let leaf = auth.peer_certificates.first().map(|c| c.as_ref());
         self.authorize_peer(&auth.identity, leaf).await
     }

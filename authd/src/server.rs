@@ -57,6 +57,7 @@ pub fn nas_clients(config: &Config) -> NasClients {
                 net: c.address,
                 secret: zeroize::Zeroizing::new(c.secret.expose().to_vec()),
                 require_message_authenticator: c.require_message_authenticator,
+                limit_proxy_state: c.limit_proxy_state,
             })
             .collect(),
     )
@@ -102,7 +103,6 @@ pub fn settings(config: &Config) -> Settings {
 pub struct Server {
     handler: Arc<AuthHandler>,
     auth: Arc<UdpSocket>,
-    acct: Option<Arc<UdpSocket>>,
     config_path: Option<PathBuf>,
     /// NAS clients from the store, polled while running; `None` without a store.
     client_sync: Option<Arc<ClientSync>>,
@@ -182,14 +182,19 @@ impl Server {
             );
         }
         let auth = bind_udp("authentication", config.listen.auth).await?;
-        let acct = match config.listen.acct {
-            Some(addr) => Some(bind_udp("accounting", addr).await?),
-            None => None,
-        };
+        if let Some(addr) = config.listen.acct {
+            // RFC 2866 §4.1: an Accounting-Response acknowledges a request
+            // that was recorded. Nothing records accounting yet, so the port
+            // stays closed and the NAS's accounting server shows as down
+            // rather than silently losing its records.
+            warn!(
+                address = %addr,
+                "[listen] acct is set, but accounting is not recorded yet: not listening on the accounting port"
+            );
+        }
         Ok(Server {
             handler,
             auth,
-            acct,
             config_path,
             client_sync,
             tickets,
@@ -199,10 +204,6 @@ impl Server {
 
     pub fn auth_addr(&self) -> std::io::Result<SocketAddr> {
         self.auth.local_addr()
-    }
-
-    pub fn acct_addr(&self) -> Option<SocketAddr> {
-        self.acct.as_ref().and_then(|s| s.local_addr().ok())
     }
 
     pub fn handler(&self) -> Arc<AuthHandler> {
@@ -215,21 +216,11 @@ impl Server {
         let mut tasks = JoinSet::new();
         for _ in 0..RECEIVERS {
             tasks.spawn(receive_loop(
-                Port::Auth,
                 self.auth.clone(),
                 self.handler.clone(),
                 limit.clone(),
                 shutdown.clone(),
             ));
-            if let Some(acct) = &self.acct {
-                tasks.spawn(receive_loop(
-                    Port::Acct,
-                    acct.clone(),
-                    self.handler.clone(),
-                    limit.clone(),
-                    shutdown.clone(),
-                ));
-            }
         }
         tasks.spawn(housekeeping(self.handler.clone(), shutdown.clone()));
         if let Some(sync) = &self.client_sync {
@@ -299,14 +290,7 @@ async fn bind_udp(what: &'static str, addr: SocketAddr) -> Result<Arc<UdpSocket>
     Ok(Arc::new(sock))
 }
 
-#[derive(Clone, Copy)]
-enum Port {
-    Auth,
-    Acct,
-}
-
 async fn receive_loop(
-    port: Port,
     sock: Arc<UdpSocket>,
     handler: Arc<AuthHandler>,
     limit: Arc<Semaphore>,
@@ -336,10 +320,7 @@ async fn receive_loop(
         let handler = handler.clone();
         tokio::spawn(async move {
             let now = Instant::now();
-            let reply = match port {
-                Port::Auth => handler.handle_auth(from, &datagram, now).await,
-                Port::Acct => handler.handle_acct(from, &datagram, now),
-            };
+            let reply = handler.handle_auth(from, &datagram, now).await;
             if let Some(reply) = reply
                 && let Err(e) = sock.send_to(&reply, from).await
             {

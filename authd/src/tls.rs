@@ -355,6 +355,12 @@ pub fn build_server_tls(
     // Resumed TLS 1.3 therefore takes as many round trips as a full
     // handshake (the saving is the certificate exchange and its CPU).
     config.send_half_rtt_data = false;
+    // A peer the policy refuses after the handshake gets a TLS
+    // access_denied alert (RFC 9190 §2.5, RFC 5216 §2.1.3). rustls sends no
+    // chosen alert itself, so eap-methods seals that one record with the
+    // connection's write keys, which it may take only with this set. The
+    // keys go no further than that record.
+    config.enable_secret_extraction = true;
     Ok(ServerTls {
         config: Arc::new(config),
         verifier,

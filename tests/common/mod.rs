@@ -217,6 +217,7 @@ pub fn write_config(dir: &Path, pki: &TestPki, port: u16) -> PathBuf {
         address: "127.0.0.1/32".parse().unwrap(),
         secret: Secret::new(SECRET).unwrap(),
         require_message_authenticator: true,
+        limit_proxy_state: true,
     });
     config.log.level = "debug".into();
     let path = dir.join("authd.toml");

@@ -918,6 +918,7 @@ impl Store {
                     net,
                     secret: Zeroizing::new(row.secret.as_bytes().to_vec()),
                     require_message_authenticator: row.require_message_authenticator,
+                    limit_proxy_state: true,
                 })
             })
             .collect();

@@ -33,6 +33,8 @@ pub struct ClientEntry {
     pub net: IpNet,
     pub secret: Zeroizing<Vec<u8>>,
     pub require_message_authenticator: bool,
+    /// See [`NasClient::limit_proxy_state`]; always on for store clients.
+    pub limit_proxy_state: bool,
 }
 
 impl std::fmt::Debug for ClientEntry {
@@ -53,6 +55,7 @@ impl ClientEntry {
             net: c.address,
             secret: Zeroizing::new(c.secret.expose().to_vec()),
             require_message_authenticator: c.require_message_authenticator,
+            limit_proxy_state: c.limit_proxy_state,
         }
     }
 
@@ -62,6 +65,7 @@ impl ClientEntry {
             net: self.net,
             secret: self.secret.clone(),
             require_message_authenticator: self.require_message_authenticator,
+            limit_proxy_state: self.limit_proxy_state,
         }
     }
 }
@@ -201,6 +205,7 @@ mod tests {
             net: net.parse().unwrap(),
             secret: Zeroizing::new(secret.as_bytes().to_vec()),
             require_message_authenticator: true,
+            limit_proxy_state: true,
         }
     }
 

@@ -1,0 +1,266 @@
+//! The request path driven with bytes and a virtual clock: no socket, the
+//! handler as the UDP loop calls it.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Instant;
+
+use radius_proto::{Code, Packet, PacketBuilder, dict};
+
+use super::*;
+use crate::config::Config;
+
+const SECRET: &[u8] = b"a-long-test-secret";
+const STATION: &[u8] = b"02-00-5A-00-00-01";
+
+struct Harness {
+    handler: AuthHandler,
+    dir: PathBuf,
+}
+
+impl Drop for Harness {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+fn harness(name: &str) -> Harness {
+    let dir = std::env::temp_dir().join(format!("authd-handler-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let (pki, _) = crate::pki::ensure_dev_pki(&dir.join("pki"), "alice").unwrap();
+    let text = format!(
+        "[tls]\ncertificate = {:?}\nprivate_key = {:?}\nca = {:?}\n\
+         [[client]]\nname = \"ap1\"\naddress = \"192.0.2.1/32\"\nsecret = \"a-long-test-secret\"\n\
+         [[client]]\nname = \"ap2\"\naddress = \"192.0.2.2/32\"\nsecret = \"a-long-test-secret\"\n\
+         [[client]]\nname = \"legacy\"\naddress = \"192.0.2.3/32\"\nsecret = \"a-long-test-secret\"\n\
+         require_message_authenticator = false\n",
+        pki.server_cert, pki.server_key, pki.ca_cert
+    );
+    let config = Config::parse(&text, Path::new("test.toml")).unwrap();
+    let eap = crate::server::eap_config(&config, None).unwrap();
+    let handler = AuthHandler::new(
+        crate::server::nas_clients(&config),
+        eap,
+        Policy::new(),
+        crate::server::settings(&config),
+    );
+    Harness { handler, dir }
+}
+
+fn nas(n: u8) -> SocketAddr {
+    SocketAddr::new([192, 0, 2, n].into(), 50000)
+}
+
+/// An Access-Request with Message-Authenticator.
+fn access_request(id: u8, attrs: &[(u8, &[u8])], eap: Option<&[u8]>) -> Vec<u8> {
+    let mut b = PacketBuilder::new(Code::AccessRequest, id);
+    b.add(dict::USER_NAME, b"alice").unwrap();
+    for (t, v) in attrs {
+        b.add(*t, v).unwrap();
+    }
+    if let Some(eap) = eap {
+        b.add_eap_message(eap);
+    }
+    let mut authenticator = [0u8; 16];
+    rand::fill(&mut authenticator);
+    b.encode_request(authenticator, SECRET).unwrap()
+}
+
+fn run<T>(f: impl std::future::Future<Output = T>) -> T {
+    tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap()
+        .block_on(f)
+}
+
+fn code(reply: &Option<Arc<[u8]>>) -> Option<Code> {
+    reply
+        .as_ref()
+        .map(|r| Packet::new_checked(&r[..]).unwrap().code())
+}
+
+/// EAP-Start from `station` through NAS `n`: the State and the
+/// EAP-Request/Identity of the Access-Challenge.
+fn start(h: &Harness, n: u8, station: &[u8], now: Instant) -> (Vec<u8>, Vec<u8>) {
+    let req = access_request(1, &[(dict::CALLING_STATION_ID, station)], Some(&[]));
+    let reply = run(h.handler.handle_auth(nas(n), &req, now)).expect("a challenge");
+    let p = Packet::new_checked(&reply[..]).unwrap();
+    assert_eq!(p.code(), Code::AccessChallenge);
+    (
+        p.attr(dict::STATE).unwrap().to_vec(),
+        p.eap_message().unwrap().to_vec(),
+    )
+}
+
+/// The EAP-Response/Identity answering `request`.
+fn identity_response(request: &[u8]) -> Vec<u8> {
+    let mut eap = vec![2, request[1], 0, 10, 1];
+    eap.extend_from_slice(b"alice");
+    eap
+}
+
+fn continue_with(state: &[u8], station: &[u8], eap: &[u8]) -> Vec<u8> {
+    access_request(
+        2,
+        &[(dict::STATE, state), (dict::CALLING_STATION_ID, station)],
+        Some(eap),
+    )
+}
+
+fn drops(h: &Harness, label: &str) -> u64 {
+    h.handler.metrics.drops().get(label).copied().unwrap_or(0)
+}
+
+#[test]
+fn retransmission_gets_the_same_reply_and_does_not_advance() {
+    let h = harness("dup");
+    let now = Instant::now();
+    let req = access_request(1, &[(dict::CALLING_STATION_ID, STATION)], Some(&[]));
+    let first = run(h.handler.handle_auth(nas(1), &req, now)).unwrap();
+    let again = run(h.handler.handle_auth(nas(1), &req, now)).unwrap();
+    assert_eq!(first, again, "the cached reply, byte for byte");
+    assert_eq!(h.handler.sessions_in_progress(), 1, "one conversation");
+}
+
+#[test]
+fn first_identifier_is_random() {
+    let h = harness("ident");
+    let now = Instant::now();
+    let ids: std::collections::HashSet<u8> =
+        (0..16).map(|_| start(&h, 1, STATION, now).1[1]).collect();
+    // 16 draws of a random octet all equal: probability 2^-120.
+    assert!(ids.len() > 1, "identifiers {ids:?}");
+}
+
+#[test]
+fn state_of_another_nas_or_station_is_discarded_and_the_conversation_goes_on() {
+    let h = harness("foreign");
+    let now = Instant::now();
+    let (state, identity_req) = start(&h, 1, STATION, now);
+    let resp = identity_response(&identity_req);
+    // Another NAS client names the State: silently discarded.
+    let foreign = continue_with(&state, STATION, &resp);
+    assert_eq!(run(h.handler.handle_auth(nas(2), &foreign, now)), None);
+    assert_eq!(drops(&h, "state_from_other_client"), 1);
+    // Another station behind the same NAS: discarded too.
+    let other_station = continue_with(&state, b"02-00-5A-00-00-99", &resp);
+    assert_eq!(
+        run(h.handler.handle_auth(nas(1), &other_station, now)),
+        None
+    );
+    assert_eq!(drops(&h, "calling_station_id_mismatch"), 1);
+    // A Response whose Identifier answers no outstanding Request.
+    let mut stale = resp.clone();
+    stale[1] = stale[1].wrapping_add(7);
+    let stale = continue_with(&state, STATION, &stale);
+    assert_eq!(run(h.handler.handle_auth(nas(1), &stale, now)), None);
+    assert_eq!(drops(&h, "unexpected_identifier"), 1);
+    // The conversation is unharmed: the right packet continues it (EAP-TLS
+    // Start in an Access-Challenge).
+    let right = continue_with(&state, STATION, &resp);
+    let reply = run(h.handler.handle_auth(nas(1), &right, now)).expect("continued");
+    let p = Packet::new_checked(&reply[..]).unwrap();
+    assert_eq!(p.code(), Code::AccessChallenge);
+    let eap = p.eap_message().unwrap();
+    assert_eq!((eap[0], eap[4], eap[5]), (1, 13, 0x20), "EAP-TLS Start");
+}
+
+#[test]
+fn unknown_state_is_rejected() {
+    let h = harness("unknown");
+    let now = Instant::now();
+    let req = continue_with(&[9; 16], STATION, &[2, 1, 0, 5, 1]);
+    let reply = run(h.handler.handle_auth(nas(1), &req, now));
+    assert_eq!(code(&reply), Some(Code::AccessReject));
+}
+
+#[test]
+fn a_discarded_first_packet_leaves_no_state_behind() {
+    let h = harness("orphan");
+    let now = Instant::now();
+    // An EAP-Request (code 1) from the peer side: discarded by the core.
+    let req = access_request(
+        1,
+        &[(dict::CALLING_STATION_ID, STATION)],
+        Some(&[1, 1, 0, 5, 1]),
+    );
+    assert_eq!(run(h.handler.handle_auth(nas(1), &req, now)), None);
+    assert_eq!(h.handler.sessions_in_progress(), 0);
+    // Control: EAP-Start keeps one.
+    start(&h, 1, STATION, now);
+    assert_eq!(h.handler.sessions_in_progress(), 1);
+}
+
+#[test]
+fn status_server_needs_message_authenticator() {
+    let h = harness("status");
+    let now = Instant::now();
+    let mut b = PacketBuilder::new(Code::StatusServer, 5);
+    b.add(dict::NAS_IDENTIFIER, b"probe").unwrap();
+    let status = b.encode_request([3; 16], SECRET).unwrap();
+    let reply = run(h.handler.handle_auth(nas(1), &status, now));
+    assert_eq!(code(&reply), Some(Code::AccessAccept));
+    // Without Message-Authenticator (RFC 5997 §3), even from a client that
+    // relaxes the requirement: dropped.
+    let mut bare = vec![12, 6, 0, 20];
+    bare.extend_from_slice(&[3; 16]);
+    assert_eq!(run(h.handler.handle_auth(nas(3), &bare, now)), None);
+    assert_eq!(drops(&h, "missing_message_authenticator"), 1);
+}
+
+#[test]
+fn pap_and_proxy_state_without_message_authenticator_are_dropped() {
+    let h = harness("pap");
+    let now = Instant::now();
+    let unsigned =
+        crate::admission::tests::request_without_ma(&[(dict::USER_PASSWORD, &[0u8; 16])]);
+    // ap1 requires Message-Authenticator: dropped, not answered.
+    assert_eq!(run(h.handler.handle_auth(nas(1), &unsigned, now)), None);
+    assert_eq!(drops(&h, "missing_message_authenticator"), 1);
+    // The legacy client does not: answered (PAP needs a store: rejected).
+    let reply = run(h.handler.handle_auth(nas(3), &unsigned, now));
+    assert_eq!(code(&reply), Some(Code::AccessReject));
+    // ...but not with Proxy-State and no Message-Authenticator.
+    let proxied = crate::admission::tests::request_without_ma(&[
+        (dict::USER_PASSWORD, &[0u8; 16]),
+        (dict::PROXY_STATE, b"hop"),
+    ]);
+    assert_eq!(run(h.handler.handle_auth(nas(3), &proxied, now)), None);
+    assert_eq!(drops(&h, "proxy_state_without_message_authenticator"), 1);
+}
+
+#[test]
+fn fragments_follow_framed_mtu_and_fit_with_proxy_state() {
+    let wire = |attrs: &[(u8, &[u8])]| access_request(1, attrs, Some(&[]));
+    let size = |w: &[u8]| fragment_size(1398, &Packet::new_checked(w).unwrap());
+    assert_eq!(size(&wire(&[])), Some(1398));
+    // RFC 3579 §2.2: Framed-MTU 1000 minus the EAPOL/EAP-TLS overhead.
+    assert_eq!(
+        size(&wire(&[(dict::FRAMED_MTU, &1000u32.to_be_bytes())])),
+        Some(986)
+    );
+    // A tiny Framed-MTU is raised to the smallest useful fragment.
+    assert_eq!(
+        size(&wire(&[(dict::FRAMED_MTU, &20u32.to_be_bytes())])),
+        Some(64)
+    );
+    // A large configured size shrinks when Proxy-State needs the room.
+    let ps = [7u8; 250];
+    let mut attrs: Vec<(u8, &[u8])> = Vec::new();
+    for _ in 0..14 {
+        attrs.push((dict::PROXY_STATE, &ps));
+    }
+    let w = wire(&attrs);
+    let p = Packet::new_checked(&w[..]).unwrap();
+    let f = fragment_size(3998, &p).unwrap();
+    assert_eq!(f, crate::config::max_fragment_size(14 * 252));
+    assert!(f < 3998);
+    // The Access-Challenge with that fragment fits 4096 octets.
+    let mut b = PacketBuilder::reply_to(Code::AccessChallenge, &p);
+    b.add_eap_message(&vec![0; f + 10]);
+    b.add(dict::STATE, &[1; 16]).unwrap();
+    let reply = crate::reply::encode(&p, SECRET, b).expect("fits");
+    assert!(reply.len() <= 4096);
+}
