@@ -32,7 +32,9 @@ use crate::metrics::{KeyedRateLimit, Metrics, RateLimitedLog};
 use crate::pap::{PapOutcome, PasswordCache};
 use crate::policy::{Decision, Policy};
 use crate::reply;
-use crate::sessions::{CONVERSATION_BASE_COST, Limits, SessionTable, StateKey, reassembly_octets};
+use crate::sessions::{
+    CONVERSATION_BASE_COST, CheckOut, Limits, SessionTable, StateKey, reassembly_octets,
+};
 
 /// EAPOL header (4) + EAP header (5) + EAP-TLS flags (1) + TLS Message
 /// Length (4): what an EAP-TLS fragment adds on the link whose MTU the NAS
@@ -92,6 +94,20 @@ impl Conversation {
     /// What the session table charges for it.
     fn approx_size(&self) -> usize {
         CONVERSATION_BASE_COST + self.reassembly
+    }
+}
+
+/// Clears a checked-out State's busy mark when the request that took it is
+/// done, whichever way it ends.
+struct Busy<'a> {
+    table: &'a SessionTable<Conversation>,
+    key: StateKey,
+    token: u64,
+}
+
+impl Drop for Busy<'_> {
+    fn drop(&mut self) {
+        self.table.release(&self.key, self.token);
     }
 }
 
@@ -416,7 +432,9 @@ impl AuthHandler {
         };
         let eap_id = eap.get(1).copied().unwrap_or(0);
 
-        let (state, mut conv, new) = match packet.attr(dict::STATE) {
+        // `_busy` keeps the State marked as being worked on until this
+        // request is done with it.
+        let (state, mut conv, new, _busy) = match packet.attr(dict::STATE) {
             None => {
                 let Some(fragment_size) = fragment_size(self.settings.fragment_size, packet) else {
                     let d = Dropped {
@@ -447,7 +465,7 @@ impl AuthHandler {
                     calling_station_id: packet.attr(dict::CALLING_STATION_ID).map(<[u8]>::to_vec),
                     reassembly: 0,
                 };
-                (state, conv, true)
+                (state, conv, true, None)
             }
             Some(value) => {
                 let Ok(state) = StateKey::try_from(value) else {
@@ -460,15 +478,36 @@ impl AuthHandler {
                         &user_name,
                     );
                 };
-                let Some(conv) = self.sessions.take(&state, now) else {
-                    return self.reject(
-                        packet,
-                        client,
-                        Some(eap_methods::server::failure_packet(eap_id)),
-                        "unknown_state",
-                        "conversation unknown or expired (idle timeout, eviction, or a restart)",
-                        &user_name,
-                    );
+                let (conv, busy) = match self.sessions.check_out(&state, now) {
+                    CheckOut::Found(conv, token) => (
+                        conv,
+                        Busy {
+                            table: &self.sessions,
+                            key: state,
+                            token,
+                        },
+                    ),
+                    CheckOut::Busy => {
+                        // Another request of this conversation is being
+                        // worked on (a retransmission with a new
+                        // Identifier): drop, the NAS retransmits.
+                        let d = Dropped {
+                            label: "state_in_progress",
+                            detail: "State of a conversation being worked on right now".to_owned(),
+                        };
+                        self.log_drop(from, Some(&client.name), d, now);
+                        return None;
+                    }
+                    CheckOut::Unknown => {
+                        return self.reject(
+                            packet,
+                            client,
+                            Some(eap_methods::server::failure_packet(eap_id)),
+                            "unknown_state",
+                            "conversation unknown or expired (idle timeout, eviction, or a restart)",
+                            &user_name,
+                        );
+                    }
                 };
                 // RFC 3748 §4.1: a packet that does not belong to the
                 // conversation is silently discarded, and the conversation
@@ -498,7 +537,7 @@ impl AuthHandler {
                     self.log_drop(from, Some(&client.name), d, now);
                     return None;
                 }
-                (state, conv, false)
+                (state, conv, false, Some(busy))
             }
         };
         conv.round_trips += 1;

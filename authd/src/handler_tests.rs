@@ -264,3 +264,27 @@ fn fragments_follow_framed_mtu_and_fit_with_proxy_state() {
     let reply = crate::reply::encode(&p, SECRET, b).expect("fits");
     assert!(reply.len() <= 4096);
 }
+
+#[test]
+fn state_being_worked_on_is_dropped_not_rejected() {
+    let h = harness("busy");
+    let now = Instant::now();
+    let (state, identity_req) = start(&h, 1, STATION, now);
+    let key = StateKey::try_from(&state[..]).unwrap();
+    // Another request of the conversation holds it (as a concurrent task
+    // would while TLS runs).
+    let CheckOut::Found(conv, token) = h.handler.sessions.check_out(&key, now) else {
+        panic!("the conversation")
+    };
+    let req = continue_with(&state, STATION, &identity_response(&identity_req));
+    assert_eq!(run(h.handler.handle_auth(nas(1), &req, now)), None);
+    assert_eq!(drops(&h, "state_in_progress"), 1);
+    assert_eq!(h.handler.metrics.rejects().get("unknown_state"), None);
+    // That request finishes and puts the conversation back: a
+    // retransmission of the dropped request now continues it.
+    assert!(h.handler.keep_conversation(key, conv, now));
+    h.handler.sessions.release(&key, token);
+    let again = continue_with(&state, STATION, &identity_response(&identity_req));
+    let reply = run(h.handler.handle_auth(nas(1), &again, now));
+    assert_eq!(code(&reply), Some(Code::AccessChallenge));
+}

@@ -94,6 +94,10 @@ struct Shard<S> {
     order: VecDeque<(StateKey, u64)>,
     /// Per NAS client; a client with nothing in the shard has no item.
     holdings: HashMap<Arc<str>, Holding>,
+    /// Conversations checked out and being worked on right now: their
+    /// token and when they were checked out (a leaked mark is swept like an
+    /// idle conversation). At most one per conversation in the table.
+    busy: HashMap<StateKey, (u64, Instant)>,
     bytes: usize,
     next_seq: u64,
 }
@@ -131,6 +135,7 @@ impl<S> Shard<S> {
             map: HashMap::new(),
             order: VecDeque::new(),
             holdings: HashMap::new(),
+            busy: HashMap::new(),
             bytes: 0,
             next_seq: 0,
         }
@@ -180,6 +185,17 @@ impl<S> Shard<S> {
                 .map(|(o, _)| o.clone()),
         }
     }
+}
+
+/// What [`SessionTable::check_out`] found.
+#[derive(Debug, PartialEq, Eq)]
+pub enum CheckOut<S> {
+    /// The session, taken out; release the token when done with it.
+    Found(S, u64),
+    /// Another request is working on it right now.
+    Busy,
+    /// No such State, or it expired.
+    Unknown,
 }
 
 /// What an insert or a sweep removed, for the counters.
@@ -335,6 +351,36 @@ impl<S> SessionTable<S> {
         expired
     }
 
+    /// Take a session out of the table to work on it, and mark its State
+    /// busy until [`SessionTable::release`] with the returned token, so that
+    /// a second request naming it meanwhile is told apart from one naming
+    /// an unknown State.
+    pub fn check_out(&self, key: &StateKey, now: Instant) -> CheckOut<S> {
+        let mut shard = self.shard(key);
+        let Some(entry) = shard.remove(key) else {
+            return match shard.busy.get(key) {
+                Some(_) => CheckOut::Busy,
+                None => CheckOut::Unknown,
+            };
+        };
+        if now.saturating_duration_since(entry.last_used) >= self.idle_timeout {
+            return CheckOut::Unknown;
+        }
+        let token = shard.next_seq;
+        shard.next_seq += 1;
+        shard.busy.insert(*key, (token, now));
+        CheckOut::Found(entry.value, token)
+    }
+
+    /// Clears the busy mark [`SessionTable::check_out`] set, unless a later
+    /// check-out (the session was put back and taken again) owns it now.
+    pub fn release(&self, key: &StateKey, token: u64) {
+        let mut shard = self.shard(key);
+        if shard.busy.get(key).is_some_and(|(t, _)| *t == token) {
+            shard.busy.remove(key);
+        }
+    }
+
     /// Take a session out of the table to work on it. An expired session is
     /// removed and `None` is returned.
     pub fn take(&self, key: &StateKey, now: Instant) -> Option<S> {
@@ -350,7 +396,14 @@ impl<S> SessionTable<S> {
     pub fn sweep(&self, now: Instant) -> usize {
         self.shards
             .iter()
-            .map(|shard| self.expire_front(&mut crate::sync::lock(shard), now))
+            .map(|shard| {
+                let mut shard = crate::sync::lock(shard);
+                let timeout = self.idle_timeout;
+                shard
+                    .busy
+                    .retain(|_, (_, since)| now.saturating_duration_since(*since) < timeout);
+                self.expire_front(&mut shard, now)
+            })
             .sum()
     }
 
@@ -419,6 +472,36 @@ mod tests {
         let mut k = [0u8; 16];
         k[..4].copy_from_slice(&n.to_le_bytes());
         k
+    }
+
+    #[test]
+    fn checked_out_state_is_busy_until_released() {
+        let t = table(64, 1 << 20);
+        let now = Instant::now();
+        t.insert(key(1, 1), "ap", 100, 7, now);
+        let CheckOut::Found(v, token) = t.check_out(&key(1, 1), now) else {
+            panic!("the inserted session")
+        };
+        assert_eq!(v, 7);
+        // Worked on: a second request naming it is told apart from an
+        // unknown State.
+        assert_eq!(t.check_out(&key(1, 1), now), CheckOut::Busy);
+        assert_eq!(t.check_out(&key(2, 2), now), CheckOut::Unknown);
+        // Put back, taken again by a later request, then the first
+        // request's release must not clear the second's mark.
+        t.insert(key(1, 1), "ap", 100, 8, now);
+        let CheckOut::Found(_, second) = t.check_out(&key(1, 1), now) else {
+            panic!()
+        };
+        t.release(&key(1, 1), token);
+        assert_eq!(t.check_out(&key(1, 1), now), CheckOut::Busy);
+        t.release(&key(1, 1), second);
+        assert_eq!(t.check_out(&key(1, 1), now), CheckOut::Unknown);
+        // A mark never released is swept like an idle conversation.
+        t.insert(key(3, 3), "ap", 100, 9, now);
+        assert!(matches!(t.check_out(&key(3, 3), now), CheckOut::Found(..)));
+        t.sweep(now + Duration::from_secs(31));
+        assert_eq!(t.check_out(&key(3, 3), now), CheckOut::Unknown);
     }
 
     #[test]
