@@ -148,6 +148,12 @@ struct Dropped {
 
 impl AuthHandler {
     pub fn new(clients: NasClients, tls: EapTls, policy: Policy, settings: Settings) -> Self {
+        // One breaker for every store read on the request path: EAP's
+        // policy and PAP see the same health of the same store.
+        let breaker = policy.breaker().cloned().unwrap_or_else(|| {
+            Arc::new(crate::store::breaker::Breaker::new(settings.store_breaker))
+        });
+        let policy = policy.with_breaker(breaker.clone());
         AuthHandler {
             live: RwLock::new(Live {
                 clients: Arc::new(clients),
@@ -167,7 +173,7 @@ impl AuthHandler {
                     settings.pap_cache_ttl,
                     settings.pap_cache_entries.max(1),
                     crate::pap::WaitingRoom::new(settings.pap_max_waiting, settings.pap_max_wait),
-                    Arc::new(crate::store::breaker::Breaker::new(settings.store_breaker)),
+                    breaker,
                 )
             }),
             settings,

@@ -21,9 +21,11 @@ use x509_parser::extensions::GeneralName;
 use x509_parser::prelude::{FromDer, X509Certificate};
 
 use std::collections::HashMap;
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
 
+use crate::store::breaker::Breaker;
 use crate::store::{Authorization, CertificateStatus, Store};
 
 /// What the policy decided.
@@ -136,6 +138,8 @@ pub struct Policy {
     store: Option<Store>,
     identity: IdentitySource,
     cache: StoreCache,
+    /// Store reads fail fast while the store is down (shared with PAP).
+    breaker: Option<Arc<Breaker>>,
 }
 
 impl Policy {
@@ -150,6 +154,34 @@ impl Policy {
             store: Some(store),
             identity: IdentitySource::default(),
             cache: StoreCache::default(),
+            breaker: None,
+        }
+    }
+
+    /// Read the store through `breaker`: after repeated failures the
+    /// policy refuses at once (store_unavailable) instead of waiting on a
+    /// store that is down.
+    pub fn with_breaker(mut self, breaker: Arc<Breaker>) -> Self {
+        self.breaker = Some(breaker);
+        self
+    }
+
+    /// The breaker store reads go through, if any.
+    pub fn breaker(&self) -> Option<&Arc<Breaker>> {
+        self.breaker.as_ref()
+    }
+
+    /// One store read, through the breaker when there is one.
+    async fn read<T>(
+        &self,
+        read: impl std::future::Future<Output = Result<T, crate::store::StoreError>>,
+    ) -> Result<T, String> {
+        match &self.breaker {
+            Some(b) => b
+                .call(Instant::now(), read)
+                .await
+                .map_err(|e| e.to_string()),
+            None => read.await.map_err(|e| e.to_string()),
         }
     }
 
@@ -180,13 +212,13 @@ impl Policy {
         &self,
         store: &Store,
         cert: &CertificateKey,
-    ) -> Result<CertificateStatus, crate::store::StoreError> {
+    ) -> Result<CertificateStatus, String> {
         let generation = self.cache.generation();
         if let Some(s) = StoreCache::get(&self.cache.certificates, &cert.bytes[..], generation) {
             return Ok(s);
         }
-        let status = store
-            .certificate_status(cert.issuer(), cert.serial())
+        let status = self
+            .read(store.certificate_status(cert.issuer(), cert.serial()))
             .await?;
         self.cache.put(
             &self.cache.certificates,
@@ -201,12 +233,12 @@ impl Policy {
         &self,
         store: &Store,
         user: &str,
-    ) -> Result<Option<Authorization>, crate::store::StoreError> {
+    ) -> Result<Option<Authorization>, String> {
         let generation = self.cache.generation();
         if let Some(a) = StoreCache::get(&self.cache.users, user, generation) {
             return Ok(a);
         }
-        let found = store.authorization(user).await?;
+        let found = self.read(store.authorization(user)).await?;
         self.cache.put(
             &self.cache.users,
             user.to_owned(),
@@ -288,7 +320,7 @@ impl Policy {
     }
 }
 
-fn store_unavailable(e: crate::store::StoreError) -> Decision {
+fn store_unavailable(e: String) -> Decision {
     Decision::Reject {
         label: "store_unavailable",
         why: format!("cannot read the store: {e}"),
@@ -412,5 +444,45 @@ mod cache_tests {
         assert!(c.set_generation(9));
         assert!(crate::sync::lock(&c.users).is_empty());
         assert!(crate::sync::lock(&c.certificates).is_empty());
+    }
+}
+
+#[cfg(test)]
+mod breaker_tests {
+    use super::*;
+    use crate::store::breaker::BreakerSettings;
+    use std::time::Duration;
+
+    #[tokio::test]
+    async fn an_open_breaker_refuses_at_once_and_a_closed_one_reads() {
+        let dir = std::env::temp_dir().join(format!("authd-policy-breaker-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let store = Store::connect(&format!("sqlite://{}/authd.db", dir.display()))
+            .await
+            .unwrap();
+        let breaker = Arc::new(Breaker::new(BreakerSettings {
+            failures: 2,
+            open_for: Duration::from_secs(60),
+            timeout: Duration::from_secs(1),
+        }));
+        let policy = Policy::with_store(store).with_breaker(breaker.clone());
+        // Closed: the store is read (the user is not there).
+        match policy.authorize_peer("nobody", None).await {
+            Decision::Reject { label, .. } => assert_eq!(label, "unknown_user"),
+            other => panic!("{other:?}"),
+        }
+        // Two failures seen elsewhere (PAP, another request) open it: the
+        // policy answers store_unavailable without reading.
+        breaker.record(false, Instant::now());
+        breaker.record(false, Instant::now());
+        match policy.authorize_peer("nobody", None).await {
+            Decision::Reject { label, why } => {
+                assert_eq!(label, "store_unavailable");
+                assert!(why.contains("circuit open"), "{why}");
+            }
+            other => panic!("{other:?}"),
+        }
+        let _ = std::fs::remove_dir_all(&dir);
     }
 }
