@@ -84,7 +84,13 @@ if [ -z "${SKIP_FUZZ:-}" ]; then
     for t in $targets; do
         step "fuzz $t for ${FUZZ_SECONDS}s"
         # cargo-fuzz needs nightly flags; RUSTC_BOOTSTRAP lets stable pass them.
-        RUSTC_BOOTSTRAP=1 cargo fuzz run "$t" -- -max_total_time="$FUZZ_SECONDS"
+        # Seed inputs (fuzz/seeds/README.md) join the working corpus.
+        corpus=()
+        if [ -d "fuzz/seeds/$t" ]; then
+            mkdir -p "fuzz/corpus/$t"
+            corpus=("fuzz/corpus/$t" "fuzz/seeds/$t")
+        fi
+        RUSTC_BOOTSTRAP=1 cargo fuzz run "$t" "${corpus[@]}" -- -max_total_time="$FUZZ_SECONDS"
         fuzzed=$((fuzzed + 1))
     done
 fi
