@@ -13,6 +13,7 @@ pub mod clients;
 pub mod config;
 pub mod dedupe;
 pub mod defaults;
+pub mod gencache;
 pub mod handler;
 pub mod logsafe;
 pub mod metrics;

@@ -23,22 +23,22 @@
 //! through a circuit [`Breaker`]: a store that is down is answered
 //! `store_unavailable` at once instead of after a timeout per request.
 
-use std::collections::HashMap;
-use std::sync::atomic::{AtomicI64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use aws_lc_rs::hmac;
 use tokio::sync::Semaphore;
 
+use crate::gencache::GenerationCache;
+#[cfg(test)]
+use crate::gencache::UNKNOWN_GENERATION;
 use crate::policy::{Accept, Decision};
 use crate::store::Store;
 use crate::store::breaker::{Breaker, BreakerError};
 
 /// How often servers read the store's change generation.
 pub const CHANGES_POLL_INTERVAL: Duration = Duration::from_secs(1);
-/// Before the first poll of the store, or after a failed one.
-const UNKNOWN_GENERATION: i64 = i64::MIN;
 /// Argon2id verifications running at once.
 pub const MAX_CONCURRENT_HASHES: usize = 4;
 
@@ -104,21 +104,18 @@ impl Drop for Seat<'_> {
     }
 }
 
-struct Entry {
+/// A password that verified: its keyed tag and what the store granted.
+#[derive(Clone)]
+struct Verified {
     tag: [u8; 32],
-    generation: i64,
-    verified_at: Instant,
     accept: Accept,
 }
 
 /// Passwords that verified recently, as keyed tags.
 pub struct PasswordCache {
     key: hmac::Key,
-    entries: Mutex<HashMap<String, Entry>>,
-    /// The store's change generation the entries belong to.
-    generation: AtomicI64,
-    ttl: Duration,
-    max_entries: usize,
+    /// By user name, under the store's change generation, for the TTL.
+    entries: GenerationCache<String, Verified>,
     hashing: Semaphore,
     /// Checks admitted past the cache (store read and Argon2id).
     room: WaitingRoom,
@@ -135,8 +132,7 @@ pub struct PasswordCache {
 impl std::fmt::Debug for PasswordCache {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("PasswordCache")
-            .field("entries", &self.len())
-            .field("ttl", &self.ttl)
+            .field("cache", &self.entries)
             .finish_non_exhaustive()
     }
 }
@@ -186,10 +182,7 @@ impl PasswordCache {
         rand::fill(&mut key);
         let cache = PasswordCache {
             key: hmac::Key::new(hmac::HMAC_SHA256, &key),
-            entries: Mutex::new(HashMap::new()),
-            generation: AtomicI64::new(UNKNOWN_GENERATION),
-            ttl,
-            max_entries,
+            entries: GenerationCache::new(max_entries, Some(ttl)),
             hashing: Semaphore::new(MAX_CONCURRENT_HASHES),
             room,
             breaker,
@@ -200,24 +193,18 @@ impl PasswordCache {
         cache
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Entry>> {
-        crate::sync::lock(&self.entries)
-    }
-
     pub fn len(&self) -> usize {
-        self.lock().len()
+        self.entries.len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.len() == 0
+        self.entries.is_empty()
     }
 
     /// The store's change generation is now `generation`: if it moved,
     /// forget every entry.
     pub fn set_generation(&self, generation: i64) {
-        if self.generation.swap(generation, Ordering::AcqRel) != generation {
-            self.lock().clear();
-        }
+        self.entries.set_generation(generation);
     }
 
     fn tag(&self, user: &str, password: &[u8]) -> [u8; 32] {
@@ -233,21 +220,19 @@ impl PasswordCache {
     /// The cached decision for `user` with `password`, if one is fresh.
     fn lookup(&self, user: &str, password: &[u8], now: Instant) -> Option<Accept> {
         let tag = self.tag(user, password);
-        let generation = self.generation.load(Ordering::Acquire);
-        let entries = self.lock();
-        let e = entries.get(user)?;
-        let fresh =
-            e.generation == generation && now.saturating_duration_since(e.verified_at) < self.ttl;
-        let same = aws_lc_rs::constant_time::verify_slices_are_equal(&e.tag, &tag).is_ok();
-        (fresh && same).then(|| e.accept.clone())
+        let v = self.entries.get(user, now)?;
+        let same = aws_lc_rs::constant_time::verify_slices_are_equal(&v.tag, &tag).is_ok();
+        same.then_some(v.accept)
     }
 
     /// The store's change generation could not be read: forget everything
     /// and cache nothing until it can.
     pub fn generation_unknown(&self) {
-        self.set_generation(UNKNOWN_GENERATION);
+        self.entries.generation_unknown();
     }
 
+    /// Remembers a password that verified under `generation` (nothing if
+    /// the store changed meanwhile or the generation is unknown).
     fn remember(
         &self,
         user: &str,
@@ -256,43 +241,16 @@ impl PasswordCache {
         accept: &Accept,
         now: Instant,
     ) {
-        if generation == UNKNOWN_GENERATION || generation != self.generation.load(Ordering::Acquire)
-        {
-            // Generation unknown, or the store changed while we verified.
-            return;
-        }
-        let tag = self.tag(user, password);
-        let mut entries = self.lock();
-        if entries.len() >= self.max_entries && !entries.contains_key(user) {
-            let ttl = self.ttl;
-            entries.retain(|_, e| now.saturating_duration_since(e.verified_at) < ttl);
-            if entries.len() >= self.max_entries {
-                // Still full of fresh entries: drop the oldest one.
-                if let Some(oldest) = entries
-                    .iter()
-                    .min_by_key(|(_, e)| e.verified_at)
-                    .map(|(k, _)| k.clone())
-                {
-                    entries.remove(&oldest);
-                }
-            }
-        }
-        entries.insert(
-            user.to_owned(),
-            Entry {
-                tag,
-                generation,
-                verified_at: now,
-                accept: accept.clone(),
-            },
-        );
+        let verified = Verified {
+            tag: self.tag(user, password),
+            accept: accept.clone(),
+        };
+        self.entries.put(user.to_owned(), generation, verified, now);
     }
 
     /// Drops entries older than the TTL.
     pub fn sweep(&self, now: Instant) {
-        let ttl = self.ttl;
-        self.lock()
-            .retain(|_, e| now.saturating_duration_since(e.verified_at) < ttl);
+        self.entries.sweep(now);
     }
 
     /// Checks `password` for `user`: from the cache when it verified
@@ -319,7 +277,7 @@ impl PasswordCache {
                 ),
             };
         };
-        let generation = self.generation.load(Ordering::Acquire);
+        let generation = self.entries.generation();
         let found = match self
             .breaker
             .call(now, store.password_authorization(user))

@@ -20,11 +20,10 @@ use eap_methods::server::PeerVerified;
 use x509_parser::extensions::GeneralName;
 use x509_parser::prelude::{FromDer, X509Certificate};
 
-use std::collections::HashMap;
-use std::sync::atomic::{AtomicI64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Instant;
 
+use crate::gencache::{GenerationCache, UNKNOWN_GENERATION};
 use crate::store::breaker::Breaker;
 use crate::store::{Authorization, CertificateStatus, Store};
 
@@ -59,10 +58,7 @@ impl IdentitySource {
     }
 }
 
-/// The store's change generation before the first poll or after a failed
-/// one: nothing is cached then.
-const UNKNOWN_GENERATION: i64 = i64::MIN;
-/// Bound on each cached map; past it the map starts again empty.
+/// Bound on each cached map.
 const MAX_CACHED: usize = 65_536;
 
 /// What the store said about users and certificates, valid while its change
@@ -70,66 +66,26 @@ const MAX_CACHED: usize = 65_536;
 /// the same: an authentication then costs no query.
 #[derive(Debug)]
 struct StoreCache {
-    generation: AtomicI64,
-    users: Mutex<HashMap<String, (i64, Option<Authorization>)>>,
+    users: GenerationCache<String, Option<Authorization>>,
     /// Keyed by [`CertificateKey::bytes`].
-    certificates: Mutex<HashMap<Vec<u8>, (i64, CertificateStatus)>>,
+    certificates: GenerationCache<Vec<u8>, CertificateStatus>,
 }
 
 impl Default for StoreCache {
     fn default() -> StoreCache {
         StoreCache {
-            generation: AtomicI64::new(UNKNOWN_GENERATION),
-            users: Mutex::default(),
-            certificates: Mutex::default(),
+            users: GenerationCache::new(MAX_CACHED, None),
+            certificates: GenerationCache::new(MAX_CACHED, None),
         }
     }
 }
 
 impl StoreCache {
-    fn generation(&self) -> i64 {
-        self.generation.load(Ordering::Acquire)
-    }
-
     /// Returns whether the generation moved (everything cached dropped).
     fn set_generation(&self, generation: i64) -> bool {
-        if self.generation.swap(generation, Ordering::AcqRel) == generation {
-            return false;
-        }
-        crate::sync::lock(&self.users).clear();
-        crate::sync::lock(&self.certificates).clear();
-        true
-    }
-
-    fn get<K, Q, V>(map: &Mutex<HashMap<K, (i64, V)>>, key: &Q, generation: i64) -> Option<V>
-    where
-        K: std::hash::Hash + Eq + std::borrow::Borrow<Q>,
-        Q: std::hash::Hash + Eq + ?Sized,
-        V: Clone,
-    {
-        if generation == UNKNOWN_GENERATION {
-            return None;
-        }
-        match crate::sync::lock(map).get(key) {
-            Some((g, v)) if *g == generation => Some(v.clone()),
-            _ => None,
-        }
-    }
-
-    /// Caches `value`, read from the store under `generation`, unless the
-    /// generation moved meanwhile.
-    fn put<K, V>(&self, map: &Mutex<HashMap<K, (i64, V)>>, key: K, generation: i64, value: V)
-    where
-        K: std::hash::Hash + Eq,
-    {
-        if generation == UNKNOWN_GENERATION || generation != self.generation() {
-            return;
-        }
-        let mut m = crate::sync::lock(map);
-        if m.len() >= MAX_CACHED {
-            m.clear();
-        }
-        m.insert(key, (generation, value));
+        let users = self.users.set_generation(generation);
+        let certificates = self.certificates.set_generation(generation);
+        users || certificates
     }
 }
 
@@ -213,19 +169,17 @@ impl Policy {
         store: &Store,
         cert: &CertificateKey,
     ) -> Result<CertificateStatus, String> {
-        let generation = self.cache.generation();
-        if let Some(s) = StoreCache::get(&self.cache.certificates, &cert.bytes[..], generation) {
+        let now = Instant::now();
+        let generation = self.cache.certificates.generation();
+        if let Some(s) = self.cache.certificates.get(&cert.bytes[..], now) {
             return Ok(s);
         }
         let status = self
             .read(store.certificate_status(cert.issuer(), cert.serial()))
             .await?;
-        self.cache.put(
-            &self.cache.certificates,
-            cert.bytes.clone(),
-            generation,
-            status.clone(),
-        );
+        self.cache
+            .certificates
+            .put(cert.bytes.clone(), generation, status.clone(), now);
         Ok(status)
     }
 
@@ -234,17 +188,15 @@ impl Policy {
         store: &Store,
         user: &str,
     ) -> Result<Option<Authorization>, String> {
-        let generation = self.cache.generation();
-        if let Some(a) = StoreCache::get(&self.cache.users, user, generation) {
+        let now = Instant::now();
+        let generation = self.cache.users.generation();
+        if let Some(a) = self.cache.users.get(user, now) {
             return Ok(a);
         }
         let found = self.read(store.authorization(user)).await?;
-        self.cache.put(
-            &self.cache.users,
-            user.to_owned(),
-            generation,
-            found.clone(),
-        );
+        self.cache
+            .users
+            .put(user.to_owned(), generation, found.clone(), now);
         Ok(found)
     }
 
@@ -414,36 +366,29 @@ mod cache_tests {
     }
 
     #[test]
-    fn cached_only_under_the_generation_it_was_read_in() {
+    fn users_and_certificates_follow_one_generation() {
         let c = StoreCache::default();
-        let key = "bob".to_owned();
+        let now = Instant::now();
         // Generation unknown (never polled): nothing cached.
-        c.put(&c.users, key.clone(), UNKNOWN_GENERATION, authz("1"));
-        assert_eq!(
-            StoreCache::get(&c.users, key.as_str(), UNKNOWN_GENERATION),
-            None
-        );
+        c.users
+            .put("bob".into(), c.users.generation(), authz("1"), now);
+        assert_eq!(c.users.get("bob", now), None);
         assert!(c.set_generation(7));
         assert!(!c.set_generation(7), "same generation: nothing dropped");
-        c.put(&c.users, key.clone(), 7, authz("2"));
-        assert_eq!(StoreCache::get(&c.users, key.as_str(), 7), Some(authz("2")));
-        // Read under 7 but the store moved to 8 meanwhile: not cached.
-        assert!(c.set_generation(8));
-        assert_eq!(StoreCache::get(&c.users, key.as_str(), 8), None);
-        c.put(&c.users, key.clone(), 7, authz("3"));
-        assert_eq!(StoreCache::get(&c.users, key.as_str(), 8), None);
+        c.users.put("bob".into(), 7, authz("2"), now);
         // "No such user" is an answer worth caching too.
-        c.put(&c.users, key.clone(), 8, None);
-        assert_eq!(StoreCache::get(&c.users, key.as_str(), 8), Some(None));
-        // Certificates likewise; a new generation drops everything.
-        c.put(&c.certificates, vec![1, 2], 8, CertificateStatus::Unknown);
+        c.users.put("nobody".into(), 7, None, now);
+        c.certificates
+            .put(vec![1, 2], 7, CertificateStatus::Unknown, now);
+        assert_eq!(c.users.get("bob", now), Some(authz("2")));
+        assert_eq!(c.users.get("nobody", now), Some(None));
         assert_eq!(
-            StoreCache::get(&c.certificates, &[1u8, 2][..], 8),
+            c.certificates.get(&[1u8, 2][..], now),
             Some(CertificateStatus::Unknown)
         );
-        assert!(c.set_generation(9));
-        assert!(crate::sync::lock(&c.users).is_empty());
-        assert!(crate::sync::lock(&c.certificates).is_empty());
+        // A new generation drops both maps.
+        assert!(c.set_generation(8));
+        assert!(c.users.is_empty() && c.certificates.is_empty());
     }
 }
 
