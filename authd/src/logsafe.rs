@@ -107,19 +107,15 @@ impl fmt::Debug for Escaped<'_> {
     }
 }
 
-/// Query parameters (and key/value settings) whose values are shown: what
-/// the PostgreSQL and SQLite drivers read, less the passwords. Any other
-/// value, a password or a misspelling of one, is hidden.
-const SHOWN_PARAMETERS: &[&str] = &[
+/// Query parameters sqlx's PostgreSQL driver reads from a URL (the store
+/// refuses any other, see `store::unknown_postgres_parameter`).
+pub const POSTGRES_PARAMETERS: &[&str] = &[
     "application_name",
-    "cache",
-    "connect_timeout",
     "dbname",
     "host",
     "hostaddr",
-    "immutable",
-    "mode",
     "options",
+    "password",
     "port",
     "ssl-ca",
     "ssl-cert",
@@ -132,8 +128,23 @@ const SHOWN_PARAMETERS: &[&str] = &[
     "sslrootcert",
     "statement-cache-capacity",
     "user",
-    "vfs",
 ];
+
+/// Query parameters of SQLite URLs besides those PostgreSQL shares.
+const SQLITE_PARAMETERS: &[&str] = &["cache", "immutable", "mode", "vfs"];
+
+/// Settings with a timeout that both drivers accept in key/value form.
+const OTHER_PARAMETERS: &[&str] = &["connect_timeout"];
+
+/// Whether the value of parameter `key` is shown: what the drivers read,
+/// less the password. Any other value, a password or a misspelling of one,
+/// is hidden.
+fn shown_parameter(key: &str) -> bool {
+    key != "password"
+        && (POSTGRES_PARAMETERS.contains(&key)
+            || SQLITE_PARAMETERS.contains(&key)
+            || OTHER_PARAMETERS.contains(&key))
+}
 
 const HIDDEN: &str = "***";
 
@@ -233,7 +244,7 @@ fn port_is_numeric(hostport: &str) -> bool {
 }
 
 fn shown(key: &str) -> bool {
-    SHOWN_PARAMETERS.contains(&key)
+    shown_parameter(key)
 }
 
 /// `a=1&password=x&b` -> `a=1&password=***&***` (unknown keys hidden too:

@@ -40,7 +40,7 @@ use zeroize::Zeroizing;
 
 use crate::cidr::IpNet;
 use crate::config::Secret;
-use crate::logsafe::redact_database_url;
+use crate::logsafe::{POSTGRES_PARAMETERS, redact_database_url};
 
 pub use model::{
     AuditEntry, Authorization, CertificateRecord, CertificateStatus, Change, Group, GroupUpdate,
@@ -168,28 +168,6 @@ impl Backend {
         }
     }
 }
-
-/// Query parameters sqlx's PostgreSQL driver reads from a URL.
-const POSTGRES_PARAMETERS: &[&str] = &[
-    "application_name",
-    "dbname",
-    "host",
-    "hostaddr",
-    "options",
-    "password",
-    "port",
-    "ssl-ca",
-    "ssl-cert",
-    "ssl-key",
-    "ssl-mode",
-    "ssl-root-cert",
-    "sslcert",
-    "sslkey",
-    "sslmode",
-    "sslrootcert",
-    "statement-cache-capacity",
-    "user",
-];
 
 /// Refuses a PostgreSQL URL with a query parameter the driver does not
 /// read: the driver would only warn, printing the value, which for a
