@@ -8,6 +8,7 @@ use std::time::Instant;
 
 use radius_proto::{Code, Packet, PacketBuilder, dict};
 
+use super::access::fragment_size;
 use super::*;
 use crate::config::Config;
 

@@ -1,40 +1,9 @@
-//! What the server does with one datagram: the path of an Access-Request
-//! from bytes to reply (see ARCHITECTURE.md, "One Access-Request").
-//!
-//! 1. Source address -> NAS client (unknown: drop, rate-limited log).
-//! 2. `radius-proto` checks lengths and Message-Authenticator with that
-//!    client's secret (failure: drop with a reason).
-//! 3. Duplicate cache: a retransmission gets the cached reply again.
-//! 4. Session table: no State starts a conversation, a State continues one.
-//! 5. The `eap-methods` server session consumes the EAP packet and answers.
-//! 6. The reply is built (Message-Authenticator first) and cached.
-//!
-//! No socket here: the UDP loops in [`crate::server`] call [`AuthHandler::handle`]
-//! with the bytes, the source and the time, and send what it returns.
+//! The access service, EAP side: conversations keyed by State (the
+//! session table), the EAP core of eap-methods, and the authorization
+//! decision it asks for before any success indication (RFC 9190 §2.5).
+//! An Access-Request without EAP-Message goes to PAP (`pap.rs`).
 
-use std::net::SocketAddr;
-use std::sync::{Arc, RwLock};
-use std::time::{Duration, Instant};
-
-use eap_methods::server::{
-    Outcome, PeerVerified, ServerConfig as EapServerConfig, ServerSession, Verdict,
-};
-use radius_proto::{Code, Packet, PacketBuilder, dict};
-use rustls::pki_types::UnixTime;
-use rustls::server::danger::ClientCertVerifier;
-use tracing::{debug, info, warn};
-
-use crate::admission::{self, Admitted, Origin};
-use crate::clients::{NasClient, NasClients};
-use crate::dedupe::{DuplicateCache, Lookup, RequestKey};
-use crate::logsafe::{self, escaped};
-use crate::metrics::{KeyedRateLimit, Metrics, RateLimitedLog};
-use crate::pap::{PapOutcome, PasswordCache};
-use crate::policy::{Decision, Policy};
-use crate::reply;
-use crate::sessions::{
-    CONVERSATION_BASE_COST, CheckOut, Limits, SessionTable, StateKey, reassembly_octets,
-};
+use super::*;
 
 /// EAPOL header (4) + EAP header (5) + EAP-TLS flags (1) + TLS Message
 /// Length (4): what an EAP-TLS fragment adds on the link whose MTU the NAS
@@ -42,35 +11,8 @@ use crate::sessions::{
 const EAP_TLS_LINK_OVERHEAD: usize = 14;
 /// Smallest fragment we agree to produce, whatever Framed-MTU says.
 const MIN_FRAGMENT: usize = 64;
-/// Access-Reject lines per (NAS client, reason) and second; the next line
-/// let through says how many were held back. Every reject is counted.
-const REJECT_LINES_PER_SECOND: u32 = 10;
-/// (client, reason) pairs whose reject lines are limited one by one.
-const REJECT_LOG_KEYS: usize = 4096;
-
-/// Tunables of the handler, from the configuration.
-#[derive(Debug, Clone)]
-pub struct Settings {
-    /// TLS bytes per EAP-TLS fragment when the request carries no Framed-MTU.
-    pub fragment_size: usize,
-    pub session_idle_timeout: Duration,
-    pub max_sessions: usize,
-    /// Bytes charged for all conversations in progress.
-    pub max_sessions_memory: usize,
-    pub duplicate_cache_lifetime: Duration,
-    pub duplicate_cache_entries: usize,
-    /// PAP answered (needs a store too).
-    pub pap_enabled: bool,
-    pub pap_cache_ttl: Duration,
-    pub pap_cache_entries: usize,
-    /// PAP checks past the cache admitted at once, and how long one waits.
-    pub pap_max_waiting: usize,
-    pub pap_max_wait: Duration,
-    pub store_breaker: crate::store::breaker::BreakerSettings,
-}
-
 /// An EAP conversation in progress.
-struct Conversation {
+pub(super) struct Conversation {
     eap: ServerSession,
     /// The NAS client that started it: another client may not continue it.
     client: Arc<NasClient>,
@@ -99,7 +41,7 @@ impl Conversation {
 
 /// Clears a checked-out State's busy mark when the request that took it is
 /// done, whichever way it ends.
-struct Busy<'a> {
+pub(super) struct Busy<'a> {
     table: &'a SessionTable<Conversation>,
     key: StateKey,
     token: u64,
@@ -111,305 +53,8 @@ impl Drop for Busy<'_> {
     }
 }
 
-/// The EAP-TLS configuration and the client certificate verifier inside
-/// it, which checks a resumed session's certificate again.
-#[derive(Clone)]
-pub struct EapTls {
-    pub eap: Arc<EapServerConfig>,
-    pub verifier: Arc<dyn ClientCertVerifier>,
-}
-
-/// Swappable parts, replaced on reload.
-struct Live {
-    clients: Arc<NasClients>,
-    tls: EapTls,
-}
-
-pub struct AuthHandler {
-    live: RwLock<Live>,
-    settings: Settings,
-    sessions: SessionTable<Conversation>,
-    dedupe: DuplicateCache,
-    policy: Policy,
-    /// PAP with a store; `None` rejects PAP requests.
-    pap: Option<PasswordCache>,
-    pub metrics: Metrics,
-    unknown_client_log: RateLimitedLog,
-    bad_packet_log: RateLimitedLog,
-    eviction_log: RateLimitedLog,
-    reject_log: KeyedRateLimit<(String, &'static str)>,
-}
-
-/// Why a packet was dropped: logged and counted by the caller of `drop`.
-struct Dropped {
-    label: &'static str,
-    detail: String,
-}
-
 impl AuthHandler {
-    pub fn new(clients: NasClients, tls: EapTls, policy: Policy, settings: Settings) -> Self {
-        // One breaker for every store read on the request path: EAP's
-        // policy and PAP see the same health of the same store.
-        let breaker = policy.breaker().cloned().unwrap_or_else(|| {
-            Arc::new(crate::store::breaker::Breaker::new(settings.store_breaker))
-        });
-        let policy = policy.with_breaker(breaker.clone());
-        AuthHandler {
-            live: RwLock::new(Live {
-                clients: Arc::new(clients),
-                tls,
-            }),
-            sessions: SessionTable::new(Limits {
-                max_sessions: settings.max_sessions,
-                max_bytes: settings.max_sessions_memory,
-                idle_timeout: settings.session_idle_timeout,
-            }),
-            dedupe: DuplicateCache::new(
-                settings.duplicate_cache_entries,
-                settings.duplicate_cache_lifetime,
-            ),
-            pap: (settings.pap_enabled && policy.store().is_some()).then(|| {
-                PasswordCache::with_limits(
-                    settings.pap_cache_ttl,
-                    settings.pap_cache_entries.max(1),
-                    crate::pap::WaitingRoom::new(settings.pap_max_waiting, settings.pap_max_wait),
-                    breaker,
-                )
-            }),
-            settings,
-            policy,
-            metrics: Metrics::default(),
-            unknown_client_log: RateLimitedLog::new(Duration::from_secs(1)),
-            bad_packet_log: RateLimitedLog::new(Duration::from_millis(100)),
-            eviction_log: RateLimitedLog::new(Duration::from_secs(1)),
-            reject_log: KeyedRateLimit::new(
-                REJECT_LINES_PER_SECOND,
-                Duration::from_secs(1),
-                REJECT_LOG_KEYS,
-            ),
-        }
-    }
-
-    /// Replace the client list and TLS configuration (SIGHUP). Conversations
-    /// in progress keep the configuration they started with.
-    pub fn reload(&self, clients: NasClients, tls: EapTls) {
-        let mut live = crate::sync::write(&self.live);
-        *live = Live {
-            clients: Arc::new(clients),
-            tls,
-        };
-    }
-
-    /// Replace only the client list (NAS clients changed in the store);
-    /// the TLS configuration stays.
-    pub fn reload_clients(&self, clients: NasClients) {
-        let mut live = crate::sync::write(&self.live);
-        live.clients = Arc::new(clients);
-    }
-
-    fn live(&self) -> (Arc<NasClients>, EapTls) {
-        let live = crate::sync::read(&self.live);
-        (live.clients.clone(), live.tls.clone())
-    }
-
-    /// Number of EAP conversations in progress.
-    pub fn sessions_in_progress(&self) -> usize {
-        self.sessions.len()
-    }
-
-    /// Drop conversations idle past the timeout; run this periodically.
-    pub fn sweep(&self, now: Instant) {
-        let n = self.sessions.sweep(now);
-        if n > 0 {
-            self.metrics
-                .sessions_expired
-                .fetch_add(n as u64, std::sync::atomic::Ordering::Relaxed);
-            debug!(expired = n, "idle EAP conversations expired");
-        }
-        if let Some(pap) = &self.pap {
-            pap.sweep(now);
-        }
-    }
-
-    /// Whether PAP requests are checked (a store and `[pap] enabled`).
-    pub fn pap_enabled(&self) -> bool {
-        self.pap.is_some()
-    }
-
-    /// Reads the store's change generation, so that what is cached about
-    /// users, certificates and PAP passwords is dropped as soon as anything
-    /// changed there.
-    pub async fn poll_store_changes(&self) {
-        let Some(store) = self.policy.store() else {
-            return;
-        };
-        match store.changes_generation().await {
-            Ok(g) => {
-                if self.policy.set_store_generation(g) {
-                    debug!(
-                        generation = g,
-                        "store changed: cached users, certificates and passwords dropped"
-                    );
-                }
-                if let Some(pap) = &self.pap {
-                    pap.set_generation(g);
-                }
-            }
-            Err(e) => {
-                self.policy.store_generation_unknown();
-                if let Some(pap) = &self.pap {
-                    pap.generation_unknown();
-                }
-                warn!(
-                    "cannot read the store's change generation, reading the store on every request: {e}"
-                );
-            }
-        }
-    }
-
-    fn log_drop(&self, from: SocketAddr, client: Option<&str>, d: Dropped, now: Instant) {
-        self.metrics.drop_reason(d.label);
-        if let Some(suppressed) = self.bad_packet_log.allow(now) {
-            warn!(
-                peer = %from,
-                client = client.unwrap_or("-"),
-                reason = d.label,
-                suppressed,
-                "packet dropped: {}",
-                d.detail
-            );
-        }
-    }
-
-    /// The admission stage ([`crate::admission`]); what it refuses is
-    /// counted and logged (rate-limited) here.
-    fn admit<'a>(
-        &self,
-        clients: &NasClients,
-        from: SocketAddr,
-        data: &'a [u8],
-        now: Instant,
-    ) -> Option<Admitted<'a>> {
-        match admission::admit(clients, Origin::udp(from), data) {
-            Ok(admitted) => Some(admitted),
-            Err(refused) if refused.client.is_none() => {
-                self.metrics.drop_reason(refused.label);
-                if let Some(suppressed) = self.unknown_client_log.allow(now) {
-                    warn!(peer = %from, suppressed, "{} dropped", refused.detail);
-                }
-                None
-            }
-            Err(refused) => {
-                let d = Dropped {
-                    label: refused.label,
-                    detail: refused.detail,
-                };
-                self.log_drop(
-                    from,
-                    refused.client.as_ref().map(|c| c.name.as_str()),
-                    d,
-                    now,
-                );
-                None
-            }
-        }
-    }
-
-    /// Handle one datagram received on the authentication port. Returns the
-    /// bytes to send back to `from`, if any.
-    pub async fn handle_auth(
-        &self,
-        from: SocketAddr,
-        data: &[u8],
-        now: Instant,
-    ) -> Option<Arc<[u8]>> {
-        let (clients, tls) = self.live();
-        let Admitted { client, packet, .. } = self.admit(&clients, from, data, now)?;
-        Metrics::inc(&self.metrics.requests);
-
-        let key = RequestKey {
-            from,
-            identifier: packet.identifier(),
-            authenticator: *packet.authenticator(),
-        };
-        match self.dedupe.check(key, now) {
-            Lookup::New => {}
-            Lookup::InProgress => {
-                Metrics::inc(&self.metrics.duplicates_in_progress);
-                debug!(peer = %from, id = packet.identifier(), "retransmission of a request in progress dropped");
-                return None;
-            }
-            Lookup::Replay(reply) => {
-                Metrics::inc(&self.metrics.duplicates_replayed);
-                debug!(peer = %from, id = packet.identifier(), "retransmission answered from the duplicate cache");
-                return Some(reply);
-            }
-        }
-
-        let reply = if packet.code() == Code::StatusServer {
-            // RFC 5997 §3: answer Status-Server with Access-Accept.
-            self.respond(
-                &packet,
-                &client,
-                PacketBuilder::new(Code::AccessAccept, packet.identifier()),
-            )
-        } else {
-            self.access_request(from, &packet, &client, &tls, now).await
-        };
-        match reply {
-            Some(bytes) => {
-                self.dedupe.complete(key, bytes.clone(), now);
-                Some(bytes)
-            }
-            None => {
-                self.dedupe.forget(&key);
-                None
-            }
-        }
-    }
-
-    /// The reply-encoding stage ([`crate::reply::encode`]); a reply that
-    /// cannot be encoded is logged and nothing is sent.
-    fn respond(
-        &self,
-        request: &Packet<&[u8]>,
-        client: &NasClient,
-        b: PacketBuilder,
-    ) -> Option<Arc<[u8]>> {
-        match reply::encode(request, &client.secret, b) {
-            Ok(bytes) => Some(bytes),
-            Err(e) => {
-                self.metrics.drop_reason("reply_not_encodable");
-                warn!(client = %client.name, "could not encode the reply: {e}");
-                None
-            }
-        }
-    }
-
-    fn reject(
-        &self,
-        request: &Packet<&[u8]>,
-        client: &NasClient,
-        eap_failure: Option<Vec<u8>>,
-        label: &'static str,
-        why: &str,
-        user: &str,
-    ) -> Option<Arc<[u8]>> {
-        self.metrics.reject_reason(label);
-        if let Some(suppressed) = self
-            .reject_log
-            .allow((client.name.clone(), label), Instant::now())
-        {
-            warn!(client = %client.name, user = logsafe::escape(user), reason = label, suppressed, "Access-Reject: {}", escaped(why).max(1024));
-        }
-        let mut b = PacketBuilder::new(Code::AccessReject, request.identifier());
-        if let Some(eap) = eap_failure {
-            b.add_eap_message(&eap);
-        }
-        self.respond(request, client, b)
-    }
-
-    async fn access_request(
+    pub(super) async fn access_request(
         &self,
         from: SocketAddr,
         packet: &Packet<&[u8]>,
@@ -674,7 +319,12 @@ impl AuthHandler {
     /// Put a conversation (back) into the table, charged to its NAS
     /// client; counts and logs (rate-limited) what made room. `false`: it
     /// was refused (larger than the table's byte budget allows).
-    fn keep_conversation(&self, state: StateKey, conv: Conversation, now: Instant) -> bool {
+    pub(super) fn keep_conversation(
+        &self,
+        state: StateKey,
+        conv: Conversation,
+        now: Instant,
+    ) -> bool {
         use std::sync::atomic::Ordering::Relaxed;
         let owner = conv.client.clone();
         let removed = self
@@ -716,86 +366,6 @@ impl AuthHandler {
         }
         !removed.refused
     }
-
-    /// PAP (RFC 2865 section 5.2): the password checked against the store
-    /// (see [`crate::pap`]).
-    async fn pap(
-        &self,
-        from: SocketAddr,
-        packet: &Packet<&[u8]>,
-        client: &NasClient,
-        hidden: &[u8],
-        user_name: &str,
-        now: Instant,
-    ) -> Option<Arc<[u8]>> {
-        let (Some(cache), Some(store)) = (&self.pap, self.policy.store()) else {
-            return self.reject(
-                packet,
-                client,
-                None,
-                "pap_disabled",
-                "PAP request, but PAP needs a [database] with user passwords and [pap] enabled",
-                user_name,
-            );
-        };
-        if user_name.is_empty() {
-            return self.reject(
-                packet,
-                client,
-                None,
-                "no_user_name",
-                "PAP request without User-Name",
-                user_name,
-            );
-        }
-        let password = match radius_proto::decrypt_user_password(
-            hidden,
-            &client.secret,
-            packet.authenticator(),
-        ) {
-            Ok(p) => p,
-            Err(e) => {
-                return self.reject(
-                    packet,
-                    client,
-                    None,
-                    "bad_user_password",
-                    &format!("User-Password attribute: {e}"),
-                    user_name,
-                );
-            }
-        };
-        match cache.check(store, user_name, &password, now).await {
-            PapOutcome::Drop { label, why } => {
-                let d = Dropped {
-                    label,
-                    detail: format!("PAP request for {}: {why}", logsafe::escape(user_name)),
-                };
-                self.log_drop(from, Some(&client.name), d, now);
-                None
-            }
-            PapOutcome::Reject { label, why } => {
-                self.reject(packet, client, None, label, &why, user_name)
-            }
-            PapOutcome::Accept { accept, cached } => {
-                let mut b = PacketBuilder::new(Code::AccessAccept, packet.identifier());
-                if let Err(e) = reply::user_attributes(&mut b, &accept) {
-                    warn!(client = %client.name, "could not build Access-Accept: {e}");
-                    return None;
-                }
-                let reply = self.respond(packet, client, b)?;
-                Metrics::inc(&self.metrics.accepts);
-                if cached {
-                    // The fast path: one line per request would cost more
-                    // than the check itself; verbose logs show it.
-                    debug!(client = %client.name, user = logsafe::escape(&accept.user_name), method = "PAP", cached, "Access-Accept");
-                } else {
-                    info!(client = %client.name, user = logsafe::escape(&accept.user_name), method = "PAP", cached, vlan = ?accept.vlan, "Access-Accept");
-                }
-                Some(reply)
-            }
-        }
-    }
 }
 
 /// TLS bytes per EAP-TLS fragment for a new conversation: from the
@@ -803,7 +373,7 @@ impl AuthHandler {
 /// never more than lets the Access-Challenge, with the Proxy-State the
 /// request carries, fit 4096 octets. `None`: the Proxy-State alone leaves
 /// no room for a useful fragment.
-fn fragment_size(configured: usize, packet: &Packet<&[u8]>) -> Option<usize> {
+pub(super) fn fragment_size(configured: usize, packet: &Packet<&[u8]>) -> Option<usize> {
     let proxy_state: usize = packet.attrs(dict::PROXY_STATE).map(|v| v.len() + 2).sum();
     let fits = crate::config::max_fragment_size(proxy_state);
     if fits < MIN_FRAGMENT {
@@ -845,7 +415,3 @@ fn recheck_resumed(auth: &PeerVerified, verifier: &dyn ClientCertVerifier) -> Op
         }),
     }
 }
-
-#[cfg(test)]
-#[path = "handler_tests.rs"]
-mod tests;
