@@ -12,7 +12,7 @@
 //!
 //! The same scenario at 100,000 half-open conversations against the default
 //! table: `fourway-sim load --half-open 100000 --bind 127.0.0.2` while
-//! `fourway-sim run --bind 127.0.0.3` runs in a loop (see README).
+//! `fourway-sim run --bind 127.0.0.3` runs in a loop (README, simulator).
 
 mod common;
 
