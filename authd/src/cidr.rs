@@ -94,6 +94,12 @@ impl IpNet {
     }
 }
 
+/// The network of `prefix_len` bits that holds `ip` (host bits cleared);
+/// `None` when the prefix is longer than the family allows.
+pub fn network_of(ip: IpAddr, prefix_len: u8) -> Option<IpAddr> {
+    (prefix_len <= max_prefix(ip)).then(|| mask(ip, prefix_len))
+}
+
 fn max_prefix(addr: IpAddr) -> u8 {
     match addr {
         IpAddr::V4(_) => 32,

@@ -4,6 +4,7 @@
 //! CIDR; the most specific (longest prefix) wins, so a `/32` for one access
 //! point can override a `/24` for the rest of its subnet.
 
+use std::collections::HashMap;
 use std::net::IpAddr;
 use std::sync::Arc;
 
@@ -46,22 +47,84 @@ impl NasClient {
 }
 
 /// The set of clients, looked up by source address.
+///
+/// Every datagram is looked up, so the cost must not grow with the number
+/// of clients: the networks sit in one hash table per (family, prefix
+/// length), tried longest prefix first, so a lookup costs at most one hash
+/// probe per distinct prefix length configured (a handful in practice, 162
+/// at worst), whether there are ten clients or a hundred thousand.
 #[derive(Debug, Default)]
 pub struct NasClients {
+    /// Longest prefix first (the order of [`NasClients::iter`]).
     clients: Vec<Arc<NasClient>>,
+    /// Longest prefix first; the first match is the most specific.
+    index: Vec<PrefixTable>,
+}
+
+/// The networks of one family and prefix length, to the first client
+/// (in `clients` order) that names each.
+#[derive(Debug)]
+struct PrefixTable {
+    prefix_len: u8,
+    ipv4: bool,
+    networks: HashMap<IpAddr, usize>,
 }
 
 impl NasClients {
     pub fn new(mut clients: Vec<NasClient>) -> Self {
         // Longest prefix first, so the first match is the most specific.
         clients.sort_by_key(|c| std::cmp::Reverse(c.net.prefix_len()));
+        let mut index: Vec<PrefixTable> = Vec::new();
+        for (i, c) in clients.iter().enumerate() {
+            let (prefix_len, ipv4) = (c.net.prefix_len(), c.net.addr().is_ipv4());
+            let table = match index
+                .iter()
+                .position(|t| t.prefix_len == prefix_len && t.ipv4 == ipv4)
+            {
+                Some(t) => &mut index[t],
+                None => {
+                    index.push(PrefixTable {
+                        prefix_len,
+                        ipv4,
+                        networks: HashMap::new(),
+                    });
+                    let last = index.len() - 1;
+                    &mut index[last]
+                }
+            };
+            table.networks.entry(c.net.addr()).or_insert(i);
+        }
         NasClients {
             clients: clients.into_iter().map(Arc::new).collect(),
+            index,
         }
     }
 
+    /// The most specific client whose network holds `ip`. An IPv4-mapped
+    /// IPv6 address (a dual-stack socket) matches IPv4 networks as the
+    /// IPv4 address it carries (see [`IpNet::contains`]).
     pub fn lookup(&self, ip: IpAddr) -> Option<Arc<NasClient>> {
-        self.clients.iter().find(|c| c.net.contains(ip)).cloned()
+        let mapped = match ip {
+            IpAddr::V6(v6) => v6.to_ipv4_mapped().map(IpAddr::V4),
+            IpAddr::V4(_) => None,
+        };
+        for t in &self.index {
+            let candidate = match (t.ipv4, ip) {
+                (true, IpAddr::V4(_)) | (false, IpAddr::V6(_)) => ip,
+                (true, IpAddr::V6(_)) => match mapped {
+                    Some(v4) => v4,
+                    None => continue,
+                },
+                (false, IpAddr::V4(_)) => continue,
+            };
+            let Some(network) = crate::cidr::network_of(candidate, t.prefix_len) else {
+                continue;
+            };
+            if let Some(&i) = t.networks.get(&network) {
+                return self.clients.get(i).cloned();
+            }
+        }
+        None
     }
 
     pub fn len(&self) -> usize {
@@ -114,6 +177,54 @@ mod tests {
             "subnet"
         );
         assert!(c.lookup("10.0.1.1".parse().unwrap()).is_none());
+    }
+
+    /// The lookup agrees with the definition (the first client, longest
+    /// prefix first, whose network contains the address) over a mix of
+    /// host addresses and networks of both families, with duplicates and
+    /// IPv4-mapped IPv6 sources.
+    #[test]
+    fn indexed_lookup_matches_the_definition() {
+        let mut nets = Vec::new();
+        for i in 0..400u32 {
+            let prefix = [8u8, 16, 20, 24, 28, 32][(i % 6) as usize];
+            let raw = 0x0a00_0000 | (i.wrapping_mul(2_654_435_761) & 0x00ff_ffff);
+            let addr = crate::cidr::network_of(IpAddr::from(raw.to_be_bytes()), prefix).unwrap();
+            nets.push(format!("{addr}/{prefix}"));
+        }
+        for (i, prefix) in [48u8, 64, 96, 128].iter().enumerate() {
+            nets.push(format!("2001:db8:{i}::/{prefix}"));
+        }
+        nets.push("::ffff:0:0/96".into());
+        nets.push("10.1.0.0/16".into());
+        nets.push("10.1.0.0/16".into()); // duplicate: the first keeps it
+        let clients: Vec<NasClient> = nets
+            .iter()
+            .enumerate()
+            .map(|(i, n)| client(&format!("c{i}"), n))
+            .collect();
+        let table = NasClients::new(clients);
+        let definition = |ip: IpAddr| {
+            table
+                .iter()
+                .find(|c| c.net.contains(ip))
+                .map(|c| c.name.clone())
+        };
+        let mut matched = 0;
+        for i in 0..5000u32 {
+            let raw = 0x0a00_0000 | (i.wrapping_mul(40_503) & 0x00ff_ffff);
+            let v4 = IpAddr::from(raw.to_be_bytes());
+            let v4_mapped = IpAddr::V6(std::net::Ipv4Addr::from(raw).to_ipv6_mapped());
+            let v6: IpAddr = format!("2001:db8:{}::{:x}", i % 5, i).parse().unwrap();
+            for ip in [v4, v4_mapped, v6] {
+                let want = definition(ip);
+                matched += usize::from(want.is_some());
+                assert_eq!(table.lookup(ip).map(|c| c.name.clone()), want, "{ip}");
+            }
+        }
+        // Both hits and misses were exercised.
+        assert!(matched > 1000 && matched < 15000, "{matched}");
+        assert!(table.lookup("192.0.2.1".parse().unwrap()).is_none());
     }
 
     #[test]
