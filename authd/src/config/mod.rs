@@ -538,7 +538,7 @@ impl Default for PapConfig {
 /// (`store_unavailable`) instead of each waiting for the timeout; then one
 /// probe read decides.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
-#[serde(deny_unknown_fields, default)]
+#[serde(try_from = "RawStoreBreakerConfig")]
 pub struct StoreBreakerConfig {
     /// Consecutive failures that open the breaker, default 5.
     pub failures: u32,
@@ -556,6 +556,57 @@ impl Default for StoreBreakerConfig {
             open_secs: 10,
             timeout_ms: 1000,
         }
+    }
+}
+
+/// `[store_breaker]` as written, checked into [`StoreBreakerConfig`].
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawStoreBreakerConfig {
+    #[serde(default = "default_breaker_failures")]
+    failures: u32,
+    #[serde(default = "default_breaker_open_secs")]
+    open_secs: u64,
+    #[serde(default = "default_breaker_timeout_ms")]
+    timeout_ms: u64,
+}
+
+fn default_breaker_failures() -> u32 {
+    StoreBreakerConfig::default().failures
+}
+
+fn default_breaker_open_secs() -> u64 {
+    StoreBreakerConfig::default().open_secs
+}
+
+fn default_breaker_timeout_ms() -> u64 {
+    StoreBreakerConfig::default().timeout_ms
+}
+
+impl TryFrom<RawStoreBreakerConfig> for StoreBreakerConfig {
+    type Error = String;
+
+    fn try_from(raw: RawStoreBreakerConfig) -> Result<StoreBreakerConfig, String> {
+        if !(1..=1000).contains(&raw.failures) {
+            return Err(format!("failures {} must be within 1..=1000", raw.failures));
+        }
+        if !(1..=3600).contains(&raw.open_secs) {
+            return Err(format!(
+                "open_secs {} must be within 1..=3600",
+                raw.open_secs
+            ));
+        }
+        if !(10..=60_000).contains(&raw.timeout_ms) {
+            return Err(format!(
+                "timeout_ms {} must be within 10..=60000 (a store read slower than the NAS's retransmission timeout helps no one)",
+                raw.timeout_ms
+            ));
+        }
+        Ok(StoreBreakerConfig {
+            failures: raw.failures,
+            open_secs: raw.open_secs,
+            timeout_ms: raw.timeout_ms,
+        })
     }
 }
 

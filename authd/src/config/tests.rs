@@ -365,3 +365,22 @@ fn line_column_counts_characters() {
     assert_eq!(line_column("é=\nx", 2), (1, 2));
     assert_eq!(line_column("abc", 99), (1, 4));
 }
+
+#[test]
+fn store_breaker_bounds() {
+    for (body, needle) in [
+        ("failures = 0", "failures 0"),
+        ("open_secs = 0", "open_secs 0"),
+        ("timeout_ms = 5", "timeout_ms 5"),
+        ("timeout_msec = 5", "unknown field"),
+    ] {
+        let (_, _, _, message, _) = syntax(&format!("{MINIMAL}\n[store_breaker]\n{body}\n"));
+        assert!(message.contains(needle), "{body}: {message}");
+    }
+    // Controls: the defaults, and one key set with the others defaulted.
+    let c = parse(MINIMAL).unwrap();
+    assert_eq!(c.store_breaker, StoreBreakerConfig::default());
+    let c = parse(&format!("{MINIMAL}\n[store_breaker]\nfailures = 3\n")).unwrap();
+    assert_eq!(c.store_breaker.failures, 3);
+    assert_eq!(c.store_breaker.open_secs, 10);
+}
