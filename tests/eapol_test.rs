@@ -475,3 +475,143 @@ fn proxy_state_is_copied_into_the_reply_in_order() {
     let states: Vec<&[u8]> = reply.attrs(dict::PROXY_STATE).collect();
     assert_eq!(states, [&b"first proxy"[..], &[0, 1, 2, 3][..]]);
 }
+
+/// A CA made with rcgen for the chain test: its certificate PEM and the
+/// issuer that signs with it.
+struct ChainCa {
+    pem: String,
+    issuer: rcgen::Issuer<'static, rcgen::KeyPair>,
+    serial: Vec<u8>,
+}
+
+fn chain_params(cn: &str, serial: &[u8]) -> rcgen::CertificateParams {
+    let mut p = rcgen::CertificateParams::new(vec![cn.to_owned()]).unwrap();
+    let mut dn = rcgen::DistinguishedName::new();
+    dn.push(rcgen::DnType::CommonName, cn);
+    p.distinguished_name = dn;
+    p.serial_number = Some(rcgen::SerialNumber::from_slice(serial));
+    p.not_before = rcgen::date_time_ymd(2020, 1, 1);
+    p.not_after = rcgen::date_time_ymd(2099, 1, 1);
+    p.use_authority_key_identifier_extension = true;
+    p
+}
+
+impl ChainCa {
+    fn new(cn: &str, serial: u8, parent: Option<&ChainCa>) -> ChainCa {
+        let serial = vec![0x10, serial];
+        let mut params = chain_params(cn, &serial);
+        params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+        params.key_usages = vec![
+            rcgen::KeyUsagePurpose::KeyCertSign,
+            rcgen::KeyUsagePurpose::CrlSign,
+        ];
+        let key = rcgen::KeyPair::generate().unwrap();
+        let pem = match parent {
+            Some(p) => params.signed_by(&key, &p.issuer).unwrap().pem(),
+            None => params.self_signed(&key).unwrap().pem(),
+        };
+        ChainCa {
+            pem,
+            issuer: rcgen::Issuer::new(params, key),
+            serial,
+        }
+    }
+
+    /// An end-entity certificate and key in `dir`; the certificate file
+    /// holds the chain up to (not including) the root.
+    fn issue(&self, dir: &std::path::Path, cn: &str, serial: u8, client: bool) -> common::Creds {
+        let mut params = chain_params(cn, &[0x20, serial]);
+        params.is_ca = rcgen::IsCa::ExplicitNoCa;
+        params.key_usages = vec![rcgen::KeyUsagePurpose::DigitalSignature];
+        params.extended_key_usages = vec![if client {
+            rcgen::ExtendedKeyUsagePurpose::ClientAuth
+        } else {
+            rcgen::ExtendedKeyUsagePurpose::ServerAuth
+        }];
+        let key = rcgen::KeyPair::generate().unwrap();
+        let cert = params.signed_by(&key, &self.issuer).unwrap();
+        let creds = common::Creds {
+            name: cn.to_owned(),
+            cert: dir.join(format!("{cn}.pem")),
+            key: dir.join(format!("{cn}.key")),
+        };
+        std::fs::write(&creds.cert, format!("{}{}", cert.pem(), self.pem)).unwrap();
+        std::fs::write(&creds.key, key.serialize_pem()).unwrap();
+        creds
+    }
+
+    /// This CA's CRL revoking `serials` (fresh: nextUpdate in 2099).
+    fn crl(&self, serials: &[&[u8]]) -> String {
+        rcgen::CertificateRevocationListParams {
+            this_update: rcgen::date_time_ymd(2020, 1, 1),
+            next_update: rcgen::date_time_ymd(2099, 1, 1),
+            crl_number: rcgen::SerialNumber::from_slice(&[1]),
+            issuing_distribution_point: None,
+            revoked_certs: serials
+                .iter()
+                .map(|s| rcgen::RevokedCertParams {
+                    serial_number: rcgen::SerialNumber::from_slice(s),
+                    revocation_time: rcgen::date_time_ymd(2021, 1, 1),
+                    reason_code: Some(rcgen::RevocationReason::KeyCompromise),
+                    invalidity_date: None,
+                })
+                .collect(),
+            key_identifier_method: rcgen::KeyIdMethod::Sha256,
+        }
+        .signed_by(&self.issuer)
+        .unwrap()
+        .pem()
+        .unwrap()
+    }
+}
+
+#[test]
+fn revoked_intermediate_is_rejected_and_its_sibling_accepted() {
+    // RFC 9190 section 5.4, RFC 5280 section 6.3: every certificate of the
+    // chain but the trust anchor is checked against the CRLs. The root's
+    // CRL revokes one intermediate; a leaf under it is refused, a leaf
+    // under the sibling intermediate is accepted (positive control).
+    // eapol_test sends the intermediate from its client_cert file.
+    let dir = TempDir::new("chain");
+    let root = ChainCa::new("chain root", 1, None);
+    let good_ca = ChainCa::new("chain intermediate good", 2, Some(&root));
+    let bad_ca = ChainCa::new("chain intermediate revoked", 3, Some(&root));
+    let pki_dir = dir.path().join("chain");
+    std::fs::create_dir_all(&pki_dir).unwrap();
+    let ca_cert = pki_dir.join("root.pem");
+    std::fs::write(&ca_cert, &root.pem).unwrap();
+    let server = root.issue(&pki_dir, "authd", 1, false);
+    let carol = good_ca.issue(&pki_dir, "carol", 2, true);
+    let dave = bad_ca.issue(&pki_dir, "dave", 3, true);
+    let crl = pki_dir.join("chain.crl");
+    std::fs::write(
+        &crl,
+        format!(
+            "{}{}{}",
+            root.crl(&[&bad_ca.serial]),
+            good_ca.crl(&[]),
+            bad_ca.crl(&[])
+        ),
+    )
+    .unwrap();
+    let pki = TestPki {
+        ca_cert: ca_cert.clone(),
+        server,
+        good: carol.clone(),
+        good_rsa: carol.clone(),
+        untrusted: dave.clone(),
+        revoked: dave.clone(),
+        expired: dave.clone(),
+        crl,
+    };
+    let server = Server::start(dir.path(), &pki);
+    for tls in [TlsChoice::Only12, TlsChoice::Only13] {
+        let conf = write_eapol_conf(dir.path(), "carol", &carol, &ca_cert, tls);
+        assert_accepted(&run_eapol_test(&conf, server.port, &[]), &server);
+        let conf = write_eapol_conf(dir.path(), "dave", &dave, &ca_cert, tls);
+        assert_rejected(&run_eapol_test(&conf, server.port, &[]));
+    }
+    // Refused for the revocation, naming the intermediate.
+    server.expect_log("tls_certificate_revoked");
+    server.expect_log("chain intermediate revoked");
+}
