@@ -17,12 +17,11 @@
 mod common;
 
 use std::fs;
-use std::io::{BufRead, BufReader, Read};
 use std::net::{IpAddr, SocketAddr};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -40,12 +39,10 @@ const FLOOD_NAS: IpAddr = IpAddr::V4(std::net::Ipv4Addr::new(127, 0, 0, 2));
 const STATION_NAS: IpAddr = IpAddr::V4(std::net::Ipv4Addr::new(127, 0, 0, 3));
 const MIB: usize = 1024 * 1024;
 
-/// `authd serve` on a configuration written by the test; stopped with
-/// SIGTERM so that it logs its counters.
+/// `authd serve` on a configuration written by the test, with the two
+/// NAS clients; stopped with SIGTERM so that it logs its counters.
 struct Daemon {
-    child: Child,
-    port: u16,
-    log: Arc<Mutex<String>>,
+    server: common::Server,
 }
 
 impl Daemon {
@@ -70,74 +67,27 @@ impl Daemon {
         let path = dir.join("authd.toml");
         fs::write(&path, text).unwrap();
         Config::load(&path).expect("generated config parses");
-        let mut child = Command::new(env!("CARGO_BIN_EXE_authd"))
-            .args(["serve", "--config"])
-            .arg(&path)
-            .env("NO_COLOR", "1")
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("spawn authd");
-        let log = Arc::new(Mutex::new(String::new()));
-        let ready = Arc::new(AtomicBool::new(false));
-        for stream in [
-            Box::new(child.stderr.take().unwrap()) as Box<dyn Read + Send>,
-            Box::new(child.stdout.take().unwrap()),
-        ] {
-            let (log, ready) = (log.clone(), ready.clone());
-            thread::spawn(move || {
-                for line in BufReader::new(stream).lines() {
-                    let Ok(line) = line else { break };
-                    if line.contains("listening") {
-                        ready.store(true, Ordering::Release);
-                    }
-                    let mut log = log.lock().unwrap();
-                    log.push_str(&line);
-                    log.push('\n');
-                }
-            });
+        Daemon {
+            server: common::Server::spawn(path, port),
         }
-        let daemon = Daemon { child, port, log };
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while !ready.load(Ordering::Acquire) {
-            assert!(
-                Instant::now() < deadline,
-                "authd not listening:\n{}",
-                daemon.log()
-            );
-            thread::sleep(Duration::from_millis(50));
-        }
-        daemon
     }
 
     fn server(&self) -> SocketAddr {
-        ([127, 0, 0, 1], self.port).into()
+        ([127, 0, 0, 1], self.server.port).into()
     }
 
     fn log(&self) -> String {
-        self.log.lock().unwrap().clone()
+        self.server.log()
     }
 
     /// Resident memory, bytes.
     fn rss(&self) -> usize {
-        let status = fs::read_to_string(format!("/proc/{}/status", self.child.id())).unwrap();
-        let kib: usize = status
-            .lines()
-            .find_map(|l| l.strip_prefix("VmRSS:"))
-            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-            .expect("VmRSS");
-        kib * 1024
+        self.server.rss()
     }
 
     /// SIGTERM, then the counters it logged on the way out.
     fn stop(&mut self) -> String {
-        let status = Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
-            .status()
-            .expect("kill");
-        assert!(status.success());
-        common::wait_bounded(&mut self.child, Duration::from_secs(10));
+        self.server.terminate();
         thread::sleep(Duration::from_millis(200));
         let log = self.log();
         log.lines()
@@ -145,21 +95,6 @@ impl Daemon {
             .find(|l| l.contains("stopped"))
             .unwrap_or_else(|| panic!("no summary at exit:\n{log}"))
             .to_owned()
-    }
-}
-
-impl Drop for Daemon {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        if thread::panicking() {
-            eprintln!("----- authd log (tail) -----");
-            let log = self.log();
-            let tail: Vec<&str> = log.lines().rev().take(60).collect();
-            for l in tail.iter().rev() {
-                eprintln!("{l}");
-            }
-        }
     }
 }
 

@@ -255,6 +255,12 @@ impl Server {
             fs::write(&config, text).unwrap();
             Config::load(&config).expect("configuration with the extra TOML parses");
         }
+        Server::spawn(config, port)
+    }
+
+    /// Starts `authd serve --config config` (a file the test wrote, whose
+    /// authentication port is `port`) and waits until it is listening.
+    pub fn spawn(config: PathBuf, port: u16) -> Server {
         let mut child = Command::new(env!("CARGO_BIN_EXE_authd"))
             .arg("serve")
             .arg("--config")
@@ -317,6 +323,28 @@ impl Server {
             }
         }
         server
+    }
+
+    /// The server's resident memory (VmRSS), bytes.
+    pub fn rss(&self) -> usize {
+        let status = fs::read_to_string(format!("/proc/{}/status", self.child.id())).unwrap();
+        let kib: usize = status
+            .lines()
+            .find_map(|l| l.strip_prefix("VmRSS:"))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+            .expect("VmRSS");
+        kib * 1024
+    }
+
+    /// Stops the server with SIGTERM (so that it logs its counters) and
+    /// waits for it to exit.
+    pub fn terminate(&mut self) {
+        let status = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .expect("kill");
+        assert!(status.success());
+        wait_bounded(&mut self.child, Duration::from_secs(10));
     }
 
     /// Everything the server wrote so far.
