@@ -437,7 +437,7 @@ pub const MIN_FRAGMENT_SIZE: usize = 64;
 
 /// What an EAP-TLS request adds to its TLS data: EAP header (5), Flags (1)
 /// and TLS Message Length (4) (RFC 5216 §3.1).
-const EAP_TLS_HEADER_LEN: usize = 10;
+pub const EAP_TLS_HEADER_LEN: usize = 10;
 /// Message-Authenticator (RFC 3579 §3.2) and State (16 octets) in every
 /// Access-Challenge, with their attribute headers.
 const CHALLENGE_FIXED_ATTRIBUTES: usize = 18 + 18;

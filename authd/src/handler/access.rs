@@ -4,13 +4,12 @@
 //! An Access-Request without EAP-Message goes to PAP (`pap.rs`).
 
 use super::*;
+use crate::config::{EAP_TLS_HEADER_LEN, MIN_FRAGMENT_SIZE};
 
-/// EAPOL header (4) + EAP header (5) + EAP-TLS flags (1) + TLS Message
-/// Length (4): what an EAP-TLS fragment adds on the link whose MTU the NAS
-/// reports in Framed-MTU (RFC 3579 §2.2 asks the server to respect it).
-const EAP_TLS_LINK_OVERHEAD: usize = 14;
-/// Smallest fragment we agree to produce, whatever Framed-MTU says.
-const MIN_FRAGMENT: usize = 64;
+/// EAPOL header (4, IEEE 802.1X) + the EAP-TLS request header: what an
+/// EAP-TLS fragment adds on the link whose MTU the NAS reports in
+/// Framed-MTU (RFC 3579 §2.2 asks the server to respect it).
+const EAP_TLS_LINK_OVERHEAD: usize = 4 + EAP_TLS_HEADER_LEN;
 /// An EAP conversation in progress.
 pub(super) struct Conversation {
     eap: ServerSession,
@@ -88,13 +87,13 @@ impl AuthHandler {
         let (state, mut conv, new, _busy) = match packet.attr(dict::STATE) {
             None => {
                 let Some(fragment_size) = fragment_size(self.settings.fragment_size, packet) else {
-                    let d = Dropped {
-                        label: "proxy_state_too_large",
-                        detail:
-                            "Proxy-State leaves no room for an Access-Challenge within 4096 octets"
-                                .to_owned(),
-                    };
-                    self.log_drop(from, Some(&client.name), d, now);
+                    self.log_drop(
+                        from,
+                        Some(&client.name),
+                        "proxy_state_too_large",
+                        "Proxy-State leaves no room for an Access-Challenge within 4096 octets",
+                        now,
+                    );
                     return None;
                 };
                 let mut state = [0u8; 16];
@@ -142,11 +141,13 @@ impl AuthHandler {
                         // Another request of this conversation is being
                         // worked on (a retransmission with a new
                         // Identifier): drop, the NAS retransmits.
-                        let d = Dropped {
-                            label: "state_in_progress",
-                            detail: "State of a conversation being worked on right now".to_owned(),
-                        };
-                        self.log_drop(from, Some(&client.name), d, now);
+                        self.log_drop(
+                            from,
+                            Some(&client.name),
+                            "state_in_progress",
+                            "State of a conversation being worked on right now",
+                            now,
+                        );
                         return None;
                     }
                     CheckOut::Unknown => {
@@ -181,11 +182,7 @@ impl AuthHandler {
                 };
                 if let Some((label, why)) = refusal {
                     self.keep_conversation(state, conv, now);
-                    let d = Dropped {
-                        label,
-                        detail: why.to_owned(),
-                    };
-                    self.log_drop(from, Some(&client.name), d, now);
+                    self.log_drop(from, Some(&client.name), label, why, now);
                     return None;
                 }
                 (state, conv, false, Some(busy))
@@ -236,11 +233,8 @@ impl AuthHandler {
                 if !new {
                     self.keep_conversation(state, conv, now);
                 }
-                let d = Dropped {
-                    label: reason.label(),
-                    detail: format!("EAP packet discarded: {reason}"),
-                };
-                self.log_drop(from, Some(&client.name), d, now);
+                let detail = format_args!("EAP packet discarded: {reason}");
+                self.log_drop(from, Some(&client.name), reason.label(), detail, now);
                 None
             }
             Outcome::Failure { eap, reason } => {
@@ -376,10 +370,10 @@ impl AuthHandler {
 pub(super) fn fragment_size(configured: usize, packet: &Packet<&[u8]>) -> Option<usize> {
     let proxy_state: usize = packet.attrs(dict::PROXY_STATE).map(|v| v.len() + 2).sum();
     let fits = crate::config::max_fragment_size(proxy_state);
-    if fits < MIN_FRAGMENT {
+    if fits < MIN_FRAGMENT_SIZE {
         return None;
     }
-    let configured = configured.clamp(MIN_FRAGMENT, fits);
+    let configured = configured.clamp(MIN_FRAGMENT_SIZE, fits);
     Some(
         match packet
             .attr(dict::FRAMED_MTU)
@@ -387,7 +381,7 @@ pub(super) fn fragment_size(configured: usize, packet: &Packet<&[u8]>) -> Option
         {
             Some(mtu) => (u32::from_be_bytes(mtu) as usize)
                 .saturating_sub(EAP_TLS_LINK_OVERHEAD)
-                .clamp(MIN_FRAGMENT, configured),
+                .clamp(MIN_FRAGMENT_SIZE, configured),
             None => configured,
         },
     )

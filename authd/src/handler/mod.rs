@@ -95,12 +95,6 @@ pub struct AuthHandler {
     reject_log: KeyedRateLimit<(String, &'static str)>,
 }
 
-/// Why a packet was dropped: logged and counted by the caller of `drop`.
-struct Dropped {
-    label: &'static str,
-    detail: String,
-}
-
 impl AuthHandler {
     pub fn new(clients: NasClients, tls: EapTls, policy: Policy, settings: Settings) -> Self {
         // One breaker for every store read on the request path: EAP's
@@ -222,16 +216,24 @@ impl AuthHandler {
         }
     }
 
-    fn log_drop(&self, from: SocketAddr, client: Option<&str>, d: Dropped, now: Instant) {
-        self.metrics.drop_reason(d.label);
+    /// Counts a dropped packet under `label` and logs why (rate-limited;
+    /// `detail` is only formatted when the line is written).
+    fn log_drop(
+        &self,
+        from: SocketAddr,
+        client: Option<&str>,
+        label: &'static str,
+        detail: impl std::fmt::Display,
+        now: Instant,
+    ) {
+        self.metrics.drop_reason(label);
         if let Some(suppressed) = self.bad_packet_log.allow(now) {
             warn!(
                 peer = %from,
                 client = client.unwrap_or("-"),
-                reason = d.label,
+                reason = label,
                 suppressed,
-                "packet dropped: {}",
-                d.detail
+                "packet dropped: {detail}"
             );
         }
     }
@@ -255,14 +257,11 @@ impl AuthHandler {
                 None
             }
             Err(refused) => {
-                let d = Dropped {
-                    label: refused.label,
-                    detail: refused.detail,
-                };
                 self.log_drop(
                     from,
                     refused.client.as_ref().map(|c| c.name.as_str()),
-                    d,
+                    refused.label,
+                    refused.detail,
                     now,
                 );
                 None

@@ -55,11 +55,9 @@ impl AuthHandler {
         };
         match cache.check(store, user_name, &password, now).await {
             PapOutcome::Drop { label, why } => {
-                let d = Dropped {
-                    label,
-                    detail: format!("PAP request for {}: {why}", logsafe::escape(user_name)),
-                };
-                self.log_drop(from, Some(&client.name), d, now);
+                let user = logsafe::escape(user_name);
+                let detail = format_args!("PAP request for {user}: {why}");
+                self.log_drop(from, Some(&client.name), label, detail, now);
                 None
             }
             PapOutcome::Reject { label, why } => {
