@@ -31,6 +31,7 @@
 pub mod codec;
 pub mod keys;
 pub mod methods;
+pub mod mschapv2;
 pub mod peer;
 mod reason;
 pub mod server;
