@@ -29,6 +29,7 @@
 #![warn(missing_docs)]
 
 pub mod codec;
+pub mod diameter;
 pub mod keys;
 pub mod methods;
 pub mod mschapv2;

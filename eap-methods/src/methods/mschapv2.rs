@@ -1,0 +1,1 @@
+//! EAP-MSCHAPv2 (type 26), server and peer halves.

@@ -1,0 +1,1 @@
+//! PEAPv0 (type 25), server and peer halves.
