@@ -64,6 +64,21 @@ pub enum Reason {
     /// The peer asked for a method in an Expanded Nak (RFC 3748 §5.3.2),
     /// which this server does not offer.
     ExpandedNak,
+    /// The inner method's credential check failed: the MS-CHAPv2
+    /// NT-Response or the TTLS PAP password did not match.
+    WrongPassword,
+    /// The caller had no credential the inner method can use (unknown
+    /// user, or no NT hash stored for MS-CHAPv2).
+    NoCredential,
+    /// The inner method inside the tunnel (EAP-MSCHAPv2, PEAP's EAP-TLV,
+    /// TTLS's AVPs) broke its protocol.
+    InnerProtocol(&'static str),
+    /// The peer refused the inner method with a Nak; the payload lists the
+    /// types it asked for.
+    InnerNak(Vec<u8>),
+    /// The peer reported failure inside the tunnel (an MS-CHAPv2 Failure
+    /// response or an EAP-TLV Result of failure).
+    InnerFailure,
 }
 
 impl Reason {
@@ -100,6 +115,11 @@ impl Reason {
             Reason::UnexpectedApplicationData => "unexpected_application_data",
             Reason::AccessDenied => "access_denied",
             Reason::ExpandedNak => "expanded_nak",
+            Reason::WrongPassword => "wrong_password",
+            Reason::NoCredential => "no_credential",
+            Reason::InnerProtocol(_) => "inner_protocol",
+            Reason::InnerNak(_) => "inner_nak",
+            Reason::InnerFailure => "inner_failure",
         }
     }
 
@@ -149,7 +169,7 @@ impl fmt::Display for Reason {
             Reason::UnexpectedCode => f.write_str("unexpected EAP code at this point"),
             Reason::UnexpectedType => f.write_str("unexpected EAP type at this point"),
             Reason::NoCommonMethod(types) => {
-                write!(f, "peer refused EAP-TLS (Nak proposing types {types:?})")
+                write!(f, "peer refused the offered method (Nak proposing types {types:?})")
             }
             Reason::Tls(rustls::Error::InvalidCertificate(e)) => describe_certificate_error(f, e),
             Reason::Tls(rustls::Error::NoCertificatesPresented) => {
@@ -197,6 +217,13 @@ impl fmt::Display for Reason {
             Reason::ExpandedNak => {
                 f.write_str("peer sent an Expanded Nak (RFC 3748 §5.3.2): no vendor method offered")
             }
+            Reason::WrongPassword => f.write_str("wrong password"),
+            Reason::NoCredential => f.write_str("no credential usable by the inner method"),
+            Reason::InnerProtocol(what) => write!(f, "inner method protocol error: {what}"),
+            Reason::InnerNak(types) => {
+                write!(f, "peer refused the inner method (Nak proposing types {types:?})")
+            }
+            Reason::InnerFailure => f.write_str("peer reported failure inside the tunnel"),
         }
     }
 }
