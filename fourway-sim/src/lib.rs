@@ -11,6 +11,7 @@
 //! * [`frames`], [`pcap`]: 802.11 frames and capture files for analysers.
 //! * [`sim`]: runs an AP/station pair in memory given their PMKs.
 
+pub mod akm;
 pub mod ap;
 pub mod ccmp;
 pub mod eapol;

@@ -231,10 +231,12 @@ fn wrong_pmk_fails_with_bad_mic_at_authenticator() {
 
 #[test]
 fn station_rsne_mismatch_in_message2() {
-    // The station advertised PSK in its association request but message 2
-    // carries 802.1X: the AP aborts.
+    // Message 2 carries an RSN element other than the association
+    // request's (other RSN Capabilities): the AP aborts.
+    let mut other = RsnElement::ccmp128(Akm::Psk);
+    other.capabilities = Some(0x000c);
     let mut p = pair(Setup {
-        sta_rsne_sent: rsne(Akm::Ieee8021x),
+        sta_rsne_sent: other.to_bytes().unwrap(),
         ..Setup::default()
     });
     p.drive();
@@ -412,4 +414,84 @@ fn run_handshakes_reports_success_and_pmk_mismatch() {
     assert!(!r.success());
     assert!(!r.pmk_match && !r.ptk_installed && !r.ccmp_ok);
     assert_eq!(r.error, Some(FourWayError::Timeout));
+}
+
+fn all_rsne(akm: Akm) -> Setup {
+    Setup {
+        ap_rsne_sent: rsne(akm),
+        ap_rsne_beacon: rsne(akm),
+        sta_rsne_sent: rsne(akm),
+        sta_rsne_assoc: rsne(akm),
+        ..Setup::default()
+    }
+}
+
+// AKM 5 (802.1X with SHA-256): every EAPOL-Key frame carries Key
+// Descriptor Version 3 (AES-128-CMAC MIC, §12.7.2 b) 1)), the PTK comes
+// from KDF-SHA-256 and differs from the SHA-1 PTK of the same inputs.
+#[test]
+fn akm5_handshake_uses_descriptor_version3() {
+    let mut p = pair(all_rsne(Akm::Ieee8021xSha256));
+    p.drive();
+    assert_success(&p);
+    let ki = |i: usize| u16::from_be_bytes([p.delivered[i].eapol[5], p.delivered[i].eapol[6]]);
+    assert_eq!(
+        [ki(0), ki(1), ki(2), ki(3)],
+        [0x008b, 0x010b, 0x13cb, 0x030b]
+    );
+    let mut sha1 = pair(Setup::default());
+    sha1.drive();
+    assert!(!p.supp.ptk().unwrap().ct_eq(sha1.supp.ptk().unwrap()));
+}
+
+// A version-2 (HMAC-SHA-1) message 2 under AKM 5 is discarded without its
+// MIC being checked under the other algorithm; the retransmitted message 1
+// gets a genuine message 2 and the handshake completes.
+#[test]
+fn akm5_refuses_descriptor_version2_frames() {
+    let mut p = pair(all_rsne(Akm::Ieee8021xSha256));
+    p.set_filter(Box::new(|dir, i, f| {
+        if dir == Direction::ToAp && i == 0 {
+            f[6] = (f[6] & !0x07) | 0x02;
+        }
+        true
+    }));
+    p.drive();
+    assert_eq!(p.auth_errors, vec![FourWayError::UnsupportedVersion]);
+    assert_eq!(p.auth.state(), AuthenticatorState::PtkInitDone);
+    assert_eq!(p.elapsed(), RETRANS);
+}
+
+// The AKMs the simulator does not implement are refused by name before any
+// frame is sent, on both sides.
+#[test]
+fn unimplemented_akms_fail_at_once() {
+    for akm in [
+        Akm::FtIeee8021x,
+        Akm::Ieee8021xSuiteB192,
+        Akm::FtIeee8021xSha384,
+    ] {
+        let mut p = pair(all_rsne(akm));
+        p.drive();
+        assert!(p.delivered.is_empty(), "{akm}");
+        assert_eq!(
+            p.auth_events,
+            vec![Event::Failed(FourWayError::UnsupportedAkm(akm))]
+        );
+        assert_eq!(
+            p.supp_events,
+            vec![Event::Failed(FourWayError::UnsupportedAkm(akm))]
+        );
+    }
+    // A station selecting an AKM the AP does not offer.
+    let mut p = pair(Setup {
+        sta_rsne_sent: rsne(Akm::Ieee8021xSha256),
+        sta_rsne_assoc: rsne(Akm::Ieee8021xSha256),
+        ..Setup::default()
+    });
+    p.drive();
+    assert_eq!(
+        p.auth_events,
+        vec![Event::Failed(FourWayError::AkmNotOffered)]
+    );
 }

@@ -73,6 +73,10 @@ pub enum Akm {
     PskSha256,
     /// 00-0F-AC:8 SAE.
     Sae,
+    /// 00-0F-AC:12 IEEE 802.1X Suite B 192-bit (WPA3-Enterprise 192-bit).
+    Ieee8021xSuiteB192,
+    /// 00-0F-AC:13 FT over IEEE 802.1X with SHA-384.
+    FtIeee8021xSha384,
     /// Anything else, kept.
     Other([u8; 4]),
 }
@@ -90,6 +94,8 @@ impl From<[u8; 4]> for Akm {
             5 => Akm::Ieee8021xSha256,
             6 => Akm::PskSha256,
             8 => Akm::Sae,
+            12 => Akm::Ieee8021xSuiteB192,
+            13 => Akm::FtIeee8021xSha384,
             _ => Akm::Other(s),
         }
     }
@@ -105,9 +111,51 @@ impl From<Akm> for [u8; 4] {
             Akm::Ieee8021xSha256 => 5,
             Akm::PskSha256 => 6,
             Akm::Sae => 8,
+            Akm::Ieee8021xSuiteB192 => 12,
+            Akm::FtIeee8021xSha384 => 13,
             Akm::Other(s) => return s,
         };
         [0x00, 0x0f, 0xac, t]
+    }
+}
+
+impl Akm {
+    /// The suite type (the last octet of the selector) for 00-0F-AC suites.
+    pub fn suite_type(self) -> Option<u8> {
+        let s = <[u8; 4]>::from(self);
+        (s[..3] == IEEE80211_OUI).then_some(s[3])
+    }
+
+    /// The name Table 9-151 gives the suite (its authentication type and
+    /// key management), for messages.
+    pub fn name(self) -> &'static str {
+        match self {
+            Akm::Ieee8021x => "IEEE 802.1X",
+            Akm::Psk => "PSK",
+            Akm::FtIeee8021x => "FT over IEEE 802.1X",
+            Akm::FtPsk => "FT PSK",
+            Akm::Ieee8021xSha256 => "IEEE 802.1X with SHA-256",
+            Akm::PskSha256 => "PSK with SHA-256",
+            Akm::Sae => "SAE",
+            Akm::Ieee8021xSuiteB192 => "IEEE 802.1X Suite B 192-bit",
+            Akm::FtIeee8021xSha384 => "FT over IEEE 802.1X with SHA-384",
+            Akm::Other(_) => "unknown",
+        }
+    }
+}
+
+impl core::fmt::Display for Akm {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        let s = <[u8; 4]>::from(*self);
+        write!(
+            f,
+            "AKM {:02X}-{:02X}-{:02X}:{} ({})",
+            s[0],
+            s[1],
+            s[2],
+            s[3],
+            self.name()
+        )
     }
 }
 
