@@ -110,6 +110,39 @@ struct RunArgs {
     /// Write a pcap capture (802.11 link type) of all stations' frames.
     #[arg(long)]
     pcap: Option<std::path::PathBuf>,
+    /// AKM suite of the RSN elements (IEEE 802.11-2020 Table 9-151): 2 (PSK,
+    /// the default with --psk), 1 (802.1X, the default otherwise), 5 (802.1X
+    /// with SHA-256), 6 (PSK with SHA-256). 12, 3 and 13 are named but not
+    /// implemented yet: asking for them is an error.
+    #[arg(long)]
+    akm: Option<u8>,
+    /// Print each station's PMK as a Wireshark/tshark decryption key
+    /// (`wpa-psk=...`, for the 80211_keys table). Secret: only on request.
+    #[arg(long)]
+    print_key: bool,
+}
+
+/// The AKM the run negotiates, or an error naming a combination the
+/// simulator does not run (never another AKM's handshake in its place).
+fn choose_akm(psk: bool, number: Option<u8>) -> Result<Akm, String> {
+    let number = number.unwrap_or(if psk { 2 } else { 1 });
+    let akm = Akm::from([0x00, 0x0f, 0xac, number]);
+    fourway_sim::akm::KeyProfile::for_akm(akm).map_err(|e| format!("--akm {number}: {e}"))?;
+    match (psk, akm) {
+        (true, Akm::Psk | Akm::PskSha256) | (false, Akm::Ieee8021x | Akm::Ieee8021xSha256) => {
+            Ok(akm)
+        }
+        (true, _) => Err(format!(
+            "--akm {number}: {akm} authenticates with EAP; it runs without --psk"
+        )),
+        (false, _) => Err(format!("--akm {number}: {akm} runs with --psk")),
+    }
+}
+
+fn print_key(i: u32, spa: MacAddr, pmk: &Pmk) {
+    // The operator asked for it (--print-key): the PMK, as Wireshark's
+    // "wpa-psk" key type takes it.
+    println!("station {i} {spa} wpa-psk={}", hex::encode(pmk.as_bytes()));
 }
 
 /// Where and as whom the RADIUS mode authenticates. The defaults point at
@@ -327,6 +360,7 @@ fn run(args: &RunArgs) -> Result<ExitCode, String> {
     let psk = psk_from_passphrase(passphrase, args.ssid.as_bytes()).map_err(|e| e.to_string())?;
     let opts = SimOptions {
         ssid: args.ssid.as_bytes().to_vec(),
+        akm: choose_akm(true, args.akm)?,
         capture: args.pcap.is_some(),
         ..SimOptions::default()
     };
@@ -348,6 +382,9 @@ fn run(args: &RunArgs) -> Result<ExitCode, String> {
         );
         let took = started.elapsed();
         print_report(i, &report, took);
+        if args.print_key {
+            print_key(i, spa, &psk);
+        }
         all_ok &= report.success();
         reports.push(report);
     }
@@ -365,6 +402,7 @@ fn run(args: &RunArgs) -> Result<ExitCode, String> {
 /// [`run_handshakes`] with the PMK from the Access-Accept (AP side) and
 /// from the station's own MSK (station side).
 fn run_radius(args: &RunArgs) -> Result<ExitCode, String> {
+    let akm = choose_akm(false, args.akm)?;
     let r = &args.radius;
     let peer = r.peer(false)?;
     let nas = r.nas(&args.ssid);
@@ -374,7 +412,7 @@ fn run_radius(args: &RunArgs) -> Result<ExitCode, String> {
         .map_err(|e| e.to_string())?;
     let opts = SimOptions {
         ssid: args.ssid.as_bytes().to_vec(),
-        akm: Akm::Ieee8021x,
+        akm,
         capture: args.pcap.is_some(),
         ..SimOptions::default()
     };
@@ -430,6 +468,9 @@ fn run_radius(args: &RunArgs) -> Result<ExitCode, String> {
             key_name,
         );
         println!("{}", report_line(i, &report, took, &radius));
+        if args.print_key {
+            print_key(i, spa, &auth.pmk_station);
+        }
         all_ok &= report.success() && auth.session_id_matches_key_name != Some(false);
         reports.push(report);
     }

@@ -92,3 +92,72 @@ fn run_psk_stations() {
     let (ok, _) = run(&["run", "--ssid", "lab"]);
     assert!(!ok);
 }
+
+fn run_err(args: &[&str]) -> (bool, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_fourway-sim"))
+        .args(args)
+        .output()
+        .expect("run fourway-sim");
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+// --akm picks the handshake; an AKM or combination the simulator does not
+// run is an error naming it, before anything runs.
+#[test]
+fn akm_choice_and_refusals() {
+    let psk = [
+        "run",
+        "--psk",
+        "--ssid",
+        "lab",
+        "--passphrase",
+        "a long passphrase",
+    ];
+    let (ok, out, _) = run_err(&[&psk[..], &["--akm", "6", "--print-key"]].concat());
+    assert!(ok, "{out}");
+    assert!(
+        out.contains("pmk=match ptk=installed gtk=installed ccmp=ok"),
+        "{out}"
+    );
+    // The printed key is the PSK (Wireshark's wpa-psk key type).
+    let (_, psk_out) = run(&["passphrase", "lab", "a long passphrase"]);
+    let psk_hex = psk_out.trim().trim_start_matches("psk=");
+    assert!(out.contains(&format!("wpa-psk={psk_hex}")), "{out}");
+    for (akm, message) in [
+        (
+            "12",
+            "AKM 00-0F-AC:12 (IEEE 802.1X Suite B 192-bit) is not implemented",
+        ),
+        (
+            "3",
+            "AKM 00-0F-AC:3 (FT over IEEE 802.1X) is not implemented",
+        ),
+        (
+            "13",
+            "AKM 00-0F-AC:13 (FT over IEEE 802.1X with SHA-384) is not implemented",
+        ),
+        (
+            "5",
+            "AKM 00-0F-AC:5 (IEEE 802.1X with SHA-256) authenticates with EAP",
+        ),
+        ("1", "AKM 00-0F-AC:1 (IEEE 802.1X) authenticates with EAP"),
+    ] {
+        let (ok, out, err) = run_err(&[&psk[..], &["--akm", akm]].concat());
+        assert!(!ok, "--akm {akm}: {out}");
+        assert!(out.is_empty(), "--akm {akm} ran: {out}");
+        assert!(err.contains(message), "--akm {akm}: {err}");
+    }
+    let (ok, _, err) = run_err(&["run", "--akm", "2", "--server", "127.0.0.1:9"]);
+    assert!(!ok);
+    assert!(
+        err.contains("AKM 00-0F-AC:2 (PSK) runs with --psk"),
+        "{err}"
+    );
+    let (ok, _, err) = run_err(&["run", "--akm", "12", "--server", "127.0.0.1:9"]);
+    assert!(!ok);
+    assert!(err.contains("is not implemented"), "{err}");
+}
