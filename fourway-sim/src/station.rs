@@ -19,6 +19,7 @@ use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime};
 use rustls::{CertificateError, DigitallySignedStruct, SignatureScheme};
 
 use crate::ap::{ApError, ApSession, NasConfig, RadiusOutcome};
+use crate::frames::Direction;
 use crate::keys::Pmk;
 use crate::radius_client::{Retransmit, Transport, TransportError};
 
@@ -190,6 +191,9 @@ pub struct Authentication {
     pub user_name: Option<String>,
     pub vlan: Option<String>,
     pub session_id_matches_key_name: Option<bool>,
+    /// The EAP packets the AP relayed, in order, for a capture (TLS
+    /// records: no key material).
+    pub eap: Vec<(Direction, Vec<u8>)>,
 }
 
 /// Authenticate one station through the simulated AP against a RADIUS server.
@@ -220,7 +224,9 @@ pub async fn authenticate_on(
     let mut ap = ApSession::new(nas, station, rand::random());
     // The authenticator opens with EAP-Request/Identity (RFC 3748 §5.1).
     let mut to_peer: Vec<u8> = vec![1, 1, 0, 5, 1];
+    let mut eap_log = Vec::new();
     loop {
+        eap_log.push((Direction::FromAp, to_peer.clone()));
         let response = match peer.handle(&to_peer) {
             PeerOutcome::Response(r) => r,
             PeerOutcome::Success(_) => {
@@ -233,6 +239,7 @@ pub async fn authenticate_on(
                 )));
             }
         };
+        eap_log.push((Direction::ToAp, response.clone()));
         let request = ap.access_request(&response, rand::random())?;
         let reply = transport.exchange(&request, ap.identifier()).await?;
         match ap.handle_response(&reply)? {
@@ -248,6 +255,7 @@ pub async fn authenticate_on(
                 let eap = accepted.eap.clone().ok_or_else(|| {
                     StationError::AcceptWithoutSuccess("no EAP-Message in Access-Accept".into())
                 })?;
+                eap_log.push((Direction::FromAp, eap.clone()));
                 return match peer.handle(&eap) {
                     PeerOutcome::Success(keys) => {
                         let pmk_station = Pmk::from_msk(keys.msk.as_bytes())
@@ -266,6 +274,7 @@ pub async fn authenticate_on(
                                 .eap_key_name
                                 .as_ref()
                                 .map(|k| *k == keys.session_id),
+                            eap: eap_log,
                         })
                     }
                     PeerOutcome::Failure(r) => {
