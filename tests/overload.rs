@@ -368,7 +368,7 @@ fn wrong_password_pap_flood_does_not_starve_eap() {
         );
     }
     let mut daemon = Daemon::start(dir.path(), |c| {
-        c.database = Some(DatabaseConfig { url: url.clone() });
+        c.database = Some(DatabaseConfig::new(url.clone()));
         c.pap.max_waiting = 8;
         c.pap.max_wait_ms = 1000;
     });

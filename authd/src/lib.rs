@@ -11,6 +11,7 @@ pub mod certs;
 pub mod cidr;
 pub mod clients;
 pub mod config;
+pub mod credkey;
 pub mod dedupe;
 pub mod defaults;
 pub mod gencache;

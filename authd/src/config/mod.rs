@@ -667,12 +667,31 @@ pub struct DatabaseConfig {
     /// `sqlite://...` or `postgres://...`; may hold a password, so `Debug`
     /// shows it redacted.
     pub url: String,
+    /// The credential key file (32 octets, mode 0600, created on first
+    /// start) that encrypts the NT hashes MS-CHAPv2 needs; kept outside
+    /// the database. Relative to the configuration file's directory;
+    /// default `credential.key` there. `None` only in a configuration
+    /// built in code rather than read: then there is no key, and no user
+    /// has an MS-CHAPv2 credential.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub credential_key: Option<PathBuf>,
+}
+
+impl DatabaseConfig {
+    /// The store at `url`, without a credential key.
+    pub fn new(url: impl Into<String>) -> DatabaseConfig {
+        DatabaseConfig {
+            url: url.into(),
+            credential_key: None,
+        }
+    }
 }
 
 impl fmt::Debug for DatabaseConfig {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("DatabaseConfig")
             .field("url", &crate::logsafe::redact_database_url(&self.url))
+            .field("credential_key", &self.credential_key)
             .finish()
     }
 }
@@ -791,6 +810,14 @@ impl Config {
         {
             if p.is_relative() {
                 *p = base.join(&*p);
+            }
+        }
+        if let Some(db) = &mut self.database {
+            let key = db
+                .credential_key
+                .get_or_insert_with(|| PathBuf::from(crate::credkey::DEFAULT_FILE));
+            if key.is_relative() {
+                *key = base.join(&*key);
             }
         }
     }

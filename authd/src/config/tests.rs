@@ -310,6 +310,7 @@ fn to_toml_round_trips() {
     c.log.format = LogFormat::Json;
     c.database = Some(DatabaseConfig {
         url: "sqlite:///var/lib/authd/authd.db".into(),
+        credential_key: Some("/var/lib/authd/credential.key".into()),
     });
     let text = c.to_toml();
     let back = Config::parse(&text, Path::new("/x/authd.toml")).unwrap();
@@ -349,6 +350,47 @@ fn example_config_parses() {
     ] {
         assert!(text.contains(table), "{table}");
     }
+}
+
+#[test]
+fn credential_key_path() {
+    let db = |body: &str| {
+        parse(&format!(
+            "{MINIMAL}\n[database]\nurl = \"sqlite://a.db\"\n{body}"
+        ))
+        .unwrap()
+        .database
+        .unwrap()
+    };
+    // Default: credential.key beside the configuration file.
+    assert_eq!(
+        db("").credential_key.as_deref(),
+        Some(Path::new("/etc/authd/credential.key"))
+    );
+    // Relative to the configuration file's directory, like the TLS files.
+    assert_eq!(
+        db("credential_key = \"keys/cred.key\"\n")
+            .credential_key
+            .as_deref(),
+        Some(Path::new("/etc/authd/keys/cred.key"))
+    );
+    assert_eq!(
+        db("credential_key = \"/srv/authd/cred.key\"\n")
+            .credential_key
+            .as_deref(),
+        Some(Path::new("/srv/authd/cred.key"))
+    );
+    // Shown by Debug (a path, not the key), and a typo is an error.
+    let dbg = format!("{:?}", db(""));
+    assert!(dbg.contains("/etc/authd/credential.key"), "{dbg}");
+    let (_, _, key, message, _) = syntax(&format!(
+        "{MINIMAL}\n[database]\nurl = \"sqlite://a.db\"\ncredential_keys = \"k\"\n"
+    ));
+    assert!(message.contains("unknown field"), "{message}");
+    assert_eq!(key.as_deref(), Some("database.credential_keys"));
+    // Without a [database] there is no key either; built in code, none.
+    assert!(parse(MINIMAL).unwrap().database.is_none());
+    assert_eq!(DatabaseConfig::new("sqlite://a.db").credential_key, None);
 }
 
 #[test]

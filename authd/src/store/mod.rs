@@ -198,7 +198,8 @@ fn unknown_postgres_parameter(url: &str) -> Result<(), sqlx::Error> {
 
 /// The store of the embedded development default: `sqlite://DIR/authd.db`,
 /// created on first start and seeded once with the demo user of the
-/// development PKI and its certificate, so the demo works out of the box.
+/// development PKI and its certificate, so the demo works out of the box;
+/// its credential key is `DIR/credential.key`.
 /// Blocking (runs its own small runtime): call it before the server's.
 pub fn embedded_default(
     data_dir: &Path,
@@ -224,7 +225,10 @@ pub fn embedded_default(
         store.close().await;
         seeded
     })?;
-    Ok(crate::config::DatabaseConfig { url })
+    Ok(crate::config::DatabaseConfig {
+        url,
+        credential_key: Some(data_dir.join(crate::credkey::DEFAULT_FILE)),
+    })
 }
 
 /// The default store URL of a data directory: `sqlite://DIR/authd.db`.
