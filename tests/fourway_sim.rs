@@ -8,7 +8,7 @@ mod common;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use common::{Creds, Server, TempDir, TestPki};
 use eap_methods::peer::PeerConfig;
@@ -74,7 +74,7 @@ fn auth(
     ))
 }
 
-fn full_run(tls: TlsChoice, expected: rustls::ProtocolVersion) {
+fn full_run(tls: TlsChoice, expected: rustls::ProtocolVersion, akm: Akm) {
     let dir = TempDir::new("fourway-sim");
     let pki = TestPki::create(dir.path());
     let server = Server::start(dir.path(), &pki);
@@ -91,7 +91,9 @@ fn full_run(tls: TlsChoice, expected: rustls::ProtocolVersion) {
     // server certificate and Framed-MTU 1400.
     assert_eq!(a.round_trips, 4, "round trips");
     let opts = SimOptions {
-        akm: Akm::Ieee8021x,
+        akm,
+        capture: true,
+        eap: a.eap.clone(),
         ..SimOptions::default()
     };
     let report = run_handshakes(
@@ -108,16 +110,98 @@ fn full_run(tls: TlsChoice, expected: rustls::ProtocolVersion) {
         "handshakes failed: {:?}",
         report.error
     );
+    tshark_decrypts(&dir, &report, &a.pmk_station, akm);
+}
+
+/// The capture of the run: tshark shows the EAP exchange and, given the PMK
+/// as a `wpa-psk` key (what `fourway-sim run --print-key` prints), the
+/// four-way handshake and the decrypted CCMP data in both directions and
+/// the group frame.
+fn tshark_decrypts(
+    dir: &TempDir,
+    report: &fourway_sim::sim::StationReport,
+    pmk: &fourway_sim::keys::Pmk,
+    akm: Akm,
+) {
+    let path = dir.path().join("run.pcap");
+    let file = std::fs::File::create(&path).unwrap();
+    fourway_sim::pcap::write_capture(file, std::slice::from_ref(report), Duration::from_secs(1))
+        .unwrap();
+    let key = format!(
+        "uat:80211_keys:\"wpa-psk\",\"{}\"",
+        hex::encode(pmk.as_bytes())
+    );
+    let tshark = |filter: &str, field: &str| -> String {
+        let out = std::process::Command::new("tshark")
+            .args(["-r"])
+            .arg(&path)
+            .args(["-o", "wlan.enable_decryption:TRUE", "-o", &key])
+            .args(["-Y", filter, "-T", "fields", "-e", field])
+            .output()
+            .expect("tshark is required (Debian package tshark)");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let eap_types = tshark("eap", "eap.code");
+    assert!(
+        eap_types.lines().count() >= 6 && eap_types.lines().last() == Some("3"),
+        "{akm}: EAP packets in the capture, ending with EAP-Success: {eap_types:?}"
+    );
+    let msgnrs: Vec<String> = tshark("eapol.keydes.type", "wlan_rsna_eapol.keydes.msgnr")
+        .lines()
+        .map(str::to_owned)
+        .collect();
+    assert_eq!(msgnrs, ["1", "2", "3", "4", "1", "2"], "{akm}");
+    let texts: Vec<String> = tshark("data", "data.data")
+        .lines()
+        .map(|l| {
+            String::from_utf8_lossy(&hex::decode(l.replace(':', "")).unwrap_or_default())
+                .into_owned()
+        })
+        .collect();
+    for want in [
+        "fourway-sim data 02:00:5a:00:00:01 -> 02:00:00:00:00:01",
+        "fourway-sim data 02:00:00:00:00:01 -> 02:00:5a:00:00:01",
+        "fourway-sim group data from 02:00:00:00:00:01",
+    ] {
+        assert!(
+            texts.iter().any(|t| t == want),
+            "{akm}: tshark did not decrypt {want:?}: {texts:?}"
+        );
+    }
 }
 
 #[test]
 fn tls12_station_through_ap_to_authd_then_fourway() {
-    full_run(TlsChoice::Tls12, rustls::ProtocolVersion::TLSv1_2);
+    full_run(
+        TlsChoice::Tls12,
+        rustls::ProtocolVersion::TLSv1_2,
+        Akm::Ieee8021x,
+    );
 }
 
 #[test]
 fn tls13_station_through_ap_to_authd_then_fourway() {
-    full_run(TlsChoice::Tls13, rustls::ProtocolVersion::TLSv1_3);
+    full_run(
+        TlsChoice::Tls13,
+        rustls::ProtocolVersion::TLSv1_3,
+        Akm::Ieee8021x,
+    );
+}
+
+// WPA3-Enterprise baseline: AKM 5 (802.1X with SHA-256) from authd's MSK,
+// the capture decrypted by tshark.
+#[test]
+fn tls13_station_through_ap_to_authd_then_akm5_fourway() {
+    full_run(
+        TlsChoice::Tls13,
+        rustls::ProtocolVersion::TLSv1_3,
+        Akm::Ieee8021xSha256,
+    );
 }
 
 #[test]

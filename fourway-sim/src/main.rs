@@ -35,7 +35,7 @@ use fourway_sim::eapol::Akm;
 use fourway_sim::frames::MacAddr;
 use fourway_sim::keys::{Nonce, Pmk, derive_ptk, psk_from_passphrase};
 use fourway_sim::load::{HalfOpenOptions, LoadOptions, Mode, run_half_open, run_load};
-use fourway_sim::pcap::{LINKTYPE_IEEE802_11, PcapWriter};
+use fourway_sim::pcap::write_capture;
 use fourway_sim::radius_client::{Retransmit, Transport, TransportError};
 use fourway_sim::sim::{SimOptions, StationReport, run_handshakes};
 use fourway_sim::station::{
@@ -410,7 +410,7 @@ fn run_radius(args: &RunArgs) -> Result<ExitCode, String> {
         .enable_all()
         .build()
         .map_err(|e| e.to_string())?;
-    let opts = SimOptions {
+    let mut opts = SimOptions {
         ssid: args.ssid.as_bytes().to_vec(),
         akm,
         capture: args.pcap.is_some(),
@@ -440,6 +440,9 @@ fn run_radius(args: &RunArgs) -> Result<ExitCode, String> {
                 continue;
             }
         };
+        if opts.capture {
+            opts.eap = auth.eap.clone();
+        }
         let report = run_handshakes(
             &auth.pmk_ap,
             &auth.pmk_station,
@@ -594,26 +597,7 @@ fn write_pcap(path: &std::path::Path, reports: &[StationReport]) -> std::io::Res
     let base = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .unwrap_or_default();
-    let mut w = PcapWriter::new(BufWriter::new(File::create(path)?), LINKTYPE_IEEE802_11)?;
-    let mut offset = Duration::ZERO;
-    let mut tick = Duration::ZERO;
-    let mut beacon_written = false;
-    for r in reports {
-        for f in &r.frames {
-            // One beacon for the whole capture.
-            if f.frame.first() == Some(&0x80) {
-                if beacon_written {
-                    continue;
-                }
-                beacon_written = true;
-            }
-            // A microsecond apart at least, so the order survives sorting.
-            tick += Duration::from_micros(1);
-            w.write_packet(base + offset + f.at + tick, &f.frame)?;
-        }
-        offset += r.virtual_time + Duration::from_millis(1);
-    }
-    w.finish()?;
+    write_capture(BufWriter::new(File::create(path)?), reports, base)?;
     Ok(())
 }
 

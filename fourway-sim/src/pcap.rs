@@ -53,6 +53,35 @@ impl<W: Write> PcapWriter<W> {
     }
 }
 
+/// Write the frames of `reports` (one after the other, each station's
+/// virtual times offset from `base`, the time since the Unix epoch) as a
+/// capture: one beacon for the whole file, frames at least a microsecond
+/// apart so their order survives sorting.
+pub fn write_capture<W: Write>(
+    out: W,
+    reports: &[crate::sim::StationReport],
+    base: Duration,
+) -> io::Result<W> {
+    let mut w = PcapWriter::new(out, LINKTYPE_IEEE802_11)?;
+    let mut offset = Duration::ZERO;
+    let mut tick = Duration::ZERO;
+    let mut beacon_written = false;
+    for r in reports {
+        for f in &r.frames {
+            if f.frame.first() == Some(&0x80) {
+                if beacon_written {
+                    continue;
+                }
+                beacon_written = true;
+            }
+            tick += Duration::from_micros(1);
+            w.write_packet(base + offset + f.at + tick, &f.frame)?;
+        }
+        offset += r.virtual_time + Duration::from_millis(1);
+    }
+    w.finish()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 use rand::CryptoRng;
 
 use crate::ccmp::CcmpSession;
-use crate::eapol::{Akm, RsnElement};
+use crate::eapol::{Akm, PacketType, RsnElement, emit_eapol};
 use crate::fourway::{
     Authenticator, AuthenticatorConfig, AuthenticatorState, Event, FourWayError, GroupKeyState,
     Gtk, Supplicant, SupplicantConfig, SupplicantState,
@@ -195,6 +195,10 @@ pub struct SimOptions {
     pub group_rekey: bool,
     /// Keep the 802.11 frames for a capture file.
     pub capture: bool,
+    /// The EAP exchange that made the PMK (RADIUS mode), for the capture:
+    /// written as EAPOL-EAP frames between the association and the
+    /// four-way handshake.
+    pub eap: Vec<(Direction, Vec<u8>)>,
 }
 
 impl Default for SimOptions {
@@ -206,6 +210,7 @@ impl Default for SimOptions {
             max_retries: 3,
             group_rekey: true,
             capture: false,
+            eap: Vec::new(),
         }
     }
 }
@@ -348,6 +353,25 @@ pub fn run_handshakes<R: CryptoRng + ?Sized>(
             at: Duration::ZERO,
             frame: frames::association_request(aa, spa, &opts.ssid, &sta_rsne, next_seq()),
         });
+        // IEEE 802.1X-2010 §11.3: the station's EAPOL-Start, then the EAP
+        // packets the AP relayed, each in an EAPOL-EAP frame.
+        let start = (!opts.eap.is_empty())
+            .then(|| emit_eapol(PacketType::Start, &[]).ok())
+            .flatten();
+        let eapol =
+            start
+                .map(|f| (Direction::ToAp, f))
+                .into_iter()
+                .chain(opts.eap.iter().filter_map(|(dir, eap)| {
+                    Some((*dir, emit_eapol(PacketType::EapPacket, eap).ok()?))
+                }));
+        for (dir, f) in eapol {
+            let f = frames::data_frame(dir, aa, spa, next_seq(), frames::ETHERTYPE_EAPOL, &f);
+            frames.push(CapturedFrame {
+                at: Duration::ZERO,
+                frame: f,
+            });
+        }
         for d in &pair.delivered {
             let f = frames::data_frame(
                 d.dir,
