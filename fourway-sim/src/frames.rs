@@ -181,6 +181,19 @@ pub fn beacon(bssid: MacAddr, ssid: &[u8], rsne: &[u8], timestamp_us: u64, seq: 
 }
 
 /// An association request (§9.3.3.6) carrying the station's RSN element.
+/// A Deauthentication frame (§9.3.3.12): management type, subtype 12, from
+/// the AP (`bssid`) to `da` (the broadcast address for all stations), with
+/// a reason code (§9.4.1.7; 3 = "the STA is leaving").
+pub fn deauthentication(bssid: MacAddr, da: MacAddr, reason: u16, seq: u16) -> Vec<u8> {
+    let mut f = vec![0xc0, 0x00, 0x00, 0x00];
+    f.extend_from_slice(&da.0);
+    f.extend_from_slice(&bssid.0);
+    f.extend_from_slice(&bssid.0);
+    f.extend_from_slice(&((seq & 0x0fff) << 4).to_le_bytes());
+    f.extend_from_slice(&reason.to_le_bytes());
+    f
+}
+
 pub fn association_request(
     bssid: MacAddr,
     sta: MacAddr,

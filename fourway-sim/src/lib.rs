@@ -13,6 +13,7 @@
 
 pub mod akm;
 pub mod ap;
+pub mod bip;
 pub mod ccmp;
 pub mod eapol;
 pub mod fourway;

@@ -46,6 +46,58 @@ impl GtkKde {
     }
 }
 
+/// KDE data type of the PMKID KDE (Table 12-9).
+pub const KDE_PMKID: u8 = 4;
+/// KDE data type of the IGTK KDE (Table 12-9).
+pub const KDE_IGTK: u8 = 9;
+
+/// IGTK KDE contents (§12.7.2, Figure 12-42: Key ID, IPN, IGTK). The key is
+/// secret: no `Debug` of it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct IgtkKde {
+    /// Key ID (4 or 5, §12.7.1.5).
+    pub key_id: u16,
+    /// IGTK packet number: the receive sequence counter to start from,
+    /// 6 octets little-endian.
+    pub ipn: [u8; 6],
+    /// The IGTK (16 octets for BIP-CMAC-128).
+    pub igtk: zeroize::Zeroizing<Vec<u8>>,
+}
+
+impl fmt::Debug for IgtkKde {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("IgtkKde")
+            .field("key_id", &self.key_id)
+            .field("ipn", &self.ipn)
+            .field("igtk_len", &self.igtk.len())
+            .finish()
+    }
+}
+
+impl IgtkKde {
+    /// Encode as a KDE element.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let mut v = Vec::with_capacity(6 + 8 + self.igtk.len());
+        v.push(VENDOR_ELEMENT_ID);
+        v.push((4 + 8 + self.igtk.len()) as u8);
+        v.extend_from_slice(&IEEE80211_OUI);
+        v.push(KDE_IGTK);
+        v.extend_from_slice(&self.key_id.to_le_bytes());
+        v.extend_from_slice(&self.ipn);
+        v.extend_from_slice(&self.igtk);
+        v
+    }
+}
+
+/// A PMKID KDE (Table 12-9, data type 4), as message 1 carries it.
+pub fn pmkid_kde(pmkid: &[u8; 16]) -> Vec<u8> {
+    let mut v = vec![VENDOR_ELEMENT_ID, 20];
+    v.extend_from_slice(&IEEE80211_OUI);
+    v.push(KDE_PMKID);
+    v.extend_from_slice(pmkid);
+    v
+}
+
 /// One element of EAPOL-Key key data (§12.7.2 j)).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum KeyDataElement<'a> {
@@ -53,6 +105,8 @@ pub enum KeyDataElement<'a> {
     Rsn(&'a [u8]),
     /// A GTK KDE.
     Gtk(GtkKde),
+    /// An IGTK KDE.
+    Igtk(IgtkKde),
     /// Another KDE (OUI, data type, data).
     Kde {
         /// Organizationally unique identifier.
@@ -127,6 +181,20 @@ fn parse_element<'a>(
                             key_id: flags & 0x03,
                             tx: flags & 0x04 != 0,
                             gtk: zeroize::Zeroizing::new(gtk.to_vec()),
+                        }))
+                    }
+                    _ => Err(EapolError::BadGtkKde),
+                }
+            } else if oui == IEEE80211_OUI && data_type == KDE_IGTK {
+                // Key ID (2), IPN (6), then a 16- or 32-octet IGTK.
+                match data {
+                    [k0, k1, ipn @ ..] if data.len() == 8 + 16 || data.len() == 8 + 32 => {
+                        let mut n = [0u8; 6];
+                        n.copy_from_slice(&ipn[..6]);
+                        Ok(KeyDataElement::Igtk(IgtkKde {
+                            key_id: u16::from_le_bytes([*k0, *k1]),
+                            ipn: n,
+                            igtk: zeroize::Zeroizing::new(ipn[6..].to_vec()),
                         }))
                     }
                     _ => Err(EapolError::BadGtkKde),

@@ -178,9 +178,20 @@ pub struct RsnElement {
     pub akms: Vec<Akm>,
     /// RSN Capabilities, if present.
     pub capabilities: Option<u16>,
-    /// PMKID count/list and later fields, unparsed.
+    /// PMKID List (§9.4.2.24.5); encoded only when not empty or when a
+    /// group management cipher follows.
+    pub pmkids: Vec<[u8; 16]>,
+    /// Group Management Cipher Suite, if present (absent means BIP-CMAC-128
+    /// when management frame protection is negotiated, §9.4.2.24.1).
+    pub group_mgmt_cipher: Option<CipherSuite>,
+    /// Fields after the group management cipher, unparsed.
     pub trailer: Vec<u8>,
 }
+
+/// RSN Capabilities bit 6: Management Frame Protection Required (§9.4.2.24.4).
+pub const RSN_CAP_MFPR: u16 = 1 << 6;
+/// RSN Capabilities bit 7: Management Frame Protection Capable (§9.4.2.24.4).
+pub const RSN_CAP_MFPC: u16 = 1 << 7;
 
 impl RsnElement {
     /// Version 1, CCMP-128 group and pairwise, one AKM, capabilities 0.
@@ -191,8 +202,16 @@ impl RsnElement {
             pairwise_ciphers: vec![CipherSuite::Ccmp128],
             akms: vec![akm],
             capabilities: Some(0),
+            pmkids: Vec::new(),
+            group_mgmt_cipher: None,
             trailer: Vec::new(),
         }
+    }
+
+    /// MFPC and MFPR of the RSN Capabilities (absent capabilities: neither).
+    pub fn mfp(&self) -> (bool, bool) {
+        let caps = self.capabilities.unwrap_or(0);
+        (caps & RSN_CAP_MFPC != 0, caps & RSN_CAP_MFPR != 0)
     }
 
     /// Parse a whole element (ID 48, length, body).
@@ -213,6 +232,8 @@ impl RsnElement {
             pairwise_ciphers: Vec::new(),
             akms: Vec::new(),
             capabilities: None,
+            pmkids: Vec::new(),
+            group_mgmt_cipher: None,
             trailer: Vec::new(),
         };
         // §9.4.2.24.1: every field after Version is optional, but a field
@@ -239,6 +260,17 @@ impl RsnElement {
             return Ok(rsne);
         }
         rsne.capabilities = Some(r.u16_le()?);
+        if r.is_empty() {
+            return Ok(rsne);
+        }
+        let n = r.u16_le()?;
+        for _ in 0..n {
+            rsne.pmkids.push(r.take::<16>()?);
+        }
+        if r.is_empty() {
+            return Ok(rsne);
+        }
+        rsne.group_mgmt_cipher = Some(r.suite()?.into());
         rsne.trailer = r.0.to_vec();
         Ok(rsne)
     }
@@ -260,7 +292,17 @@ impl RsnElement {
         }
         if let Some(caps) = self.capabilities {
             body.extend_from_slice(&caps.to_le_bytes());
-            body.extend_from_slice(&self.trailer);
+            if !self.pmkids.is_empty() || self.group_mgmt_cipher.is_some() {
+                let n = u16::try_from(self.pmkids.len()).map_err(|_| EapolError::TooLong)?;
+                body.extend_from_slice(&n.to_le_bytes());
+                for id in &self.pmkids {
+                    body.extend_from_slice(id);
+                }
+            }
+            if let Some(c) = self.group_mgmt_cipher {
+                body.extend_from_slice(&<[u8; 4]>::from(c));
+                body.extend_from_slice(&self.trailer);
+            }
         }
         let len = u8::try_from(body.len()).map_err(|_| EapolError::TooLong)?;
         let mut out = vec![RSN_ELEMENT_ID, len];
