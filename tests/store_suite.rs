@@ -10,12 +10,15 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, SystemTime};
 
 use authd::config::Secret;
+use authd::credkey::CredentialKey;
 use authd::pki::{CertificateAuthority, KeyKind};
 use authd::policy::{Decision, IdentitySource, Policy};
 use authd::store::{
     Authorization, CertificateStatus, Change, ClientEntry, ClientSync, GroupUpdate, IssuerName,
-    NewCertificate, RevocationReasonName, Store, StoreError, UserAttributes, UserUpdate,
+    NewCertificate, NtCredential, RevocationReasonName, Store, StoreError, UserAttributes,
+    UserUpdate,
 };
+use eap_methods::mschapv2::NtHash;
 
 /// A directory removed on drop.
 pub struct TempDir(pub PathBuf);
@@ -90,7 +93,313 @@ pub async fn run_suite(url: &str) {
     demo_seed(&store).await;
     audit(&store).await;
     ticket_keys_and_changes(&store).await;
+    nt_credentials(&store, url).await;
+    user_import(&store).await;
     store.close().await;
+}
+
+/// Runs one SQL statement with text arguments on the database at `url`,
+/// behind the store's back (to tamper with rows as an attacker would).
+async fn raw_sql(url: &str, sql: &str, args: &[&str]) -> u64 {
+    use sqlx::Connection;
+    if url.starts_with("sqlite") {
+        let mut conn = sqlx::SqliteConnection::connect(url).await.unwrap();
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql.to_owned()));
+        for a in args {
+            q = q.bind(*a);
+        }
+        let n = q.execute(&mut conn).await.unwrap().rows_affected();
+        conn.close().await.ok();
+        n
+    } else {
+        let mut conn = sqlx::PgConnection::connect(url).await.unwrap();
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql.to_owned()));
+        for a in args {
+            q = q.bind(*a);
+        }
+        let n = q.execute(&mut conn).await.unwrap().rows_affected();
+        conn.close().await.ok();
+        n
+    }
+}
+
+fn nt_bytes(c: NtCredential) -> [u8; 16] {
+    match c {
+        NtCredential::Hash(h) => *h.as_bytes(),
+        other => panic!("expected an NT hash, got {other:?}"),
+    }
+}
+
+/// The NT hash for MS-CHAPv2: stored encrypted under the credential key,
+/// bound to its user, replaced or cleared with every password change.
+async fn nt_credentials(store: &Store, url: &str) {
+    let keyed = store
+        .clone()
+        .with_credential_key(CredentialKey::from_bytes(&[0x11; 32]));
+    for name in ["nt-alice", "nt-bob", "nt-carol"] {
+        keyed
+            .add_user(name, &attrs(None, None, None), true)
+            .await
+            .unwrap();
+    }
+    // Round trip, against the RFC 2759 section 9.2 vector too.
+    assert!(
+        keyed
+            .set_password("nt-alice", "clientPass", true)
+            .await
+            .unwrap()
+    );
+    let alice = nt_bytes(keyed.nt_credential("nt-alice").await.unwrap());
+    assert_eq!(alice, *NtHash::of_password("clientPass").as_bytes());
+    assert_eq!(hex::encode(alice), "44ebba8d5312b8d611474411f56989ae");
+    assert!(
+        keyed
+            .verify_password("nt-alice", "clientPass")
+            .await
+            .unwrap()
+    );
+    let user = keyed.user("nt-alice").await.unwrap();
+    assert!(user.has_password && user.has_nt_hash);
+
+    // Argon2id only (--no-mschap): no credential for MS-CHAPv2, PAP works.
+    assert!(
+        !keyed
+            .set_password("nt-bob", "bobPass", false)
+            .await
+            .unwrap()
+    );
+    assert!(matches!(
+        keyed.nt_credential("nt-bob").await.unwrap(),
+        NtCredential::NoCredential
+    ));
+    assert!(keyed.verify_password("nt-bob", "bobPass").await.unwrap());
+    let user = keyed.user("nt-bob").await.unwrap();
+    assert!(user.has_password && !user.has_nt_hash);
+    // No password at all, and no such user.
+    assert!(matches!(
+        keyed.nt_credential("nt-carol").await.unwrap(),
+        NtCredential::NoCredential
+    ));
+    assert!(matches!(
+        keyed.nt_credential("nt-nobody").await.unwrap(),
+        NtCredential::UnknownUser
+    ));
+    assert!(matches!(
+        keyed.set_password("nt-nobody", "x", true).await,
+        Err(StoreError::NotFound { kind: "user", .. })
+    ));
+    // Asked for, but no key: Argon2id only.
+    assert!(
+        !store
+            .set_password("nt-carol", "carolPass", true)
+            .await
+            .unwrap()
+    );
+    assert!(matches!(
+        keyed.nt_credential("nt-carol").await.unwrap(),
+        NtCredential::NoCredential
+    ));
+
+    // A password change replaces the NT hash...
+    assert!(
+        keyed
+            .set_password("nt-alice", "newPass", true)
+            .await
+            .unwrap()
+    );
+    let changed = nt_bytes(keyed.nt_credential("nt-alice").await.unwrap());
+    assert_eq!(changed, *NtHash::of_password("newPass").as_bytes());
+    assert_ne!(changed, alice);
+    assert!(
+        !keyed
+            .verify_password("nt-alice", "clientPass")
+            .await
+            .unwrap()
+    );
+    // ... and one without it clears it: no stale NT hash of the old one.
+    assert!(
+        !keyed
+            .set_password("nt-alice", "pap-only", false)
+            .await
+            .unwrap()
+    );
+    assert!(matches!(
+        keyed.nt_credential("nt-alice").await.unwrap(),
+        NtCredential::NoCredential
+    ));
+    assert!(keyed.verify_password("nt-alice", "pap-only").await.unwrap());
+
+    // A ciphertext copied into another user's row does not decrypt there,
+    // and says whose row it is; the original row still works.
+    assert!(
+        keyed
+            .set_password("nt-alice", "clientPass", true)
+            .await
+            .unwrap()
+    );
+    let copied = raw_sql(
+        url,
+        "UPDATE users SET nt_hash_encrypted = \
+         (SELECT nt_hash_encrypted FROM users WHERE name = $1) WHERE name = $2",
+        &["nt-alice", "nt-bob"],
+    )
+    .await;
+    assert_eq!(copied, 1);
+    assert!(keyed.user("nt-bob").await.unwrap().has_nt_hash);
+    let e = keyed.nt_credential("nt-bob").await.unwrap_err();
+    assert!(
+        matches!(&e, StoreError::Credential { user, .. } if user == "nt-bob"),
+        "{e}"
+    );
+    assert!(e.to_string().contains("`nt-bob`"), "{e}");
+    assert!(e.to_string().contains("another user's row"), "{e}");
+    assert_eq!(
+        nt_bytes(keyed.nt_credential("nt-alice").await.unwrap()),
+        alice
+    );
+
+    // Another key: an error that says so; without a key: no credential.
+    let other = store
+        .clone()
+        .with_credential_key(CredentialKey::from_bytes(&[0x22; 32]));
+    let e = other.nt_credential("nt-alice").await.unwrap_err();
+    assert!(matches!(e, StoreError::Credential { .. }), "{e}");
+    assert!(e.to_string().contains("another"), "{e}");
+    assert!(matches!(
+        store.nt_credential("nt-alice").await.unwrap(),
+        NtCredential::NoCredential
+    ));
+    // Counted for the server's warning at start: alice's and the copy in
+    // bob's row, under the first key; none under the first key itself.
+    assert_eq!(other.nt_hashes_under_other_keys().await.unwrap(), 2);
+    assert_eq!(keyed.nt_hashes_under_other_keys().await.unwrap(), 0);
+
+    // A ciphertext altered in place fails too.
+    raw_sql(
+        url,
+        "UPDATE users SET nt_hash_encrypted = \
+         substr(nt_hash_encrypted, 1, length(nt_hash_encrypted) - 1) || \
+         CASE WHEN substr(nt_hash_encrypted, length(nt_hash_encrypted), 1) = '0' \
+         THEN '1' ELSE '0' END WHERE name = $1",
+        &["nt-alice"],
+    )
+    .await;
+    assert!(matches!(
+        keyed.nt_credential("nt-alice").await,
+        Err(StoreError::Credential { .. })
+    ));
+
+    // Nothing of the hashes in the audit log or in Debug output.
+    let log = format!("{:?}", keyed.audit_log(1000).await.unwrap());
+    for leak in ["v1:", "44ebba8d", "argon2", "clientPass", "newPass"] {
+        assert!(!log.contains(leak), "audit log leaks {leak}");
+    }
+    assert!(log.contains("nt_hash=set") && log.contains("nt_hash=none"));
+    let shown = format!(
+        "{keyed:?} {:?}",
+        NtCredential::Hash(NtHash::of_password("x"))
+    );
+    assert!(
+        !shown.contains("0x11") && !shown.contains("1111"),
+        "{shown}"
+    );
+    for name in ["nt-alice", "nt-bob", "nt-carol"] {
+        store.delete_user(name).await.unwrap();
+    }
+}
+
+/// Import: every user in one transaction, or none.
+async fn user_import(store: &Store) {
+    let keyed = store
+        .clone()
+        .with_credential_key(CredentialKey::from_bytes(&[0x33; 32]));
+    keyed
+        .add_group("imp-staff", Some("30"), None)
+        .await
+        .unwrap();
+    keyed
+        .add_user("imp-old", &attrs(None, Some("99"), Some(60)), false)
+        .await
+        .unwrap();
+    let prepare = |name: &str, pw: &str, group: Option<&str>, mschap: bool| {
+        keyed.prepare_import(name, pw, group, None, mschap).unwrap()
+    };
+    // A bad record aborts all of it and names its index.
+    let bad = [
+        prepare("imp-new", "pw-new", Some("imp-staff"), true),
+        prepare("imp-x", "pw-x", Some("imp-nope"), true),
+    ];
+    let e = keyed.import_users("users.csv", &bad).await.unwrap_err();
+    assert!(
+        matches!(&e, StoreError::InRecord { index: 1, source } if matches!(**source, StoreError::NotFound { kind: "group", .. })),
+        "{e}"
+    );
+    assert!(
+        e.to_string().starts_with("record 2: group `imp-nope`"),
+        "{e}"
+    );
+    assert!(keyed.user("imp-new").await.is_err(), "nothing written");
+    let twice = [
+        prepare("imp-new", "a", None, true),
+        prepare("imp-new", "b", None, true),
+    ];
+    assert!(matches!(
+        keyed.import_users("users.csv", &twice).await,
+        Err(StoreError::InRecord { index: 1, .. })
+    ));
+    assert!(keyed.prepare_import("imp-y", "", None, None, true).is_err());
+    assert!(
+        keyed
+            .prepare_import(" imp-y", "pw", None, None, true)
+            .is_err()
+    );
+    assert!(
+        keyed
+            .prepare_import("imp-y", "pw", None, Some("0"), true)
+            .is_err()
+    );
+
+    // Positive control: a good batch creates and updates.
+    let good = [
+        prepare("imp-new", "pw-new", Some("imp-staff"), true),
+        prepare("imp-old", "pw-old", None, false),
+    ];
+    let summary = keyed.import_users("users.csv", &good).await.unwrap();
+    assert_eq!(
+        (summary.created, summary.updated, summary.with_nt_hash),
+        (1, 1, 1)
+    );
+    assert!(keyed.verify_password("imp-new", "pw-new").await.unwrap());
+    assert!(keyed.verify_password("imp-old", "pw-old").await.unwrap());
+    assert_eq!(
+        nt_bytes(keyed.nt_credential("imp-new").await.unwrap()),
+        *NtHash::of_password("pw-new").as_bytes()
+    );
+    assert!(matches!(
+        keyed.nt_credential("imp-old").await.unwrap(),
+        NtCredential::NoCredential
+    ));
+    let new = keyed.user("imp-new").await.unwrap();
+    assert!(new.enabled && new.group.as_deref() == Some("imp-staff"));
+    // An existing user gets the file's group and VLAN (none), and keeps
+    // its enabled flag and Session-Timeout.
+    let old = keyed.user("imp-old").await.unwrap();
+    assert_eq!(
+        (old.enabled, old.vlan, old.session_timeout),
+        (false, None, Some(60))
+    );
+    let log = keyed.audit_log(5).await.unwrap();
+    let entry = log
+        .iter()
+        .rev()
+        .find(|e| e.action == "user.import")
+        .unwrap();
+    assert_eq!(entry.object, "users.csv");
+    assert_eq!(entry.detail, "created=1 updated=1 nt_hash=1");
+    for name in ["imp-new", "imp-old"] {
+        keyed.delete_user(name).await.unwrap();
+    }
+    keyed.delete_group("imp-staff").await.unwrap();
 }
 
 /// TLS ticket keys: one per generation (racing servers agree), expired ones
@@ -693,10 +1002,13 @@ async fn assert_reject(policy: &Policy, leaf: &[u8], label: &str) {
 }
 
 async fn passwords(store: &Store) {
-    store
-        .set_password("alice", "correct horse battery")
-        .await
-        .unwrap();
+    // No credential key on this store: Argon2id only.
+    assert!(
+        !store
+            .set_password("alice", "correct horse battery", true)
+            .await
+            .unwrap()
+    );
     assert!(store.user("alice").await.unwrap().has_password);
     assert!(
         store
@@ -708,10 +1020,10 @@ async fn passwords(store: &Store) {
     assert!(!store.verify_password("bob", "anything").await.unwrap());
     assert!(!store.verify_password("nobody", "anything").await.unwrap());
     assert!(matches!(
-        store.set_password("nobody", "x").await,
+        store.set_password("nobody", "x", true).await,
         Err(StoreError::NotFound { kind: "user", .. })
     ));
-    assert!(store.set_password("alice", "").await.is_err());
+    assert!(store.set_password("alice", "", true).await.is_err());
 }
 
 async fn demo_seed(store: &Store) {

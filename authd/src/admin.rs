@@ -512,7 +512,7 @@ async fn user_command(
             };
             store.add_user(&name, &a, !disabled).await?;
             if let Some(pw) = pw {
-                store.set_password(&name, &pw).await?;
+                store.set_password(&name, &pw, false).await?;
             }
             done(out, json_output, format!("user {name:?} added"))
         }
@@ -635,7 +635,7 @@ async fn user_command(
             // Fail on an unknown user before prompting.
             store.user(&name).await?;
             let pw = read_secret("New password", true)?;
-            store.set_password(&name, &pw).await?;
+            store.set_password(&name, &pw, false).await?;
             done(
                 out,
                 json_output,

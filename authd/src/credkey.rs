@@ -71,7 +71,7 @@ pub enum OpenError {
     #[error("not a sealed value of a format this version knows")]
     Format,
     /// Sealed under another key than the one loaded.
-    #[error("encrypted under credential key {sealed}, but the key loaded is {loaded}")]
+    #[error("encrypted under another credential key ({sealed}; the key loaded is {loaded})")]
     OtherKey {
         /// The id the value names.
         sealed: String,

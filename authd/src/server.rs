@@ -15,6 +15,7 @@ use tracing::{debug, error, info, warn};
 
 use crate::clients::{NasClient, NasClients};
 use crate::config::Config;
+use crate::credkey::CredentialKey;
 use crate::handler::{AuthHandler, EapTls, Settings};
 use crate::policy::Policy;
 use crate::store::{CLIENT_REFRESH_INTERVAL, ClientEntry, ClientSync, Store, StoreError};
@@ -111,6 +112,47 @@ pub struct Server {
     store: Option<Store>,
 }
 
+/// The store with the credential key of `db` loaded, or created on first
+/// start. A key that cannot be used does not stop the server: EAP-TLS and
+/// PAP work on, and MS-CHAPv2 finds no credential for anyone (an error
+/// says so at start, and the key file can be fixed before a restart).
+async fn with_credential_key(store: Store, db: &crate::config::DatabaseConfig) -> Store {
+    let Some(path) = &db.credential_key else {
+        warn!("no credential key configured: no user has an MS-CHAPv2 credential");
+        return store;
+    };
+    let store = match CredentialKey::load_or_create(path) {
+        Ok((key, created)) => {
+            info!(
+                credential_key = %path.display(),
+                created,
+                "credential key loaded (encrypts the NT hashes of MS-CHAPv2)"
+            );
+            store.with_credential_key(key)
+        }
+        Err(e) => {
+            error!(
+                "{e}: MS-CHAPv2 finds no credential for any user until this is \
+                 fixed and authd restarted (EAP-TLS and PAP are not affected)"
+            );
+            store
+        }
+    };
+    if store.credential_key().is_some() {
+        match store.nt_hashes_under_other_keys().await {
+            Ok(0) => {}
+            Ok(n) => warn!(
+                users = n,
+                "NT hashes in the store were encrypted under another credential key: \
+                 MS-CHAPv2 fails for these users (was the key file replaced? restore it, \
+                 or set their passwords again)"
+            ),
+            Err(e) => warn!("cannot check the NT hashes in the store: {e}"),
+        }
+    }
+    store
+}
+
 /// The configuration file's clients, as the store's client sync takes them.
 fn config_client_entries(config: &Config) -> Vec<ClientEntry> {
     config
@@ -133,6 +175,7 @@ impl Server {
             Some(db) => {
                 let store = Store::connect(&db.url).await?;
                 info!(database = store.url(), "store connected");
+                let store = with_credential_key(store, db).await;
                 let sync = Arc::new(ClientSync::new(
                     store.clone(),
                     config_client_entries(config),
@@ -424,4 +467,70 @@ pub fn cancel_on_signals(token: CancellationToken) {
         }
         token.cancel();
     });
+}
+
+#[cfg(test)]
+mod tests {
+    use std::os::unix::fs::PermissionsExt;
+
+    use super::*;
+    use crate::config::DatabaseConfig;
+    use crate::store::{NtCredential, UserAttributes};
+
+    #[tokio::test]
+    async fn credential_key_created_once_and_refused_when_readable() {
+        let dir = std::env::temp_dir().join(format!("authd-server-key-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("credential.key");
+        let db = DatabaseConfig {
+            url: crate::store::default_url(&dir),
+            credential_key: Some(path.clone()),
+        };
+        let store = Store::connect(&db.url).await.unwrap();
+        store
+            .add_user("alice", &UserAttributes::default(), true)
+            .await
+            .unwrap();
+
+        // First start: created, mode 0600; the next start reads the same key.
+        let first = with_credential_key(store.clone(), &db).await;
+        let id = first.credential_key().expect("key created").id();
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600);
+        let again = with_credential_key(store.clone(), &db).await;
+        assert_eq!(again.credential_key().map(|k| k.id()), Some(id));
+        assert!(
+            first
+                .set_password("alice", "clientPass", true)
+                .await
+                .unwrap()
+        );
+        assert!(matches!(
+            again.nt_credential("alice").await.unwrap(),
+            NtCredential::Hash(_)
+        ));
+
+        // A key file others can read: the server starts without it, and
+        // MS-CHAPv2 finds no credential (PAP still works).
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+        let refused = with_credential_key(store.clone(), &db).await;
+        assert!(refused.credential_key().is_none());
+        assert!(matches!(
+            refused.nt_credential("alice").await.unwrap(),
+            NtCredential::NoCredential
+        ));
+        assert!(
+            refused
+                .verify_password("alice", "clientPass")
+                .await
+                .unwrap()
+        );
+
+        // No path configured (a configuration built in code): no key.
+        let none = with_credential_key(store.clone(), &DatabaseConfig::new(db.url.clone())).await;
+        assert!(none.credential_key().is_none());
+        store.close().await;
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 }

@@ -17,6 +17,10 @@
 //! Every change runs in a transaction together with its audit row, so the
 //! log never misses a change and never records one that did not happen.
 //! Audit rows never hold a secret or a password.
+//!
+//! Passwords are stored as an Argon2id hash, and, for MS-CHAPv2, as an NT
+//! hash encrypted under the credential key, a file kept outside the
+//! database (`credentials.rs`, [`crate::credkey`]).
 
 pub mod breaker;
 mod model;
@@ -27,6 +31,7 @@ use std::fs::OpenOptions;
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use argon2::password_hash::PasswordHasher;
@@ -40,8 +45,10 @@ use zeroize::Zeroizing;
 
 use crate::cidr::IpNet;
 use crate::config::Secret;
+use crate::credkey::CredentialKey;
 use crate::logsafe::{POSTGRES_PARAMETERS, redact_database_url};
 
+pub use credentials::{ImportSummary, NtCredential, PreparedPassword, UserImport};
 pub use model::{
     AuditEntry, Authorization, CertificateRecord, CertificateStatus, Change, Group, GroupUpdate,
     IssuerName, NasClientRecord, NewCertificate, RevocationReasonName, TicketKeyRecord, User,
@@ -136,6 +143,23 @@ pub enum StoreError {
     /// Hashing a password failed.
     #[error("password hashing failed")]
     PasswordHash,
+    /// A user's stored NT hash cannot be used: sealed under another
+    /// credential key, or altered, or copied from another user's row.
+    #[error("the NT hash of user `{user}` does not decrypt: {reason}")]
+    Credential {
+        /// The user.
+        user: String,
+        /// Why (never the key or the hash).
+        reason: String,
+    },
+    /// One record of a batch (an import) failed; nothing was written.
+    #[error("record {}: {source}", index + 1)]
+    InRecord {
+        /// Its index in the batch, from 0.
+        index: usize,
+        /// What is wrong with it.
+        source: Box<StoreError>,
+    },
 }
 
 impl StoreError {
@@ -284,12 +308,17 @@ macro_rules! count {
     };
 }
 
+// After the macros, which it uses.
+mod credentials;
+
 /// A handle on the store; cheap to clone (the pool is shared).
 #[derive(Clone)]
 pub struct Store {
     pool: Pool,
     actor: String,
     url: String,
+    /// Seals and opens NT hashes; `None`: passwords are Argon2id only.
+    credential_key: Option<Arc<CredentialKey>>,
 }
 
 impl std::fmt::Debug for Store {
@@ -297,6 +326,7 @@ impl std::fmt::Debug for Store {
         f.debug_struct("Store")
             .field("url", &self.url)
             .field("actor", &self.actor)
+            .field("credential_key", &self.credential_key)
             .finish_non_exhaustive()
     }
 }
@@ -421,6 +451,7 @@ impl Store {
             pool,
             actor: "authd".to_owned(),
             url: shown,
+            credential_key: None,
         };
         with_pool!(store, pool => MIGRATOR.run(pool).await?);
         Ok(store)
@@ -614,27 +645,6 @@ impl Store {
             revoked
         });
         Ok(revoked)
-    }
-
-    /// Sets a user's password, stored as an Argon2id hash (RFC 9106) in PHC
-    /// string format. The password itself is never stored or logged.
-    pub async fn set_password(&self, name: &str, password: &str) -> Result<(), StoreError> {
-        validate::password(password)?;
-        let hash = hash_password(password)?;
-        with_pool!(self, pool => {
-            let mut tx = pool.begin().await?;
-            let done = sqlx::query("UPDATE users SET password_hash = $1 WHERE name = $2")
-                .bind(&hash)
-                .bind(name)
-                .execute(&mut *tx)
-                .await?;
-            if done.rows_affected() == 0 {
-                return Err(StoreError::NotFound { kind: "user", name: name.to_owned() });
-            }
-            audit!(tx, &self.actor, "user.passwd", name, "password changed");
-            tx.commit().await?;
-        });
-        Ok(())
     }
 
     /// Whether `password` is the user's password. `false` for an unknown

@@ -105,6 +105,8 @@ pub struct User {
     pub vlan: Option<String>,
     pub session_timeout: Option<u32>,
     pub has_password: bool,
+    /// Whether an encrypted NT hash (MS-CHAPv2) is stored.
+    pub has_nt_hash: bool,
     /// Unix seconds.
     pub created_at: i64,
 }
@@ -303,7 +305,8 @@ fn timeout(v: Option<i64>) -> Option<u32> {
 }
 
 pub(super) const USER_SELECT: &str = "SELECT name, enabled, group_name, vlan, session_timeout, \
-     password_hash IS NOT NULL AS has_password, created_at FROM users";
+     password_hash IS NOT NULL AS has_password, \
+     nt_hash_encrypted IS NOT NULL AS has_nt_hash, created_at FROM users";
 
 #[derive(sqlx::FromRow)]
 pub(super) struct UserRow {
@@ -313,6 +316,7 @@ pub(super) struct UserRow {
     vlan: Option<String>,
     session_timeout: Option<i64>,
     has_password: bool,
+    has_nt_hash: bool,
     created_at: i64,
 }
 
@@ -325,6 +329,7 @@ impl From<UserRow> for User {
             vlan: r.vlan,
             session_timeout: timeout(r.session_timeout),
             has_password: r.has_password,
+            has_nt_hash: r.has_nt_hash,
             created_at: r.created_at,
         }
     }
