@@ -456,3 +456,258 @@ fn database_selection() {
             > 0
     );
 }
+
+/// The store of a CLI's data directory, opened as the server would, with
+/// the credential key the CLI created.
+fn keyed_store(cli: &Cli) -> (tokio::runtime::Runtime, authd::store::Store) {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let key = authd::credkey::CredentialKey::load(&cli.data.path().join("credential.key"))
+        .expect("credential key");
+    let store = rt
+        .block_on(authd::store::Store::connect(&authd::store::default_url(
+            cli.data.path(),
+        )))
+        .unwrap()
+        .with_credential_key(key);
+    (rt, store)
+}
+
+fn nt_hash_of(
+    rt: &tokio::runtime::Runtime,
+    store: &authd::store::Store,
+    user: &str,
+) -> Option<[u8; 16]> {
+    use authd::store::NtCredential;
+    match rt.block_on(store.nt_credential(user)).unwrap() {
+        NtCredential::Hash(h) => Some(*h.as_bytes()),
+        NtCredential::NoCredential => None,
+        NtCredential::UnknownUser => panic!("no user {user}"),
+    }
+}
+
+#[test]
+fn passwords_and_the_credential_key() {
+    use eap_methods::mschapv2::NtHash;
+    let cli = Cli::new();
+    cli.ok(&["pki", "init"]);
+    let key = cli.data.path().join("credential.key");
+    cli.ok(&["user", "add", "bob"]);
+    // --no-mschap: Argon2id only, and no key needed.
+    let out = cli.ok_with(&["user", "passwd", "bob", "--no-mschap"], "bob pass\n");
+    assert!(out.contains("Argon2id only"), "{out}");
+    assert!(!key.exists(), "no key file before one is needed");
+    // Without it: the key file is created on first use, mode 0600.
+    let out = cli.ok_with(&["user", "passwd", "bob"], "bob pass 2\n");
+    assert!(out.contains("MS-CHAPv2"), "{out}");
+    assert_eq!(mode(&key), 0o600);
+    assert_eq!(std::fs::read(&key).unwrap().len(), 32);
+    let bytes = std::fs::read(&key).unwrap();
+    let show = cli.json(&["user", "show", "bob"]);
+    assert_eq!(show["user"]["has_nt_hash"], true);
+    {
+        let (rt, store) = keyed_store(&cli);
+        assert_eq!(
+            nt_hash_of(&rt, &store, "bob"),
+            Some(*NtHash::of_password("bob pass 2").as_bytes())
+        );
+        assert!(
+            rt.block_on(store.verify_password("bob", "bob pass 2"))
+                .unwrap()
+        );
+        rt.block_on(store.close());
+    }
+    // --no-mschap again clears the NT hash; the key file stays as it was.
+    cli.ok_with(&["user", "passwd", "bob", "--no-mschap"], "bob pass 3\n");
+    assert_eq!(
+        cli.json(&["user", "show", "bob"])["user"]["has_nt_hash"],
+        false
+    );
+    assert_eq!(
+        std::fs::read(&key).unwrap(),
+        bytes,
+        "key file not rewritten"
+    );
+    cli.ok_with(
+        &["user", "add", "dora", "--password", "--no-mschap"],
+        "d pw\n",
+    );
+    assert_eq!(
+        cli.json(&["user", "show", "dora"])["user"]["has_nt_hash"],
+        false
+    );
+    cli.ok_with(&["user", "add", "erin", "--password"], "e pw\n");
+    assert_eq!(
+        cli.json(&["user", "show", "erin"])["user"]["has_nt_hash"],
+        true
+    );
+    // --no-mschap means nothing without --password: a usage error.
+    let out = cli.run_with(&["user", "add", "fred", "--no-mschap"], "");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--password"));
+
+    // A key file others can read is refused, with what to do; --no-mschap
+    // needs no key and still works (positive control).
+    std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let err = cli.fails(&["user", "passwd", "bob"], "x\n");
+    assert!(
+        err.contains("credential.key") && err.contains("chmod 600"),
+        "{err}"
+    );
+    assert!(err.contains("--no-mschap"), "{err}");
+    cli.ok_with(&["user", "passwd", "bob", "--no-mschap"], "bob pass 4\n");
+    std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o600)).unwrap();
+    cli.ok_with(&["user", "passwd", "bob"], "bob pass 5\n");
+}
+
+#[test]
+fn user_import() {
+    use eap_methods::mschapv2::NtHash;
+    let cli = Cli::new();
+    cli.ok(&["pki", "init"]);
+    cli.ok(&["group", "add", "staff", "--vlan", "10"]);
+    cli.ok_with(&["user", "add", "bob", "--password"], "old bob\n");
+    let files = TempDir::new("admin-cli-import");
+    let good = files.path().join("good.csv");
+    std::fs::write(
+        &good,
+        "name,password,group,vlan\r\n\
+         bob,\"new, \"\"quoted\"\" pw\",staff,\r\n\
+         carol,carol pw,,20\r\n\
+         \"dave, jr\",dave pw,staff,30\r\n",
+    )
+    .unwrap();
+    let out = cli.ok(&["user", "import", good.to_str().unwrap()]);
+    assert!(out.contains("2 user(s) created, 1 updated"), "{out}");
+    assert!(out.contains("NT hash"), "{out}");
+    let users = cli.json(&["user", "list"]);
+    let names: Vec<_> = users
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| u["name"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(names, ["bob", "carol", "dave, jr"]);
+    let bob = cli.json(&["user", "show", "bob"]);
+    assert_eq!(bob["user"]["group"], "staff");
+    assert_eq!(bob["effective_vlan"], "10");
+    assert_eq!(cli.json(&["user", "show", "carol"])["user"]["vlan"], "20");
+    {
+        let (rt, store) = keyed_store(&cli);
+        for (user, pw) in [
+            ("bob", "new, \"quoted\" pw"),
+            ("carol", "carol pw"),
+            ("dave, jr", "dave pw"),
+        ] {
+            assert!(
+                rt.block_on(store.verify_password(user, pw)).unwrap(),
+                "{user}"
+            );
+            assert_eq!(
+                nt_hash_of(&rt, &store, user),
+                Some(*NtHash::of_password(pw).as_bytes()),
+                "{user}"
+            );
+        }
+        assert!(
+            !rt.block_on(store.verify_password("bob", "old bob"))
+                .unwrap()
+        );
+        rt.block_on(store.close());
+    }
+
+    // A bad file: every bad line named, and nothing written, not even the
+    // good lines before them.
+    let bad = files.path().join("bad.csv");
+    std::fs::write(
+        &bad,
+        "erin,erin pw,,\n\
+         bob,changed,nope,\n\
+         frank,pw\n\
+         gina,,,\n\
+         \" hank\",pw,,\n\
+         erin,again,,\n",
+    )
+    .unwrap();
+    let before = cli.json(&["user", "list"]);
+    let audit_before = cli
+        .json(&["audit", "--limit", "1000"])
+        .as_array()
+        .unwrap()
+        .len();
+    let err = cli.fails(&["user", "import", bad.to_str().unwrap()], "");
+    for needle in [
+        "bad.csv: nothing imported",
+        "line 2: group `nope` does not exist",
+        "line 3: 2 field(s), expected 4",
+        "line 4: invalid password: must not be empty",
+        "line 5: invalid user name",
+        "line 6: user `erin` is already on line 1",
+    ] {
+        assert!(err.contains(needle), "{needle}: {err}");
+    }
+    assert!(
+        !err.contains("changed") && !err.contains("erin pw"),
+        "{err}"
+    );
+    assert_eq!(cli.json(&["user", "list"]), before);
+    assert_eq!(
+        cli.json(&["audit", "--limit", "1000"])
+            .as_array()
+            .unwrap()
+            .len(),
+        audit_before
+    );
+    {
+        let (rt, store) = keyed_store(&cli);
+        assert!(
+            rt.block_on(store.verify_password("bob", "new, \"quoted\" pw"))
+                .unwrap()
+        );
+        rt.block_on(store.close());
+    }
+    let err = cli.fails(
+        &[
+            "user",
+            "import",
+            files.path().join("none.csv").to_str().unwrap(),
+        ],
+        "",
+    );
+    assert!(err.contains("none.csv"), "{err}");
+
+    // --no-mschap, from stdin: Argon2id only.
+    let out = cli.ok_with(
+        &["user", "import", "-", "--no-mschap"],
+        "ivan,ivan pw,staff,\n",
+    );
+    assert!(out.contains("1 user(s) created, 0 updated"), "{out}");
+    assert!(out.contains("Argon2id only"), "{out}");
+    {
+        let (rt, store) = keyed_store(&cli);
+        assert!(
+            rt.block_on(store.verify_password("ivan", "ivan pw"))
+                .unwrap()
+        );
+        assert_eq!(nt_hash_of(&rt, &store, "ivan"), None);
+        rt.block_on(store.close());
+    }
+
+    // The import is audited with its counts, never a password.
+    let audit = cli.json(&["audit", "--limit", "1000"]);
+    let imports: Vec<_> = audit
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["action"] == "user.import")
+        .collect();
+    assert_eq!(imports.len(), 2);
+    assert_eq!(imports[0]["detail"], "created=2 updated=1 nt_hash=3");
+    assert_eq!(imports[1]["detail"], "created=1 updated=0 nt_hash=0");
+    let text = serde_json::to_string(&audit).unwrap();
+    for pw in ["quoted", "carol pw", "dave pw", "ivan pw"] {
+        assert!(!text.contains(pw), "audit log leaks {pw}");
+    }
+}

@@ -11,6 +11,14 @@
 //! taken from the command line, where other users can read them: they are
 //! read without echo from the terminal, or as one line from standard input
 //! when it is not a terminal.
+//!
+//! Passwords are stored as Argon2id and, unless `--no-mschap`, as an NT
+//! hash encrypted under the credential key: `--credential-key FILE`, else
+//! the `[database] credential_key` of `--config FILE` (default
+//! `credential.key` beside it), else `DATA_DIR/credential.key`, where the
+//! server looks too; created (mode 0600) if absent.
+
+mod import;
 
 use std::fmt::Write as _;
 use std::fs;
@@ -25,6 +33,7 @@ use zeroize::Zeroizing;
 
 use crate::cidr::IpNet;
 use crate::config::{Config, Secret};
+use crate::credkey::{CredentialKey, CredentialKeyError};
 use crate::pki::{CertificateAuthority, KeyKind, PkiError};
 use crate::store::{
     self, Change, GroupUpdate, NewCertificate, RevocationReasonName, Store, StoreError,
@@ -99,6 +108,10 @@ pub struct DbArgs {
         default_value = "authd-data"
     )]
     pub data_dir: PathBuf,
+    /// Credential key file (encrypts the NT hashes of MS-CHAPv2); default
+    /// the [database] credential_key of --config, else DATA_DIR/credential.key.
+    #[arg(long, global = true, value_name = "FILE")]
+    pub credential_key: Option<PathBuf>,
     /// Print JSON instead of tables.
     #[arg(long, global = true)]
     pub json: bool,
@@ -114,6 +127,7 @@ impl std::fmt::Debug for DbArgs {
             .field("config", &self.config)
             .field("database", &database)
             .field("data_dir", &self.data_dir)
+            .field("credential_key", &self.credential_key)
             .field("json", &self.json)
             .finish()
     }
@@ -182,6 +196,10 @@ pub enum UserCommand {
         /// Also set a password (prompted, or one line of stdin).
         #[arg(long)]
         password: bool,
+        /// Store the password as Argon2id only, without the NT hash: the
+        /// user can then use PAP and TTLS-PAP but not MS-CHAPv2.
+        #[arg(long, requires = "password")]
+        no_mschap: bool,
     },
     /// List users.
     List,
@@ -206,7 +224,22 @@ pub enum UserCommand {
     /// Delete a user and revoke its certificates.
     Delete { name: String },
     /// Set a user's password (prompted, or one line of stdin).
-    Passwd { name: String },
+    Passwd {
+        name: String,
+        /// Store it as Argon2id only, without the NT hash: the user can
+        /// then use PAP and TTLS-PAP but not MS-CHAPv2.
+        #[arg(long)]
+        no_mschap: bool,
+    },
+    /// Create or update users with their passwords from a CSV file
+    /// (name,password,group,vlan; `-` for stdin), all or nothing. An
+    /// existing user gets the file's password, group and VLAN (empty: none).
+    Import {
+        file: PathBuf,
+        /// Store the passwords as Argon2id only, without NT hashes.
+        #[arg(long)]
+        no_mschap: bool,
+    },
 }
 
 #[derive(clap::Subcommand, Debug)]
@@ -335,6 +368,8 @@ pub enum AdminError {
     },
     #[error("{0}")]
     Usage(String),
+    #[error("{0} (or pass --no-mschap to store the password for PAP only)")]
+    CredentialKey(#[from] CredentialKeyError),
 }
 
 fn io_err(what: impl Into<String>) -> impl FnOnce(std::io::Error) -> AdminError {
@@ -413,7 +448,7 @@ pub async fn execute(cmd: AdminCommand, out: &mut String) -> Result<(), AdminErr
         AdminCommand::Pki { cmd } => pki_command(cmd, out),
         AdminCommand::User { db, cmd } => {
             let store = open_store(&db).await?;
-            let r = user_command(&store, cmd, db.json, out).await;
+            let r = user_command(&store, &db, cmd, out).await;
             store.close().await;
             r
         }
@@ -485,12 +520,57 @@ fn opt<T: ToString>(v: &Option<T>) -> String {
         .map_or_else(|| "-".to_owned(), ToString::to_string)
 }
 
+/// The credential key file the options select, as the server finds it:
+/// `--credential-key`, else the `[database] credential_key` of `--config`
+/// (default beside the file), else `DATA_DIR/credential.key`.
+pub fn credential_key_path(db: &DbArgs) -> Result<PathBuf, AdminError> {
+    if let Some(path) = &db.credential_key {
+        return Ok(path.clone());
+    }
+    if let Some(path) = &db.config {
+        let config = Config::load(path)?;
+        return Ok(match config.database.and_then(|d| d.credential_key) {
+            Some(key) => key,
+            None => path
+                .parent()
+                .unwrap_or(Path::new(""))
+                .join(crate::credkey::DEFAULT_FILE),
+        });
+    }
+    Ok(db.data_dir.join(crate::credkey::DEFAULT_FILE))
+}
+
+/// `store` with the credential key loaded, or created (mode 0600) if there
+/// is none yet, which is said on stderr.
+fn with_credential_key(store: &Store, db: &DbArgs) -> Result<Store, AdminError> {
+    let path = credential_key_path(db)?;
+    let (key, created) = CredentialKey::load_or_create(&path)?;
+    if created {
+        eprintln!(
+            "authd: created the credential key {} (mode 0600); the server must read the same \
+             file; keep it off database backups",
+            path.display()
+        );
+    }
+    Ok(store.clone().with_credential_key(key))
+}
+
+/// What a password change stored, for messages.
+fn stored(nt_hash: bool) -> &'static str {
+    if nt_hash {
+        "Argon2id and NT hash: PAP, TTLS-PAP and MS-CHAPv2"
+    } else {
+        "Argon2id only: PAP and TTLS-PAP"
+    }
+}
+
 async fn user_command(
     store: &Store,
+    db: &DbArgs,
     cmd: UserCommand,
-    json_output: bool,
     out: &mut String,
 ) -> Result<(), AdminError> {
+    let json_output = db.json;
     match cmd {
         UserCommand::Add {
             name,
@@ -498,8 +578,14 @@ async fn user_command(
             attrs,
             disabled,
             password,
+            no_mschap,
         } => {
-            // Read the password first: a prompt that fails leaves nothing half done.
+            // The key and the password first: a failure leaves nothing half done.
+            let keyed = if password && !no_mschap {
+                Some(with_credential_key(store, db)?)
+            } else {
+                None
+            };
             let pw = if password {
                 Some(read_secret("Password", true)?)
             } else {
@@ -510,11 +596,17 @@ async fn user_command(
                 vlan: attrs.vlan,
                 session_timeout: attrs.session_timeout,
             };
+            let store = keyed.as_ref().unwrap_or(store);
             store.add_user(&name, &a, !disabled).await?;
-            if let Some(pw) = pw {
-                store.set_password(&name, &pw, false).await?;
-            }
-            done(out, json_output, format!("user {name:?} added"))
+            let Some(pw) = pw else {
+                return done(out, json_output, format!("user {name:?} added"));
+            };
+            let nt_hash = store.set_password(&name, &pw, !no_mschap).await?;
+            done(
+                out,
+                json_output,
+                format!("user {name:?} added, password set ({})", stored(nt_hash)),
+            )
         }
         UserCommand::List => {
             let users = store.list_users().await?;
@@ -531,6 +623,7 @@ async fn user_command(
                         opt(&u.vlan),
                         opt(&u.session_timeout),
                         if u.has_password { "yes" } else { "no" }.to_owned(),
+                        if u.has_nt_hash { "yes" } else { "no" }.to_owned(),
                     ]
                 })
                 .collect();
@@ -543,6 +636,7 @@ async fn user_command(
                     "VLAN",
                     "SESSION-TIMEOUT",
                     "PASSWORD",
+                    "NT-HASH",
                 ],
                 rows,
             );
@@ -585,7 +679,11 @@ async fn user_command(
             let _ = writeln!(
                 out,
                 "password:         {}",
-                if user.has_password { "set" } else { "not set" }
+                match (user.has_password, user.has_nt_hash) {
+                    (false, _) => "not set",
+                    (true, false) => "set (Argon2id only: PAP and TTLS-PAP)",
+                    (true, true) => "set (Argon2id and NT hash: also MS-CHAPv2)",
+                }
             );
             let _ = writeln!(out, "created:          {}", format_time(user.created_at));
             let _ = writeln!(out, "certificates:");
@@ -631,16 +729,29 @@ async fn user_command(
                 format!("user {name:?} deleted; {revoked} certificate(s) revoked"),
             )
         }
-        UserCommand::Passwd { name } => {
-            // Fail on an unknown user before prompting.
+        UserCommand::Passwd { name, no_mschap } => {
+            // Fail on an unknown user or an unusable key before prompting.
             store.user(&name).await?;
+            let keyed = if no_mschap {
+                store.clone()
+            } else {
+                with_credential_key(store, db)?
+            };
             let pw = read_secret("New password", true)?;
-            store.set_password(&name, &pw, false).await?;
+            let nt_hash = keyed.set_password(&name, &pw, !no_mschap).await?;
             done(
                 out,
                 json_output,
-                format!("password of user {name:?} changed"),
+                format!("password of user {name:?} changed ({})", stored(nt_hash)),
             )
+        }
+        UserCommand::Import { file, no_mschap } => {
+            let keyed = if no_mschap {
+                store.clone()
+            } else {
+                with_credential_key(store, db)?
+            };
+            import::import(&keyed, &file, !no_mschap, json_output, out).await
         }
     }
 }
@@ -1264,6 +1375,7 @@ mod tests {
             config: None,
             database: Some("postgres://authd:s3cret@db.example/authd".into()),
             data_dir: PathBuf::from("authd-data"),
+            credential_key: None,
             json: true,
         };
         let dbg = format!("{args:?}");
