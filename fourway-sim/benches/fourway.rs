@@ -24,6 +24,7 @@ fn handshake(pmk: &Pmk, rsne: &[u8], n: u8) -> bool {
             sta_rsne: rsne.to_vec(),
             gtk: Gtk::from_bytes([7; 16]),
             gtk_index: 1,
+            igtk: None,
             retrans_timeout: Duration::from_millis(100),
             max_retries: 3,
         },

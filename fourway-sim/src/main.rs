@@ -37,7 +37,7 @@ use fourway_sim::keys::{Nonce, Pmk, derive_ptk, psk_from_passphrase};
 use fourway_sim::load::{HalfOpenOptions, LoadOptions, Mode, run_half_open, run_load};
 use fourway_sim::pcap::write_capture;
 use fourway_sim::radius_client::{Retransmit, Transport, TransportError};
-use fourway_sim::sim::{SimOptions, StationReport, run_handshakes};
+use fourway_sim::sim::{Pmf, SimOptions, StationReport, run_handshakes};
 use fourway_sim::station::{
     StationTls, TlsChoice, authenticate_on, client_config, default_server_name,
 };
@@ -116,6 +116,12 @@ struct RunArgs {
     /// implemented yet: asking for them is an error.
     #[arg(long)]
     akm: Option<u8>,
+    /// Management frame protection (IEEE 802.11w) in both RSN elements:
+    /// MFPC (optional) or MFPC and MFPR (required). The run ends with a
+    /// BIP-protected broadcast deauthentication the station must accept,
+    /// and forged, unprotected and replayed ones it must refuse.
+    #[arg(long, value_parser = ["optional", "required"])]
+    pmf: Option<String>,
     /// Print each station's PMK as a Wireshark/tshark decryption key
     /// (`wpa-psk=...`, for the 80211_keys table). Secret: only on request.
     #[arg(long)]
@@ -136,6 +142,14 @@ fn choose_akm(psk: bool, number: Option<u8>) -> Result<Akm, String> {
             "--akm {number}: {akm} authenticates with EAP; it runs without --psk"
         )),
         (false, _) => Err(format!("--akm {number}: {akm} runs with --psk")),
+    }
+}
+
+fn pmf_choice(s: Option<&str>) -> Pmf {
+    match s {
+        Some("required") => Pmf::Required,
+        Some(_) => Pmf::Optional,
+        None => Pmf::Disabled,
     }
 }
 
@@ -361,6 +375,7 @@ fn run(args: &RunArgs) -> Result<ExitCode, String> {
     let opts = SimOptions {
         ssid: args.ssid.as_bytes().to_vec(),
         akm: choose_akm(true, args.akm)?,
+        pmf: pmf_choice(args.pmf.as_deref()),
         capture: args.pcap.is_some(),
         ..SimOptions::default()
     };
@@ -413,6 +428,7 @@ fn run_radius(args: &RunArgs) -> Result<ExitCode, String> {
     let mut opts = SimOptions {
         ssid: args.ssid.as_bytes().to_vec(),
         akm,
+        pmf: pmf_choice(args.pmf.as_deref()),
         capture: args.pcap.is_some(),
         ..SimOptions::default()
     };
@@ -587,6 +603,9 @@ fn report_line(i: u32, r: &StationReport, took: Duration, radius: &str) -> Strin
         yes_no(r.ccmp_ok, "ok", "FAILED"),
         took.as_secs_f64() * 1000.0,
     );
+    if let Some(ok) = r.pmf_ok {
+        line.push_str(yes_no(ok, " pmf=ok", " pmf=FAILED"));
+    }
     if let Some(e) = &r.error {
         line.push_str(&format!(" error={e}"));
     }

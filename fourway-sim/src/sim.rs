@@ -18,7 +18,7 @@ use crate::ccmp::CcmpSession;
 use crate::eapol::{Akm, PacketType, RsnElement, emit_eapol};
 use crate::fourway::{
     Authenticator, AuthenticatorConfig, AuthenticatorState, Event, FourWayError, GroupKeyState,
-    Gtk, Supplicant, SupplicantConfig, SupplicantState,
+    Gtk, Igtk, Supplicant, SupplicantConfig, SupplicantState,
 };
 use crate::frames::{self, Direction, MacAddr};
 use crate::keys::{Nonce, Pmk};
@@ -180,6 +180,31 @@ impl Pair {
     }
 }
 
+/// Management frame protection (IEEE 802.11w) as both RSN elements
+/// advertise it (§9.4.2.24.4 MFPC/MFPR).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Pmf {
+    /// Neither MFPC nor MFPR.
+    #[default]
+    Disabled,
+    /// MFPC.
+    Optional,
+    /// MFPC and MFPR.
+    Required,
+}
+
+impl Pmf {
+    /// The RSN Capabilities bits.
+    pub fn capabilities(self) -> u16 {
+        use crate::eapol::{RSN_CAP_MFPC, RSN_CAP_MFPR};
+        match self {
+            Pmf::Disabled => 0,
+            Pmf::Optional => RSN_CAP_MFPC,
+            Pmf::Required => RSN_CAP_MFPC | RSN_CAP_MFPR,
+        }
+    }
+}
+
 /// Parameters of a simulated station run.
 #[derive(Debug, Clone)]
 pub struct SimOptions {
@@ -195,6 +220,8 @@ pub struct SimOptions {
     pub group_rekey: bool,
     /// Keep the 802.11 frames for a capture file.
     pub capture: bool,
+    /// Management frame protection of both sides.
+    pub pmf: Pmf,
     /// The EAP exchange that made the PMK (RADIUS mode), for the capture:
     /// written as EAPOL-EAP frames between the association and the
     /// four-way handshake.
@@ -210,6 +237,7 @@ impl Default for SimOptions {
             max_retries: 3,
             group_rekey: true,
             capture: false,
+            pmf: Pmf::Disabled,
             eap: Vec::new(),
         }
     }
@@ -241,6 +269,10 @@ pub struct StationReport {
     pub group_rekey_ok: bool,
     /// CCMP frames decrypted both ways, and a group frame under the GTK.
     pub ccmp_ok: bool,
+    /// With management frame protection: the station accepted the AP's
+    /// BIP-protected broadcast deauthentication and refused an
+    /// unprotected, a forged and a replayed one. `None` without it.
+    pub pmf_ok: Option<bool>,
     /// The first fatal or discarding error, if any.
     pub error: Option<FourWayError>,
     /// Virtual time the handshakes took.
@@ -257,6 +289,7 @@ impl StationReport {
             && self.gtk_installed
             && self.group_rekey_ok
             && self.ccmp_ok
+            && self.pmf_ok != Some(false)
     }
 }
 
@@ -286,7 +319,9 @@ pub fn run_handshakes<R: CryptoRng + ?Sized>(
     now: Instant,
     opts: &SimOptions,
 ) -> StationReport {
-    let ap_rsne = RsnElement::ccmp128(opts.akm).to_bytes().unwrap_or_default();
+    let mut rsne = RsnElement::ccmp128(opts.akm);
+    rsne.capabilities = Some(opts.pmf.capabilities());
+    let ap_rsne = rsne.to_bytes().unwrap_or_default();
     let sta_rsne = ap_rsne.clone();
     let auth_cfg = AuthenticatorConfig {
         aa,
@@ -296,6 +331,15 @@ pub fn run_handshakes<R: CryptoRng + ?Sized>(
         sta_rsne: sta_rsne.clone(),
         gtk: random_gtk(rng),
         gtk_index: 1,
+        igtk: (opts.pmf != Pmf::Disabled).then(|| {
+            let mut k = [0u8; 16];
+            rng.fill_bytes(&mut k);
+            Igtk {
+                key: zeroize::Zeroizing::new(k),
+                key_id: 4,
+                ipn: 0,
+            }
+        }),
         retrans_timeout: opts.retrans_timeout,
         max_retries: opts.max_retries,
     };
@@ -450,6 +494,17 @@ pub fn run_handshakes<R: CryptoRng + ?Sized>(
         ccmp_ok = ok;
     }
 
+    let pmf_ok = (ptk_installed && pair.auth.mfp()).then(|| {
+        let at = pair.elapsed();
+        deauth_checks(
+            &mut pair,
+            aa,
+            rng,
+            next_seq(),
+            opts.capture.then_some((&mut frames, at)),
+        )
+    });
+
     let error = pair
         .auth_events
         .iter()
@@ -469,10 +524,55 @@ pub fn run_handshakes<R: CryptoRng + ?Sized>(
         gtk_installed,
         group_rekey_ok,
         ccmp_ok,
+        pmf_ok,
         error,
         virtual_time: pair.elapsed(),
         frames,
     }
+}
+
+/// The AP deauthenticates all stations with a BIP-protected broadcast
+/// Deauthentication (§12.5.4); the station accepts it only with the IGTK's
+/// MIC and a fresh IPN: an unprotected copy, one forged under another key
+/// and a replay of the genuine one are refused (in that order: the genuine
+/// frame comes third).
+fn deauth_checks<R: CryptoRng + ?Sized>(
+    pair: &mut Pair,
+    aa: MacAddr,
+    rng: &mut R,
+    seq: u16,
+    capture: Option<(&mut Vec<CapturedFrame>, Duration)>,
+) -> bool {
+    use crate::bip::{BipError, BipReceiver, bip_protect};
+    let Some(kde) = pair.supp.igtk() else {
+        return false;
+    };
+    let Ok(key) = <[u8; 16]>::try_from(&kde.igtk[..]) else {
+        return false;
+    };
+    let mut station = BipReceiver::new(key, kde.key_id, kde.ipn);
+    let (Some(ipn), Some(igtk)) = (pair.auth.next_ipn(), pair.auth.igtk()) else {
+        return false;
+    };
+    let plain = frames::deauthentication(aa, MacAddr::BROADCAST, 3, seq);
+    let mut other = [0u8; 16];
+    rng.fill_bytes(&mut other);
+    let (Ok(genuine), Ok(forged)) = (
+        bip_protect(&igtk.key, igtk.key_id, ipn, &plain),
+        bip_protect(&other, igtk.key_id, ipn + 1, &plain),
+    ) else {
+        return false;
+    };
+    let ok = station.verify(&plain) == Err(BipError::Unprotected)
+        && station.verify(&forged) == Err(BipError::BadMic)
+        && station.verify(&genuine).is_ok()
+        && station.verify(&genuine) == Err(BipError::Replay(ipn));
+    if let Some((frames, at)) = capture {
+        for frame in [plain, forged, genuine.clone(), genuine] {
+            frames.push(CapturedFrame { at, frame });
+        }
+    }
+    ok
 }
 
 /// Protect `plain` with `tx`, unprotect with `rx`, compare; keep the

@@ -161,3 +161,32 @@ fn akm_choice_and_refusals() {
     assert!(!ok);
     assert!(err.contains("is not implemented"), "{err}");
 }
+
+// --pmf: the station installs the IGTK and accepts only the AP's
+// BIP-protected broadcast deauthentication (see sim::deauth_checks).
+#[test]
+fn run_with_pmf() {
+    for pmf in ["optional", "required"] {
+        let (ok, out) = run(&[
+            "run",
+            "--psk",
+            "--ssid",
+            "lab",
+            "--passphrase",
+            "a long passphrase",
+            "--pmf",
+            pmf,
+        ]);
+        assert!(ok, "{out}");
+        assert!(out.contains("ccmp=ok") && out.contains(" pmf=ok"), "{out}");
+    }
+    let (ok, out) = run(&[
+        "run",
+        "--psk",
+        "--ssid",
+        "lab",
+        "--passphrase",
+        "a long passphrase",
+    ]);
+    assert!(ok && !out.contains("pmf="), "{out}");
+}

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use fourway_sim::eapol::{Akm, RsnElement};
 use fourway_sim::fourway::{
     Authenticator, AuthenticatorConfig, AuthenticatorState, Event, FourWayError, GroupKeyState,
-    Gtk, Supplicant, SupplicantConfig, SupplicantState,
+    Gtk, Igtk, Supplicant, SupplicantConfig, SupplicantState,
 };
 use fourway_sim::frames::{Direction, MacAddr};
 use fourway_sim::keys::{Pmk, psk_from_passphrase};
@@ -37,6 +37,8 @@ struct Setup {
     /// RSNE the AP saw in the association request.
     sta_rsne_assoc: Vec<u8>,
     max_retries: u32,
+    /// The AP has an IGTK (key ID 4, 0x49 octets).
+    igtk: bool,
 }
 
 impl Default for Setup {
@@ -49,6 +51,7 @@ impl Default for Setup {
             sta_rsne_sent: rsne(Akm::Psk),
             sta_rsne_assoc: rsne(Akm::Psk),
             max_retries: 3,
+            igtk: false,
         }
     }
 }
@@ -64,6 +67,11 @@ fn pair(s: Setup) -> Pair {
             sta_rsne: s.sta_rsne_assoc,
             gtk: Gtk::from_bytes([0x47; 16]),
             gtk_index: 1,
+            igtk: s.igtk.then(|| Igtk {
+                key: zeroize::Zeroizing::new([0x49; 16]),
+                key_id: 4,
+                ipn: 7,
+            }),
             retrans_timeout: RETRANS,
             max_retries: s.max_retries,
         },
@@ -494,4 +502,93 @@ fn unimplemented_akms_fail_at_once() {
         p.auth_events,
         vec![Event::Failed(FourWayError::AkmNotOffered)]
     );
+}
+
+fn rsne_caps(akm: Akm, caps: u16) -> Vec<u8> {
+    let mut r = RsnElement::ccmp128(akm);
+    r.capabilities = Some(caps);
+    r.to_bytes().unwrap()
+}
+
+const MFPC: u16 = fourway_sim::eapol::RSN_CAP_MFPC;
+const MFPR: u16 = fourway_sim::eapol::RSN_CAP_MFPR;
+
+fn pmf_setup(ap_caps: u16, sta_caps: u16) -> Setup {
+    Setup {
+        ap_rsne_sent: rsne_caps(Akm::Psk, ap_caps),
+        ap_rsne_beacon: rsne_caps(Akm::Psk, ap_caps),
+        sta_rsne_sent: rsne_caps(Akm::Psk, sta_caps),
+        sta_rsne_assoc: rsne_caps(Akm::Psk, sta_caps),
+        igtk: true,
+        ..Setup::default()
+    }
+}
+
+// 802.11w: with MFPC on both sides message 3 carries the IGTK KDE
+// (§12.7.6.4) and so does group message 1 (§12.7.7.2); the station
+// installs the IGTK with its key ID and IPN.
+#[test]
+fn pmf_delivers_igtk_in_message3_and_group_handshake() {
+    for (ap, sta) in [(MFPC, MFPC), (MFPC | MFPR, MFPC), (MFPC, MFPC | MFPR)] {
+        let mut p = pair(pmf_setup(ap, sta));
+        p.drive();
+        assert_success(&p);
+        assert!(p.auth.mfp() && p.supp.mfp());
+        let igtk = p.supp.igtk().expect("IGTK installed");
+        assert_eq!((igtk.key_id, igtk.ipn), (4, [7, 0, 0, 0, 0, 0]));
+        assert_eq!(&igtk.igtk[..], &[0x49; 16]);
+        let now = p.now;
+        p.auth
+            .start_group_rekey(now, Gtk::from_bytes([2; 16]), 2)
+            .unwrap();
+        p.drive();
+        assert_eq!(p.auth.group_state(), GroupKeyState::RekeyEstablished);
+        assert!(p.supp.igtk().is_some());
+    }
+    // Without MFPC on one side: no IGTK, no protection.
+    let mut p = pair(pmf_setup(MFPC, 0));
+    p.drive();
+    assert_success(&p);
+    assert!(!p.auth.mfp() && !p.supp.mfp() && p.supp.igtk().is_none());
+}
+
+// §12.6.3: a side that requires protection refuses a peer that is not
+// capable of it; MFPR without MFPC is invalid. Nothing is sent.
+#[test]
+fn pmf_policy_mismatches_refused() {
+    for (ap, sta) in [
+        (MFPC | MFPR, 0),
+        (0, MFPC | MFPR),
+        (MFPR, MFPR),
+        (MFPC, MFPR),
+    ] {
+        let mut p = pair(pmf_setup(ap, sta));
+        p.drive();
+        assert!(p.delivered.is_empty(), "{ap:#x} {sta:#x}");
+        assert_eq!(p.auth_events, vec![Event::Failed(FourWayError::MfpPolicy)]);
+    }
+    // Negotiated, but the AP has no IGTK to give.
+    let mut p = pair(Setup {
+        igtk: false,
+        ..pmf_setup(MFPC, MFPC)
+    });
+    p.drive();
+    assert_eq!(p.auth_events, vec![Event::Failed(FourWayError::NoIgtk)]);
+}
+
+// A downgrade: the beacon the station saw had MFPC stripped, so the station
+// would go without protection; message 3 carries the AP's real RSNE and
+// the station aborts (§12.7.6.4).
+#[test]
+fn pmf_downgrade_in_beacon_detected_by_message3() {
+    let mut p = pair(Setup {
+        ap_rsne_beacon: rsne_caps(Akm::Psk, 0),
+        sta_rsne_sent: rsne_caps(Akm::Psk, MFPC),
+        sta_rsne_assoc: rsne_caps(Akm::Psk, MFPC),
+        ..pmf_setup(MFPC, MFPC)
+    });
+    p.drive();
+    assert!(p.supp_errors.contains(&FourWayError::RsneMismatch));
+    assert_eq!(p.supp.state(), SupplicantState::Failed);
+    assert!(p.supp.igtk().is_none());
 }

@@ -54,6 +54,7 @@ libfuzzer_sys::fuzz_target!(|data: &[u8]| {
             sta_rsne: rsne,
             gtk: Gtk::from_bytes([3; 16]),
             gtk_index: 1,
+            igtk: None,
             retrans_timeout: Duration::from_millis(100),
             max_retries: 1,
         },

@@ -5,9 +5,7 @@ use std::time::{Duration, Instant};
 
 use zeroize::Zeroizing;
 
-use super::{
-    Event, FourWayError, Gtk, check_mic, key_info, negotiated_profile, parse, signed_frame,
-};
+use super::{Event, FourWayError, Gtk, Igtk, check_mic, key_info, negotiate, parse, signed_frame};
 use crate::akm::KeyProfile;
 use crate::eapol::{
     EapolError, EapolKeyFrame, EapolKeyRepr, GtkKde, KeyDataElement, KeyInformation,
@@ -32,6 +30,9 @@ pub struct AuthenticatorConfig {
     pub sta_rsne: Vec<u8>,
     /// Current GTK, delivered in message 3.
     pub gtk: Gtk,
+    /// IGTK, delivered in message 3 and group message 1 when management
+    /// frame protection is negotiated (§12.7.6.4, §12.7.7.2).
+    pub igtk: Option<Igtk>,
     /// Its key ID (1..=3 in practice).
     pub gtk_index: u8,
     /// Time to wait for a reply before retransmitting.
@@ -79,6 +80,7 @@ pub struct Authenticator {
     cfg: AuthenticatorConfig,
     /// The negotiated AKM's algorithms; `None` only once failed.
     profile: Option<KeyProfile>,
+    mfp: bool,
     anonce: Nonce,
     state: AuthenticatorState,
     group_state: GroupKeyState,
@@ -99,8 +101,17 @@ impl Authenticator {
     /// simulator does not implement, fails the handshake at once
     /// ([`Event::Failed`]) before anything is sent.
     pub fn new(cfg: AuthenticatorConfig, now: Instant, anonce: Nonce) -> Self {
-        let profile = negotiated_profile(&cfg.rsne, &cfg.sta_rsne);
+        let negotiated = negotiate(&cfg.rsne, &cfg.sta_rsne).and_then(|n| {
+            if n.mfp && cfg.igtk.is_none() {
+                Err(FourWayError::NoIgtk)
+            } else {
+                Ok(n)
+            }
+        });
+        let mfp = negotiated.as_ref().is_ok_and(|n| n.mfp);
+        let profile = negotiated.map(|n| n.profile);
         let mut a = Authenticator {
+            mfp,
             cfg,
             profile: profile.as_ref().ok().copied(),
             anonce,
@@ -120,6 +131,23 @@ impl Authenticator {
             Err(e) => a.fail(e),
         }
         a
+    }
+
+    /// Management frame protection negotiated.
+    pub fn mfp(&self) -> bool {
+        self.mfp
+    }
+
+    /// The IGTK, when management frame protection is in use.
+    pub fn igtk(&self) -> Option<&Igtk> {
+        self.cfg.igtk.as_ref().filter(|_| self.mfp)
+    }
+
+    /// Use the next IPN of the IGTK (for a frame the AP protects with BIP).
+    pub fn next_ipn(&mut self) -> Option<u64> {
+        let igtk = self.cfg.igtk.as_mut().filter(|_| self.mfp)?;
+        igtk.ipn += 1;
+        Some(igtk.ipn)
     }
 
     /// The algorithms of the negotiated AKM.
@@ -386,6 +414,9 @@ impl Authenticator {
                 };
                 let mut plain = Zeroizing::new(self.cfg.rsne.clone());
                 plain.extend_from_slice(&kde.to_bytes());
+                if let Some(igtk) = self.igtk() {
+                    plain.extend_from_slice(&igtk.kde().to_bytes());
+                }
                 r.key_data = wrap_key_data(&ptk.kek, &plain).map_err(|_| EapolError::TooLong)?;
                 signed_frame(p, &r, Some(&ptk.kck))
             }
@@ -407,9 +438,12 @@ impl Authenticator {
                     tx: true,
                     gtk: Zeroizing::new(gtk.as_bytes().to_vec()),
                 };
+                let mut plain = Zeroizing::new(kde.to_bytes());
+                if let Some(igtk) = self.igtk() {
+                    plain.extend_from_slice(&igtk.kde().to_bytes());
+                }
                 let r = EapolKeyRepr {
-                    key_data: wrap_key_data(&ptk.kek, &kde.to_bytes())
-                        .map_err(|_| EapolError::TooLong)?,
+                    key_data: wrap_key_data(&ptk.kek, &plain).map_err(|_| EapolError::TooLong)?,
                     ..r0
                 };
                 signed_frame(p, &r, Some(&ptk.kck))

@@ -94,6 +94,14 @@ pub enum FourWayError {
     /// The RSN element selects an AKM this simulator does not implement.
     #[error("{0} is not implemented by this simulator")]
     UnsupportedAkm(Akm),
+    /// The RSN elements' MFPC/MFPR bits cannot agree (§12.6.3): one side
+    /// requires management frame protection the other is not capable of,
+    /// or an element sets MFPR without MFPC.
+    #[error("management frame protection policies do not agree (MFPC/MFPR)")]
+    MfpPolicy,
+    /// Management frame protection was negotiated but the AP has no IGTK.
+    #[error("management frame protection without an IGTK")]
+    NoIgtk,
     /// The station's RSN element selects no single AKM, or one the AP does
     /// not offer (§12.6.3).
     #[error("the station's RSN element selects no AKM the AP offers")]
@@ -136,19 +144,63 @@ pub enum Event {
     Failed(FourWayError),
 }
 
+/// A group integrity key for BIP-CMAC-128 (§12.7.1.5); zeroized on drop, no
+/// `Debug`.
+pub struct Igtk {
+    /// The key.
+    pub key: Zeroizing<[u8; 16]>,
+    /// Key ID, 4 or 5.
+    pub key_id: u16,
+    /// The last IPN used with it (sent in the IGTK KDE).
+    pub ipn: u64,
+}
+
+impl Igtk {
+    fn kde(&self) -> crate::eapol::IgtkKde {
+        let mut ipn = [0u8; 6];
+        ipn.copy_from_slice(&self.ipn.to_le_bytes()[..6]);
+        crate::eapol::IgtkKde {
+            key_id: self.key_id,
+            ipn,
+            igtk: Zeroizing::new(self.key.to_vec()),
+        }
+    }
+}
+
+/// What the two RSN elements negotiate.
+#[derive(Debug, Clone, Copy)]
+struct Negotiated {
+    profile: KeyProfile,
+    /// Management frame protection in use: both sides set MFPC.
+    mfp: bool,
+}
+
 /// The key management profile of the AKM the station selected: the one AKM
 /// of its (re)association request's RSN element, which the AP must offer
-/// (§12.6.3).
-fn negotiated_profile(ap_rsne: &[u8], sta_rsne: &[u8]) -> Result<KeyProfile, FourWayError> {
+/// (§12.6.3); and whether management frame protection is in use
+/// (§12.6.3: both MFPC; a side with MFPR refuses a peer without MFPC; MFPR
+/// without MFPC is invalid).
+fn negotiate(ap_rsne: &[u8], sta_rsne: &[u8]) -> Result<Negotiated, FourWayError> {
     let ap = RsnElement::parse(ap_rsne)?;
     let sta = RsnElement::parse(sta_rsne)?;
+    let (ap_c, ap_r) = ap.mfp();
+    let (sta_c, sta_r) = sta.mfp();
+    // MFPR needs MFPC on both sides: the requiring side's own and its peer's.
+    let required = ap_r || sta_r;
+    if required && !(ap_c && sta_c) {
+        return Err(FourWayError::MfpPolicy);
+    }
     let [akm] = sta.akms[..] else {
         return Err(FourWayError::AkmNotOffered);
     };
     if !ap.akms.contains(&akm) {
         return Err(FourWayError::AkmNotOffered);
     }
-    KeyProfile::for_akm(akm).map_err(|e| FourWayError::UnsupportedAkm(e.0))
+    let profile = KeyProfile::for_akm(akm).map_err(|e| FourWayError::UnsupportedAkm(e.0))?;
+    Ok(Negotiated {
+        profile,
+        mfp: ap_c && sta_c,
+    })
 }
 
 fn key_info(profile: &KeyProfile, flags: KeyInformation) -> KeyInformation {

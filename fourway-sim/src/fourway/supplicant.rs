@@ -5,10 +5,10 @@ use std::time::{Duration, Instant};
 
 use zeroize::Zeroizing;
 
-use super::{Event, FourWayError, check_mic, key_info, negotiated_profile, parse, signed_frame};
+use super::{Event, FourWayError, check_mic, key_info, negotiate, parse, signed_frame};
 use crate::akm::KeyProfile;
 use crate::eapol::{
-    EapolKeyFrame, EapolKeyRepr, KeyDataElement, KeyInformation, key_data_elements,
+    EapolKeyFrame, EapolKeyRepr, IgtkKde, KeyDataElement, KeyInformation, key_data_elements,
 };
 use crate::frames::MacAddr;
 use crate::keys::{Nonce, Pmk, Ptk, unwrap_key_data};
@@ -51,6 +51,8 @@ pub struct Supplicant {
     cfg: SupplicantConfig,
     /// The negotiated AKM's algorithms; `None` only once failed.
     profile: Option<KeyProfile>,
+    mfp: bool,
+    igtk: Option<IgtkKde>,
     snonce: Nonce,
     state: SupplicantState,
     last_counter: Option<u64>,
@@ -72,8 +74,12 @@ impl Supplicant {
     /// the supplicant fails at once ([`Event::Failed`]).
     pub fn new(cfg: SupplicantConfig, now: Instant, snonce: Nonce) -> Self {
         let deadline = Some(now + cfg.handshake_timeout);
-        let profile = negotiated_profile(&cfg.ap_rsne, &cfg.rsne);
+        let negotiated = negotiate(&cfg.ap_rsne, &cfg.rsne);
+        let mfp = negotiated.as_ref().is_ok_and(|n| n.mfp);
+        let profile = negotiated.map(|n| n.profile);
         let mut s = Supplicant {
+            mfp,
+            igtk: None,
             cfg,
             profile: profile.as_ref().ok().copied(),
             snonce,
@@ -91,6 +97,16 @@ impl Supplicant {
             s.fail(e);
         }
         s
+    }
+
+    /// Management frame protection negotiated.
+    pub fn mfp(&self) -> bool {
+        self.mfp
+    }
+
+    /// The installed IGTK (management frame protection only).
+    pub fn igtk(&self) -> Option<&IgtkKde> {
+        self.igtk.as_ref()
     }
 
     /// The algorithms of the negotiated AKM.
@@ -229,10 +245,12 @@ impl Supplicant {
             unwrap_key_data(&key.kek, &repr.key_data).map_err(|_| FourWayError::KeyUnwrap)?;
         let mut rsne = None;
         let mut gtk = None;
+        let mut igtk = None;
         for e in key_data_elements(&plain) {
             match e? {
                 KeyDataElement::Rsn(r) if rsne.is_none() => rsne = Some(r),
                 KeyDataElement::Gtk(g) => gtk = Some(g),
+                KeyDataElement::Igtk(g) => igtk = Some(g),
                 _ => {}
             }
         }
@@ -243,6 +261,11 @@ impl Supplicant {
             return Err(FourWayError::RsneMismatch);
         }
         let gtk = gtk.ok_or(FourWayError::MissingKeyData)?;
+        // §12.7.6.4: with management frame protection, message 3 carries
+        // the IGTK KDE.
+        if self.mfp && igtk.is_none() {
+            return Err(FourWayError::MissingKeyData);
+        }
         let mut r = EapolKeyRepr::new(
             key_info(
                 p,
@@ -261,6 +284,9 @@ impl Supplicant {
         }
         self.ptk = self.tptk.take();
         self.gtk = Some((gtk.key_id, gtk.gtk));
+        if self.mfp {
+            self.igtk = igtk;
+        }
         self.state = SupplicantState::StaPtkDone;
         self.deadline = None;
         self.events.push_back(Event::PtkInstalled);
@@ -288,12 +314,21 @@ impl Supplicant {
         let plain =
             unwrap_key_data(&ptk.kek, &repr.key_data).map_err(|_| FourWayError::KeyUnwrap)?;
         let mut gtk = None;
+        let mut igtk = None;
         for e in key_data_elements(&plain) {
-            if let KeyDataElement::Gtk(g) = e? {
-                gtk = Some(g);
+            match e? {
+                KeyDataElement::Gtk(g) => gtk = Some(g),
+                KeyDataElement::Igtk(g) => igtk = Some(g),
+                _ => {}
             }
         }
         let gtk = gtk.ok_or(FourWayError::MissingKeyData)?;
+        if self.mfp && igtk.is_none() {
+            return Err(FourWayError::MissingKeyData);
+        }
+        if self.mfp {
+            self.igtk = igtk;
+        }
         let r = EapolKeyRepr::new(
             key_info(p, KeyInformation::MIC | KeyInformation::SECURE),
             repr.replay_counter,
