@@ -711,3 +711,120 @@ fn user_import() {
         assert!(!text.contains(pw), "audit log leaks {pw}");
     }
 }
+
+#[test]
+fn credential_key_location() {
+    use eap_methods::mschapv2::NtHash;
+    let dir = TempDir::new("admin-cli-key");
+    let url = format!("sqlite://{}/authd.db", dir.path().display());
+    let missing = dir.path().join("no-data-dir");
+    let run = |args: &[&str], stdin: &str| {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_authd"))
+            .args(args)
+            .arg("--data-dir")
+            .arg(&missing)
+            .env_remove("AUTHD_DATA_DIR")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(stdin.as_bytes())
+            .unwrap();
+        let out = child.wait_with_output().unwrap();
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    // --database alone, no data directory: no key the server could share,
+    // so Argon2id only, with a warning that says how to name the key.
+    let (ok, out, err) = run(
+        &["user", "add", "u1", "--password", "--database", &url],
+        "pw one\n",
+    );
+    assert!(ok, "{err}");
+    assert!(out.contains("Argon2id only"), "{out}");
+    assert!(
+        err.contains("warning: no credential key") && err.contains("--credential-key"),
+        "{err}"
+    );
+    assert!(!missing.exists());
+
+    // --credential-key FILE: created there (0600), NT hash stored.
+    let named = dir.path().join("named.key");
+    let (ok, out, err) = run(
+        &[
+            "user",
+            "passwd",
+            "u1",
+            "--database",
+            &url,
+            "--credential-key",
+            named.to_str().unwrap(),
+        ],
+        "pw two\n",
+    );
+    assert!(ok, "{err}");
+    assert!(out.contains("MS-CHAPv2"), "{out}");
+    assert_eq!(mode(&named), 0o600);
+
+    // --config FILE: its [database] credential_key, relative to the file.
+    let config = dir.path().join("authd.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[tls]\ncertificate = \"s.pem\"\nprivate_key = \"s.key\"\nca = \"ca.pem\"\n\n\
+             [database]\nurl = \"{url}\"\ncredential_key = \"config.key\"\n"
+        ),
+    )
+    .unwrap();
+    let (ok, out, err) = run(
+        &["user", "passwd", "u1", "--config", config.to_str().unwrap()],
+        "pw three\n",
+    );
+    assert!(ok, "{err}");
+    assert!(out.contains("MS-CHAPv2"), "{out}");
+    let config_key = dir.path().join("config.key");
+    assert_eq!(mode(&config_key), 0o600);
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let store = rt.block_on(authd::store::Store::connect(&url)).unwrap();
+    let keyed = store
+        .clone()
+        .with_credential_key(authd::credkey::CredentialKey::load(&config_key).unwrap());
+    assert_eq!(
+        nt_hash_of(&rt, &keyed, "u1"),
+        Some(*NtHash::of_password("pw three").as_bytes())
+    );
+    // The key named earlier is another key: the hash does not open under it.
+    let other = store.with_credential_key(authd::credkey::CredentialKey::load(&named).unwrap());
+    assert!(rt.block_on(other.nt_credential("u1")).is_err());
+    rt.block_on(keyed.close());
+
+    // A key file named but unusable is an error, not a silent fallback.
+    let (ok, _, err) = run(
+        &[
+            "user",
+            "passwd",
+            "u1",
+            "--database",
+            &url,
+            "--credential-key",
+            dir.path().join("nope/k").to_str().unwrap(),
+        ],
+        "pw four\n",
+    );
+    assert!(!ok);
+    assert!(
+        err.contains("does not exist") && err.contains("--no-mschap"),
+        "{err}"
+    );
+}

@@ -541,9 +541,24 @@ pub fn credential_key_path(db: &DbArgs) -> Result<PathBuf, AdminError> {
 }
 
 /// `store` with the credential key loaded, or created (mode 0600) if there
-/// is none yet, which is said on stderr.
+/// is none yet, which is said on stderr. A key file that cannot be used is
+/// an error; but when no option named it (neither `--credential-key` nor
+/// `--config`) and the data directory does not exist, as when only
+/// `--database` is given, there is no key the server could share: the
+/// store is returned without one (passwords then go in as Argon2id only),
+/// with a warning saying how to name the key.
 fn with_credential_key(store: &Store, db: &DbArgs) -> Result<Store, AdminError> {
     let path = credential_key_path(db)?;
+    let implicit = db.credential_key.is_none() && db.config.is_none();
+    if implicit && !db.data_dir.is_dir() && std::fs::symlink_metadata(&path).is_err() {
+        eprintln!(
+            "authd: warning: no credential key ({} does not exist): the password is stored as \
+             Argon2id only; pass --credential-key FILE or --config FILE (the server's) to \
+             store the NT hash for MS-CHAPv2 too",
+            db.data_dir.display()
+        );
+        return Ok(store.clone());
+    }
     let (key, created) = CredentialKey::load_or_create(&path)?;
     if created {
         eprintln!(
