@@ -216,3 +216,55 @@ fn untrusted_certificate_is_rejected_and_no_pmk() {
     }
     server.expect_log("Access-Reject");
 }
+
+// PMKSA caching (IEEE 802.11-2020 §12.6.10.3): after one EAP-TLS
+// authentication through authd the station reassociates naming its PMKID
+// and the four-way handshake runs on the cached PMKs with no RADIUS round
+// trip; a wrong PMKID or an expired PMKSA finds nothing, and the station
+// authenticates in full again.
+#[test]
+fn pmksa_cache_skips_eap_and_wrong_or_expired_pmkid_falls_back() {
+    use fourway_sim::akm::KeyProfile;
+    use fourway_sim::pmksa::{Pmksa, PmksaCache};
+    let dir = TempDir::new("fourway-sim-pmksa");
+    let pki = TestPki::create(dir.path());
+    let server = Server::start(dir.path(), &pki);
+    let spa = MacAddr([0x02, 0, 0x5a, 0, 0, 1]);
+    let akm = Akm::Ieee8021xSha256;
+    let profile = KeyProfile::for_akm(akm).unwrap();
+    let a = auth(&server, &pki, &pki.good, TlsChoice::Tls13)
+        .unwrap_or_else(|e| panic!("authentication failed: {e}\n{}", server.log()));
+    let now = Instant::now();
+    let lifetime = Duration::from_secs(600);
+    let mut ap_cache = PmksaCache::new(16);
+    let mut sta_cache = PmksaCache::new(16);
+    ap_cache.insert(Pmksa::new(&profile, &a.pmk_ap, AP, spa, now, lifetime));
+    sta_cache.insert(Pmksa::new(&profile, &a.pmk_station, AP, spa, now, lifetime));
+
+    let sta = sta_cache.for_ap(now, AP, spa).unwrap();
+    let ap = ap_cache
+        .lookup(now, AP, spa, akm, &[sta.pmkid])
+        .expect("the AP finds the station's PMKSA");
+    let opts = SimOptions {
+        akm,
+        sta_pmkids: vec![sta.pmkid],
+        ..SimOptions::default()
+    };
+    let report = run_handshakes(&ap.pmk, &sta.pmk, AP, spa, &mut rand::rng(), now, &opts);
+    assert!(report.success(), "cached reassociation: {:?}", report.error);
+
+    // A wrong PMKID and an expired PMKSA: no cached PMK, full authentication.
+    assert!(ap_cache.lookup(now, AP, spa, akm, &[[0x55; 16]]).is_none());
+    assert!(
+        ap_cache
+            .lookup(now + lifetime, AP, spa, akm, &[sta.pmkid])
+            .is_none()
+    );
+    let again = auth(&server, &pki, &pki.good, TlsChoice::Tls13)
+        .unwrap_or_else(|e| panic!("full authentication failed: {e}\n{}", server.log()));
+    assert_eq!(again.round_trips, 4);
+    assert!(
+        !again.pmk_ap.ct_eq(&a.pmk_ap),
+        "a new EAP run makes a new PMK"
+    );
+}

@@ -21,6 +21,7 @@ pub mod frames;
 pub mod keys;
 pub mod load;
 pub mod pcap;
+pub mod pmksa;
 pub mod radius_client;
 pub mod sim;
 pub mod station;

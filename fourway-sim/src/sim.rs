@@ -222,6 +222,9 @@ pub struct SimOptions {
     pub capture: bool,
     /// Management frame protection of both sides.
     pub pmf: Pmf,
+    /// PMKIDs the station names in its (re)association request's RSN
+    /// element (PMKSA caching, §12.6.10.3).
+    pub sta_pmkids: Vec<crate::akm::Pmkid>,
     /// The EAP exchange that made the PMK (RADIUS mode), for the capture:
     /// written as EAPOL-EAP frames between the association and the
     /// four-way handshake.
@@ -238,6 +241,7 @@ impl Default for SimOptions {
             group_rekey: true,
             capture: false,
             pmf: Pmf::Disabled,
+            sta_pmkids: Vec::new(),
             eap: Vec::new(),
         }
     }
@@ -322,7 +326,8 @@ pub fn run_handshakes<R: CryptoRng + ?Sized>(
     let mut rsne = RsnElement::ccmp128(opts.akm);
     rsne.capabilities = Some(opts.pmf.capabilities());
     let ap_rsne = rsne.to_bytes().unwrap_or_default();
-    let sta_rsne = ap_rsne.clone();
+    rsne.pmkids = opts.sta_pmkids.clone();
+    let sta_rsne = rsne.to_bytes().unwrap_or_default();
     let auth_cfg = AuthenticatorConfig {
         aa,
         spa,
