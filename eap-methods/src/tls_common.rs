@@ -555,49 +555,105 @@ impl TlsEngine {
         out
     }
 
-    /// Exports MSK, EMSK and the Session-Id once the handshake completed.
+    /// Exports MSK, EMSK and the Session-Id of EAP-TLS once the handshake
+    /// completed.
     pub(crate) fn export(&self) -> Result<ExportedKeys, Reason> {
+        self.export_for(KeyScheme::EAP_TLS)
+    }
+
+    /// Exports MSK, EMSK and the Session-Id for the TLS-based method
+    /// `scheme` names.
+    pub(crate) fn export_for(&self, scheme: KeyScheme) -> Result<ExportedKeys, Reason> {
         export_keys(
             &self.conn,
             self.client_random.as_ref(),
             self.server_random.as_ref(),
+            scheme,
         )
+    }
+
+    /// `len` octets of TLS-Exporter(label) without context (RFC 5705 for
+    /// TLS 1.2, RFC 8446 §7.5 for TLS 1.3), e.g. EAP-TTLS's "ttls
+    /// challenge" (RFC 5281 §11.1).
+    pub(crate) fn export_raw(
+        &self,
+        label: &[u8],
+        len: usize,
+    ) -> Result<zeroize::Zeroizing<Vec<u8>>, Reason> {
+        let mut out = zeroize::Zeroizing::new(vec![0u8; len]);
+        self.conn
+            .export_keying_material(&mut out[..], label, None)
+            .map_err(Reason::Tls)?;
+        Ok(out)
     }
 }
 
-/// EAP Type code of EAP-TLS, the first octet of its Session-Id.
-const EAP_TLS_TYPE: u8 = 13;
+/// How a TLS-based EAP method derives its keys: the Type-Code that starts
+/// its Session-Id and is the TLS 1.3 exporter context, and its TLS 1.2
+/// PRF label.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct KeyScheme {
+    /// EAP Type-Code (RFC 9190 §2.3, RFC 9427 §2.1).
+    pub type_code: u8,
+    /// TLS 1.2 label (RFC 5216 §2.3, RFC 5281 §8, PEAPv0).
+    pub tls12_label: &'static [u8],
+}
 
-/// Keys exported at the end of an EAP-TLS handshake.
+impl KeyScheme {
+    /// EAP-TLS: Type-Code 13, "client EAP encryption" (RFC 5216 §2.3,
+    /// RFC 9190 §2.3).
+    pub(crate) const EAP_TLS: KeyScheme = KeyScheme {
+        type_code: 13,
+        tls12_label: b"client EAP encryption",
+    };
+    /// PEAPv0: Type-Code 25; TLS 1.2 keeps EAP-TLS's label
+    /// ("client EAP encryption", as Windows, hostapd and wpa_supplicant
+    /// use for version 0), TLS 1.3 the RFC 9427 §2.1 exporter with 0x19.
+    pub(crate) const PEAP: KeyScheme = KeyScheme {
+        type_code: 25,
+        tls12_label: b"client EAP encryption",
+    };
+    /// EAP-TTLSv0: Type-Code 21, "ttls keying material" (RFC 5281 §8);
+    /// TLS 1.3 the RFC 9427 §2.1 exporter with 0x15.
+    pub(crate) const TTLS: KeyScheme = KeyScheme {
+        type_code: 21,
+        tls12_label: b"ttls keying material",
+    };
+}
+
+/// Keys exported at the end of a TLS-based EAP method's handshake.
 pub(crate) struct ExportedKeys {
     pub msk: Msk,
     pub emsk: Emsk,
     pub session_id: Vec<u8>,
 }
 
-/// Key derivation for EAP-TLS.
+/// Key derivation for the TLS-based methods.
 ///
-/// TLS 1.2 (RFC 5216 §2.3): 128 octets of
-/// TLS-PRF(master_secret, "client EAP encryption", client.random ||
-/// server.random), i.e. the exporter with no context; Session-Id =
-/// 0x0D || client.random || server.random.
+/// TLS 1.2 (RFC 5216 §2.3; RFC 5281 §8 for TTLS): 128 octets of
+/// TLS-PRF(master_secret, label, client.random || server.random), i.e.
+/// the exporter with no context; Session-Id = Type-Code ||
+/// client.random || server.random (RFC 5216 §2.3, RFC 5247 appendix A).
 ///
-/// TLS 1.3 (RFC 9190 §2.3): TLS-Exporter("EXPORTER_EAP_TLS_Key_Material",
-/// Type-Code, 128); Method-Id = TLS-Exporter("EXPORTER_EAP_TLS_Method-Id",
-/// Type-Code, 64); Session-Id = Type-Code || Method-Id, with Type-Code
-/// 0x0D as the exporter context of both. hostapd and wpa_supplicant 2.10
-/// derive it so (eapol_test -e compares); FreeRADIUS 3's empty context for
-/// Method-Id comes from a draft before the RFC.
+/// TLS 1.3 (RFC 9190 §2.3, RFC 9427 §2.1):
+/// TLS-Exporter("EXPORTER_EAP_TLS_Key_Material", Type-Code, 128);
+/// Method-Id = TLS-Exporter("EXPORTER_EAP_TLS_Method-Id", Type-Code, 64);
+/// Session-Id = Type-Code || Method-Id, with the Type-Code as the
+/// exporter context of both. hostapd and wpa_supplicant 2.10 derive it so
+/// for EAP-TLS, PEAP and TTLS (eapol_test -e compares); FreeRADIUS 3's
+/// empty context for Method-Id comes from a draft before the RFC.
 fn export_keys(
     conn: &rustls::Connection,
     client_random: Option<&[u8; 32]>,
     server_random: Option<&[u8; 32]>,
+    scheme: KeyScheme,
 ) -> Result<ExportedKeys, Reason> {
     let mut material = zeroize::Zeroizing::new([0u8; 2 * KEY_LEN]);
-    let mut session_id = vec![EAP_TLS_TYPE];
+    let mut session_id = vec![scheme.type_code];
+    let context = [scheme.type_code];
     match conn.protocol_version() {
         Some(ProtocolVersion::TLSv1_2) => {
-            conn.export_keying_material(&mut material[..], b"client EAP encryption", None)
+            conn.export_keying_material(&mut material[..], scheme.tls12_label, None)
                 .map_err(Reason::Tls)?;
             let (Some(c), Some(s)) = (client_random, server_random) else {
                 return Err(Reason::HandshakeIncomplete);
@@ -609,14 +665,14 @@ fn export_keys(
             conn.export_keying_material(
                 &mut material[..],
                 b"EXPORTER_EAP_TLS_Key_Material",
-                Some(&[EAP_TLS_TYPE]),
+                Some(&context),
             )
             .map_err(Reason::Tls)?;
             let mut method_id = [0u8; 64];
             conn.export_keying_material(
                 &mut method_id[..],
                 b"EXPORTER_EAP_TLS_Method-Id",
-                Some(&[EAP_TLS_TYPE]),
+                Some(&context),
             )
             .map_err(Reason::Tls)?;
             session_id.extend_from_slice(&method_id);
