@@ -5,3 +5,4 @@ pub mod mschapv2;
 pub mod peap;
 pub mod tls;
 pub mod ttls;
+pub(crate) mod tunnel;
