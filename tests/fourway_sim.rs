@@ -47,6 +47,7 @@ fn peer(pki: &TestPki, creds: &Creds, tls: TlsChoice) -> Arc<PeerConfig> {
     .expect("station TLS config");
     Arc::new(PeerConfig {
         identity: creds.name.clone(),
+        method: eap_methods::peer::PeerMethod::Tls,
         tls: config,
         server_name: default_server_name(None),
         fragment_size: 1386,

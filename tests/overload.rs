@@ -137,6 +137,7 @@ fn peer(dir: &Path) -> Arc<PeerConfig> {
     .expect("station TLS config");
     Arc::new(PeerConfig {
         identity: "alice".into(),
+        method: eap_methods::peer::PeerMethod::Tls,
         tls: config,
         server_name: default_server_name(None),
         fragment_size: 1386,

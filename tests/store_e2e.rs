@@ -398,6 +398,7 @@ fn resuming_station(
     .expect("station TLS configuration");
     std::sync::Arc::new(eap_methods::peer::PeerConfig {
         identity: creds.name.clone(),
+        method: eap_methods::peer::PeerMethod::Tls,
         tls,
         server_name: default_server_name(None),
         fragment_size: 1386,

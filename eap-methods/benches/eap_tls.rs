@@ -170,6 +170,7 @@ fn setup(
         server: Arc::new(ServerConfig::new(Arc::new(server_tls))),
         peer: Arc::new(PeerConfig {
             identity: IDENTITY.into(),
+            method: eap_methods::peer::PeerMethod::Tls,
             tls: Arc::new(client_tls),
             server_name: ServerName::try_from(SERVER_NAME).unwrap(),
             fragment_size: FRAGMENT_SIZE,
@@ -215,7 +216,9 @@ fn check_success(outcome: Outcome, expect: Expect) -> Vec<u8> {
         }
         Outcome::Failure { reason, .. } => panic!("EAP-TLS failed: {reason:?}"),
         Outcome::Discard(reason) => panic!("server discarded a packet: {reason:?}"),
-        Outcome::Request(_) | Outcome::Decide(_) => unreachable!("checked by the caller"),
+        Outcome::Request(_) | Outcome::Decide(_) | Outcome::NeedCredential(_) => {
+            unreachable!("checked by the caller")
+        }
     }
 }
 

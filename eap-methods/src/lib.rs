@@ -44,10 +44,13 @@ pub use rustls;
 
 pub use codec::{Code, EapType};
 pub use keys::{Emsk, Msk};
-pub use peer::{PeerAuthenticated, PeerConfig, PeerOutcome, PeerSession};
+pub use peer::{
+    PasswordCredentials, PeerAuthenticated, PeerConfig, PeerMethod, PeerOutcome, PeerSession,
+    TtlsInner,
+};
 pub use reason::Reason;
 pub use server::{
-    Authenticated, Outcome, PeerVerified, ServerConfig, ServerSession, Verdict, failure_packet,
-    success_packet,
+    Authenticated, Credential, CredentialKind, CredentialQuery, InnerMethod, Outcome,
+    PeerVerified, ServerConfig, ServerSession, Verdict, failure_packet, success_packet,
 };
 pub use tls_common::classic_kx_provider;

@@ -22,7 +22,10 @@ use rustls_pki_types::CertificateDer;
 use crate::codec::{self, Code, EapType, Packet};
 use crate::keys::{Emsk, Msk};
 use crate::methods::identity;
+use crate::methods::peap::PeapServer;
 use crate::methods::tls::{PeerEvidence, ServerStep, TlsResult, TlsServer};
+use crate::methods::ttls::TtlsServer;
+use crate::methods::tunnel::{MethodStep, TunnelResult};
 use crate::tls_common::{DEFAULT_MAX_TLS_MESSAGE_LEN, Fragmenter};
 
 pub use crate::reason::Reason;
@@ -30,21 +33,113 @@ pub use crate::reason::Reason;
 /// Configuration shared by all server sessions.
 #[derive(Debug, Clone)]
 pub struct ServerConfig {
-    /// Built by the caller: certificate, client verifier (CA and CRLs),
-    /// protocol versions, resumption.
+    /// EAP-TLS, built by the caller: certificate, client verifier (CA and
+    /// CRLs), protocol versions, resumption.
     pub tls: Arc<rustls::ServerConfig>,
+    /// PEAP: the server certificate without a client certificate request
+    /// (the user authenticates inside the tunnel). `None`: not offered.
+    pub peap: Option<Arc<rustls::ServerConfig>>,
+    /// EAP-TTLS, like `peap`. `None`: not offered.
+    pub ttls: Option<Arc<rustls::ServerConfig>>,
+    /// The methods offered, most preferred first (EAP-TLS, PEAP, EAP-TTLS).
+    /// The first is proposed after the Identity; a Nak switches to the
+    /// first of this list the peer asked for (RFC 3748 §5.3.1).
+    pub methods: Vec<EapType>,
     /// Bound on one reassembled TLS message from the peer.
     pub max_tls_message_len: usize,
 }
 
 impl ServerConfig {
-    /// A configuration with the default 64 KiB bound on TLS messages.
+    /// EAP-TLS only, with the default 64 KiB bound on TLS messages.
     pub fn new(tls: Arc<rustls::ServerConfig>) -> Self {
         ServerConfig {
             tls,
+            peap: None,
+            ttls: None,
+            methods: vec![EapType::Tls],
             max_tls_message_len: DEFAULT_MAX_TLS_MESSAGE_LEN,
         }
     }
+
+    /// Whether `method` is offered (listed, and configured).
+    pub fn offers(&self, method: EapType) -> bool {
+        self.methods.contains(&method)
+            && match method {
+                EapType::Tls => true,
+                EapType::Peap => self.peap.is_some(),
+                EapType::Ttls => self.ttls.is_some(),
+                _ => false,
+            }
+    }
+}
+
+/// The method that authenticated the user inside a PEAP or TTLS tunnel.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InnerMethod {
+    /// EAP-MSCHAPv2 (PEAP, or TTLS with EAP inside).
+    EapMschapV2,
+    /// MS-CHAPv2 carried in TTLS AVPs (RFC 5281 §11.2.4).
+    MschapV2,
+    /// PAP carried in TTLS AVPs (RFC 5281 §11.2.5).
+    Pap,
+}
+
+impl InnerMethod {
+    /// Stable label for logs and metrics.
+    pub fn label(self) -> &'static str {
+        match self {
+            InnerMethod::EapMschapV2 => "eap-mschapv2",
+            InnerMethod::MschapV2 => "mschapv2",
+            InnerMethod::Pap => "pap",
+        }
+    }
+
+    /// Whether the method needs the NT hash (else the cleartext password
+    /// is checked).
+    pub fn needs_nt_hash(self) -> bool {
+        !matches!(self, InnerMethod::Pap)
+    }
+}
+
+/// What the inner method needs from the caller to check the user.
+pub struct CredentialQuery {
+    /// The inner identity as the peer sent it (a `DOMAIN\` prefix or a
+    /// realm included): the caller maps it to its user name.
+    pub user: String,
+    /// What is to be checked.
+    pub kind: CredentialKind,
+}
+
+/// The kind of a [`CredentialQuery`].
+pub enum CredentialKind {
+    /// MS-CHAPv2: answer with [`Credential::NtHash`].
+    NtHash,
+    /// PAP: the cleartext password the peer sent (trailing padding
+    /// removed); answer with [`Credential::PasswordChecked`].
+    Password(zeroize::Zeroizing<Vec<u8>>),
+}
+
+impl fmt::Debug for CredentialQuery {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let kind = match self.kind {
+            CredentialKind::NtHash => "nt_hash",
+            CredentialKind::Password(_) => "password",
+        };
+        f.debug_struct("CredentialQuery")
+            .field("user", &self.user)
+            .field("kind", &kind)
+            .finish()
+    }
+}
+
+/// The caller's answer to [`Outcome::NeedCredential`].
+pub enum Credential {
+    /// The user's NT hash; `None` when there is none to use (unknown user,
+    /// no NT hash stored): the peer gets the same failure as for a wrong
+    /// password.
+    NtHash(Option<crate::mschapv2::NtHash>),
+    /// Whether the password the query carried is the user's.
+    PasswordChecked(bool),
 }
 
 /// What the caller does with the packet it passed in.
@@ -52,6 +147,10 @@ impl ServerConfig {
 pub enum Outcome {
     /// Send this EAP-Request in an Access-Challenge.
     Request(Vec<u8>),
+    /// The inner method of PEAP or TTLS needs the user's credential:
+    /// answer with [`ServerSession::credential`], which returns the
+    /// outcome to send for this same packet.
+    NeedCredential(Box<CredentialQuery>),
     /// The peer is authenticated: decide whether it may in (store,
     /// policy) and answer with [`ServerSession::decide`], which returns the
     /// outcome to send for this same packet.
@@ -85,14 +184,21 @@ pub enum Verdict {
 }
 
 /// A peer the TLS handshake authenticated (its chain verified by the
-/// rustls client verifier), or, resuming, the peer of the earlier session.
+/// rustls client verifier), or, resuming, the peer of the earlier session;
+/// or, for PEAP and TTLS, a user whose inner method verified the password.
 #[derive(Clone)]
 pub struct PeerVerified {
-    /// The EAP-Response/Identity (unauthenticated: the certificate names
-    /// the peer).
+    /// EAP-TLS: the EAP-Response/Identity (unauthenticated: the
+    /// certificate names the peer). PEAP, TTLS: the inner identity the
+    /// inner method verified, as the peer sent it.
     pub identity: String,
+    /// PEAP, TTLS: the outer EAP-Response/Identity (may be anonymous;
+    /// never trusted).
+    pub outer_identity: Option<String>,
     /// The method that authenticated the peer.
     pub method: EapType,
+    /// PEAP, TTLS: the inner method.
+    pub inner: Option<InnerMethod>,
     /// Negotiated TLS version.
     pub tls_version: Option<rustls::ProtocolVersion>,
     /// The client certificate chain, leaf first.
@@ -106,7 +212,9 @@ impl fmt::Debug for PeerVerified {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("PeerVerified")
             .field("identity", &self.identity)
+            .field("outer_identity", &self.outer_identity)
             .field("method", &self.method)
+            .field("inner", &self.inner)
             .field("tls_version", &self.tls_version)
             .field("peer_certificates", &self.peer_certificates.len())
             .field("resumed", &self.resumed)
@@ -158,6 +266,11 @@ enum State {
     AwaitIdentity,
     /// EAP-TLS running.
     Tls(Box<TlsServer>),
+    /// PEAP or TTLS running.
+    Tunnel(Tunnel),
+    /// PEAP or TTLS waits for the caller: a credential or a decision. The
+    /// Identifier is that of the Response that asked.
+    TunnelWaiting(Tunnel, u8, Waiting),
     /// The peer is authenticated; the caller's decision is awaited. The
     /// Identifier is that of the Response that completed the handshake.
     Deciding(Box<TlsServer>, u8),
@@ -166,6 +279,49 @@ enum State {
     Denied(Fragmenter),
     /// Success or Failure sent.
     Finished,
+}
+
+/// A PEAP or TTLS method in progress.
+enum Tunnel {
+    Peap(Box<PeapServer>),
+    Ttls(Box<TtlsServer>),
+}
+
+impl Tunnel {
+    fn eap_type(&self) -> EapType {
+        match self {
+            Tunnel::Peap(_) => EapType::Peap,
+            Tunnel::Ttls(_) => EapType::Ttls,
+        }
+    }
+
+    fn process(&mut self, type_data: &[u8]) -> MethodStep {
+        match self {
+            Tunnel::Peap(m) => m.process(type_data),
+            Tunnel::Ttls(m) => m.process(type_data),
+        }
+    }
+
+    fn credential(&mut self, answer: Credential) -> MethodStep {
+        match self {
+            Tunnel::Peap(m) => m.credential(answer),
+            Tunnel::Ttls(m) => m.credential(answer),
+        }
+    }
+
+    fn decide(&mut self, verdict: Verdict) -> MethodStep {
+        match self {
+            Tunnel::Peap(m) => m.decide(verdict),
+            Tunnel::Ttls(m) => m.decide(verdict),
+        }
+    }
+}
+
+/// What a waiting tunnel method waits for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Waiting {
+    Credential,
+    Decision,
 }
 
 /// The EAP server side of one authentication.
@@ -178,6 +334,11 @@ pub struct ServerSession {
     /// Identifier of the outstanding Request.
     current: Option<u8>,
     identity: Option<String>,
+    /// Methods proposed so far (each at most once).
+    proposed: Vec<EapType>,
+    /// The current method has sent only its Start: a Nak may still
+    /// switch methods (RFC 3748 §5.3.1).
+    fresh: bool,
 }
 
 impl fmt::Debug for ServerSession {
@@ -211,6 +372,8 @@ impl ServerSession {
             next_identifier: identifier,
             current: None,
             identity: None,
+            proposed: Vec::new(),
+            fresh: false,
         }
     }
 
@@ -290,7 +453,16 @@ impl ServerSession {
                     Ok(name) => self.identity = Some(name),
                     Err(reason) => return self.fail(id, reason),
                 }
-                self.start_tls(id)
+                match self
+                    .config
+                    .methods
+                    .iter()
+                    .copied()
+                    .find(|m| self.config.offers(*m))
+                {
+                    Some(method) => self.start_method(id, method),
+                    None => self.fail(id, Reason::NoCommonMethod(Vec::new())),
+                }
             }
             state @ (State::Idle | State::AwaitIdentity) => {
                 self.state = state;
@@ -298,12 +470,12 @@ impl ServerSession {
             }
             State::Tls(mut tls) => match eap_type {
                 Some(EapType::Tls) => {
+                    self.fresh = false;
                     let step = tls.process(data);
                     self.tls_step(tls, id, step)
                 }
-                // RFC 3748 §5.3.1: a Nak lists the methods the peer wants;
-                // EAP-TLS is all we offer.
-                Some(EapType::Nak) => self.fail(id, Reason::NoCommonMethod(data.to_vec())),
+                // RFC 3748 §5.3.1: a Nak lists the methods the peer wants.
+                Some(EapType::Nak) => self.nak(id, data),
                 // RFC 3748 §5.3.2: an Expanded Nak names vendor methods;
                 // none is offered, so this too ends the conversation.
                 Some(EapType::Expanded) => self.fail(id, Reason::ExpandedNak),
@@ -312,7 +484,20 @@ impl ServerSession {
                     Outcome::Discard(Reason::UnexpectedType)
                 }
             },
-            state @ State::Deciding(..) => {
+            State::Tunnel(mut tunnel) => match eap_type {
+                Some(t) if t == tunnel.eap_type() => {
+                    self.fresh = false;
+                    let step = tunnel.process(data);
+                    self.tunnel_step(tunnel, id, step)
+                }
+                Some(EapType::Nak) => self.nak(id, data),
+                Some(EapType::Expanded) => self.fail(id, Reason::ExpandedNak),
+                _ => {
+                    self.state = State::Tunnel(tunnel);
+                    Outcome::Discard(Reason::UnexpectedType)
+                }
+            },
+            state @ (State::Deciding(..) | State::TunnelWaiting(..)) => {
                 // The caller has not answered yet; nothing may advance.
                 self.state = state;
                 Outcome::Discard(Reason::UnexpectedCode)
@@ -350,6 +535,131 @@ impl ServerSession {
         }
     }
 
+    /// A Nak (RFC 3748 §5.3.1): valid only in answer to a method's first
+    /// Request. The first method of our list that the peer asks for and
+    /// that was not proposed yet starts; none ends the conversation, and
+    /// the reason lists what the peer wanted.
+    fn nak(&mut self, id: u8, desired: &[u8]) -> Outcome {
+        if !self.fresh {
+            return self.fail(id, Reason::UnexpectedType);
+        }
+        let wanted: Vec<EapType> = desired.iter().map(|&t| EapType::from(t)).collect();
+        let next = self.config.methods.iter().copied().find(|m| {
+            wanted.contains(m) && self.config.offers(*m) && !self.proposed.contains(m)
+        });
+        match next {
+            Some(method) => self.start_method(id, method),
+            None => self.fail(id, Reason::NoCommonMethod(desired.to_vec())),
+        }
+    }
+
+    /// Proposes `method` with its first Request.
+    fn start_method(&mut self, id: u8, method: EapType) -> Outcome {
+        self.proposed.push(method);
+        self.fresh = true;
+        let c = &self.config;
+        let started = match method {
+            EapType::Tls => return self.start_tls(id),
+            EapType::Peap => match &c.peap {
+                Some(tls) => PeapServer::start(
+                    tls.clone(),
+                    self.fragment_size,
+                    c.max_tls_message_len,
+                )
+                .map(|(m, start)| (Tunnel::Peap(Box::new(m)), start)),
+                None => Err(Reason::NoCommonMethod(Vec::new())),
+            },
+            EapType::Ttls => match &c.ttls {
+                Some(tls) => TtlsServer::start(
+                    tls.clone(),
+                    self.fragment_size,
+                    c.max_tls_message_len,
+                )
+                .map(|(m, start)| (Tunnel::Ttls(Box::new(m)), start)),
+                None => Err(Reason::NoCommonMethod(Vec::new())),
+            },
+            _ => Err(Reason::NoCommonMethod(Vec::new())),
+        };
+        match started {
+            Ok((tunnel, start)) => {
+                let eap_type = tunnel.eap_type();
+                self.state = State::Tunnel(tunnel);
+                self.request(eap_type, &start)
+            }
+            Err(reason) => self.fail(id, reason),
+        }
+    }
+
+    /// Turns a step of PEAP or TTLS into the session's outcome.
+    fn tunnel_step(&mut self, tunnel: Tunnel, id: u8, step: MethodStep) -> Outcome {
+        match step {
+            MethodStep::Send(td) => {
+                let eap_type = tunnel.eap_type();
+                self.state = State::Tunnel(tunnel);
+                self.request(eap_type, &td)
+            }
+            MethodStep::NeedCredential(query) => {
+                self.state = State::TunnelWaiting(tunnel, id, Waiting::Credential);
+                Outcome::NeedCredential(Box::new(query))
+            }
+            MethodStep::Decide { identity, inner } => {
+                let method = tunnel.eap_type();
+                self.state = State::TunnelWaiting(tunnel, id, Waiting::Decision);
+                Outcome::Decide(Box::new(PeerVerified {
+                    identity,
+                    outer_identity: self.identity.clone(),
+                    method,
+                    inner: Some(inner),
+                    tls_version: None,
+                    peer_certificates: Vec::new(),
+                    resumed: false,
+                }))
+            }
+            MethodStep::Done(result) => {
+                let method = tunnel.eap_type();
+                self.tunnel_succeed(id, method, *result)
+            }
+            MethodStep::Fail(reason) => self.fail(id, reason),
+        }
+    }
+
+    fn tunnel_succeed(&mut self, id: u8, method: EapType, r: TunnelResult) -> Outcome {
+        self.state = State::Finished;
+        Outcome::Success {
+            eap: success_packet(id),
+            auth: Box::new(Authenticated {
+                peer: PeerVerified {
+                    identity: r.identity,
+                    outer_identity: self.identity.clone(),
+                    method,
+                    inner: Some(r.inner),
+                    tls_version: r.tls_version,
+                    peer_certificates: Vec::new(),
+                    resumed: r.resumed,
+                },
+                msk: r.keys.msk,
+                emsk: r.keys.emsk,
+                session_id: r.keys.session_id,
+            }),
+        }
+    }
+
+    /// The caller's answer to [`Outcome::NeedCredential`]: the outcome to
+    /// send for the packet that produced it. Without a pending query the
+    /// call changes nothing and says so with a Discard.
+    pub fn credential(&mut self, answer: Credential) -> Outcome {
+        match core::mem::replace(&mut self.state, State::Finished) {
+            State::TunnelWaiting(mut tunnel, id, Waiting::Credential) => {
+                let step = tunnel.credential(answer);
+                self.tunnel_step(tunnel, id, step)
+            }
+            other => {
+                self.state = other;
+                Outcome::Discard(Reason::UnexpectedCode)
+            }
+        }
+    }
+
     /// Starts sending the access_denied alert flight.
     fn send_denied(&mut self, tls: Box<TlsServer>, id: u8) -> Outcome {
         let mut out = tls.into_denied();
@@ -365,7 +675,9 @@ impl ServerSession {
     fn verified(&self, e: PeerEvidence) -> PeerVerified {
         PeerVerified {
             identity: self.identity.clone().unwrap_or_default(),
+            outer_identity: None,
             method: EapType::Tls,
+            inner: None,
             tls_version: e.tls_version,
             peer_certificates: e.peer_certificates,
             resumed: e.resumed,
@@ -378,6 +690,10 @@ impl ServerSession {
     pub fn decide(&mut self, verdict: Verdict) -> Outcome {
         let (mut tls, id) = match core::mem::replace(&mut self.state, State::Finished) {
             State::Deciding(tls, id) => (tls, id),
+            State::TunnelWaiting(mut tunnel, id, Waiting::Decision) => {
+                let step = tunnel.decide(verdict);
+                return self.tunnel_step(tunnel, id, step);
+            }
             other => {
                 self.state = other;
                 return Outcome::Discard(Reason::UnexpectedCode);

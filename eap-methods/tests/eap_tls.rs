@@ -167,6 +167,7 @@ fn client_tls(
 fn peer_config(tls: Arc<rustls::ClientConfig>, fragment_size: usize) -> Arc<PeerConfig> {
     Arc::new(PeerConfig {
         identity: "alice@example.org".into(),
+        method: eap_methods::peer::PeerMethod::Tls,
         tls,
         server_name: ServerName::try_from("radius.example.org").unwrap(),
         fragment_size,
@@ -233,6 +234,7 @@ fn run_deciding(
             Outcome::Decide(verified) => {
                 outcome = server.decide(decide(&verified));
             }
+            Outcome::NeedCredential(q) => panic!("EAP-TLS asked for a credential: {q:?}"),
             Outcome::Request(mut req) => {
                 round_trips += 1;
                 assert!(round_trips < 500, "no progress");

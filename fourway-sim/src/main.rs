@@ -247,6 +247,7 @@ impl RadiusArgs {
         .map_err(|e| e.to_string())?;
         Ok(Arc::new(PeerConfig {
             identity: self.identity.clone(),
+            method: eap_methods::peer::PeerMethod::Tls,
             tls,
             server_name: default_server_name(self.server_name.as_deref()),
             // The station's link: an 802.11 MTU of 1400 like the AP reports.

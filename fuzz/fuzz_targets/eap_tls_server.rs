@@ -72,7 +72,7 @@ libfuzzer_sys::fuzz_target!(|data: &[u8]| {
         }
         match outcome {
             Outcome::Request(req) => outstanding = req.get(1).copied(),
-            Outcome::Decide(_) => break,
+            Outcome::Decide(_) | Outcome::NeedCredential(_) => break,
             Outcome::Success { .. } | Outcome::Failure { .. } => break,
             Outcome::Discard(reason) => {
                 let _ = (reason.label(), reason.to_string());
