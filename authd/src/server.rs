@@ -70,9 +70,27 @@ pub fn eap_config(
     config: &Config,
     tickets: Option<&Arc<TicketKeyring>>,
 ) -> Result<EapTls, ServerError> {
+    use crate::config::EapMethod;
+    use crate::tickets::TicketMethod;
     let tls = crate::tls::build_server_tls(&config.tls, tickets)?;
     let mut eap = EapServerConfig::new(tls.config);
     eap.max_tls_message_len = config.eap.max_tls_message_len;
+    eap.methods = config.eap.methods.iter().map(|m| m.eap_type()).collect();
+    let offered = |m| config.eap.methods.contains(&m);
+    if offered(EapMethod::Peap) {
+        eap.peap = Some(crate::tls::build_tunnel_tls(
+            &config.tls,
+            tickets,
+            TicketMethod::Peap,
+        )?);
+    }
+    if offered(EapMethod::Ttls) {
+        eap.ttls = Some(crate::tls::build_tunnel_tls(
+            &config.tls,
+            tickets,
+            TicketMethod::Ttls,
+        )?);
+    }
     Ok(EapTls {
         eap: Arc::new(eap),
         verifier: tls.verifier,
@@ -82,6 +100,7 @@ pub fn eap_config(
 pub fn settings(config: &Config) -> Settings {
     Settings {
         fragment_size: config.eap.fragment_size,
+        inner_names: config.eap.inner_names(),
         session_idle_timeout: Duration::from_secs(config.eap.session_idle_timeout_secs),
         max_sessions: config.eap.max_sessions,
         max_sessions_memory: config.eap.max_sessions_memory,

@@ -353,6 +353,90 @@ pub struct EapConfig {
     /// reassembly buffers, see `sessions::CONVERSATION_BASE_COST`), default
     /// [`DEFAULT_MAX_SESSIONS_MEMORY`].
     pub max_sessions_memory: usize,
+    /// EAP methods offered, most preferred first; default all three. The
+    /// first is proposed; a Nak switches to another listed one (RFC 3748
+    /// section 5.3.1).
+    pub methods: Vec<EapMethod>,
+    /// PEAP and TTLS: drop a `DOMAIN\` prefix of the inner identity to
+    /// find the stored user (Windows sends `DOMAIN\user`), default true.
+    pub strip_nt_domain: bool,
+    /// PEAP and TTLS: drop an `@realm` suffix of the inner identity to
+    /// find the stored user, default false (realms are kept).
+    pub strip_realm: bool,
+}
+
+/// An EAP method authd can offer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EapMethod {
+    /// EAP-TLS (RFC 5216, RFC 9190): certificates.
+    Tls,
+    /// PEAPv0 with EAP-MSCHAPv2: passwords (NT hash).
+    Peap,
+    /// EAP-TTLS (RFC 5281) with PAP, MS-CHAPv2 or EAP-MSCHAPv2 inside.
+    Ttls,
+}
+
+impl EapMethod {
+    /// The EAP type.
+    pub fn eap_type(self) -> eap_methods::EapType {
+        match self {
+            EapMethod::Tls => eap_methods::EapType::Tls,
+            EapMethod::Peap => eap_methods::EapType::Peap,
+            EapMethod::Ttls => eap_methods::EapType::Ttls,
+        }
+    }
+}
+
+/// Every method, in the default order of preference.
+pub const ALL_EAP_METHODS: [EapMethod; 3] = [EapMethod::Tls, EapMethod::Peap, EapMethod::Ttls];
+
+impl EapConfig {
+    /// The rule that maps inner identities to stored user names.
+    pub fn inner_names(&self) -> InnerNames {
+        InnerNames {
+            strip_nt_domain: self.strip_nt_domain,
+            strip_realm: self.strip_realm,
+        }
+    }
+}
+
+/// How a PEAP or TTLS inner identity names a stored user.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct InnerNames {
+    /// Drop a `DOMAIN\` prefix.
+    pub strip_nt_domain: bool,
+    /// Drop an `@realm` suffix.
+    pub strip_realm: bool,
+}
+
+impl Default for InnerNames {
+    fn default() -> InnerNames {
+        InnerNames {
+            strip_nt_domain: true,
+            strip_realm: false,
+        }
+    }
+}
+
+impl InnerNames {
+    /// The stored user name for an inner identity: `DOMAIN\alice` ->
+    /// `alice` (with `strip_nt_domain`), `alice@example.org` -> `alice`
+    /// (with `strip_realm`).
+    pub fn user_name<'a>(&self, inner_identity: &'a str) -> &'a str {
+        let mut name = inner_identity;
+        if self.strip_nt_domain
+            && let Some((_, user)) = name.split_once('\\')
+        {
+            name = user;
+        }
+        if self.strip_realm
+            && let Some((user, _)) = name.rsplit_once('@')
+        {
+            name = user;
+        }
+        name
+    }
 }
 
 /// 512 MiB: even with every conversation holding a full 64 KiB TLS message
@@ -371,6 +455,9 @@ impl Default for EapConfig {
             max_sessions: 65536,
             max_tls_message_len: 65536,
             max_sessions_memory: DEFAULT_MAX_SESSIONS_MEMORY,
+            methods: ALL_EAP_METHODS.to_vec(),
+            strip_nt_domain: true,
+            strip_realm: false,
         }
     }
 }
@@ -388,6 +475,16 @@ struct RawEapConfig {
     max_tls_message_len: usize,
     #[serde(default = "default_max_sessions_memory")]
     max_sessions_memory: usize,
+    #[serde(default = "default_methods")]
+    methods: Vec<EapMethod>,
+    #[serde(default = "default_true")]
+    strip_nt_domain: bool,
+    #[serde(default)]
+    strip_realm: bool,
+}
+
+fn default_methods() -> Vec<EapMethod> {
+    ALL_EAP_METHODS.to_vec()
 }
 
 fn default_max_sessions_memory() -> usize {
@@ -485,12 +582,23 @@ impl TryFrom<RawEapConfig> for EapConfig {
                 raw.max_sessions_memory
             ));
         }
+        if raw.methods.is_empty() {
+            return Err("methods must name at least one of \"tls\", \"peap\", \"ttls\"".into());
+        }
+        for (i, m) in raw.methods.iter().enumerate() {
+            if raw.methods[..i].contains(m) {
+                return Err(format!("methods lists {m:?} twice"));
+            }
+        }
         Ok(EapConfig {
             fragment_size: raw.fragment_size,
             session_idle_timeout_secs: raw.session_idle_timeout_secs,
             max_sessions: raw.max_sessions,
             max_tls_message_len: raw.max_tls_message_len,
             max_sessions_memory: raw.max_sessions_memory,
+            methods: raw.methods,
+            strip_nt_domain: raw.strip_nt_domain,
+            strip_realm: raw.strip_realm,
         })
     }
 }

@@ -5,6 +5,8 @@
 
 use super::*;
 use crate::config::{EAP_TLS_HEADER_LEN, MIN_FRAGMENT_SIZE};
+use crate::store::NtCredential;
+use eap_methods::server::{Credential, CredentialKind, CredentialQuery};
 
 /// EAPOL header (4, IEEE 802.1X) + the EAP-TLS request header: what an
 /// EAP-TLS fragment adds on the link whose MTU the NAS reports in
@@ -23,6 +25,12 @@ pub(super) struct Conversation {
     /// Why the policy refused: the EAP core sends the access_denied alert,
     /// and the Access-Reject that ends the conversation says this.
     refused: Option<(&'static str, String)>,
+    /// What a wrong MS-CHAPv2 answer means for this user, once its NT hash
+    /// was handed to the inner method (the log line of that reject).
+    wrong_password_is: Option<String>,
+    /// PEAP, TTLS: the inner identity once the inner method named it (the
+    /// user of the Access-Reject line; the outer one may be anonymous).
+    inner_identity: Option<String>,
     /// The station (RFC 3580 §3.20) that started it: later requests must
     /// name the same one.
     calling_station_id: Option<Vec<u8>>,
@@ -112,6 +120,8 @@ impl AuthHandler {
                     round_trips: 0,
                     granted: None,
                     refused: None,
+                    wrong_password_is: None,
+                    inner_identity: None,
                     calling_station_id: packet.attr(dict::CALLING_STATION_ID).map(<[u8]>::to_vec),
                     reassembly: 0,
                 };
@@ -192,6 +202,11 @@ impl AuthHandler {
         conv.reassembly = reassembly_octets(conv.reassembly, &eap);
 
         let mut outcome = conv.eap.handle(&eap);
+        if let Outcome::NeedCredential(query) = outcome {
+            // PEAP, TTLS: the inner method checks the user's credential.
+            let answer = self.credential(&query, &mut conv, now).await;
+            outcome = conv.eap.credential(answer);
+        }
         if let Outcome::Decide(peer) = outcome {
             // RFC 9190 §2.5: decide before the success indication leaves.
             outcome = match self.decide(&peer, tls).await {
@@ -238,7 +253,17 @@ impl AuthHandler {
                 None
             }
             Outcome::Failure { eap, reason } => {
-                let who = conv.eap.identity().unwrap_or(&user_name).to_string();
+                let who = conv
+                    .inner_identity
+                    .as_deref()
+                    .or(conv.eap.identity())
+                    .unwrap_or(&user_name)
+                    .to_string();
+                if let (None, eap_methods::Reason::WrongPassword, Some(why)) =
+                    (&conv.refused, &reason, conv.wrong_password_is.take())
+                {
+                    conv.refused = Some(("wrong_password", why));
+                }
                 match conv.refused.take() {
                     // The policy's refusal, after the access_denied alert.
                     Some((label, why)) => self.reject(packet, client, Some(eap), label, &why, &who),
@@ -281,7 +306,9 @@ impl AuthHandler {
                     client = %client.name,
                     user = logsafe::escape(&accept.user_name),
                     identity = logsafe::escape(&auth.peer.identity),
-                    method = ?auth.peer.method,
+                    outer_identity = auth.peer.outer_identity.as_deref().map(logsafe::escape),
+                    method = %auth.peer.method,
+                    inner = auth.peer.inner.map(|m| m.label()),
                     tls = ?auth.peer.tls_version,
                     resumed = auth.peer.resumed,
                     round_trips = conv.round_trips,
@@ -291,10 +318,10 @@ impl AuthHandler {
                 );
                 Some(reply)
             }
-            Outcome::Decide(_) => {
+            Outcome::Decide(_) | Outcome::NeedCredential(_) => {
                 // Answered above; a second question in one packet is a bug
                 // in the core, not a reason to let anyone in.
-                warn!(client = %client.name, "EAP core asked for a second decision; request dropped");
+                warn!(client = %client.name, "EAP core asked a second question; request dropped");
                 None
             }
         }
@@ -302,11 +329,86 @@ impl AuthHandler {
 
     /// The authorization decision for a peer TLS authenticated: a resumed
     /// session's certificate is verified again first, then the store's
-    /// policy decides.
+    /// policy decides. A PEAP or TTLS user is named by its inner identity
+    /// (mapped to the stored name), never by the outer one.
     async fn decide(&self, peer: &PeerVerified, tls: &EapTls) -> Decision {
+        if peer.inner.is_some() {
+            let user = self.settings.inner_names.user_name(&peer.identity);
+            return self.policy.authorize_peer(user, None).await;
+        }
         match recheck_resumed(peer, tls.verifier.as_ref()) {
             Some(reject) => reject,
             None => self.policy.authorize(peer).await,
+        }
+    }
+
+    /// The credential a PEAP or TTLS inner method asks for. Why a check
+    /// fails (unknown user, no NT hash, wrong password, a store that
+    /// cannot be read) is kept on the conversation for its Access-Reject
+    /// line; the peer is told the same for all.
+    async fn credential(
+        &self,
+        query: &CredentialQuery,
+        conv: &mut Conversation,
+        now: Instant,
+    ) -> Credential {
+        conv.inner_identity = Some(query.user.clone());
+        let user = self.settings.inner_names.user_name(&query.user);
+        let escaped = logsafe::escape(user);
+        let Some(store) = self.policy.store() else {
+            conv.refused = Some((
+                "no_store",
+                format!("password method for {escaped}, but there is no [database] with users"),
+            ));
+            return match query.kind {
+                CredentialKind::NtHash => Credential::NtHash(None),
+                CredentialKind::Password(_) => Credential::PasswordChecked(false),
+            };
+        };
+        match &query.kind {
+            CredentialKind::NtHash => {
+                let found = match self.policy.breaker() {
+                    Some(b) => b
+                        .call(now, store.nt_credential(user))
+                        .await
+                        .map_err(|e| e.to_string()),
+                    None => store.nt_credential(user).await.map_err(|e| e.to_string()),
+                };
+                match found {
+                    Ok(NtCredential::Hash(hash)) => {
+                        conv.wrong_password_is = Some(format!("wrong password for {escaped} (MS-CHAPv2)"));
+                        Credential::NtHash(Some(hash))
+                    }
+                    Ok(NtCredential::UnknownUser) => {
+                        conv.refused = Some(("unknown_user", format!("user {escaped} is not in the store")));
+                        Credential::NtHash(None)
+                    }
+                    Ok(NtCredential::NoCredential) => {
+                        conv.refused = Some((
+                            "no_nt_credential",
+                            format!("user {escaped} has no NT-hash credential (password set with --no-mschap, or none): only PAP and TTLS-PAP can check it"),
+                        ));
+                        Credential::NtHash(None)
+                    }
+                    Err(e) => {
+                        conv.refused = Some(("store_unavailable", format!("store: {e}")));
+                        Credential::NtHash(None)
+                    }
+                }
+            }
+            CredentialKind::Password(password) => {
+                let Some(cache) = &self.pap else {
+                    conv.refused = Some(("no_store", "no password store".to_owned()));
+                    return Credential::PasswordChecked(false);
+                };
+                match cache.check(store, user, password, now).await {
+                    PapOutcome::Accept { .. } => Credential::PasswordChecked(true),
+                    PapOutcome::Reject { label, why } | PapOutcome::Drop { label, why } => {
+                        conv.refused = Some((label, why));
+                        Credential::PasswordChecked(false)
+                    }
+                }
+            }
         }
     }
 

@@ -50,6 +50,8 @@ const REJECT_LOG_KEYS: usize = 4096;
 pub struct Settings {
     /// TLS bytes per EAP-TLS fragment when the request carries no Framed-MTU.
     pub fragment_size: usize,
+    /// PEAP and TTLS inner identity -> stored user name.
+    pub inner_names: crate::config::InnerNames,
     pub session_idle_timeout: Duration,
     pub max_sessions: usize,
     /// Bytes charged for all conversations in progress.
@@ -117,7 +119,9 @@ impl AuthHandler {
                 settings.duplicate_cache_entries,
                 settings.duplicate_cache_lifetime,
             ),
-            pap: (settings.pap_enabled && policy.store().is_some()).then(|| {
+            // The password checks of RADIUS PAP (when `[pap] enabled`) and
+            // of TTLS-PAP (always, with a store).
+            pap: policy.store().is_some().then(|| {
                 PasswordCache::with_limits(
                     settings.pap_cache_ttl,
                     settings.pap_cache_entries.max(1),
@@ -182,7 +186,7 @@ impl AuthHandler {
 
     /// Whether PAP requests are checked (a store and `[pap] enabled`).
     pub fn pap_enabled(&self) -> bool {
-        self.pap.is_some()
+        self.settings.pap_enabled && self.pap.is_some()
     }
 
     /// Reads the store's change generation, so that what is cached about

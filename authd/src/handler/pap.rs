@@ -16,7 +16,9 @@ impl AuthHandler {
         user_name: &str,
         now: Instant,
     ) -> Option<Arc<[u8]>> {
-        let (Some(cache), Some(store)) = (&self.pap, self.policy.store()) else {
+        let (true, Some(cache), Some(store)) =
+            (self.settings.pap_enabled, &self.pap, self.policy.store())
+        else {
             return self.reject(
                 packet,
                 client,

@@ -322,20 +322,9 @@ pub fn build_server_tls(
             reason,
         })?
         .with_client_cert_verifier(verifier.clone());
-    let mut config = builder.with_single_cert(chain, key).map_err(|e| match e {
-        rustls::Error::InconsistentKeys(_) => TlsSetupError::KeyMismatch {
-            certificate: tls.certificate.clone(),
-            private_key: tls.private_key.clone(),
-        },
-        rustls::Error::General(_) => TlsSetupError::InvalidPrivateKey {
-            path: tls.private_key.clone(),
-            reason: e,
-        },
-        reason => TlsSetupError::InvalidCertificate {
-            path: tls.certificate.clone(),
-            reason,
-        },
-    })?;
+    let mut config = builder
+        .with_single_cert(chain, key)
+        .map_err(|e| certificate_error(tls, e))?;
     match (tls.resumption, tickets) {
         (false, _) => {
             config.session_storage = Arc::new(NoServerSessionStorage {});
@@ -365,6 +354,63 @@ pub fn build_server_tls(
         config: Arc::new(config),
         verifier,
     })
+}
+
+/// Why the server certificate and key were refused.
+fn certificate_error(tls: &TlsConfig, e: rustls::Error) -> TlsSetupError {
+    match e {
+        rustls::Error::InconsistentKeys(_) => TlsSetupError::KeyMismatch {
+            certificate: tls.certificate.clone(),
+            private_key: tls.private_key.clone(),
+        },
+        rustls::Error::General(_) => TlsSetupError::InvalidPrivateKey {
+            path: tls.private_key.clone(),
+            reason: e,
+        },
+        reason => TlsSetupError::InvalidCertificate {
+            path: tls.certificate.clone(),
+            reason,
+        },
+    }
+}
+
+/// The server configuration of PEAP or TTLS (`method`): the same server
+/// certificate, key and protocol versions as EAP-TLS, no client
+/// certificate requested (the user authenticates inside the tunnel), and
+/// session tickets sealed by `tickets` for this method only (a PEAP ticket
+/// does not resume TTLS, nor EAP-TLS).
+pub fn build_tunnel_tls(
+    tls: &TlsConfig,
+    tickets: Option<&Arc<TicketKeyring>>,
+    method: TicketMethod,
+) -> Result<Arc<ServerConfig>, TlsSetupError> {
+    let chain = load_certificates(&tls.certificate)?;
+    let key = load_private_key(&tls.private_key)?;
+    let mut config = ServerConfig::builder_with_provider(crypto_provider())
+        .with_protocol_versions(&protocol_versions(tls))
+        .map_err(|reason| TlsSetupError::Versions {
+            min: tls.min_version,
+            max: tls.max_version,
+            reason,
+        })?
+        .with_no_client_auth()
+        .with_single_cert(chain, key)
+        .map_err(|e| certificate_error(tls, e))?;
+    match (tls.resumption, tickets) {
+        (false, _) => {
+            config.session_storage = Arc::new(NoServerSessionStorage {});
+            config.send_tls13_tickets = 0;
+        }
+        (true, Some(ring)) => {
+            config.ticketer = Ticketer::new(ring.clone(), method);
+            config.send_tls13_tickets = TLS13_TICKETS;
+        }
+        (true, None) => config.send_tls13_tickets = TLS13_TICKETS,
+    }
+    // The inner Identity request waits for the peer's Finished: no data
+    // before the handshake completes.
+    config.send_half_rtt_data = false;
+    Ok(Arc::new(config))
 }
 
 mod revocation;
