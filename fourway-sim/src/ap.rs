@@ -177,9 +177,20 @@ impl ApSession {
                 let recv = packet
                     .vendor_attr(dict::VENDOR_MICROSOFT, dict::MS_MPPE_RECV_KEY)
                     .ok_or_else(|| ApError::NoPmk("attribute missing".into()))?;
-                let key = radius_proto::decrypt_mppe_key(recv, &self.config.secret, &request_auth)
-                    .map_err(|e| ApError::NoPmk(e.to_string()))?;
-                let pmk = Pmk::from_msk(&key).map_err(|e| ApError::NoPmk(e.to_string()))?;
+                let mut msk =
+                    radius_proto::decrypt_mppe_key(recv, &self.config.secret, &request_auth)
+                        .map_err(|e| ApError::NoPmk(e.to_string()))?;
+                // RFC 3580 §3.16 / RFC 2548: Recv-Key is MSK[0..32] and
+                // Send-Key MSK[32..64]. The AP rebuilds the MSK, whose
+                // first 384 bits are the PMK of AKM 12 (§12.7.1.3).
+                if let Some(send) =
+                    packet.vendor_attr(dict::VENDOR_MICROSOFT, dict::MS_MPPE_SEND_KEY)
+                    && let Ok(send) =
+                        radius_proto::decrypt_mppe_key(send, &self.config.secret, &request_auth)
+                {
+                    msk.extend_from_slice(&send);
+                }
+                let pmk = Pmk::from_msk(&msk).map_err(|e| ApError::NoPmk(e.to_string()))?;
                 let session_timeout = packet
                     .attr(dict::SESSION_TIMEOUT)
                     .and_then(|v| <[u8; 4]>::try_from(v).ok())

@@ -1,14 +1,18 @@
-//! BIP-CMAC-128 (IEEE 802.11-2020 §12.5.4): integrity and replay protection
-//! of group-addressed robust management frames, such as a broadcast
-//! Deauthentication, under the IGTK.
+//! BIP-CMAC-128 and BIP-GMAC-256 (IEEE 802.11-2020 §12.5.4): integrity and
+//! replay protection of group-addressed robust management frames, such as
+//! a broadcast Deauthentication, under the IGTK.
 //!
 //! * The Management MIC element (MME, §9.4.2.54) is the last element of the
-//!   frame body: Element ID 76, Length 16, Key ID (2 octets), IPN (6
-//!   octets, little-endian), MIC (8 octets).
+//!   frame body: Element ID 76, Length 16 (or 24), Key ID (2 octets), IPN
+//!   (6 octets, little-endian), MIC (8 octets for BIP-CMAC-128, 16 for
+//!   BIP-GMAC-256).
 //! * AAD (§12.5.4.3): Frame Control with Retry, Power Management and More
 //!   Data masked to 0, then A1, A2, A3 (Sequence Control excluded).
-//! * MIC = Truncate-64(AES-128-CMAC(IGTK, AAD || body with the MIC field
-//!   zero)) (§12.5.4.4).
+//! * BIP-CMAC-128: MIC = Truncate-64(AES-128-CMAC(IGTK, AAD || body with
+//!   the MIC field zero)) (§12.5.4.4).
+//! * BIP-GMAC-256: MIC = the GMAC tag of AES-256-GCM under the IGTK with
+//!   nonce A2 || IPN (IPN most significant octet first), no plaintext,
+//!   and the same AAD || body as additional data (§12.5.4.4).
 //! * Receive (§12.5.4.5): a frame without an MME, with another Key ID, an
 //!   IPN not greater than the last accepted one, or a wrong MIC is
 //!   discarded; the replay counter moves only on a frame that verified.
@@ -23,6 +27,41 @@ use crate::frames::fc;
 pub const MME_ID: u8 = 76;
 /// Length of the MME for BIP-CMAC-128, header included.
 pub const MME_LEN: usize = 18;
+
+/// The group management cipher (§12.5.4, Table 9-149).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BipAlgorithm {
+    /// BIP-CMAC-128: 16-octet IGTK, 8-octet MIC.
+    Cmac128,
+    /// BIP-GMAC-256: 32-octet IGTK, 16-octet MIC.
+    Gmac256,
+}
+
+impl BipAlgorithm {
+    /// Octets of the IGTK.
+    pub fn key_len(self) -> usize {
+        match self {
+            BipAlgorithm::Cmac128 => 16,
+            BipAlgorithm::Gmac256 => 32,
+        }
+    }
+
+    /// Octets of the MME's MIC field.
+    pub fn mic_len(self) -> usize {
+        match self {
+            BipAlgorithm::Cmac128 => 8,
+            BipAlgorithm::Gmac256 => 16,
+        }
+    }
+
+    /// Its cipher suite selector.
+    pub fn suite(self) -> crate::eapol::CipherSuite {
+        match self {
+            BipAlgorithm::Cmac128 => crate::eapol::CipherSuite::BipCmac128,
+            BipAlgorithm::Gmac256 => crate::eapol::CipherSuite::BipGmac256,
+        }
+    }
+}
 /// Management frame header length (no HT Control).
 const MGMT_HEADER_LEN: usize = 24;
 /// Largest IPN (48 bits).
@@ -53,15 +92,35 @@ pub enum BipError {
     IpnExhausted,
 }
 
-fn mic(igtk: &[u8; 16], frame_with_zero_mic: &[u8]) -> [u8; 8] {
+/// The MIC of a frame whose MME (with `ipn`) has a zero MIC field; empty
+/// when the IGTK's length is not the algorithm's.
+fn mic(alg: BipAlgorithm, igtk: &[u8], ipn: u64, frame_with_zero_mic: &[u8]) -> Vec<u8> {
     let mut aad = [0u8; 20];
     aad[0] = frame_with_zero_mic[0];
     aad[1] = frame_with_zero_mic[1] & !(fc::RETRY | fc::POWER_MGMT | fc::MORE_DATA);
     aad[2..20].copy_from_slice(&frame_with_zero_mic[4..22]);
-    let full = aes_cmac(igtk, &[&aad, &frame_with_zero_mic[MGMT_HEADER_LEN..]]);
-    let mut m = [0u8; 8];
-    m.copy_from_slice(&full[..8]);
-    m
+    let body = &frame_with_zero_mic[MGMT_HEADER_LEN..];
+    match alg {
+        BipAlgorithm::Cmac128 => match <&[u8; 16]>::try_from(igtk) {
+            Ok(k) => aes_cmac(k, &[&aad, body])[..8].to_vec(),
+            Err(_) => Vec::new(),
+        },
+        BipAlgorithm::Gmac256 => {
+            use aes_gcm::{Aes256Gcm, KeyInit, aead::AeadInOut};
+            let Ok(gcm) = Aes256Gcm::new_from_slice(igtk) else {
+                return Vec::new();
+            };
+            let mut nonce = [0u8; 12];
+            nonce[..6].copy_from_slice(&frame_with_zero_mic[10..16]);
+            nonce[6..].copy_from_slice(&ipn.to_be_bytes()[2..]);
+            let mut ad = Vec::with_capacity(aad.len() + body.len());
+            ad.extend_from_slice(&aad);
+            ad.extend_from_slice(body);
+            gcm.encrypt_inout_detached(&nonce.into(), &ad, (&mut [][..]).into())
+                .map(|t| t.to_vec())
+                .unwrap_or_default()
+        }
+    }
 }
 
 fn is_management(frame: &[u8]) -> bool {
@@ -76,28 +135,48 @@ pub fn bip_protect(
     ipn: u64,
     frame: &[u8],
 ) -> Result<Vec<u8>, BipError> {
+    bip_protect_with(BipAlgorithm::Cmac128, igtk, key_id, ipn, frame)
+}
+
+/// [`bip_protect`] with the given algorithm; an IGTK of another length
+/// than the algorithm's is refused.
+pub fn bip_protect_with(
+    alg: BipAlgorithm,
+    igtk: &[u8],
+    key_id: u16,
+    ipn: u64,
+    frame: &[u8],
+) -> Result<Vec<u8>, BipError> {
+    if igtk.len() != alg.key_len() {
+        return Err(BipError::BadMic);
+    }
     if !is_management(frame) {
         return Err(BipError::Malformed);
     }
     if ipn > MAX_IPN {
         return Err(BipError::IpnExhausted);
     }
-    let mut out = Vec::with_capacity(frame.len() + MME_LEN);
+    let mic_len = alg.mic_len();
+    let mut out = Vec::with_capacity(frame.len() + 10 + mic_len);
     out.extend_from_slice(frame);
     out.push(MME_ID);
-    out.push(16);
+    out.push((8 + mic_len) as u8);
     out.extend_from_slice(&key_id.to_le_bytes());
     out.extend_from_slice(&ipn.to_le_bytes()[..6]);
-    out.extend_from_slice(&[0; 8]);
-    let m = mic(igtk, &out);
+    out.extend(std::iter::repeat_n(0, mic_len));
+    let m = mic(alg, igtk, ipn, &out);
+    if m.len() != mic_len {
+        return Err(BipError::BadMic);
+    }
     let n = out.len();
-    out[n - 8..].copy_from_slice(&m);
+    out[n - mic_len..].copy_from_slice(&m);
     Ok(out)
 }
 
 /// The receiving side: the installed IGTK and its replay counter.
 pub struct BipReceiver {
-    igtk: Zeroizing<[u8; 16]>,
+    alg: BipAlgorithm,
+    igtk: Zeroizing<Vec<u8>>,
     key_id: u16,
     /// Last accepted IPN; frames must carry a greater one.
     last_ipn: u64,
@@ -108,10 +187,17 @@ impl BipReceiver {
     /// frame must carry an IPN greater than or equal to it (§12.7.2: the
     /// IPN is the last one used, so a receiver starts from it).
     pub fn new(igtk: [u8; 16], key_id: u16, ipn: [u8; 6]) -> Self {
+        Self::with_algorithm(BipAlgorithm::Cmac128, &igtk, key_id, ipn)
+    }
+
+    /// As [`new`](Self::new) for `alg`; an IGTK of the wrong length makes
+    /// a receiver that refuses every frame.
+    pub fn with_algorithm(alg: BipAlgorithm, igtk: &[u8], key_id: u16, ipn: [u8; 6]) -> Self {
         let mut b = [0u8; 8];
         b[..6].copy_from_slice(&ipn);
         BipReceiver {
-            igtk: Zeroizing::new(igtk),
+            alg,
+            igtk: Zeroizing::new(igtk.to_vec()),
             key_id,
             last_ipn: u64::from_le_bytes(b).saturating_sub(1),
         }
@@ -123,15 +209,16 @@ impl BipReceiver {
         if !is_management(frame) {
             return Err(BipError::Malformed);
         }
+        let mic_len = self.alg.mic_len();
         let Some(split) = frame
             .len()
-            .checked_sub(MME_LEN)
+            .checked_sub(10 + mic_len)
             .filter(|s| *s >= MGMT_HEADER_LEN)
         else {
             return Err(BipError::Unprotected);
         };
         let mme = &frame[split..];
-        if mme[0] != MME_ID || mme[1] != 16 {
+        if mme[0] != MME_ID || usize::from(mme[1]) != 8 + mic_len {
             return Err(BipError::Unprotected);
         }
         let key_id = u16::from_le_bytes([mme[2], mme[3]]);
@@ -146,9 +233,9 @@ impl BipReceiver {
         }
         let mut zeroed = frame.to_vec();
         let n = zeroed.len();
-        zeroed[n - 8..].fill(0);
-        let expected = mic(&self.igtk, &zeroed);
-        if !bool::from(expected.ct_eq(&mme[10..18])) {
+        zeroed[n - mic_len..].fill(0);
+        let expected = mic(self.alg, &self.igtk, ipn, &zeroed);
+        if expected.len() != mic_len || !bool::from(expected.as_slice().ct_eq(&mme[10..])) {
             return Err(BipError::BadMic);
         }
         self.last_ipn = ipn;
@@ -179,6 +266,34 @@ mod tests {
         assert_eq!(rx.verify(&prot), Ok(&h(PLAIN)[..]));
         // The same frame again is a replay.
         assert_eq!(rx.verify(&prot), Err(BipError::Replay(4)));
+    }
+
+    // IEEE P802.11ac/D7.0 Annex M.9.1 (IEEE 802.11-2016 and -2020 J.9.1;
+    // also in hostapd's wlantest/test_vectors.c) "BIP-GMAC-256 with
+    // broadcast Deauthentication frame": the same frame and IPN, a 256-bit
+    // IGTK, and the published MME 4c 18 04 00 04 00 00 00 00 00 with its
+    // 16-octet MIC.
+    const IGTK_256: &str = "4ea9543e09cf2b1eca66ffc58bdecbcf000102030405060708090a0b0c0d0e0f";
+    const PROTECTED_GMAC_256: &str = "c0000000ffffffffffff020000000000020000000000090002004c18\
+        0400040000000000 23be59dcc7022ee383627ebb1017ddfc";
+
+    #[test]
+    fn bip_gmac_256_annex_vector() {
+        let igtk = h(IGTK_256);
+        let alg = BipAlgorithm::Gmac256;
+        let prot = bip_protect_with(alg, &igtk, 4, 4, &h(PLAIN)).unwrap();
+        assert_eq!(prot, h(&PROTECTED_GMAC_256.replace(' ', "")));
+        let mut rx = BipReceiver::with_algorithm(alg, &igtk, 4, [4, 0, 0, 0, 0, 0]);
+        assert_eq!(rx.verify(&prot), Ok(&h(PLAIN)[..]));
+        assert_eq!(rx.verify(&prot), Err(BipError::Replay(4)));
+        // A BIP-CMAC-128 frame, an unprotected one and a forged one are
+        // refused by a BIP-GMAC-256 receiver.
+        let mut rx = BipReceiver::with_algorithm(alg, &igtk, 4, [1, 0, 0, 0, 0, 0]);
+        assert_eq!(rx.verify(&h(PROTECTED)), Err(BipError::Unprotected));
+        assert_eq!(rx.verify(&h(PLAIN)), Err(BipError::Unprotected));
+        let forged = bip_protect_with(alg, &[7; 32], 4, 9, &h(PLAIN)).unwrap();
+        assert_eq!(rx.verify(&forged), Err(BipError::BadMic));
+        assert!(bip_protect_with(alg, &igtk[..16], 4, 9, &h(PLAIN)).is_err());
     }
 
     #[test]

@@ -66,7 +66,7 @@ pub struct Decrypted {
     pub key_id: u8,
 }
 
-fn aad_and_nonce(header: &[u8], pn: u64) -> (Vec<u8>, [u8; 13]) {
+pub(crate) fn aad_and_nonce(header: &[u8], pn: u64) -> (Vec<u8>, [u8; 13]) {
     // `header` comes from `data_header_len`, so it is 24, 26, 30 or 32 long.
     let qos = header[0] & 0x80 != 0;
     let a4 = header[1] & (fc::TO_DS | fc::FROM_DS) == fc::TO_DS | fc::FROM_DS;
@@ -203,20 +203,55 @@ impl ReplayCounter {
     }
 }
 
-/// One direction-pair of CCMP protection with one TK: a transmit PN and a
-/// receive replay counter.
+/// The data confidentiality protocol of a pairwise or group key (§12.5).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DataCipher {
+    /// CCMP-128 (§12.5.3): 16-octet TK, 8-octet MIC.
+    Ccmp128,
+    /// GCMP-256 (§12.5.5): 32-octet TK, 16-octet MIC.
+    Gcmp256,
+}
+
+impl DataCipher {
+    /// Octets of its temporal key (Table 12-8).
+    pub fn key_len(self) -> usize {
+        match self {
+            DataCipher::Ccmp128 => 16,
+            DataCipher::Gcmp256 => 32,
+        }
+    }
+
+    /// Its cipher suite selector (Table 9-149).
+    pub fn suite(self) -> crate::eapol::CipherSuite {
+        match self {
+            DataCipher::Ccmp128 => crate::eapol::CipherSuite::Ccmp128,
+            DataCipher::Gcmp256 => crate::eapol::CipherSuite::Gcmp256,
+        }
+    }
+}
+
+/// One direction-pair of CCMP-128 or GCMP-256 protection with one TK: a
+/// transmit PN and a receive replay counter.
 pub struct CcmpSession {
-    tk: zeroize::Zeroizing<[u8; 16]>,
+    cipher: DataCipher,
+    tk: zeroize::Zeroizing<Vec<u8>>,
     key_id: u8,
     next_pn: u64,
     replay: ReplayCounter,
 }
 
 impl CcmpSession {
-    /// A session with the given TK and key ID; PNs start at 1.
+    /// A CCMP-128 session with the given TK and key ID; PNs start at 1.
     pub fn new(tk: &[u8; 16], key_id: u8) -> Self {
+        Self::with_cipher(DataCipher::Ccmp128, tk, key_id)
+    }
+
+    /// A session of `cipher`; a TK of the wrong length makes a session
+    /// whose every frame fails.
+    pub fn with_cipher(cipher: DataCipher, tk: &[u8], key_id: u8) -> Self {
         CcmpSession {
-            tk: zeroize::Zeroizing::new(*tk),
+            cipher,
+            tk: zeroize::Zeroizing::new(tk.to_vec()),
             key_id,
             next_pn: 1,
             replay: ReplayCounter::new(),
@@ -225,14 +260,28 @@ impl CcmpSession {
 
     /// Encrypt with the next PN.
     pub fn protect(&mut self, frame: &[u8]) -> Result<Vec<u8>, CcmpError> {
-        let out = ccmp_encrypt(&self.tk, frame, self.next_pn, self.key_id)?;
+        let out = match self.cipher {
+            DataCipher::Ccmp128 => {
+                let tk = <&[u8; 16]>::try_from(&self.tk[..]).map_err(|_| CcmpError::Malformed)?;
+                ccmp_encrypt(tk, frame, self.next_pn, self.key_id)?
+            }
+            DataCipher::Gcmp256 => {
+                crate::gcmp::gcmp256_encrypt(&self.tk, frame, self.next_pn, self.key_id)?
+            }
+        };
         self.next_pn += 1;
         Ok(out)
     }
 
     /// Decrypt, verify the MIC, then check and advance the replay counter.
     pub fn unprotect(&mut self, frame: &[u8]) -> Result<Decrypted, CcmpError> {
-        let d = ccmp_decrypt(&self.tk, frame)?;
+        let d = match self.cipher {
+            DataCipher::Ccmp128 => {
+                let tk = <&[u8; 16]>::try_from(&self.tk[..]).map_err(|_| CcmpError::BadMic)?;
+                ccmp_decrypt(tk, frame)?
+            }
+            DataCipher::Gcmp256 => crate::gcmp::gcmp256_decrypt(&self.tk, frame)?,
+        };
         self.replay.check_and_update(d.pn)?;
         Ok(d)
     }

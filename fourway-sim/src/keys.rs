@@ -1,9 +1,10 @@
-//! The IEEE 802.11 pairwise key hierarchy (IEEE 802.11-2020 §12.7.1) for the
-//! AKMs this crate speaks (00-0F-AC:1 802.1X and 00-0F-AC:2 PSK, both with
-//! HMAC-SHA1 / AES key wrap, key descriptor version 2) and CCMP-128.
+//! The IEEE 802.11 pairwise key hierarchy (IEEE 802.11-2020 §12.7.1): the
+//! SHA-1 primitives of AKM 1 and 2 (HMAC-SHA1, AES key wrap, key descriptor
+//! version 2); what the other AKMs select is in [`crate::akm`].
 //!
-//! * [`Pmk`]: the pairwise master key, either the first 256 bits of the EAP
-//!   MSK (§12.7.1.3) or the PSK derived from a passphrase (§J.4.1).
+//! * [`Pmk`]: the pairwise master key, either taken from the EAP MSK
+//!   (§12.7.1.3: its first 256 bits, 384 for AKM 12 and 13) or the PSK
+//!   derived from a passphrase (§J.4.1).
 //! * [`prf_sha1`]: the PRF of §12.7.1.2.
 //! * [`derive_ptk`]: PRF-384 "Pairwise key expansion" (§12.7.1.3), the ONE
 //!   function both the authenticator and the supplicant call.
@@ -13,7 +14,7 @@
 //! Secrets live in zeroizing types that implement neither `Debug` nor
 //! `Display`, so they cannot leak through logs by accident.
 
-use aes_kw::KwAes128;
+use aes_kw::{KwAes128, KwAes256};
 use hmac::{Hmac, KeyInit, Mac};
 use sha1::Sha1;
 use subtle::ConstantTimeEq;
@@ -21,13 +22,16 @@ use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
 
 type HmacSha1 = Hmac<Sha1>;
 
-/// Length of a PMK for the SHA-1 based AKMs (§12.7.1.3).
+/// Length of a PMK for the SHA-1 and SHA-256 based AKMs (§12.7.1.3).
 pub const PMK_LEN: usize = 32;
+/// Length of the PMK of AKM 12 and 13: L(MSK, 0, 384) (§12.7.1.3).
+pub const PMK_384_LEN: usize = 48;
 /// Length of an ANonce / SNonce (§12.7.2, Key Nonce field).
 pub const NONCE_LEN: usize = 32;
-/// Length of the KCK, KEK and CCMP-128 TK (Table 12-10, Table 12-7).
+/// Length of the KCK, KEK and CCMP-128 TK of AKM 1, 2, 5 and 6 (Table
+/// 12-10, Table 12-7).
 pub const KEY_LEN: usize = 16;
-/// Length of the EAPOL-Key MIC for key descriptor version 2 (Table 12-10).
+/// Length of the EAPOL-Key MIC of every AKM but 12 and 13 (Table 12-10).
 pub const MIC_LEN: usize = 16;
 
 /// A nonce of the four-way handshake (ANonce or SNonce).
@@ -49,6 +53,9 @@ pub enum KeyError {
     /// Key data to wrap is too long for an EAPOL-Key frame.
     #[error("key data too long to wrap")]
     KeyDataTooLong,
+    /// A KEK of a length AES key wrap does not take here (16 or 32).
+    #[error("KEK of {0} octets")]
+    KekLength(usize),
     /// Wrapped key data is not a multiple of 8 octets or shorter than 24.
     #[error("wrapped key data has an invalid length {0}")]
     WrappedLength(usize),
@@ -57,30 +64,51 @@ pub enum KeyError {
     Unwrap,
 }
 
-/// Pairwise master key, 256 bits (IEEE 802.11-2020 §12.7.1.3).
+/// Pairwise master key (IEEE 802.11-2020 §12.7.1.3): 256 bits, or 384 for
+/// AKM 12 and 13.
 ///
-/// Zeroized on drop; deliberately without `Debug`, `Display` or `Clone`
-/// derive (use [`Pmk::clone_secret`] when a copy is really needed).
-pub struct Pmk(Zeroizing<[u8; PMK_LEN]>);
+/// Taken from an MSK it holds the MSK's first 384 bits, the longest PMK
+/// any AKM takes: every AKM uses its own length of it from the start
+/// ([`crate::akm::KeyProfile::pmk_len`]), L(MSK, 0, 256) being a prefix of
+/// L(MSK, 0, 384). Zeroized on drop; deliberately without `Debug`,
+/// `Display` or `Clone` derive (use [`Pmk::clone_secret`] when a copy is
+/// really needed).
+pub struct Pmk(Zeroizing<Vec<u8>>);
 
 impl Pmk {
     /// Wrap raw key bytes (for example a PSK given as 64 hex digits).
     pub fn from_bytes(bytes: [u8; PMK_LEN]) -> Self {
-        Pmk(Zeroizing::new(bytes))
+        Pmk(Zeroizing::new(bytes.to_vec()))
     }
 
-    /// PMK = L(MSK, 0, 256): the first 32 octets of the EAP MSK
-    /// (§12.7.1.3; RFC 5216 §2.3 for EAP-TLS's 64-octet MSK).
+    /// Wrap a 256- or 384-bit PMK.
+    pub fn from_slice(bytes: &[u8]) -> Result<Self, KeyError> {
+        match bytes.len() {
+            PMK_LEN | PMK_384_LEN => Ok(Pmk(Zeroizing::new(bytes.to_vec()))),
+            n => Err(KeyError::MskTooShort(n)),
+        }
+    }
+
+    /// The first 384 bits of the EAP MSK, or its first 256 when it has no
+    /// more (RFC 5216 §2.3: EAP-TLS's MSK is 64 octets; §12.7.1.3: PMK =
+    /// L(MSK, 0, 256), or L(MSK, 0, 384) for AKM 12 and 13).
     pub fn from_msk(msk: &[u8]) -> Result<Self, KeyError> {
-        let first = msk.get(..PMK_LEN).ok_or(KeyError::MskTooShort(msk.len()))?;
-        let mut pmk = Zeroizing::new([0u8; PMK_LEN]);
-        pmk.copy_from_slice(first);
-        Ok(Pmk(pmk))
+        if msk.len() < PMK_LEN {
+            return Err(KeyError::MskTooShort(msk.len()));
+        }
+        let n = msk.len().min(PMK_384_LEN);
+        Ok(Pmk(Zeroizing::new(msk[..n].to_vec())))
     }
 
-    /// The key octets.
-    pub fn as_bytes(&self) -> &[u8; PMK_LEN] {
+    /// The key octets (all of them: see [`Pmk::prefix`] for an AKM's PMK).
+    pub fn as_bytes(&self) -> &[u8] {
         &self.0
+    }
+
+    /// The first `len` octets, the PMK of an AKM that takes `len`; `None`
+    /// when this key is shorter.
+    pub fn prefix(&self, len: usize) -> Option<&[u8]> {
+        self.0.get(..len)
     }
 
     /// An explicit copy of the secret.
@@ -90,7 +118,7 @@ impl Pmk {
 
     /// Constant-time equality, for reporting whether two sides agree.
     pub fn ct_eq(&self, other: &Pmk) -> bool {
-        self.0.ct_eq(&*other.0).into()
+        self.0.as_slice().ct_eq(other.0.as_slice()).into()
     }
 }
 
@@ -104,7 +132,7 @@ pub fn psk_from_passphrase(passphrase: &str, ssid: &[u8]) -> Result<Pmk, KeyErro
     if !(1..=32).contains(&ssid.len()) {
         return Err(KeyError::InvalidSsid);
     }
-    let mut psk = Zeroizing::new([0u8; PMK_LEN]);
+    let mut psk = Zeroizing::new(vec![0u8; PMK_LEN]);
     pbkdf2::pbkdf2_hmac::<Sha1>(passphrase.as_bytes(), ssid, 4096, psk.as_mut_slice());
     Ok(Pmk(psk))
 }
@@ -131,22 +159,38 @@ pub fn prf_sha1(key: &[u8], label: &[u8], data: &[u8], out: &mut [u8]) {
     }
 }
 
-/// Pairwise transient key for CCMP-128 with AKM 1 or 2 (§12.7.1.3: KCK, KEK,
-/// TK of 128 bits each out of PRF-384). Zeroized on drop; no `Debug`.
+/// Pairwise transient key (§12.7.1.3): KCK, KEK and TK, of the lengths the
+/// AKM and pairwise cipher select (Table 12-10, Table 12-8): 16 octets each
+/// for AKM 1, 2, 5 and 6 with CCMP-128; 24, 32 and 32 for AKM 12 with
+/// GCMP-256. Zeroized on drop; no `Debug`.
 #[derive(Zeroize, ZeroizeOnDrop)]
 pub struct Ptk {
     /// EAPOL-Key confirmation key (MIC key).
-    pub kck: [u8; KEY_LEN],
+    pub kck: Vec<u8>,
     /// EAPOL-Key encryption key (AES key wrap key).
-    pub kek: [u8; KEY_LEN],
-    /// Temporal key for CCMP.
-    pub tk: [u8; KEY_LEN],
+    pub kek: Vec<u8>,
+    /// Temporal key for CCMP or GCMP.
+    pub tk: Vec<u8>,
 }
 
 impl Ptk {
+    /// Split a KDF output into KCK, KEK and TK of the given lengths.
+    pub fn split(out: &[u8], kck_len: usize, kek_len: usize) -> Ptk {
+        let kck_end = kck_len.min(out.len());
+        let kek_end = (kck_len + kek_len).min(out.len());
+        Ptk {
+            kck: out[..kck_end].to_vec(),
+            kek: out[kck_end..kek_end].to_vec(),
+            tk: out[kek_end..].to_vec(),
+        }
+    }
+
     /// Constant-time equality of all three keys.
     pub fn ct_eq(&self, other: &Ptk) -> bool {
-        (self.kck.ct_eq(&other.kck) & self.kek.ct_eq(&other.kek) & self.tk.ct_eq(&other.tk)).into()
+        (self.kck.as_slice().ct_eq(&other.kck)
+            & self.kek.as_slice().ct_eq(&other.kek)
+            & self.tk.as_slice().ct_eq(&other.tk))
+        .into()
     }
 }
 
@@ -174,21 +218,13 @@ pub fn derive_ptk(pmk: &Pmk, aa: &[u8; 6], spa: &[u8; 6], anonce: &Nonce, snonce
         &data,
         out.as_mut_slice(),
     );
-    let mut ptk = Ptk {
-        kck: [0; KEY_LEN],
-        kek: [0; KEY_LEN],
-        tk: [0; KEY_LEN],
-    };
-    ptk.kck.copy_from_slice(&out[..16]);
-    ptk.kek.copy_from_slice(&out[16..32]);
-    ptk.tk.copy_from_slice(&out[32..48]);
-    ptk
+    Ptk::split(out.as_slice(), KEY_LEN, KEY_LEN)
 }
 
 /// EAPOL-Key MIC for key descriptor version 2: HMAC-SHA1-128 over the whole
 /// EAPOL frame with the MIC field zeroed (IEEE 802.11-2020 §12.7.2 b) 1),
 /// Table 12-10).
-pub fn eapol_mic(kck: &[u8; KEY_LEN], frame_with_zeroed_mic: &[u8]) -> [u8; MIC_LEN] {
+pub fn eapol_mic(kck: &[u8], frame_with_zeroed_mic: &[u8]) -> [u8; MIC_LEN] {
     let full = hmac_sha1(kck, &[frame_with_zeroed_mic]);
     let mut mic = [0u8; MIC_LEN];
     mic.copy_from_slice(&full[..MIC_LEN]);
@@ -196,11 +232,7 @@ pub fn eapol_mic(kck: &[u8; KEY_LEN], frame_with_zeroed_mic: &[u8]) -> [u8; MIC_
 }
 
 /// Constant-time check of a received MIC.
-pub fn verify_eapol_mic(
-    kck: &[u8; KEY_LEN],
-    frame_with_zeroed_mic: &[u8],
-    mic: &[u8; MIC_LEN],
-) -> bool {
+pub fn verify_eapol_mic(kck: &[u8], frame_with_zeroed_mic: &[u8], mic: &[u8; MIC_LEN]) -> bool {
     eapol_mic(kck, frame_with_zeroed_mic).ct_eq(mic).into()
 }
 
@@ -222,33 +254,49 @@ pub fn pad_key_data(data: &[u8]) -> Zeroizing<Vec<u8>> {
 }
 
 /// Pad (see [`pad_key_data`]) and wrap key data with the KEK using the AES
-/// key wrap of RFC 3394 (§12.7.2, Table 12-11, key descriptor version 2).
-pub fn wrap_key_data(kek: &[u8; KEY_LEN], data: &[u8]) -> Result<Vec<u8>, KeyError> {
+/// key wrap of RFC 3394 (§12.7.2, Table 12-11): AES-128 with a 16-octet
+/// KEK, AES-256 with the 32-octet KEK of AKM 12 and 13.
+pub fn wrap_key_data(kek: &[u8], data: &[u8]) -> Result<Vec<u8>, KeyError> {
     if data.len() > MAX_KEY_DATA {
         return Err(KeyError::KeyDataTooLong);
     }
     let padded = pad_key_data(data);
-    let kw = KwAes128::new(kek.into());
     let mut out = vec![0u8; padded.len() + 8];
-    kw.wrap_key(&padded, &mut out)
-        .map_err(|_| KeyError::KeyDataTooLong)?;
+    let done = match kek.len() {
+        16 => KwAes128::new_from_slice(kek)
+            .map_err(|_| KeyError::KekLength(16))?
+            .wrap_key(&padded, &mut out)
+            .map(|_| ()),
+        32 => KwAes256::new_from_slice(kek)
+            .map_err(|_| KeyError::KekLength(32))?
+            .wrap_key(&padded, &mut out)
+            .map(|_| ()),
+        n => return Err(KeyError::KekLength(n)),
+    };
+    done.map_err(|_| KeyError::KeyDataTooLong)?;
     Ok(out)
 }
 
 /// Unwrap key data with the KEK (RFC 3394 §2.2.2 with its integrity check).
 /// The result still carries the §12.7.2 padding; the key data element parser
 /// recognises and skips it.
-pub fn unwrap_key_data(
-    kek: &[u8; KEY_LEN],
-    wrapped: &[u8],
-) -> Result<Zeroizing<Vec<u8>>, KeyError> {
+pub fn unwrap_key_data(kek: &[u8], wrapped: &[u8]) -> Result<Zeroizing<Vec<u8>>, KeyError> {
     if wrapped.len() < 24 || !wrapped.len().is_multiple_of(8) || wrapped.len() > MAX_KEY_DATA + 16 {
         return Err(KeyError::WrappedLength(wrapped.len()));
     }
-    let kw = KwAes128::new(kek.into());
     let mut out = Zeroizing::new(vec![0u8; wrapped.len() - 8]);
-    kw.unwrap_key(wrapped, &mut out)
-        .map_err(|_| KeyError::Unwrap)?;
+    let done = match kek.len() {
+        16 => KwAes128::new_from_slice(kek)
+            .map_err(|_| KeyError::KekLength(16))?
+            .unwrap_key(wrapped, &mut out)
+            .map(|_| ()),
+        32 => KwAes256::new_from_slice(kek)
+            .map_err(|_| KeyError::KekLength(32))?
+            .unwrap_key(wrapped, &mut out)
+            .map(|_| ()),
+        n => return Err(KeyError::KekLength(n)),
+    };
+    done.map_err(|_| KeyError::Unwrap)?;
     Ok(out)
 }
 
@@ -354,12 +402,16 @@ mod tests {
     fn pmk_from_msk() {
         let msk: Vec<u8> = (0u8..64).collect();
         let pmk = Pmk::from_msk(&msk).unwrap();
-        assert_eq!(&pmk.as_bytes()[..], &msk[..32]);
+        assert_eq!(pmk.as_bytes(), &msk[..48]);
+        assert_eq!(pmk.prefix(32), Some(&msk[..32]));
+        assert_eq!(pmk.prefix(49), None);
+        let pmk = Pmk::from_msk(&msk[..32]).unwrap();
+        assert_eq!(pmk.as_bytes(), &msk[..32]);
         assert_eq!(
             Pmk::from_msk(&msk[..31]).err(),
             Some(KeyError::MskTooShort(31))
         );
-        assert!(pmk.ct_eq(&Pmk::from_msk(&msk[..32]).unwrap()));
+        assert!(pmk.ct_eq(&Pmk::from_slice(&msk[..32]).unwrap()));
         assert!(!pmk.ct_eq(&Pmk::from_bytes([0; 32])));
     }
 
@@ -415,6 +467,28 @@ mod tests {
         assert_eq!(
             unwrap_key_data(&kek, &wrapped[..23]).err(),
             Some(KeyError::WrappedLength(23))
+        );
+    }
+
+    // RFC 3394 §4.6: wrap 256 bits of key data with a 256-bit KEK (the KEK
+    // length of AKM 12 and 13).
+    #[test]
+    fn rfc3394_key_wrap_256_vector() {
+        let kek = h("000102030405060708090A0B0C0D0E0F101112131415161718191A1B1C1D1E1F");
+        let data = h("00112233445566778899AABBCCDDEEFF000102030405060708090A0B0C0D0E0F");
+        let wrapped = wrap_key_data(&kek, &data).unwrap();
+        assert_eq!(
+            wrapped,
+            h("28C9F404C4B810F4CBCCB35CFB87F8263F5786E2D80ED326CBC7F0E71A99F43BFB988B9B7A02DD21")
+        );
+        assert_eq!(unwrap_key_data(&kek, &wrapped).unwrap().to_vec(), data);
+        assert_eq!(
+            unwrap_key_data(&kek[..16], &wrapped).err(),
+            Some(KeyError::Unwrap)
+        );
+        assert_eq!(
+            wrap_key_data(&kek[..24], &data).err(),
+            Some(KeyError::KekLength(24))
         );
     }
 

@@ -7,7 +7,8 @@
 //! * [`eapol`]: EAPOL and EAPOL-Key codec, RSN element and KDEs.
 //! * [`fourway`]: the authenticator and supplicant state machines of the
 //!   four-way and group key handshakes (§12.7.6, §12.7.7).
-//! * [`ccmp`]: CCMP-128 data protection (§12.5.3).
+//! * [`ccmp`], [`gcmp`]: CCMP-128 and GCMP-256 data protection (§12.5.3,
+//!   §12.5.5); [`bip`]: BIP-CMAC-128 and BIP-GMAC-256 (§12.5.4).
 //! * [`frames`], [`pcap`]: 802.11 frames and capture files for analysers.
 //! * [`sim`]: runs an AP/station pair in memory given their PMKs.
 
@@ -18,6 +19,7 @@ pub mod ccmp;
 pub mod eapol;
 pub mod fourway;
 pub mod frames;
+pub mod gcmp;
 pub mod keys;
 pub mod load;
 pub mod pcap;

@@ -140,9 +140,8 @@ fn choose_akm(psk: bool, number: Option<u8>) -> Result<Akm, String> {
     let akm = Akm::from([0x00, 0x0f, 0xac, number]);
     fourway_sim::akm::KeyProfile::for_akm(akm).map_err(|e| format!("--akm {number}: {e}"))?;
     match (psk, akm) {
-        (true, Akm::Psk | Akm::PskSha256) | (false, Akm::Ieee8021x | Akm::Ieee8021xSha256) => {
-            Ok(akm)
-        }
+        (true, Akm::Psk | Akm::PskSha256)
+        | (false, Akm::Ieee8021x | Akm::Ieee8021xSha256 | Akm::Ieee8021xSuiteB192) => Ok(akm),
         (true, _) => Err(format!(
             "--akm {number}: {akm} authenticates with EAP; it runs without --psk"
         )),
@@ -158,10 +157,12 @@ fn pmf_choice(s: Option<&str>) -> Pmf {
     }
 }
 
-fn print_key(i: u32, spa: MacAddr, pmk: &Pmk) {
-    // The operator asked for it (--print-key): the PMK, as Wireshark's
-    // "wpa-psk" key type takes it.
-    println!("station {i} {spa} wpa-psk={}", hex::encode(pmk.as_bytes()));
+fn print_key(i: u32, spa: MacAddr, pmk: &Pmk, akm: Akm) {
+    // The operator asked for it (--print-key): the AKM's PMK (384 bits for
+    // AKM 12), as Wireshark's "wpa-psk" key type takes it.
+    let len = fourway_sim::akm::KeyProfile::for_akm(akm).map_or(32, |p| p.pmk_len);
+    let key = pmk.prefix(len).unwrap_or(pmk.as_bytes());
+    println!("station {i} {spa} wpa-psk={}", hex::encode(key));
 }
 
 /// Where and as whom the RADIUS mode authenticates. The defaults point at
@@ -355,9 +356,9 @@ fn ptk_cmd(a: &PtkArgs) -> Result<ExitCode, String> {
     let anonce: Nonce = parse_hex("--anonce", &a.anonce)?;
     let snonce: Nonce = parse_hex("--snonce", &a.snonce)?;
     let ptk = derive_ptk(&pmk, &a.aa.0, &a.spa.0, &anonce, &snonce);
-    println!("KCK={}", hex::encode(ptk.kck));
-    println!("KEK={}", hex::encode(ptk.kek));
-    println!("TK={}", hex::encode(ptk.tk));
+    println!("KCK={}", hex::encode(&ptk.kck));
+    println!("KEK={}", hex::encode(&ptk.kek));
+    println!("TK={}", hex::encode(&ptk.tk));
     Ok(ExitCode::SUCCESS)
 }
 
@@ -404,7 +405,7 @@ fn run(args: &RunArgs) -> Result<ExitCode, String> {
         let took = started.elapsed();
         print_report(i, &report, took);
         if args.print_key {
-            print_key(i, spa, &psk);
+            print_key(i, spa, &psk, opts.akm);
         }
         all_ok &= report.success();
         reports.push(report);
@@ -494,7 +495,7 @@ fn run_radius(args: &RunArgs) -> Result<ExitCode, String> {
         );
         println!("{}", report_line(i, &report, took, &radius));
         if args.print_key {
-            print_key(i, spa, &auth.pmk_station);
+            print_key(i, spa, &auth.pmk_station, akm);
         }
         if args.pmksa_cache {
             let cached = reassociate_cached(i, spa, akm, &auth, &opts, &mut rng)?;
@@ -530,22 +531,26 @@ fn reassociate_cached(
     let now = Instant::now();
     let mut ap_cache = PmksaCache::new(1024);
     let mut sta_cache = PmksaCache::new(16);
-    ap_cache.insert(Pmksa::new(
+    // AKM 12 names a PMKSA with the KCK (§12.7.1.3): not cached here.
+    let unnamed = || format!("--pmksa-cache: {akm} is not implemented with PMKSA caching");
+    let ap_pmksa = Pmksa::new(
         &profile,
         &auth.pmk_ap,
         AP_ADDR,
         spa,
         now,
         DEFAULT_PMK_LIFETIME,
-    ));
-    sta_cache.insert(Pmksa::new(
+    );
+    ap_cache.insert(ap_pmksa.ok_or_else(unnamed)?);
+    let sta_pmksa = Pmksa::new(
         &profile,
         &auth.pmk_station,
         AP_ADDR,
         spa,
         now,
         DEFAULT_PMK_LIFETIME,
-    ));
+    );
+    sta_cache.insert(sta_pmksa.ok_or_else(unnamed)?);
     let started = Instant::now();
     let sta = sta_cache
         .for_ap(started, AP_ADDR, spa)

@@ -39,7 +39,9 @@ pub struct Pmksa {
 }
 
 impl Pmksa {
-    /// A PMKSA for `pmk`, named with the AKM's PMKID hash.
+    /// A PMKSA for `pmk`, named with the AKM's PMKID hash; `None` for an
+    /// AKM whose PMKID is not made from the PMK (AKM 12, §12.7.1.3) or a
+    /// PMK too short for the AKM.
     pub fn new(
         profile: &KeyProfile,
         pmk: &Pmk,
@@ -47,15 +49,15 @@ impl Pmksa {
         spa: MacAddr,
         now: Instant,
         lifetime: Duration,
-    ) -> Self {
-        Pmksa {
-            pmkid: profile.pmkid(pmk, &aa.0, &spa.0),
+    ) -> Option<Self> {
+        Some(Pmksa {
+            pmkid: profile.pmkid(pmk, &aa.0, &spa.0)?,
             pmk: pmk.clone_secret(),
             aa,
             spa,
             akm: profile.akm,
             expires: now + lifetime,
-        }
+        })
     }
 }
 
@@ -139,15 +141,8 @@ mod tests {
         let profile = KeyProfile::for_akm(Akm::Ieee8021xSha256).unwrap();
         let pmk = Pmk::from_bytes([9; 32]);
         let mut ap = PmksaCache::new(4);
-        ap.insert(Pmksa::new(
-            &profile,
-            &pmk,
-            AA,
-            SPA,
-            now,
-            Duration::from_secs(60),
-        ));
-        let id = profile.pmkid(&pmk, &AA.0, &SPA.0);
+        ap.insert(Pmksa::new(&profile, &pmk, AA, SPA, now, Duration::from_secs(60)).unwrap());
+        let id = profile.pmkid(&pmk, &AA.0, &SPA.0).unwrap();
         let hit = ap.lookup(now, AA, SPA, Akm::Ieee8021xSha256, &[[0; 16], id]);
         assert!(hit.is_some_and(|e| e.pmk.ct_eq(&pmk)));
         // Wrong PMKID, another station, another AKM, expired: full
@@ -177,26 +172,32 @@ mod tests {
         let mut c = PmksaCache::new(2);
         for i in 0..3u8 {
             let spa = MacAddr([2, 0, 0, 0, 0, i]);
-            c.insert(Pmksa::new(
-                &profile,
-                &Pmk::from_bytes([i; 32]),
-                AA,
-                spa,
-                now,
-                DEFAULT_PMK_LIFETIME,
-            ));
+            c.insert(
+                Pmksa::new(
+                    &profile,
+                    &Pmk::from_bytes([i; 32]),
+                    AA,
+                    spa,
+                    now,
+                    DEFAULT_PMK_LIFETIME,
+                )
+                .unwrap(),
+            );
         }
         assert_eq!(c.len(), 2);
         assert!(c.for_ap(now, AA, MacAddr([2, 0, 0, 0, 0, 0])).is_none());
         let spa = MacAddr([2, 0, 0, 0, 0, 2]);
-        c.insert(Pmksa::new(
-            &profile,
-            &Pmk::from_bytes([7; 32]),
-            AA,
-            spa,
-            now,
-            DEFAULT_PMK_LIFETIME,
-        ));
+        c.insert(
+            Pmksa::new(
+                &profile,
+                &Pmk::from_bytes([7; 32]),
+                AA,
+                spa,
+                now,
+                DEFAULT_PMK_LIFETIME,
+            )
+            .unwrap(),
+        );
         assert_eq!(c.len(), 2);
         assert!(
             c.for_ap(now, AA, spa)

@@ -14,7 +14,9 @@ use std::time::{Duration, Instant};
 
 use rand::CryptoRng;
 
-use crate::ccmp::CcmpSession;
+use crate::akm::KeyProfile;
+use crate::bip::BipAlgorithm;
+use crate::ccmp::{CcmpSession, DataCipher};
 use crate::eapol::{Akm, PacketType, RsnElement, emit_eapol};
 use crate::fourway::{
     Authenticator, AuthenticatorConfig, AuthenticatorState, Event, FourWayError, GroupKeyState,
@@ -303,10 +305,10 @@ fn random_nonce<R: CryptoRng + ?Sized>(rng: &mut R) -> Nonce {
     n
 }
 
-fn random_gtk<R: CryptoRng + ?Sized>(rng: &mut R) -> Gtk {
-    let mut k = [0u8; 16];
+fn random_gtk<R: CryptoRng + ?Sized>(rng: &mut R, len: usize) -> Gtk {
+    let mut k = zeroize::Zeroizing::new(vec![0u8; len]);
     rng.fill_bytes(&mut k);
-    Gtk::from_bytes(k)
+    Gtk::from_slice(&k)
 }
 
 /// Run the four-way handshake (and optionally the group key handshake),
@@ -323,7 +325,16 @@ pub fn run_handshakes<R: CryptoRng + ?Sized>(
     now: Instant,
     opts: &SimOptions,
 ) -> StationReport {
-    let mut rsne = RsnElement::ccmp128(opts.akm);
+    // The AKM's ciphers (an AKM the simulator does not implement keeps
+    // CCMP-128 and fails the handshake by name).
+    let profile = KeyProfile::for_akm(opts.akm).ok();
+    let (cipher, bip) = profile.map_or((DataCipher::Ccmp128, BipAlgorithm::Cmac128), |p| {
+        (p.cipher, p.group_mgmt)
+    });
+    let mut rsne = match &profile {
+        Some(p) => RsnElement::for_profile(p, opts.pmf != Pmf::Disabled),
+        None => RsnElement::ccmp128(opts.akm),
+    };
     rsne.capabilities = Some(opts.pmf.capabilities());
     let ap_rsne = rsne.to_bytes().unwrap_or_default();
     rsne.pmkids = opts.sta_pmkids.clone();
@@ -334,10 +345,10 @@ pub fn run_handshakes<R: CryptoRng + ?Sized>(
         pmk: pmk_ap.clone_secret(),
         rsne: ap_rsne.clone(),
         sta_rsne: sta_rsne.clone(),
-        gtk: random_gtk(rng),
+        gtk: random_gtk(rng, cipher.key_len()),
         gtk_index: 1,
         igtk: (opts.pmf != Pmf::Disabled).then(|| {
-            let mut k = [0u8; 16];
+            let mut k = vec![0u8; bip.key_len()];
             rng.fill_bytes(&mut k);
             Igtk {
                 key: zeroize::Zeroizing::new(k),
@@ -368,7 +379,7 @@ pub fn run_handshakes<R: CryptoRng + ?Sized>(
         let key_id = 2;
         if pair
             .auth
-            .start_group_rekey(pair.now, random_gtk(rng), key_id)
+            .start_group_rekey(pair.now, random_gtk(rng, cipher.key_len()), key_id)
             .is_ok()
         {
             pair.drive();
@@ -385,7 +396,7 @@ pub fn run_handshakes<R: CryptoRng + ?Sized>(
     let gtk_installed = pair
         .supp
         .gtk()
-        .is_some_and(|(id, k)| id == ap_gtk_id && k == &ap_gtk.as_bytes()[..]);
+        .is_some_and(|(id, k)| id == ap_gtk_id && k == ap_gtk.as_bytes());
 
     let mut frames = Vec::new();
     let mut seq = 0u16;
@@ -436,8 +447,8 @@ pub fn run_handshakes<R: CryptoRng + ?Sized>(
 
     let mut ccmp_ok = false;
     if let (true, Some(ap_ptk), Some(sta_ptk)) = (ptk_installed, pair.auth.ptk(), pair.supp.ptk()) {
-        let mut ap = CcmpSession::new(&ap_ptk.tk, 0);
-        let mut sta = CcmpSession::new(&sta_ptk.tk, 0);
+        let mut ap = CcmpSession::with_cipher(cipher, &ap_ptk.tk, 0);
+        let mut sta = CcmpSession::with_cipher(cipher, &sta_ptk.tk, 0);
         let at = pair.elapsed();
         let up_text = format!("fourway-sim data {spa} -> {aa}");
         let down_text = format!("fourway-sim data {aa} -> {spa}");
@@ -479,14 +490,10 @@ pub fn run_handshakes<R: CryptoRng + ?Sized>(
             opts.capture.then_some((&mut frames, at)),
         );
         // A group-addressed frame under the GTK the station installed.
-        match pair
-            .supp
-            .gtk()
-            .map(|(id, key)| (id, <[u8; 16]>::try_from(key)))
-        {
-            Some((id, Ok(sta_gtk))) => {
-                let mut tx = CcmpSession::new(ap_gtk.as_bytes(), ap_gtk_id);
-                let mut rx = CcmpSession::new(&sta_gtk, id);
+        match pair.supp.gtk() {
+            Some((id, sta_gtk)) => {
+                let mut tx = CcmpSession::with_cipher(cipher, ap_gtk.as_bytes(), ap_gtk_id);
+                let mut rx = CcmpSession::with_cipher(cipher, sta_gtk, id);
                 ok &= exchange(
                     &group,
                     &mut tx,
@@ -494,7 +501,7 @@ pub fn run_handshakes<R: CryptoRng + ?Sized>(
                     opts.capture.then_some((&mut frames, at)),
                 );
             }
-            _ => ok = false,
+            None => ok = false,
         }
         ccmp_ok = ok;
     }
@@ -503,6 +510,7 @@ pub fn run_handshakes<R: CryptoRng + ?Sized>(
         let at = pair.elapsed();
         deauth_checks(
             &mut pair,
+            bip,
             aa,
             rng,
             next_seq(),
@@ -543,28 +551,26 @@ pub fn run_handshakes<R: CryptoRng + ?Sized>(
 /// frame comes third).
 fn deauth_checks<R: CryptoRng + ?Sized>(
     pair: &mut Pair,
+    alg: BipAlgorithm,
     aa: MacAddr,
     rng: &mut R,
     seq: u16,
     capture: Option<(&mut Vec<CapturedFrame>, Duration)>,
 ) -> bool {
-    use crate::bip::{BipError, BipReceiver, bip_protect};
+    use crate::bip::{BipError, BipReceiver, bip_protect_with};
     let Some(kde) = pair.supp.igtk() else {
         return false;
     };
-    let Ok(key) = <[u8; 16]>::try_from(&kde.igtk[..]) else {
-        return false;
-    };
-    let mut station = BipReceiver::new(key, kde.key_id, kde.ipn);
+    let mut station = BipReceiver::with_algorithm(alg, &kde.igtk, kde.key_id, kde.ipn);
     let (Some(ipn), Some(igtk)) = (pair.auth.next_ipn(), pair.auth.igtk()) else {
         return false;
     };
     let plain = frames::deauthentication(aa, MacAddr::BROADCAST, 3, seq);
-    let mut other = [0u8; 16];
+    let mut other = vec![0u8; alg.key_len()];
     rng.fill_bytes(&mut other);
     let (Ok(genuine), Ok(forged)) = (
-        bip_protect(&igtk.key, igtk.key_id, ipn, &plain),
-        bip_protect(&other, igtk.key_id, ipn + 1, &plain),
+        bip_protect_with(alg, &igtk.key, igtk.key_id, ipn, &plain),
+        bip_protect_with(alg, &other, igtk.key_id, ipn + 1, &plain),
     ) else {
         return false;
     };

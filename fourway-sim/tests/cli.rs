@@ -130,7 +130,7 @@ fn akm_choice_and_refusals() {
     for (akm, message) in [
         (
             "12",
-            "AKM 00-0F-AC:12 (IEEE 802.1X Suite B 192-bit) is not implemented",
+            "AKM 00-0F-AC:12 (IEEE 802.1X Suite B 192-bit) authenticates with EAP",
         ),
         (
             "3",
@@ -157,7 +157,7 @@ fn akm_choice_and_refusals() {
         err.contains("AKM 00-0F-AC:2 (PSK) runs with --psk"),
         "{err}"
     );
-    let (ok, _, err) = run_err(&["run", "--akm", "12", "--server", "127.0.0.1:9"]);
+    let (ok, _, err) = run_err(&["run", "--akm", "13", "--server", "127.0.0.1:9"]);
     assert!(!ok);
     assert!(err.contains("is not implemented"), "{err}");
 }

@@ -68,7 +68,7 @@ fn pair(s: Setup) -> Pair {
             gtk: Gtk::from_bytes([0x47; 16]),
             gtk_index: 1,
             igtk: s.igtk.then(|| Igtk {
-                key: zeroize::Zeroizing::new([0x49; 16]),
+                key: zeroize::Zeroizing::new(vec![0x49; 16]),
                 key_id: 4,
                 ipn: 7,
             }),
@@ -474,11 +474,7 @@ fn akm5_refuses_descriptor_version2_frames() {
 // frame is sent, on both sides.
 #[test]
 fn unimplemented_akms_fail_at_once() {
-    for akm in [
-        Akm::FtIeee8021x,
-        Akm::Ieee8021xSuiteB192,
-        Akm::FtIeee8021xSha384,
-    ] {
+    for akm in [Akm::FtIeee8021x, Akm::FtIeee8021xSha384] {
         let mut p = pair(all_rsne(akm));
         p.drive();
         assert!(p.delivered.is_empty(), "{akm}");

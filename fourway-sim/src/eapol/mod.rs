@@ -8,9 +8,14 @@
 //!  0 protocol version   1 packet type (3)   2..4 packet body length
 //!  4 descriptor type    5..7 key information 7..9 key length
 //!  9..17 replay counter 17..49 key nonce     49..65 EAPOL-Key IV
-//! 65..73 key RSC        73..81 reserved      81..97 key MIC (16, AKM 1/2)
+//! 65..73 key RSC        73..81 reserved      81..97 key MIC (16)
 //! 97..99 key data length 99.. key data
 //! ```
+//!
+//! With the 24-octet MIC of AKM 12 and 13 (§12.7.2, Table 12-10) the MIC
+//! is 81..105 and the fields after it move by 8: a frame's layout depends
+//! on the negotiated AKM, so the MIC length is a parameter of the parser
+//! ([`EapolKeyFrame::new_checked_mic`]).
 //!
 //! Contract: [`EapolPacket::new_checked`] and [`EapolKeyFrame::new_checked`]
 //! validate every length once; after they succeed no accessor can panic.
@@ -19,6 +24,9 @@
 use core::fmt;
 
 use crate::keys::{MIC_LEN, NONCE_LEN};
+
+/// The longest Key MIC field (AKM 12 and 13, Table 12-10).
+pub const MAX_MIC_LEN: usize = 24;
 
 mod kde;
 mod rsne;
@@ -44,14 +52,24 @@ mod field {
     pub const IV: Range<usize> = 49..65;
     pub const RSC: Range<usize> = 65..73;
     pub const RESERVED: Range<usize> = 73..81;
-    pub const MIC: Range<usize> = 81..97;
-    pub const KEY_DATA_LENGTH: Range<usize> = 97..99;
+    pub const MIC_START: usize = 81;
     pub const KEY_DATA: usize = 99;
+
+    pub const fn mic(mic_len: usize) -> Range<usize> {
+        MIC_START..MIC_START + mic_len
+    }
+    pub const fn key_data_length(mic_len: usize) -> Range<usize> {
+        MIC_START + mic_len..MIC_START + mic_len + 2
+    }
+    pub const fn key_data(mic_len: usize) -> usize {
+        MIC_START + mic_len + 2
+    }
 }
 
 /// Size of the EAPOL header (§11.3).
 pub const EAPOL_HEADER_LEN: usize = field::HEADER_END;
-/// Size of an EAPOL-Key frame without key data, header included.
+/// Size of an EAPOL-Key frame without key data, header included (16-octet
+/// MIC).
 pub const EAPOL_KEY_FIXED_LEN: usize = field::KEY_DATA;
 
 /// Errors of the EAPOL and key data codecs.
@@ -221,13 +239,17 @@ pub enum KeyDescriptorVersion {
     HmacSha1Aes,
     /// 3: AES-128-CMAC MIC, AES key wrap (AKM 3..6).
     AesCmac,
-    /// 0 (AKM-defined) or reserved values, kept.
+    /// 0: the AKM defines the algorithms (AKM 12, 13: HMAC-SHA-384, AES
+    /// key wrap with a 256-bit KEK; §12.7.2 b) 1)).
+    AkmDefined,
+    /// Reserved values, kept.
     Other(u8),
 }
 
 impl From<u8> for KeyDescriptorVersion {
     fn from(v: u8) -> Self {
         match v {
+            0 => Self::AkmDefined,
             1 => Self::HmacMd5Arc4,
             2 => Self::HmacSha1Aes,
             3 => Self::AesCmac,
@@ -242,6 +264,7 @@ impl From<KeyDescriptorVersion> for u8 {
             KeyDescriptorVersion::HmacMd5Arc4 => 1,
             KeyDescriptorVersion::HmacSha1Aes => 2,
             KeyDescriptorVersion::AesCmac => 3,
+            KeyDescriptorVersion::AkmDefined => 0,
             KeyDescriptorVersion::Other(v) => v & 0x07,
         }
     }
@@ -327,26 +350,37 @@ impl fmt::Debug for KeyInformation {
 #[derive(Debug, Clone)]
 pub struct EapolKeyFrame<T: AsRef<[u8]>> {
     buffer: T,
+    mic_len: usize,
 }
 
 impl<T: AsRef<[u8]>> EapolKeyFrame<T> {
     /// Validate: EAPOL header, packet type Key, body at least the fixed
     /// EAPOL-Key fields with a 16-octet MIC, key data within the body.
     pub fn new_checked(buffer: T) -> Result<Self, EapolError> {
+        Self::new_checked_mic(buffer, MIC_LEN)
+    }
+
+    /// As [`new_checked`](Self::new_checked) with a Key MIC field of
+    /// `mic_len` octets (16, or 24 for AKM 12 and 13; at most
+    /// [`MAX_MIC_LEN`]).
+    pub fn new_checked_mic(buffer: T, mic_len: usize) -> Result<Self, EapolError> {
+        if mic_len > MAX_MIC_LEN {
+            return Err(EapolError::Truncated);
+        }
         let packet = EapolPacket::new_checked(buffer.as_ref())?;
         if packet.packet_type() != PacketType::Key {
             return Err(EapolError::NotKey);
         }
         let body_end = field::HEADER_END + packet.body_length() as usize;
-        if body_end < field::KEY_DATA {
+        if body_end < field::key_data(mic_len) {
             return Err(EapolError::Truncated);
         }
-        let b = buffer.as_ref();
-        let key_data_len = u16::from_be_bytes([b[97], b[98]]) as usize;
-        if field::KEY_DATA + key_data_len > body_end {
+        let b = &buffer.as_ref()[field::key_data_length(mic_len)];
+        let key_data_len = u16::from_be_bytes([b[0], b[1]]) as usize;
+        if field::key_data(mic_len) + key_data_len > body_end {
             return Err(EapolError::KeyDataLength);
         }
-        Ok(EapolKeyFrame { buffer })
+        Ok(EapolKeyFrame { buffer, mic_len })
     }
 
     /// Give back the underlying buffer.
@@ -409,21 +443,20 @@ impl<T: AsRef<[u8]>> EapolKeyFrame<T> {
     }
 
     /// Key MIC.
-    pub fn mic(&self) -> [u8; MIC_LEN] {
-        let mut v = [0u8; MIC_LEN];
-        v.copy_from_slice(&self.b()[field::MIC]);
-        v
+    pub fn mic(&self) -> &[u8] {
+        &self.b()[field::mic(self.mic_len)]
     }
 
     /// Key Data Length.
     pub fn key_data_length(&self) -> u16 {
-        let b = &self.b()[field::KEY_DATA_LENGTH];
+        let b = &self.b()[field::key_data_length(self.mic_len)];
         u16::from_be_bytes([b[0], b[1]])
     }
 
     /// Key Data.
     pub fn key_data(&self) -> &[u8] {
-        &self.b()[field::KEY_DATA..field::KEY_DATA + self.key_data_length() as usize]
+        let start = field::key_data(self.mic_len);
+        &self.b()[start..start + self.key_data_length() as usize]
     }
 
     /// The EAPOL frame as the MIC covers it: header plus body, with the MIC
@@ -431,7 +464,7 @@ impl<T: AsRef<[u8]>> EapolKeyFrame<T> {
     pub fn mic_input(&self) -> Vec<u8> {
         let end = field::HEADER_END + self.body_length() as usize;
         let mut v = self.b()[..end].to_vec();
-        v[field::MIC].fill(0);
+        v[field::mic(self.mic_len)].fill(0);
         v
     }
 
@@ -442,9 +475,14 @@ impl<T: AsRef<[u8]>> EapolKeyFrame<T> {
 }
 
 impl<T: AsRef<[u8]> + AsMut<[u8]>> EapolKeyFrame<T> {
-    /// Write the Key MIC field.
-    pub fn set_mic(&mut self, mic: &[u8; MIC_LEN]) {
-        self.buffer.as_mut()[field::MIC].copy_from_slice(mic);
+    /// Write the Key MIC field; a MIC of another length than the field's
+    /// is refused.
+    pub fn set_mic(&mut self, mic: &[u8]) -> Result<(), EapolError> {
+        if mic.len() != self.mic_len {
+            return Err(EapolError::Truncated);
+        }
+        self.buffer.as_mut()[field::mic(self.mic_len)].copy_from_slice(mic);
+        Ok(())
     }
 }
 
@@ -467,8 +505,9 @@ pub struct EapolKeyRepr {
     pub iv: [u8; 16],
     /// Key RSC.
     pub rsc: [u8; 8],
-    /// Key MIC.
-    pub mic: [u8; MIC_LEN],
+    /// Key MIC: 16 octets, or 24 for AKM 12 and 13 (its length sets the
+    /// frame's layout).
+    pub mic: Vec<u8>,
     /// Key Data (possibly wrapped).
     pub key_data: Vec<u8>,
 }
@@ -499,7 +538,7 @@ impl EapolKeyRepr {
             nonce: [0; NONCE_LEN],
             iv: [0; 16],
             rsc: [0; 8],
-            mic: [0; MIC_LEN],
+            mic: vec![0; MIC_LEN],
             key_data: Vec::new(),
         }
     }
@@ -519,22 +558,23 @@ impl EapolKeyRepr {
             nonce: frame.nonce(),
             iv: frame.iv(),
             rsc: frame.rsc(),
-            mic: frame.mic(),
+            mic: frame.mic().to_vec(),
             key_data: frame.key_data().to_vec(),
         })
     }
 
     /// Octets [`emit`](Self::emit) writes.
     pub fn buffer_len(&self) -> usize {
-        field::KEY_DATA + self.key_data.len()
+        field::key_data(self.mic.len()) + self.key_data.len()
     }
 
     /// Write the frame into `buf`, which must be exactly
     /// [`buffer_len`](Self::buffer_len) long.
     pub fn emit(&self, buf: &mut [u8]) -> Result<(), EapolError> {
-        if buf.len() != self.buffer_len() {
+        if buf.len() != self.buffer_len() || self.mic.len() > MAX_MIC_LEN {
             return Err(EapolError::Truncated);
         }
+        let m = self.mic.len();
         let key_data_len = u16::try_from(self.key_data.len()).map_err(|_| EapolError::TooLong)?;
         let body_len = u16::try_from(self.buffer_len() - field::HEADER_END)
             .map_err(|_| EapolError::TooLong)?;
@@ -549,9 +589,9 @@ impl EapolKeyRepr {
         buf[field::IV].copy_from_slice(&self.iv);
         buf[field::RSC].copy_from_slice(&self.rsc);
         buf[field::RESERVED].fill(0);
-        buf[field::MIC].copy_from_slice(&self.mic);
-        buf[field::KEY_DATA_LENGTH].copy_from_slice(&key_data_len.to_be_bytes());
-        buf[field::KEY_DATA..].copy_from_slice(&self.key_data);
+        buf[field::mic(m)].copy_from_slice(&self.mic);
+        buf[field::key_data_length(m)].copy_from_slice(&key_data_len.to_be_bytes());
+        buf[field::key_data(m)..].copy_from_slice(&self.key_data);
         Ok(())
     }
 

@@ -20,6 +20,8 @@ pub enum CipherSuite {
     Gcmp256,
     /// 00-0F-AC:10 CCMP-256.
     Ccmp256,
+    /// 00-0F-AC:12 BIP-GMAC-256.
+    BipGmac256,
     /// Anything else (OUI and type), kept.
     Other([u8; 4]),
 }
@@ -36,6 +38,7 @@ impl From<[u8; 4]> for CipherSuite {
             8 => CipherSuite::Gcmp128,
             9 => CipherSuite::Gcmp256,
             10 => CipherSuite::Ccmp256,
+            12 => CipherSuite::BipGmac256,
             _ => CipherSuite::Other(s),
         }
     }
@@ -50,6 +53,7 @@ impl From<CipherSuite> for [u8; 4] {
             CipherSuite::Gcmp128 => 8,
             CipherSuite::Gcmp256 => 9,
             CipherSuite::Ccmp256 => 10,
+            CipherSuite::BipGmac256 => 12,
             CipherSuite::Other(s) => return s,
         };
         [0x00, 0x0f, 0xac, t]
@@ -205,6 +209,21 @@ impl RsnElement {
             pmkids: Vec::new(),
             group_mgmt_cipher: None,
             trailer: Vec::new(),
+        }
+    }
+
+    /// Version 1, one AKM, and the ciphers its profile selects: CCMP-128,
+    /// or GCMP-256 group and pairwise for AKM 12 (§12.5.5), which also
+    /// names BIP-GMAC-256 as group management cipher (§9.4.2.24.2: absent,
+    /// it would mean BIP-CMAC-128) when `mfpc` is set.
+    pub fn for_profile(profile: &crate::akm::KeyProfile, mfpc: bool) -> Self {
+        let cipher = profile.cipher.suite();
+        let mgmt = profile.group_mgmt.suite();
+        RsnElement {
+            group_cipher: cipher,
+            pairwise_ciphers: vec![cipher],
+            group_mgmt_cipher: (mfpc && mgmt != CipherSuite::BipCmac128).then_some(mgmt),
+            ..RsnElement::ccmp128(profile.akm)
         }
     }
 

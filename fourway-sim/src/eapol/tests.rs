@@ -65,7 +65,7 @@ fn round_trip_with_key_data() {
         0x0102030405060708,
     );
     repr.nonce = [0x55; 32];
-    repr.mic = [0xaa; 16];
+    repr.mic = vec![0xaa; 16];
     repr.key_data = RsnElement::ccmp128(Akm::Psk).to_bytes().unwrap();
     let bytes = repr.to_bytes().unwrap();
     assert_eq!(bytes.len(), 99 + 22);
@@ -79,7 +79,7 @@ fn round_trip_with_key_data() {
     assert_eq!(mic_input.len(), bytes.len());
     assert_eq!(&mic_input[81..97], &[0; 16]);
     let mut frame = EapolKeyFrame::new_checked(bytes.clone()).unwrap();
-    frame.set_mic(&[1; 16]);
+    frame.set_mic(&[1; 16]).unwrap();
     assert_eq!(frame.mic(), [1; 16]);
 }
 

@@ -102,8 +102,11 @@ impl Authenticator {
     /// ([`Event::Failed`]) before anything is sent.
     pub fn new(cfg: AuthenticatorConfig, now: Instant, anonce: Nonce) -> Self {
         let negotiated = negotiate(&cfg.rsne, &cfg.sta_rsne).and_then(|n| {
-            if n.mfp && cfg.igtk.is_none() {
+            let igtk_len = cfg.igtk.as_ref().map(|k| k.key.len());
+            if n.mfp && igtk_len != Some(n.profile.group_mgmt.key_len()) {
                 Err(FourWayError::NoIgtk)
+            } else if n.profile.pmk(&cfg.pmk).is_none() {
+                Err(FourWayError::PmkTooShort(cfg.pmk.as_bytes().len()))
             } else {
                 Ok(n)
             }
@@ -387,7 +390,7 @@ impl Authenticator {
                     key_info(p, KeyInformation::PAIRWISE | KeyInformation::ACK),
                     self.replay_counter,
                 );
-                r.key_length = 16;
+                r.key_length = p.cipher.key_len() as u16;
                 r.nonce = self.anonce;
                 signed_frame(p, &r, None)
             }
@@ -405,7 +408,7 @@ impl Authenticator {
                     ),
                     self.replay_counter,
                 );
-                r.key_length = 16;
+                r.key_length = p.cipher.key_len() as u16;
                 r.nonce = self.anonce;
                 let kde = GtkKde {
                     key_id: self.cfg.gtk_index,
@@ -418,7 +421,7 @@ impl Authenticator {
                     plain.extend_from_slice(&igtk.kde().to_bytes());
                 }
                 r.key_data = wrap_key_data(&ptk.kek, &plain).map_err(|_| EapolError::TooLong)?;
-                signed_frame(p, &r, Some(&ptk.kck))
+                signed_frame(p, &r, Some(&ptk.kck[..]))
             }
             Pending::GroupMsg1 => {
                 let ptk = self.ptk.as_ref().ok_or(FourWayError::NotReady)?;
@@ -446,7 +449,7 @@ impl Authenticator {
                     key_data: wrap_key_data(&ptk.kek, &plain).map_err(|_| EapolError::TooLong)?,
                     ..r0
                 };
-                signed_frame(p, &r, Some(&ptk.kck))
+                signed_frame(p, &r, Some(&ptk.kck[..]))
             }
         }
     }

@@ -46,17 +46,23 @@ pub use supplicant::{Supplicant, SupplicantConfig, SupplicantState};
 /// Length of the CCMP-128 GTK.
 pub const GTK_LEN: usize = 16;
 
-/// A group temporal key for CCMP-128; zeroized on drop, no `Debug`.
-pub struct Gtk(Zeroizing<[u8; GTK_LEN]>);
+/// A group temporal key (16 octets for CCMP-128, 32 for GCMP-256); zeroized
+/// on drop, no `Debug`.
+pub struct Gtk(Zeroizing<Vec<u8>>);
 
 impl Gtk {
     /// Wrap random key octets (the caller supplies the randomness).
     pub fn from_bytes(bytes: [u8; GTK_LEN]) -> Self {
-        Gtk(Zeroizing::new(bytes))
+        Gtk(Zeroizing::new(bytes.to_vec()))
+    }
+
+    /// Wrap random key octets of any cipher's length.
+    pub fn from_slice(bytes: &[u8]) -> Self {
+        Gtk(Zeroizing::new(bytes.to_vec()))
     }
 
     /// The key octets.
-    pub fn as_bytes(&self) -> &[u8; GTK_LEN] {
+    pub fn as_bytes(&self) -> &[u8] {
         &self.0
     }
 }
@@ -99,9 +105,18 @@ pub enum FourWayError {
     /// or an element sets MFPR without MFPC.
     #[error("management frame protection policies do not agree (MFPC/MFPR)")]
     MfpPolicy,
-    /// Management frame protection was negotiated but the AP has no IGTK.
+    /// Management frame protection was negotiated but the AP has no IGTK
+    /// of the negotiated group management cipher's length.
     #[error("management frame protection without an IGTK")]
     NoIgtk,
+    /// The PMK is shorter than the negotiated AKM's (a 256-bit PMK for
+    /// AKM 12: the MSK's second half did not arrive).
+    #[error("PMK of {0} octets is too short for the negotiated AKM")]
+    PmkTooShort(usize),
+    /// The RSN elements' ciphers are not the ones the AKM's profile
+    /// selects (CCMP-128, or GCMP-256 and BIP-GMAC-256 for AKM 12).
+    #[error("the RSN element's ciphers do not match the negotiated AKM")]
+    CipherMismatch,
     /// The station's RSN element selects no single AKM, or one the AP does
     /// not offer (§12.6.3).
     #[error("the station's RSN element selects no AKM the AP offers")]
@@ -144,11 +159,11 @@ pub enum Event {
     Failed(FourWayError),
 }
 
-/// A group integrity key for BIP-CMAC-128 (§12.7.1.5); zeroized on drop, no
-/// `Debug`.
+/// A group integrity key for BIP-CMAC-128 (16 octets) or BIP-GMAC-256 (32)
+/// (§12.7.1.5); zeroized on drop, no `Debug`.
 pub struct Igtk {
     /// The key.
-    pub key: Zeroizing<[u8; 16]>,
+    pub key: Zeroizing<Vec<u8>>,
     /// Key ID, 4 or 5.
     pub key_id: u16,
     /// The last IPN used with it (sent in the IGTK KDE).
@@ -197,6 +212,27 @@ fn negotiate(ap_rsne: &[u8], sta_rsne: &[u8]) -> Result<Negotiated, FourWayError
         return Err(FourWayError::AkmNotOffered);
     }
     let profile = KeyProfile::for_akm(akm).map_err(|e| FourWayError::UnsupportedAkm(e.0))?;
+    // The station selects the profile's pairwise cipher from the AP's list
+    // and names the AP's group cipher (§12.6.3); AKM 12 takes GCMP-256 for
+    // both (§12.5.5) and, with MFP, BIP-GMAC-256 (an absent group
+    // management cipher means BIP-CMAC-128, §9.4.2.24.2).
+    let cipher = profile.cipher.suite();
+    let suite_b = profile.cipher != crate::ccmp::DataCipher::Ccmp128;
+    for rsne in [&ap, &sta] {
+        let group_ok = !suite_b || rsne.group_cipher == cipher;
+        if !group_ok || !rsne.pairwise_ciphers.contains(&cipher) {
+            return Err(FourWayError::CipherMismatch);
+        }
+        let mgmt = rsne
+            .group_mgmt_cipher
+            .unwrap_or(crate::eapol::CipherSuite::BipCmac128);
+        if ap_c && sta_c && mgmt != profile.group_mgmt.suite() {
+            return Err(FourWayError::CipherMismatch);
+        }
+    }
+    if sta.group_cipher != ap.group_cipher || sta.pairwise_ciphers != [cipher] {
+        return Err(FourWayError::CipherMismatch);
+    }
     Ok(Negotiated {
         profile,
         mfp: ap_c && sta_c,
@@ -207,17 +243,20 @@ fn key_info(profile: &KeyProfile, flags: KeyInformation) -> KeyInformation {
     KeyInformation::new(profile.descriptor_version, flags)
 }
 
-/// Emit a frame and, given a KCK, fill in its MIC (§12.7.2 b) 1)).
+/// Emit a frame with the AKM's Key MIC length and, given a KCK, fill in its
+/// MIC (§12.7.2 b) 1)).
 fn signed_frame(
     profile: &KeyProfile,
     repr: &EapolKeyRepr,
-    kck: Option<&[u8; 16]>,
+    kck: Option<&[u8]>,
 ) -> Result<Vec<u8>, FourWayError> {
+    let mut repr = repr.clone();
+    repr.mic = vec![0; profile.mic_len()];
     let mut bytes = repr.to_bytes()?;
     if let Some(kck) = kck {
         let mic = profile.mic(kck, &bytes);
-        let mut frame = EapolKeyFrame::new_checked(&mut bytes[..])?;
-        frame.set_mic(&mic);
+        let mut frame = EapolKeyFrame::new_checked_mic(&mut bytes[..], profile.mic_len())?;
+        frame.set_mic(&mic)?;
     }
     Ok(bytes)
 }
@@ -229,7 +268,7 @@ fn parse<'a>(
     profile: &KeyProfile,
     frame: &'a [u8],
 ) -> Result<(EapolKeyFrame<&'a [u8]>, EapolKeyRepr), FourWayError> {
-    let view = EapolKeyFrame::new_checked(frame)?;
+    let view = EapolKeyFrame::new_checked_mic(frame, profile.mic_len())?;
     let repr = EapolKeyRepr::parse(&view)?;
     if repr.key_info.version() != profile.descriptor_version {
         return Err(FourWayError::UnsupportedVersion);
@@ -239,10 +278,10 @@ fn parse<'a>(
 
 fn check_mic(
     profile: &KeyProfile,
-    kck: &[u8; 16],
+    kck: &[u8],
     view: &EapolKeyFrame<&[u8]>,
 ) -> Result<(), FourWayError> {
-    if profile.verify_mic(kck, &view.mic_input(), &view.mic()) {
+    if profile.verify_mic(kck, &view.mic_input(), view.mic()) {
         Ok(())
     } else {
         Err(FourWayError::BadMic)

@@ -74,7 +74,11 @@ impl Supplicant {
     /// the supplicant fails at once ([`Event::Failed`]).
     pub fn new(cfg: SupplicantConfig, now: Instant, snonce: Nonce) -> Self {
         let deadline = Some(now + cfg.handshake_timeout);
-        let negotiated = negotiate(&cfg.ap_rsne, &cfg.rsne);
+        let negotiated =
+            negotiate(&cfg.ap_rsne, &cfg.rsne).and_then(|n| match n.profile.pmk(&cfg.pmk) {
+                Some(_) => Ok(n),
+                None => Err(FourWayError::PmkTooShort(cfg.pmk.as_bytes().len())),
+            });
         let mfp = negotiated.as_ref().is_ok_and(|n| n.mfp);
         let profile = negotiated.map(|n| n.profile);
         let mut s = Supplicant {
@@ -212,7 +216,7 @@ impl Supplicant {
         );
         r.nonce = self.snonce;
         r.key_data = self.cfg.rsne.clone();
-        let frame = signed_frame(p, &r, Some(&tptk.kck))?;
+        let frame = signed_frame(p, &r, Some(&tptk.kck[..]))?;
         self.anonce = Some(repr.nonce);
         self.tptk = Some(tptk);
         self.state = SupplicantState::StaPtkNegotiating;
@@ -274,7 +278,7 @@ impl Supplicant {
             repr.replay_counter,
         );
         r.key_length = 0;
-        let msg4 = signed_frame(p, &r, Some(&key.kck))?;
+        let msg4 = signed_frame(p, &r, Some(&key.kck[..]))?;
         self.last_counter = Some(repr.replay_counter);
         self.transmit.push_back(msg4);
         if done {
@@ -333,7 +337,7 @@ impl Supplicant {
             key_info(p, KeyInformation::MIC | KeyInformation::SECURE),
             repr.replay_counter,
         );
-        let msg2 = signed_frame(p, &r, Some(&ptk.kck))?;
+        let msg2 = signed_frame(p, &r, Some(&ptk.kck[..]))?;
         self.last_counter = Some(repr.replay_counter);
         self.transmit.push_back(msg2);
         let same = self
