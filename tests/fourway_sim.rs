@@ -128,9 +128,11 @@ fn tshark_decrypts(
     let file = std::fs::File::create(&path).unwrap();
     fourway_sim::pcap::write_capture(file, std::slice::from_ref(report), Duration::from_secs(1))
         .unwrap();
+    // The AKM's PMK: the first 256 bits of the MSK for AKM 1 and 5.
+    let len = fourway_sim::akm::KeyProfile::for_akm(akm).unwrap().pmk_len;
     let key = format!(
         "uat:80211_keys:\"wpa-psk\",\"{}\"",
-        hex::encode(pmk.as_bytes())
+        hex::encode(pmk.prefix(len).unwrap())
     );
     let tshark = |filter: &str, field: &str| -> String {
         let out = std::process::Command::new("tshark")
@@ -239,8 +241,8 @@ fn pmksa_cache_skips_eap_and_wrong_or_expired_pmkid_falls_back() {
     let lifetime = Duration::from_secs(600);
     let mut ap_cache = PmksaCache::new(16);
     let mut sta_cache = PmksaCache::new(16);
-    ap_cache.insert(Pmksa::new(&profile, &a.pmk_ap, AP, spa, now, lifetime));
-    sta_cache.insert(Pmksa::new(&profile, &a.pmk_station, AP, spa, now, lifetime));
+    ap_cache.insert(Pmksa::new(&profile, &a.pmk_ap, AP, spa, now, lifetime).unwrap());
+    sta_cache.insert(Pmksa::new(&profile, &a.pmk_station, AP, spa, now, lifetime).unwrap());
 
     let sta = sta_cache.for_ap(now, AP, spa).unwrap();
     let ap = ap_cache

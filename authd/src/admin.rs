@@ -295,7 +295,8 @@ pub enum CertCommand {
         /// line of stdin.
         #[arg(long)]
         p12: bool,
-        /// RSA-2048 key instead of ECDSA P-256.
+        /// RSA-2048 key instead of ECDSA (P-256, or P-384 when the CA's
+        /// key is P-384, as `pki init --p384` makes it).
         #[arg(long)]
         rsa: bool,
     },
@@ -348,6 +349,11 @@ pub enum PkiCommand {
         /// Days of validity of the server certificate.
         #[arg(long, default_value_t = 825)]
         server_days: u32,
+        /// ECDSA P-384 keys with SHA-384 signatures for the CA and the
+        /// server (and, from this CA, the client certificates): the PKI of
+        /// `[tls] suite_b_192` (WPA3-Enterprise 192-bit).
+        #[arg(long)]
+        p384: bool,
     },
 }
 
@@ -984,10 +990,10 @@ async fn cert_command(
             };
             let (ca_cert, ca_key) = ca_paths(db, ca);
             let authority = CertificateAuthority::load(&ca_cert, &ca_key)?;
-            let key = if rsa {
-                KeyKind::Rsa2048
-            } else {
-                KeyKind::EcdsaP256
+            let key = match (rsa, authority.key_kind()) {
+                (true, _) => KeyKind::Rsa2048,
+                (false, KeyKind::EcdsaP384) => KeyKind::EcdsaP384,
+                (false, _) => KeyKind::EcdsaP256,
             };
             let issued = authority.issue_client_for_days(&user, key, days)?;
             let not_after = store::unix_seconds(issued.not_after);
@@ -1171,6 +1177,7 @@ fn pki_command(cmd: PkiCommand, out: &mut String) -> Result<(), AdminError> {
             server_names,
             ca_days,
             server_days,
+            p384,
         } => {
             let dir = dir.unwrap_or(data_dir);
             let files =
@@ -1192,8 +1199,14 @@ fn pki_command(cmd: PkiCommand, out: &mut String) -> Result<(), AdminError> {
                     .create(&dir)
                     .map_err(io_err(dir.display().to_string()))?;
             }
-            let authority = CertificateAuthority::generate(&ca_name, ca_days)?;
-            let server = authority.issue_server(&common_name, &server_names, server_days)?;
+            let kind = if p384 {
+                KeyKind::EcdsaP384
+            } else {
+                KeyKind::EcdsaP256
+            };
+            let authority = CertificateAuthority::generate_with(&ca_name, ca_days, kind)?;
+            let server =
+                authority.issue_server_with(&common_name, &server_names, server_days, kind)?;
             let now = SystemTime::now();
             let crl = authority.crl(&[], now, now + Duration::from_secs(30 * 86_400), 0)?;
             let [ca_cert, ca_key, server_cert, server_key, crl_path] = files;

@@ -101,6 +101,10 @@ pub enum KeyKind {
     /// ECDSA on P-256 with SHA-256 (RFC 5480).
     #[default]
     EcdsaP256,
+    /// ECDSA on P-384 with SHA-384 (RFC 5480), as the 192-bit suites of
+    /// WPA3-Enterprise require of every certificate (RFC 9190 §2.4, RFC
+    /// 6460's Suite B profile).
+    EcdsaP384,
     /// RSA 2048 bits, PKCS#1 v1.5 with SHA-256 (RFC 4055).
     Rsa2048,
 }
@@ -109,6 +113,7 @@ impl KeyKind {
     fn generate(self) -> Result<KeyPair, PkiError> {
         match self {
             KeyKind::EcdsaP256 => KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256),
+            KeyKind::EcdsaP384 => KeyPair::generate_for(&rcgen::PKCS_ECDSA_P384_SHA384),
             KeyKind::Rsa2048 => {
                 KeyPair::generate_rsa_for(&rcgen::PKCS_RSA_SHA256, rcgen::RsaKeySize::_2048)
             }
@@ -229,6 +234,16 @@ fn write_new(path: &Path, contents: &[u8], mode: u32) -> Result<(), PkiError> {
 impl CertificateAuthority {
     /// A new self-signed CA with an ECDSA P-256 key, valid `days` days.
     pub fn generate(common_name: &str, days: u32) -> Result<CertificateAuthority, PkiError> {
+        Self::generate_with(common_name, days, KeyKind::EcdsaP256)
+    }
+
+    /// A new self-signed CA with a `key` key (ECDSA: signed with the
+    /// curve's hash, SHA-384 for P-384), valid `days` days.
+    pub fn generate_with(
+        common_name: &str,
+        days: u32,
+        key: KeyKind,
+    ) -> Result<CertificateAuthority, PkiError> {
         let (not_before, not_after) = days_from_now(days)?;
         let mut params = CertificateParams::default();
         params.distinguished_name = dn(common_name);
@@ -242,7 +257,7 @@ impl CertificateAuthority {
         params.serial_number = Some(SerialNumber::from_slice(&random_serial()));
         params.key_identifier_method = KeyIdMethod::Sha256;
         validity(&mut params, not_before, not_after)?;
-        let key = KeyKind::EcdsaP256.generate()?;
+        let key = key.generate()?;
         let cert = params
             .self_signed(&key)
             .map_err(rcgen_err("self-signing the CA"))?;
@@ -310,6 +325,19 @@ impl CertificateAuthority {
         self.cert_pem.clone()
     }
 
+    /// The kind of the CA's own key: a P-384 CA (a 192-bit PKI) issues
+    /// P-384 leaves by default.
+    pub fn key_kind(&self) -> KeyKind {
+        let alg = self.issuer.key().algorithm();
+        if alg == &rcgen::PKCS_ECDSA_P384_SHA384 {
+            KeyKind::EcdsaP384
+        } else if alg == &rcgen::PKCS_ECDSA_P256_SHA256 {
+            KeyKind::EcdsaP256
+        } else {
+            KeyKind::Rsa2048
+        }
+    }
+
     fn sign_leaf(
         &self,
         mut params: CertificateParams,
@@ -323,7 +351,7 @@ impl CertificateAuthority {
         params.is_ca = IsCa::ExplicitNoCa;
         params.use_authority_key_identifier_extension = true;
         params.key_usages = match key {
-            KeyKind::EcdsaP256 => vec![KeyUsagePurpose::DigitalSignature],
+            KeyKind::EcdsaP256 | KeyKind::EcdsaP384 => vec![KeyUsagePurpose::DigitalSignature],
             // TLS 1.2 RSA key exchange also needs keyEncipherment.
             KeyKind::Rsa2048 => vec![
                 KeyUsagePurpose::DigitalSignature,
@@ -350,6 +378,17 @@ impl CertificateAuthority {
         dns_names: &[String],
         days: u32,
     ) -> Result<Issued, PkiError> {
+        self.issue_server_with(common_name, dns_names, days, KeyKind::EcdsaP256)
+    }
+
+    /// [`issue_server`](Self::issue_server) with a `key` key.
+    pub fn issue_server_with(
+        &self,
+        common_name: &str,
+        dns_names: &[String],
+        days: u32,
+        key: KeyKind,
+    ) -> Result<Issued, PkiError> {
         let (not_before, not_after) = days_from_now(days)?;
         let mut params = CertificateParams::default();
         params.distinguished_name = dn(common_name);
@@ -366,7 +405,7 @@ impl CertificateAuthority {
             })
             .collect::<Result<_, _>>()?;
         params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
-        self.sign_leaf(params, KeyKind::EcdsaP256, not_before, not_after)
+        self.sign_leaf(params, key, not_before, not_after)
     }
 
     /// Issues a client certificate with the clientAuth EKU. The subject CN
@@ -773,6 +812,50 @@ mod tests {
         assert_eq!(serials, vec![a.serial.clone()]);
         assert_eq!(crl.crl_number().map(|n| n.to_string()), Some("300".into()));
         assert!(ca.crl(&[], now, now, 1).is_err());
+    }
+
+    // A 192-bit PKI: P-384 keys everywhere, every signature
+    // ecdsa-with-SHA384 (RFC 5758 §3.2), and a loaded P-384 CA reports its
+    // kind so that its client certificates are P-384 too.
+    #[test]
+    fn p384_pki() {
+        use x509_parser::oid_registry::{OID_NIST_EC_P384, OID_SIG_ECDSA_WITH_SHA384};
+        let ca = CertificateAuthority::generate_with("suite b CA", 30, KeyKind::EcdsaP384).unwrap();
+        assert_eq!(ca.key_kind(), KeyKind::EcdsaP384);
+        let server = ca
+            .issue_server_with("authd", &["authd.local".into()], 30, KeyKind::EcdsaP384)
+            .unwrap();
+        let client = ca.issue_client_for_days("alice", ca.key_kind(), 1).unwrap();
+        let ca_der = parse_pem(&ca.cert_pem());
+        let (_, ca_cert) = X509Certificate::from_der(&ca_der).unwrap();
+        for (i, pem) in [&ca.cert_pem(), &server.cert_pem, &client.cert_pem]
+            .into_iter()
+            .enumerate()
+        {
+            let der = parse_pem(pem);
+            let (_, cert) = X509Certificate::from_der(&der).unwrap();
+            assert_eq!(
+                cert.signature_algorithm.algorithm,
+                OID_SIG_ECDSA_WITH_SHA384
+            );
+            let params = cert.public_key().algorithm.parameters.as_ref().unwrap();
+            assert_eq!(params.as_oid().unwrap(), OID_NIST_EC_P384);
+            if i > 0 {
+                assert_issued_by(&cert, &ca_cert);
+            }
+        }
+        let dir = temp_dir("p384");
+        fs::create_dir_all(&dir).unwrap();
+        ca.save(&dir.join("ca.pem"), &dir.join("ca.key")).unwrap();
+        let loaded = CertificateAuthority::load(&dir.join("ca.pem"), &dir.join("ca.key")).unwrap();
+        assert_eq!(loaded.key_kind(), KeyKind::EcdsaP384);
+        let _ = fs::remove_dir_all(&dir);
+        assert_eq!(
+            CertificateAuthority::generate("p256", 1)
+                .unwrap()
+                .key_kind(),
+            KeyKind::EcdsaP256
+        );
     }
 
     #[test]

@@ -214,6 +214,13 @@ pub struct TlsConfig {
     /// How long one ticket key encrypts before the next takes over,
     /// seconds, default 3600.
     pub ticket_key_rotation_secs: u32,
+    /// WPA3-Enterprise 192-bit: only TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384
+    /// (TLS 1.2) and TLS_AES_256_GCM_SHA384 (TLS 1.3), key exchange on
+    /// P-384, every signature ECDSA P-384 with SHA-384 (RFC 9190 §2.4,
+    /// RFC 6460). Applies to EAP-TLS and to the PEAP and TTLS tunnels.
+    /// Default false.
+    #[serde(default)]
+    pub suite_b_192: bool,
 }
 
 impl TlsConfig {
@@ -236,6 +243,7 @@ impl TlsConfig {
             resumption: true,
             ticket_lifetime_secs: DEFAULT_TICKET_LIFETIME_SECS,
             ticket_key_rotation_secs: DEFAULT_TICKET_KEY_ROTATION_SECS,
+            suite_b_192: false,
         }
     }
 
@@ -277,6 +285,8 @@ struct RawTlsConfig {
     ticket_lifetime_secs: u32,
     #[serde(default = "default_ticket_key_rotation")]
     ticket_key_rotation_secs: u32,
+    #[serde(default)]
+    suite_b_192: bool,
 }
 
 fn default_ticket_lifetime() -> u32 {
@@ -331,6 +341,7 @@ impl TryFrom<RawTlsConfig> for TlsConfig {
             resumption: raw.resumption,
             ticket_lifetime_secs: raw.ticket_lifetime_secs,
             ticket_key_rotation_secs: raw.ticket_key_rotation_secs,
+            suite_b_192: raw.suite_b_192,
         })
     }
 }

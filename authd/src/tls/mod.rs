@@ -112,6 +112,17 @@ pub enum TlsSetupError {
         /// The underlying error.
         reason: rustls::server::VerifierBuilderError,
     },
+    /// `suite_b_192`: a server or CA certificate that is not ECDSA P-384
+    /// signed with SHA-384.
+    #[error("{}: certificate #{index} cannot serve suite_b_192: {what}", path.display())]
+    NotSuiteB {
+        /// The certificate or CA file.
+        path: PathBuf,
+        /// Position of the certificate in the file, from 1.
+        index: usize,
+        /// What is wrong.
+        what: String,
+    },
     /// The protocol versions are not supported together.
     #[error("TLS versions {min}..={max}: {reason}")]
     Versions {
@@ -183,6 +194,27 @@ pub fn crypto_provider() -> Arc<CryptoProvider> {
     Arc::new(rustls::crypto::aws_lc_rs::default_provider())
 }
 
+/// The provider of `tls`: [`crypto_provider`], or with `suite_b_192` the
+/// 192-bit suites only ([`suite_b::provider`]).
+fn provider_for(tls: &TlsConfig) -> Arc<CryptoProvider> {
+    if tls.suite_b_192 {
+        suite_b::provider()
+    } else {
+        crypto_provider()
+    }
+}
+
+/// The server chain, each certificate checked for `suite_b_192`.
+fn server_chain(tls: &TlsConfig) -> Result<Vec<CertificateDer<'static>>, TlsSetupError> {
+    let chain = load_certificates(&tls.certificate)?;
+    if tls.suite_b_192 {
+        for (i, c) in chain.iter().enumerate() {
+            suite_b::check_certificate(c, &tls.certificate, i + 1)?;
+        }
+    }
+    Ok(chain)
+}
+
 fn protocol_versions(tls: &TlsConfig) -> Vec<&'static SupportedProtocolVersion> {
     [
         (TlsVersion::Tls12, &rustls::version::TLS12),
@@ -225,9 +257,9 @@ pub fn build_server_tls(
     tls: &TlsConfig,
     tickets: Option<&Arc<TicketKeyring>>,
 ) -> Result<ServerTls, TlsSetupError> {
-    let provider = crypto_provider();
+    let provider = provider_for(tls);
 
-    let chain = load_certificates(&tls.certificate)?;
+    let chain = server_chain(tls)?;
     let key = load_private_key(&tls.private_key)?;
 
     let mut roots = RootCertStore::empty();
@@ -239,6 +271,9 @@ pub fn build_server_tls(
         match kind {
             SectionKind::Certificate => {
                 ca_count += 1;
+                if tls.suite_b_192 {
+                    suite_b::check_certificate(&der, &tls.ca, ca_count)?;
+                }
                 if let Ok((_, cert)) = X509Certificate::from_der(&der) {
                     anchors.push(cert.subject().as_raw().to_vec());
                 }
@@ -375,8 +410,9 @@ fn certificate_error(tls: &TlsConfig, e: rustls::Error) -> TlsSetupError {
 }
 
 /// The server configuration of PEAP or TTLS (`method`): the same server
-/// certificate, key and protocol versions as EAP-TLS, no client
-/// certificate requested (the user authenticates inside the tunnel), and
+/// certificate, key, protocol versions and (with `suite_b_192`) 192-bit
+/// restriction as EAP-TLS, no client certificate requested (the user
+/// authenticates inside the tunnel), and
 /// session tickets sealed by `tickets` for this method only (a PEAP ticket
 /// does not resume TTLS, nor EAP-TLS).
 pub fn build_tunnel_tls(
@@ -384,9 +420,9 @@ pub fn build_tunnel_tls(
     tickets: Option<&Arc<TicketKeyring>>,
     method: TicketMethod,
 ) -> Result<Arc<ServerConfig>, TlsSetupError> {
-    let chain = load_certificates(&tls.certificate)?;
+    let chain = server_chain(tls)?;
     let key = load_private_key(&tls.private_key)?;
-    let mut config = ServerConfig::builder_with_provider(crypto_provider())
+    let mut config = ServerConfig::builder_with_provider(provider_for(tls))
         .with_protocol_versions(&protocol_versions(tls))
         .map_err(|reason| TlsSetupError::Versions {
             min: tls.min_version,
@@ -414,6 +450,7 @@ pub fn build_tunnel_tls(
 }
 
 mod revocation;
+mod suite_b;
 
 use revocation::{LoadedCrl, RevocationExplainer};
 

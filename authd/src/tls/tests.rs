@@ -567,3 +567,175 @@ fn versions_follow_config() {
     only12.max_version = TlsVersion::Tls12;
     assert_eq!(protocol_versions(&only12), vec![&rustls::version::TLS12]);
 }
+
+/// `[tls] suite_b_192` (RFC 9190 §2.4, RFC 6460).
+mod suite_b_192 {
+    use super::*;
+    use rustls::{CipherSuite, NamedGroup};
+
+    struct Pki {
+        _tmp: TempDir,
+        tls: TlsConfig,
+        ca: PathBuf,
+        client: (PathBuf, PathBuf),
+        p256_client: (PathBuf, PathBuf),
+    }
+
+    fn p384_pki() -> Pki {
+        let tmp = TempDir::new("suiteb");
+        let d = tmp.0.clone();
+        let ca = CertificateAuthority::generate_with("b", 30, KeyKind::EcdsaP384).unwrap();
+        ca.save(&d.join("ca.pem"), &d.join("ca.key")).unwrap();
+        let names = ["authd.local".to_owned()];
+        ca.issue_server_with("authd", &names, 30, KeyKind::EcdsaP384)
+            .unwrap()
+            .write(&d.join("s.pem"), &d.join("s.key"))
+            .unwrap();
+        let c = ca
+            .issue_client_for_days("alice", KeyKind::EcdsaP384, 1)
+            .unwrap();
+        c.write(&d.join("c.pem"), &d.join("c.key")).unwrap();
+        let c = ca
+            .issue_client_for_days("bob", KeyKind::EcdsaP256, 1)
+            .unwrap();
+        c.write(&d.join("b.pem"), &d.join("b.key")).unwrap();
+        let mut tls = TlsConfig::new(d.join("s.pem"), d.join("s.key"), d.join("ca.pem"));
+        tls.suite_b_192 = true;
+        Pki {
+            tls,
+            ca: d.join("ca.pem"),
+            client: (d.join("c.pem"), d.join("c.key")),
+            p256_client: (d.join("b.pem"), d.join("b.key")),
+            _tmp: tmp,
+        }
+    }
+
+    /// A handshake with a client offering the default suites and groups:
+    /// the negotiated version, suite and key exchange group.
+    fn negotiate(
+        server: Arc<ServerConfig>,
+        client: &(PathBuf, PathBuf),
+        ca: &Path,
+        versions: &[&'static SupportedProtocolVersion],
+    ) -> Result<(rustls::ProtocolVersion, CipherSuite, Option<NamedGroup>), rustls::Error> {
+        let mut roots = RootCertStore::empty();
+        for c in load_certificates(ca).unwrap() {
+            roots.add(c).unwrap();
+        }
+        let config = ClientConfig::builder_with_provider(crypto_provider())
+            .with_protocol_versions(versions)
+            .unwrap()
+            .with_root_certificates(roots)
+            .with_client_auth_cert(
+                load_certificates(&client.0).unwrap(),
+                load_private_key(&client.1).unwrap(),
+            )
+            .unwrap();
+        let mut c =
+            ClientConnection::new(Arc::new(config), "authd.local".try_into().unwrap()).unwrap();
+        let mut s = ServerConnection::new(server).unwrap();
+        for _ in 0..10 {
+            let mut buf = Vec::new();
+            while c.wants_write() {
+                c.write_tls(&mut buf).unwrap();
+            }
+            s.read_tls(&mut &buf[..]).unwrap();
+            s.process_new_packets()?;
+            let mut buf = Vec::new();
+            while s.wants_write() {
+                s.write_tls(&mut buf).unwrap();
+            }
+            c.read_tls(&mut &buf[..]).unwrap();
+            c.process_new_packets()?;
+            if !s.is_handshaking() && !c.is_handshaking() {
+                let suite = s.negotiated_cipher_suite().unwrap().suite();
+                let group = s.negotiated_key_exchange_group().map(|g| g.name());
+                return Ok((s.protocol_version().unwrap(), suite, group));
+            }
+        }
+        panic!("handshake did not finish");
+    }
+
+    #[test]
+    fn only_the_192_bit_suites_and_p384() {
+        let pki = p384_pki();
+        let config = build_server_config(&pki.tls).unwrap();
+        let tls13 = negotiate(
+            config.clone(),
+            &pki.client,
+            &pki.ca,
+            &[&rustls::version::TLS13],
+        );
+        assert_eq!(
+            tls13.unwrap(),
+            (
+                rustls::ProtocolVersion::TLSv1_3,
+                CipherSuite::TLS13_AES_256_GCM_SHA384,
+                Some(NamedGroup::secp384r1)
+            )
+        );
+        let tls12 = negotiate(
+            config.clone(),
+            &pki.client,
+            &pki.ca,
+            &[&rustls::version::TLS12],
+        );
+        assert_eq!(
+            tls12.unwrap(),
+            (
+                rustls::ProtocolVersion::TLSv1_2,
+                CipherSuite::TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384,
+                Some(NamedGroup::secp384r1)
+            )
+        );
+        // Without suite_b_192 the same PKI negotiates the client's first
+        // choices (AES-128 first in rustls' order, X25519).
+        let mut plain = pki.tls.clone();
+        plain.suite_b_192 = false;
+        let any = negotiate(
+            build_server_config(&plain).unwrap(),
+            &pki.client,
+            &pki.ca,
+            &[&rustls::version::TLS13],
+        )
+        .unwrap();
+        assert_ne!(any.2, Some(NamedGroup::secp384r1));
+        // A P-256 client key (under the P-384 CA) cannot sign with
+        // ECDSA P-384/SHA-384: refused, as in the PEAP/TTLS tunnel.
+        assert!(
+            negotiate(
+                config,
+                &pki.p256_client,
+                &pki.ca,
+                &[&rustls::version::TLS13]
+            )
+            .is_err()
+        );
+        let tunnel = build_tunnel_tls(&pki.tls, None, TicketMethod::Peap).unwrap();
+        let mut s = ServerConnection::new(tunnel).unwrap();
+        assert!(s.process_new_packets().is_ok());
+    }
+
+    #[test]
+    fn p256_server_or_ca_is_refused_at_start() {
+        let tmp = TempDir::new("suiteb-p256");
+        let (mut tls, _) = dev_config(&tmp.0);
+        tls.suite_b_192 = true;
+        let err = build_server_config(&tls).unwrap_err();
+        assert!(
+            matches!(err, TlsSetupError::NotSuiteB { index: 1, .. }),
+            "{err}"
+        );
+        assert!(err.to_string().contains("not ECDSA P-384"), "{err}");
+        assert!(build_tunnel_tls(&tls, None, TicketMethod::Ttls).is_err());
+        // A P-384 server under the P-256 development CA: the CA is refused.
+        let pki = p384_pki();
+        tls.certificate = pki.tls.certificate.clone();
+        tls.private_key = pki.tls.private_key.clone();
+        let err = build_server_config(&tls).unwrap_err();
+        assert!(
+            matches!(err, TlsSetupError::NotSuiteB { ref path, .. } if *path == tls.ca),
+            "{err}"
+        );
+    }
+}

@@ -1,0 +1,309 @@
+//! End-to-end: WPA3-Enterprise 192-bit (AKM 00-0F-AC:12). A P-384 PKI made
+//! by `authd pki init --p384`, EAP-TLS restricted to the 192-bit suites by
+//! `[tls] suite_b_192`, a station offering only those suites (RFC 9190
+//! §2.4, RFC 6460), the simulated AP rebuilding the MSK from
+//! MS-MPPE-Recv-Key and Send-Key, and the AKM 12 handshakes (384-bit PMK,
+//! KDF-SHA-384, HMAC-SHA-384 MIC, AES-256 key wrap, GCMP-256, BIP-GMAC-256)
+//! against authd and against FreeRADIUS 3.2 with the same certificates.
+
+mod common;
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use authd::config::{ClientConfig as NasClient, Config, Secret, TlsConfig};
+use authd::pki::CertificateAuthority;
+use common::{Server, TempDir};
+use eap_methods::peer::{PeerConfig, PeerMethod};
+use fourway_sim::ap::NasConfig;
+use fourway_sim::eapol::Akm;
+use fourway_sim::frames::MacAddr;
+use fourway_sim::radius_client::Retransmit;
+use fourway_sim::sim::{Pmf, SimOptions, run_handshakes};
+use fourway_sim::station::{Authentication, StationError, authenticate, default_server_name};
+use rustls::crypto::aws_lc_rs::{cipher_suite, kx_group};
+
+const AP: MacAddr = MacAddr([0x02, 0, 0, 0, 0, 1]);
+const STA: MacAddr = MacAddr([0x02, 0, 0x5a, 0, 0, 0x12]);
+
+struct Pki {
+    ca: PathBuf,
+    server: (PathBuf, PathBuf),
+    alice: (PathBuf, PathBuf),
+    p256: (PathBuf, PathBuf),
+}
+
+/// `authd pki init --p384`, then client certificates from its CA: alice's
+/// P-384 (the CA's kind) and a P-256 one.
+fn p384_pki(dir: &Path) -> Pki {
+    let pki = dir.join("pki");
+    let out = Command::new(env!("CARGO_BIN_EXE_authd"))
+        .args([
+            "pki",
+            "init",
+            "--p384",
+            "--server-name",
+            "authd.local",
+            "--dir",
+        ])
+        .arg(&pki)
+        .output()
+        .expect("run authd pki init");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let ca = CertificateAuthority::load(&pki.join("ca.pem"), &pki.join("ca.key")).unwrap();
+    let write = |name: &str, kind| {
+        let issued = ca.issue_client_for_days(name, kind, 1).unwrap();
+        let paths = (
+            pki.join(format!("{name}.pem")),
+            pki.join(format!("{name}.key")),
+        );
+        issued.write(&paths.0, &paths.1).unwrap();
+        paths
+    };
+    Pki {
+        ca: pki.join("ca.pem"),
+        server: (pki.join("server.pem"), pki.join("server.key")),
+        alice: write("alice", ca.key_kind()),
+        p256: write("p256", authd::pki::KeyKind::EcdsaP256),
+    }
+}
+
+fn start_authd(dir: &Path, pki: &Pki) -> Server {
+    let port = common::free_udp_port();
+    let mut tls = TlsConfig::new(&pki.server.0, &pki.server.1, &pki.ca);
+    tls.suite_b_192 = true;
+    let mut config = Config::new(tls);
+    config.listen.auth = format!("127.0.0.1:{port}").parse().unwrap();
+    config.clients.push(NasClient {
+        name: "loopback".into(),
+        address: "127.0.0.1/32".parse().unwrap(),
+        secret: Secret::new(common::SECRET).unwrap(),
+        require_message_authenticator: true,
+        limit_proxy_state: true,
+    });
+    let path = dir.join("authd.toml");
+    std::fs::write(&path, config.to_toml()).unwrap();
+    Config::load(&path).expect("generated config parses");
+    Server::spawn(path, port)
+}
+
+/// A WPA3-Enterprise 192-bit station's TLS: only the two 192-bit suites,
+/// P-384 key exchange, the given client certificate.
+fn station(pki: &Pki, creds: &(PathBuf, PathBuf), tls13: bool) -> Arc<PeerConfig> {
+    let base = rustls::crypto::aws_lc_rs::default_provider();
+    let provider = rustls::crypto::CryptoProvider {
+        cipher_suites: vec![
+            cipher_suite::TLS13_AES_256_GCM_SHA384,
+            cipher_suite::TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384,
+        ],
+        kx_groups: vec![kx_group::SECP384R1],
+        ..base
+    };
+    let mut roots = rustls::RootCertStore::empty();
+    for c in authd::tls::load_certificates(&pki.ca).unwrap() {
+        roots.add(c).unwrap();
+    }
+    let version = if tls13 {
+        &rustls::version::TLS13
+    } else {
+        &rustls::version::TLS12
+    };
+    let mut config = rustls::ClientConfig::builder_with_provider(Arc::new(provider))
+        .with_protocol_versions(&[version])
+        .unwrap()
+        .with_root_certificates(roots)
+        .with_client_auth_cert(
+            authd::tls::load_certificates(&creds.0).unwrap(),
+            authd::tls::load_private_key(&creds.1).unwrap(),
+        )
+        .unwrap();
+    config.resumption = rustls::client::Resumption::disabled();
+    Arc::new(PeerConfig {
+        identity: "alice".into(),
+        method: PeerMethod::Tls,
+        tls: Arc::new(config),
+        server_name: default_server_name(Some("authd.local")),
+        fragment_size: 1386,
+        max_tls_message_len: 65536,
+    })
+}
+
+fn authenticate_to(port: u16, peer: Arc<PeerConfig>) -> Result<Authentication, StationError> {
+    let addr: SocketAddr = ([127, 0, 0, 1], port).into();
+    let nas = NasConfig {
+        secret: zeroize::Zeroizing::new(common::SECRET.as_bytes().to_vec()),
+        nas_identifier: "fourway-sim-suite-b".into(),
+        framed_mtu: 1400,
+        bssid: AP.0,
+        ssid: "authd-192".into(),
+        request_key_name: false,
+    };
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(authenticate(addr, nas, STA.0, peer, Retransmit::default()))
+}
+
+/// The AKM 12 handshakes on the keys of one authentication: the AP's PMK
+/// from the MS-MPPE keys, the station's from its MSK; GCMP-256 data and a
+/// BIP-GMAC-256 deauthentication (PMF required).
+fn akm12(a: &Authentication, who: &str) {
+    assert!(
+        a.pmk_ap.ct_eq(&a.pmk_station),
+        "{who}: AP and station PMKs differ"
+    );
+    assert_eq!(
+        a.pmk_ap.as_bytes().len(),
+        48,
+        "{who}: the AP rebuilt the MSK"
+    );
+    let opts = SimOptions {
+        akm: Akm::Ieee8021xSuiteB192,
+        pmf: Pmf::Required,
+        ..SimOptions::default()
+    };
+    let r = run_handshakes(
+        &a.pmk_ap,
+        &a.pmk_station,
+        AP,
+        STA,
+        &mut rand::rng(),
+        Instant::now(),
+        &opts,
+    );
+    assert!(r.success(), "{who}: {r:?}");
+    assert_eq!(r.pmf_ok, Some(true), "{who}");
+}
+
+#[test]
+fn akm12_against_authd_with_suite_b_192() {
+    let dir = TempDir::new("suite-b-authd");
+    let pki = p384_pki(dir.path());
+    let server = start_authd(dir.path(), &pki);
+    for (tls13, version) in [
+        (true, rustls::ProtocolVersion::TLSv1_3),
+        (false, rustls::ProtocolVersion::TLSv1_2),
+    ] {
+        let a = authenticate_to(server.port, station(&pki, &pki.alice, tls13))
+            .unwrap_or_else(|e| panic!("authentication failed: {e}\n{}", server.log()));
+        assert_eq!(a.tls_version, Some(version));
+        assert_eq!(a.user_name.as_deref(), Some("alice"));
+        akm12(&a, &format!("authd {version:?}"));
+    }
+    // A P-256 client key cannot sign with ECDSA P-384/SHA-384: refused.
+    let refused = authenticate_to(server.port, station(&pki, &pki.p256, true));
+    assert!(refused.is_err(), "a P-256 client got in");
+}
+
+/// FreeRADIUS 3.2 from a private copy of the Debian configuration (as
+/// bench/compare.sh makes it), its EAP module restricted to the 192-bit
+/// suite and P-384 (`cipher_list`, `ecdh_curve`).
+struct FreeRadius {
+    child: Child,
+    port: u16,
+    log: PathBuf,
+}
+
+impl Drop for FreeRadius {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn start_freeradius(dir: &Path, pki: &Pki) -> FreeRadius {
+    let binary = common::require_tool("freeradius");
+    let repo = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let raddb = dir.join("raddb");
+    let port = common::free_udp_port();
+    let sh = format!(
+        r#"set -e
+cp -a /etc/freeradius/3.0 "{raddb}"
+mkdir -p "{dir}/fr-log" "{dir}/fr-run" "{dir}/fr-cache"
+sed -i -e "s|^raddbdir = .*|raddbdir = {raddb}|" -e "s|^logdir = .*|logdir = {dir}/fr-log|" \
+    -e "s|^run_dir = .*|run_dir = {dir}/fr-run|" \
+    -e 's/^\([[:space:]]*\)\(user\|group\) = freerad/\1# \2 = freerad/' \
+    -e 's|^proxy_requests  *= yes|proxy_requests = no|' "{raddb}/radiusd.conf"
+rm -f "{raddb}"/sites-enabled/* "{raddb}"/mods-enabled/*
+for m in eap pap files; do ln -s "../mods-available/$m" "{raddb}/mods-enabled/$m"; done
+sed -e "s|@AUTH_PORT@|{port}|" -e "s|@ACCT_PORT@|0|" "{repo}/bench/freeradius/site" >"{raddb}/sites-enabled/bench"
+sed -e "s|@SECRET@|{secret}|" "{repo}/bench/freeradius/clients.conf" >"{raddb}/clients.conf"
+: >"{raddb}/mods-config/files/authorize"
+sed -e "s|@KEY@|{key}|" -e "s|@CERT@|{cert}|" -e "s|@CA@|{ca}|" -e "s|@CA_PATH@|{ca_dir}|" \
+    -e "s|@TLS_MIN@|1.2|" -e "s|@TLS_MAX@|1.3|" -e "s|@CACHE@|no|" -e "s|@FRAGMENT@|1398|" \
+    -e "s|@PERSIST_DIR@|{dir}/fr-cache|" \
+    -e 's|cipher_list = "DEFAULT"|cipher_list = "ECDHE-ECDSA-AES256-GCM-SHA384"|' \
+    -e 's|ecdh_curve = ""|ecdh_curve = "secp384r1"|' \
+    "{repo}/bench/freeradius/eap" >"{raddb}/mods-available/eap"
+grep -q 'ecdh_curve = "secp384r1"' "{raddb}/mods-available/eap"
+"#,
+        raddb = raddb.display(),
+        dir = dir.display(),
+        repo = repo.display(),
+        secret = common::SECRET,
+        key = pki.server.1.display(),
+        cert = pki.server.0.display(),
+        ca = pki.ca.display(),
+        ca_dir = pki.ca.parent().unwrap().display(),
+    );
+    let out = Command::new("bash").args(["-c", &sh]).output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let log = dir.join("freeradius.log");
+    let child = Command::new(binary)
+        .arg("-f")
+        .arg("-d")
+        .arg(&raddb)
+        .arg("-l")
+        .arg(&log)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start freeradius");
+    let fr = FreeRadius { child, port, log };
+    // Ready once its log says so.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let text = std::fs::read_to_string(&fr.log).unwrap_or_default();
+        if text.contains("Ready to process requests") {
+            return fr;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "FreeRADIUS did not start:\n{text}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+#[test]
+fn akm12_against_freeradius_with_p384_certificates() {
+    let dir = TempDir::new("suite-b-freeradius");
+    let pki = p384_pki(dir.path());
+    let fr = start_freeradius(dir.path(), &pki);
+    for (tls13, version) in [
+        (true, rustls::ProtocolVersion::TLSv1_3),
+        (false, rustls::ProtocolVersion::TLSv1_2),
+    ] {
+        let a = authenticate_to(fr.port, station(&pki, &pki.alice, tls13)).unwrap_or_else(|e| {
+            panic!(
+                "authentication failed: {e}\n{}",
+                std::fs::read_to_string(&fr.log).unwrap_or_default()
+            )
+        });
+        assert_eq!(a.tls_version, Some(version));
+        akm12(&a, &format!("FreeRADIUS {version:?}"));
+    }
+}
