@@ -50,7 +50,7 @@ pub use peer::{
 };
 pub use reason::Reason;
 pub use server::{
-    Authenticated, Credential, CredentialKind, CredentialQuery, InnerMethod, Outcome,
-    PeerVerified, ServerConfig, ServerSession, Verdict, failure_packet, success_packet,
+    Authenticated, Credential, CredentialKind, CredentialQuery, InnerMethod, Outcome, PeerVerified,
+    ServerConfig, ServerSession, Verdict, failure_packet, success_packet,
 };
 pub use tls_common::classic_kx_provider;

@@ -263,8 +263,7 @@ impl PeerSession {
             }
             let c = self.config.clone();
             let mut peer_challenge = [0u8; 16];
-            if c
-                .tls
+            if c.tls
                 .crypto_provider()
                 .secure_random
                 .fill(&mut peer_challenge)

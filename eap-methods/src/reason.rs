@@ -169,7 +169,10 @@ impl fmt::Display for Reason {
             Reason::UnexpectedCode => f.write_str("unexpected EAP code at this point"),
             Reason::UnexpectedType => f.write_str("unexpected EAP type at this point"),
             Reason::NoCommonMethod(types) => {
-                write!(f, "peer refused the offered method (Nak proposing types {types:?})")
+                write!(
+                    f,
+                    "peer refused the offered method (Nak proposing types {types:?})"
+                )
             }
             Reason::Tls(rustls::Error::InvalidCertificate(e)) => describe_certificate_error(f, e),
             Reason::Tls(rustls::Error::NoCertificatesPresented) => {
@@ -221,7 +224,10 @@ impl fmt::Display for Reason {
             Reason::NoCredential => f.write_str("no credential usable by the inner method"),
             Reason::InnerProtocol(what) => write!(f, "inner method protocol error: {what}"),
             Reason::InnerNak(types) => {
-                write!(f, "peer refused the inner method (Nak proposing types {types:?})")
+                write!(
+                    f,
+                    "peer refused the inner method (Nak proposing types {types:?})"
+                )
             }
             Reason::InnerFailure => f.write_str("peer reported failure inside the tunnel"),
         }

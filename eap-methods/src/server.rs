@@ -544,9 +544,10 @@ impl ServerSession {
             return self.fail(id, Reason::UnexpectedType);
         }
         let wanted: Vec<EapType> = desired.iter().map(|&t| EapType::from(t)).collect();
-        let next = self.config.methods.iter().copied().find(|m| {
-            wanted.contains(m) && self.config.offers(*m) && !self.proposed.contains(m)
-        });
+        let next =
+            self.config.methods.iter().copied().find(|m| {
+                wanted.contains(m) && self.config.offers(*m) && !self.proposed.contains(m)
+            });
         match next {
             Some(method) => self.start_method(id, method),
             None => self.fail(id, Reason::NoCommonMethod(desired.to_vec())),
@@ -561,21 +562,17 @@ impl ServerSession {
         let started = match method {
             EapType::Tls => return self.start_tls(id),
             EapType::Peap => match &c.peap {
-                Some(tls) => PeapServer::start(
-                    tls.clone(),
-                    self.fragment_size,
-                    c.max_tls_message_len,
-                )
-                .map(|(m, start)| (Tunnel::Peap(Box::new(m)), start)),
+                Some(tls) => {
+                    PeapServer::start(tls.clone(), self.fragment_size, c.max_tls_message_len)
+                        .map(|(m, start)| (Tunnel::Peap(Box::new(m)), start))
+                }
                 None => Err(Reason::NoCommonMethod(Vec::new())),
             },
             EapType::Ttls => match &c.ttls {
-                Some(tls) => TtlsServer::start(
-                    tls.clone(),
-                    self.fragment_size,
-                    c.max_tls_message_len,
-                )
-                .map(|(m, start)| (Tunnel::Ttls(Box::new(m)), start)),
+                Some(tls) => {
+                    TtlsServer::start(tls.clone(), self.fragment_size, c.max_tls_message_len)
+                        .map(|(m, start)| (Tunnel::Ttls(Box::new(m)), start))
+                }
                 None => Err(Reason::NoCommonMethod(Vec::new())),
             },
             _ => Err(Reason::NoCommonMethod(Vec::new())),

@@ -376,17 +376,23 @@ impl AuthHandler {
                 };
                 match found {
                     Ok(NtCredential::Hash(hash)) => {
-                        conv.wrong_password_is = Some(format!("wrong password for {escaped} (MS-CHAPv2)"));
+                        conv.wrong_password_is =
+                            Some(format!("wrong password for {escaped} (MS-CHAPv2)"));
                         Credential::NtHash(Some(hash))
                     }
                     Ok(NtCredential::UnknownUser) => {
-                        conv.refused = Some(("unknown_user", format!("user {escaped} is not in the store")));
+                        conv.refused = Some((
+                            "unknown_user",
+                            format!("user {escaped} is not in the store"),
+                        ));
                         Credential::NtHash(None)
                     }
                     Ok(NtCredential::NoCredential) => {
                         conv.refused = Some((
                             "no_nt_credential",
-                            format!("user {escaped} has no NT-hash credential (password set with --no-mschap, or none): only PAP and TTLS-PAP can check it"),
+                            format!(
+                                "user {escaped} has no NT-hash credential (password set with --no-mschap, or none): only PAP and TTLS-PAP can check it"
+                            ),
                         ));
                         Credential::NtHash(None)
                     }

@@ -203,25 +203,25 @@ impl PeapServer {
                     self.mschap_step(mschap, step)
                 }
                 // RFC 3748 §5.3.1: the peer wants another inner method.
-                Some((&3, types)) => self.send_result(false, Some(Reason::InnerNak(types.to_vec()))),
+                Some((&3, types)) => {
+                    self.send_result(false, Some(Reason::InnerNak(types.to_vec())))
+                }
                 _ => {
                     self.phase = Phase::Mschap(mschap);
                     self.over(Reason::InnerProtocol("unexpected inner EAP type"))
                 }
             },
-            Phase::Result { success, reason } => {
-                match parse_result(data) {
-                    Some(RESULT_SUCCESS) if success => {
-                        let identity = self.identity.clone().unwrap_or_default();
-                        self.phase = Phase::Over;
-                        self.tunnel.done(identity, InnerMethod::EapMschapV2)
-                    }
-                    Some(_) => self.over(reason.unwrap_or(Reason::InnerFailure)),
-                    None => self.over(
-                        reason.unwrap_or(Reason::InnerProtocol("expected an EAP-TLV Result")),
-                    ),
+            Phase::Result { success, reason } => match parse_result(data) {
+                Some(RESULT_SUCCESS) if success => {
+                    let identity = self.identity.clone().unwrap_or_default();
+                    self.phase = Phase::Over;
+                    self.tunnel.done(identity, InnerMethod::EapMschapV2)
                 }
-            }
+                Some(_) => self.over(reason.unwrap_or(Reason::InnerFailure)),
+                None => {
+                    self.over(reason.unwrap_or(Reason::InnerProtocol("expected an EAP-TLV Result")))
+                }
+            },
             Phase::Handshake | Phase::Over => {
                 self.over(Reason::InnerProtocol("inner data at the wrong time"))
             }
@@ -406,8 +406,8 @@ impl PeapPeer {
         // EAP-TLV keeps its header; everything else is compressed.
         if let Some(status) = parse_request_result(&data) {
             let id = data.get(1).copied().unwrap_or(0);
-            let ok = status == RESULT_SUCCESS
-                && self.mschap.as_ref().is_some_and(MschapPeer::succeeded);
+            let ok =
+                status == RESULT_SUCCESS && self.mschap.as_ref().is_some_and(MschapPeer::succeeded);
             self.succeeded = ok;
             let answer = if ok { RESULT_SUCCESS } else { RESULT_FAILURE };
             let mut tlv = Vec::with_capacity(6);
@@ -477,7 +477,10 @@ mod tests {
         let mut req = ok;
         req[0] = 1;
         assert_eq!(parse_result(&req), None);
-        assert_eq!(parse_result(&[2, 7, 0, 9, 33, 0x80, 0x03, 0x00, 0x02]), None);
+        assert_eq!(
+            parse_result(&[2, 7, 0, 9, 33, 0x80, 0x03, 0x00, 0x02]),
+            None
+        );
         assert_eq!(parse_result(&[33, 0x80, 0x03, 0, 2, 0, 1]), None);
     }
 

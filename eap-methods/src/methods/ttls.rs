@@ -202,10 +202,7 @@ impl TtlsServer {
                 if let Some(password) = find(None, codes::USER_PASSWORD) {
                     // RFC 5281 §11.2.5: the password is padded with nulls
                     // to a multiple of 16 octets.
-                    let end = password
-                        .iter()
-                        .rposition(|&b| b != 0)
-                        .map_or(0, |i| i + 1);
+                    let end = password.iter().rposition(|&b| b != 0).map_or(0, |i| i + 1);
                     let password = Zeroizing::new(password[..end].to_vec());
                     self.phase = Phase::Pap(user.clone());
                     return MethodStep::NeedCredential(CredentialQuery {
@@ -241,7 +238,9 @@ impl TtlsServer {
             Err(reason) => return self.over(reason),
         };
         if response.len() != MSCHAP2_RESPONSE_LEN {
-            return self.over(Reason::InnerProtocol("MS-CHAP2-Response of the wrong length"));
+            return self.over(Reason::InnerProtocol(
+                "MS-CHAP2-Response of the wrong length",
+            ));
         }
         let expected_challenge = &implicit[..16];
         let expected_ident = implicit[16];
@@ -443,7 +442,9 @@ impl TtlsServer {
                 };
                 // RFC 5281 §11.2.4: MS-CHAP2-Success = Ident || "S=" 40 hex.
                 let mut value = vec![m.ident];
-                value.extend_from_slice(mschapv2::authenticator_response_string(&response).as_bytes());
+                value.extend_from_slice(
+                    mschapv2::authenticator_response_string(&response).as_bytes(),
+                );
                 let mut avps = Vec::with_capacity(64);
                 diameter::emit(
                     &mut avps,
@@ -560,7 +561,13 @@ impl TtlsPeer {
         let mut avps = Vec::with_capacity(128);
         match self.inner {
             TtlsInner::Pap => {
-                diameter::emit(&mut avps, codes::USER_NAME, None, true, self.user.as_bytes());
+                diameter::emit(
+                    &mut avps,
+                    codes::USER_NAME,
+                    None,
+                    true,
+                    self.user.as_bytes(),
+                );
                 // RFC 5281 §11.2.5: padded with nulls to a multiple of 16.
                 let mut pw = Zeroizing::new(self.password.as_bytes().to_vec());
                 let padded = pw.len().div_ceil(16).max(1) * 16;
@@ -573,12 +580,8 @@ impl TtlsPeer {
                 challenge.copy_from_slice(&implicit[..16]);
                 let hash = mschapv2::NtHash::of_password(&self.password);
                 let name = mschapv2::user_name_without_domain(self.user.as_bytes());
-                let nt_response = mschapv2::generate_nt_response(
-                    &challenge,
-                    &self.peer_challenge,
-                    name,
-                    &hash,
-                );
+                let nt_response =
+                    mschapv2::generate_nt_response(&challenge, &self.peer_challenge, name, &hash);
                 self.expected_success = Some(mschapv2::generate_authenticator_response(
                     &hash,
                     &nt_response,
@@ -592,7 +595,13 @@ impl TtlsPeer {
                 response.extend_from_slice(&self.peer_challenge);
                 response.extend_from_slice(&[0u8; 8]);
                 response.extend_from_slice(&nt_response);
-                diameter::emit(&mut avps, codes::USER_NAME, None, true, self.user.as_bytes());
+                diameter::emit(
+                    &mut avps,
+                    codes::USER_NAME,
+                    None,
+                    true,
+                    self.user.as_bytes(),
+                );
                 diameter::emit(
                     &mut avps,
                     codes::MS_CHAP_CHALLENGE,
@@ -643,10 +652,9 @@ impl TtlsPeer {
         let Ok(avps) = diameter::parse(&data) else {
             return PeerMethodStep::Fail(Reason::InnerProtocol("malformed Diameter AVPs"));
         };
-        if let Some(success) = avps
-            .iter()
-            .find(|a| a.vendor == Some(codes::VENDOR_MICROSOFT) && a.code == codes::MS_CHAP2_SUCCESS)
-        {
+        if let Some(success) = avps.iter().find(|a| {
+            a.vendor == Some(codes::VENDOR_MICROSOFT) && a.code == codes::MS_CHAP2_SUCCESS
+        }) {
             let ok = match (&self.expected_success, success.data.split_first()) {
                 (Some(expected), Some((_ident, text))) => {
                     mschapv2::check_authenticator_response(expected, text)

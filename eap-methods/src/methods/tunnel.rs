@@ -235,11 +235,7 @@ impl TunnelServer {
     /// The method's result once the inner method succeeded: keys from the
     /// tunnel (RFC 9427 §2.1; the inner method's own keys never reach the
     /// MSK without cryptobinding).
-    pub(crate) fn done(
-        &self,
-        identity: String,
-        inner: crate::server::InnerMethod,
-    ) -> MethodStep {
+    pub(crate) fn done(&self, identity: String, inner: crate::server::InnerMethod) -> MethodStep {
         match self.export() {
             Ok(keys) => MethodStep::Done(Box::new(TunnelResult {
                 identity,
