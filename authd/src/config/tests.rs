@@ -272,6 +272,44 @@ fn eap_bounds() {
 }
 
 #[test]
+fn eap_methods_and_inner_names() {
+    use crate::config::{EapMethod, InnerNames};
+    let c = parse(MINIMAL).unwrap();
+    assert_eq!(
+        c.eap.methods,
+        vec![EapMethod::Tls, EapMethod::Peap, EapMethod::Ttls]
+    );
+    let c = parse(&format!(
+        "{MINIMAL}\n[eap]\nmethods = [\"ttls\", \"peap\"]\n"
+    ))
+    .unwrap();
+    assert_eq!(c.eap.methods, vec![EapMethod::Ttls, EapMethod::Peap]);
+    for (body, needle) in [
+        ("methods = []", "at least one"),
+        ("methods = [\"peap\", \"peap\"]", "twice"),
+        ("methods = [\"md5\"]", "unknown variant"),
+    ] {
+        let (_, _, _, message, _) = syntax(&format!("{MINIMAL}\n[eap]\n{body}\n"));
+        assert!(message.contains(needle), "{body}: {message}");
+    }
+    // The default: a DOMAIN\ prefix goes, a realm stays.
+    let names = parse(MINIMAL).unwrap().eap.inner_names();
+    assert_eq!(names, InnerNames::default());
+    assert_eq!(names.user_name("EXAMPLE\\alice"), "alice");
+    assert_eq!(names.user_name("alice@example.org"), "alice@example.org");
+    assert_eq!(names.user_name("alice"), "alice");
+    let c = parse(&format!(
+        "{MINIMAL}\n[eap]\nstrip_nt_domain = false\nstrip_realm = true\n"
+    ))
+    .unwrap();
+    let names = c.eap.inner_names();
+    assert_eq!(names.user_name("EXAMPLE\\alice"), "EXAMPLE\\alice");
+    assert_eq!(names.user_name("alice@example.org"), "alice");
+    // Only the last @ starts the realm.
+    assert_eq!(names.user_name("a@b@example.org"), "a@b");
+}
+
+#[test]
 fn duplicate_client_names() {
     let text = format!(
         "{MINIMAL}\n[[client]]\nname = \"a\"\naddress = \"10.0.0.0/8\"\nsecret = \"s\"\n\
