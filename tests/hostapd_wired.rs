@@ -5,6 +5,9 @@
 //! address (IEEE 802.1X-2010 section 11.1.1); RADIUS runs over loopback to
 //! `authd`.
 //!
+//! EAP-TLS with a certificate, and PEAP-MSCHAPv2 and TTLS-PAP as a
+//! password user of the store with an anonymous outer identity.
+//!
 //! Success is the supplicant's port becoming Authorized, and the PMK the
 //! authenticator received in MS-MPPE-Recv-Key (RFC 2548 section 2.4.3)
 //! being equal to the first 32 bytes of the MSK the supplicant derived
@@ -21,7 +24,10 @@ use std::process::{Child, Command, Stdio};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use common::{Creds, SECRET, Server, TempDir, TestPki, TlsChoice, hexdump, require_tool};
+use common::{
+    PasswordMethod, PasswordPeer, SECRET, Server, TempDir, TestPki, TlsChoice, hexdump,
+    require_tool,
+};
 
 /// Runs a command to completion, failing the test with its output if it fails.
 fn run(cmd: &str, args: &[&str]) {
@@ -188,12 +194,11 @@ fn hostapd_conf(dir: &Path, iface: &str, port: u16) -> PathBuf {
     path
 }
 
-fn supplicant_conf(dir: &Path, creds: &Creds, ca: &Path, tls: TlsChoice) -> (PathBuf, PathBuf) {
+fn supplicant_conf(dir: &Path, network: &str) -> (PathBuf, PathBuf) {
     let ctrl = dir.join("wpas-ctrl");
     let conf = format!(
-        "ctrl_interface={}\nap_scan=0\neapol_version=2\n{}",
+        "ctrl_interface={}\nap_scan=0\neapol_version=2\n{network}",
         ctrl.display(),
-        common::network_block(creds, ca, tls)
     );
     let path = dir.join("wpa_supplicant.conf");
     fs::write(&path, conf).unwrap();
@@ -211,7 +216,23 @@ fn supplicant_status(link: &Link, ctrl: &Path) -> String {
         .unwrap_or_default()
 }
 
+/// Who authenticates over the wire, and how.
+enum Peer {
+    /// EAP-TLS with the test PKI's good certificate (alice).
+    Certificate,
+    /// PEAP or TTLS as `bob`, a password user of the store, with an
+    /// anonymous outer identity.
+    Password(PasswordMethod),
+}
+
+/// The password of `bob`.
+const PASSWORD: &str = "wired password";
+
 fn authenticate_over_wire(label: &str, tls: TlsChoice, expect_version: &str) {
+    over_wire(label, Peer::Certificate, tls, expect_version);
+}
+
+fn over_wire(label: &str, peer: Peer, tls: TlsChoice, expect_version: &str) {
     assert!(
         Command::new("id")
             .arg("-u")
@@ -225,7 +246,39 @@ fn authenticate_over_wire(label: &str, tls: TlsChoice, expect_version: &str) {
 
     let dir = TempDir::new(label);
     let pki = TestPki::create(dir.path());
-    let server = Server::start(dir.path(), &pki);
+    let (server, network, user, msk_title, selected) = match &peer {
+        Peer::Certificate => (
+            Server::start(dir.path(), &pki),
+            common::network_block(&pki.good, &pki.ca_cert, tls),
+            pki.good.name.as_str(),
+            "EAP-TLS: Derived key",
+            "selectedMethod=13 (EAP-TLS)",
+        ),
+        Peer::Password(method) => {
+            let port = common::free_udp_port();
+            let config = common::write_store_config(dir.path(), &pki, port, |_| {});
+            common::admin_cli(
+                &config,
+                &["user", "add", "bob", "--password"],
+                &format!("{PASSWORD}\n"),
+            );
+            let network = common::password_network_block(
+                &PasswordPeer {
+                    method: *method,
+                    identity: "bob",
+                    anonymous: Some("anonymous@example.org"),
+                    password: PASSWORD,
+                    tls,
+                },
+                &pki.ca_cert,
+            );
+            let (title, selected) = match method {
+                PasswordMethod::Peap => ("EAP-PEAP: Derived key", "selectedMethod=25 (EAP-PEAP)"),
+                _ => ("EAP-TTLS: Derived key", "selectedMethod=21 (EAP-TTLS)"),
+            };
+            (Server::spawn(config, port), network, "bob", title, selected)
+        }
+    };
     let link = Link::create();
 
     let mut hostapd = Daemon::spawn(
@@ -240,7 +293,7 @@ fn authenticate_over_wire(label: &str, tls: TlsChoice, expect_version: &str) {
     thread::sleep(Duration::from_millis(500));
     hostapd.assert_running();
 
-    let (conf, ctrl) = supplicant_conf(dir.path(), &pki.good, &pki.ca_cert, tls);
+    let (conf, ctrl) = supplicant_conf(dir.path(), &network);
     let mut supplicant = Daemon::spawn(
         "wpa_supplicant",
         Command::new("ip")
@@ -280,13 +333,14 @@ fn authenticate_over_wire(label: &str, tls: TlsChoice, expect_version: &str) {
     );
 
     assert!(
-        status.contains(&format!("eap_tls_version={expect_version}")),
-        "{expect_version} not used:\n{status}"
+        status.contains(&format!("eap_tls_version={expect_version}")) && status.contains(selected),
+        "{expect_version} or {selected} not used:\n{status}"
     );
     let supp_log = supplicant.output();
     // MSK as the supplicant derived it (RFC 5216 section 2.3: first 64
-    // bytes of the exported keying material).
-    let msk = hexdump(&supp_log, "EAP-TLS: Derived key").expect("wpa_supplicant logged no MSK");
+    // bytes of the exported keying material; PEAP and TTLS: of their own
+    // labels, RFC 5281 section 8, RFC 9427 section 2).
+    let msk = hexdump(&supp_log, msk_title).expect("wpa_supplicant logged no MSK");
     assert_eq!(msk.len(), 64);
     // hostapd logs the decrypted MPPE keys of the Access-Accept; the Recv
     // key is the PMK (MSK[0..32]), the Send key MSK[32..64].
@@ -309,7 +363,10 @@ fn authenticate_over_wire(label: &str, tls: TlsChoice, expect_version: &str) {
     );
     assert_eq!(send, msk[32..], "MS-MPPE-Send-Key differs from MSK[32..64]");
 
-    // hostapd's own view of the station: authorized by 802.1X.
+    // hostapd's own view of the station: authorized by 802.1X, named by
+    // the Access-Accept's User-Name (hostapd takes it over the EAP
+    // identity): for a password user the inner identity, not the
+    // anonymous outer one.
     let all_sta = Command::new("hostapd_cli")
         .arg("-p")
         .arg(dir.path().join("hostapd-ctrl"))
@@ -320,7 +377,7 @@ fn authenticate_over_wire(label: &str, tls: TlsChoice, expect_version: &str) {
     assert!(
         all_sta.contains("flags=[AUTHORIZED]")
             && all_sta.contains("dot1xAuthAuthSuccessesWhileAuthenticating=1")
-            && all_sta.contains("dot1xAuthSessionUserName=alice"),
+            && all_sta.contains(&format!("dot1xAuthSessionUserName={user}\n")),
         "hostapd does not list an authorized station:\n{all_sta}"
     );
 }
@@ -333,4 +390,44 @@ fn wired_8021x_tls12_pmk_matches() {
 #[test]
 fn wired_8021x_tls13_pmk_matches() {
     authenticate_over_wire("wired13", TlsChoice::Only13, "TLSv1.3");
+}
+
+#[test]
+fn wired_8021x_peap_mschapv2_tls12_pmk_matches() {
+    over_wire(
+        "wired-peap12",
+        Peer::Password(PasswordMethod::Peap),
+        TlsChoice::Only12,
+        "TLSv1.2",
+    );
+}
+
+#[test]
+fn wired_8021x_peap_mschapv2_tls13_pmk_matches() {
+    over_wire(
+        "wired-peap13",
+        Peer::Password(PasswordMethod::Peap),
+        TlsChoice::Only13,
+        "TLSv1.3",
+    );
+}
+
+#[test]
+fn wired_8021x_ttls_pap_tls12_pmk_matches() {
+    over_wire(
+        "wired-ttls12",
+        Peer::Password(PasswordMethod::TtlsPap),
+        TlsChoice::Only12,
+        "TLSv1.2",
+    );
+}
+
+#[test]
+fn wired_8021x_ttls_pap_tls13_pmk_matches() {
+    over_wire(
+        "wired-ttls13",
+        Peer::Password(PasswordMethod::TtlsPap),
+        TlsChoice::Only13,
+        "TLSv1.3",
+    );
 }

@@ -19,7 +19,7 @@ use std::time::{Duration, Instant, SystemTime};
 
 pub mod radius;
 
-use authd::config::{ClientConfig, Config, Secret, TlsConfig};
+use authd::config::{ClientConfig, Config, DatabaseConfig, Secret, TlsConfig};
 use authd::pki::{CertificateAuthority, KeyKind, RevocationReason};
 
 /// The shared secret of the loopback RADIUS client.
@@ -225,6 +225,55 @@ pub fn write_config(dir: &Path, pki: &TestPki, port: u16) -> PathBuf {
     // The daemon must read back exactly what was meant.
     Config::load(&path).expect("generated config parses");
     path
+}
+
+/// Writes the daemon's configuration as [`write_config`] does, with a
+/// SQLite store `authd.db` in `dir` and the credential key
+/// `credential.key` beside the file (relative to it, so the server and the
+/// admin CLI given `--config` find the same key), then `edit` applied.
+pub fn write_store_config(
+    dir: &Path,
+    pki: &TestPki,
+    port: u16,
+    edit: impl FnOnce(&mut Config),
+) -> PathBuf {
+    let path = write_config(dir, pki, port);
+    let mut config = Config::load(&path).unwrap();
+    let mut db = DatabaseConfig::new(format!("sqlite://{}/authd.db", dir.display()));
+    db.credential_key = Some(PathBuf::from("credential.key"));
+    config.database = Some(db);
+    edit(&mut config);
+    fs::write(&path, config.to_toml()).unwrap();
+    Config::load(&path).expect("generated config parses");
+    path
+}
+
+/// Runs the admin CLI with `--config config`, `stdin` on its standard
+/// input (a password line, for example); panics unless it succeeds.
+pub fn admin_cli(config: &Path, args: &[&str], stdin: &str) -> String {
+    use std::io::Write;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_authd"))
+        .args(args)
+        .arg("--config")
+        .arg(config)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run authd CLI");
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(stdin.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "authd {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
 }
 
 /// The `authd serve` process; killed on drop, its stderr printed if the
@@ -475,6 +524,124 @@ pub fn network_block(creds: &Creds, ca_cert: &Path, tls: TlsChoice) -> String {
         creds.key.display(),
         tls.phase1(),
     )
+}
+
+/// A password method of wpa_supplicant: PEAP-MSCHAPv2 or EAP-TTLS with one
+/// of its inner methods.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PasswordMethod {
+    /// PEAPv0 with EAP-MSCHAPv2.
+    Peap,
+    /// EAP-TTLS with PAP (RFC 5281 section 11.2.5).
+    TtlsPap,
+    /// EAP-TTLS with MS-CHAP-V2 in AVPs (RFC 5281 section 11.2.4).
+    TtlsMschapv2,
+    /// EAP-TTLS with EAP-MSCHAPv2 in EAP-Message AVPs.
+    TtlsEapMschapv2,
+}
+
+impl PasswordMethod {
+    pub const ALL: [PasswordMethod; 4] = [
+        PasswordMethod::Peap,
+        PasswordMethod::TtlsPap,
+        PasswordMethod::TtlsMschapv2,
+        PasswordMethod::TtlsEapMschapv2,
+    ];
+
+    /// wpa_supplicant's `eap=`.
+    pub fn eap(self) -> &'static str {
+        match self {
+            PasswordMethod::Peap => "PEAP",
+            _ => "TTLS",
+        }
+    }
+
+    /// wpa_supplicant's `phase2=`.
+    pub fn phase2(self) -> &'static str {
+        match self {
+            PasswordMethod::Peap => "auth=MSCHAPV2",
+            PasswordMethod::TtlsPap => "auth=PAP",
+            PasswordMethod::TtlsMschapv2 => "auth=MSCHAPV2",
+            PasswordMethod::TtlsEapMschapv2 => "autheap=MSCHAPV2",
+        }
+    }
+
+    /// How authd names it on its Access-Accept line (`method=`, `inner=`).
+    pub fn logged(self) -> (&'static str, &'static str) {
+        match self {
+            PasswordMethod::Peap => ("PEAP", "eap-mschapv2"),
+            PasswordMethod::TtlsPap => ("EAP-TTLS", "pap"),
+            PasswordMethod::TtlsMschapv2 => ("EAP-TTLS", "mschapv2"),
+            PasswordMethod::TtlsEapMschapv2 => ("EAP-TTLS", "eap-mschapv2"),
+        }
+    }
+
+    /// A short name for files and messages.
+    pub fn label(self) -> &'static str {
+        match self {
+            PasswordMethod::Peap => "peap",
+            PasswordMethod::TtlsPap => "ttls-pap",
+            PasswordMethod::TtlsMschapv2 => "ttls-mschapv2",
+            PasswordMethod::TtlsEapMschapv2 => "ttls-eap-mschapv2",
+        }
+    }
+}
+
+/// A password user as wpa_supplicant presents itself.
+#[derive(Debug, Clone)]
+pub struct PasswordPeer<'a> {
+    pub method: PasswordMethod,
+    /// The inner identity (and, without `anonymous`, the outer one).
+    pub identity: &'a str,
+    /// The outer identity (`anonymous_identity`), when it differs.
+    pub anonymous: Option<&'a str>,
+    pub password: &'a str,
+    pub tls: TlsChoice,
+}
+
+/// The `network={...}` block of a PEAP or TTLS password peer that checks
+/// the server certificate against `ca_cert`.
+pub fn password_network_block(peer: &PasswordPeer, ca_cert: &Path) -> String {
+    let phase1 = match peer.method {
+        PasswordMethod::Peap => format!("peapver=0 {}", peer.tls.phase1()),
+        _ => peer.tls.phase1().to_owned(),
+    };
+    let anonymous = peer
+        .anonymous
+        .map(|a| format!("\tanonymous_identity=\"{a}\"\n"))
+        .unwrap_or_default();
+    // A backslash (DOMAIN\user) is written as is: wpa_supplicant reads
+    // quoted strings without escapes.
+    format!(
+        "network={{\n\
+         \tkey_mgmt=IEEE8021X\n\
+         \teap={}\n\
+         \tidentity=\"{}\"\n\
+         {anonymous}\
+         \tpassword=\"{}\"\n\
+         \tca_cert=\"{}\"\n\
+         \teapol_flags=0\n\
+         \tphase1=\"{phase1}\"\n\
+         \tphase2=\"{}\"\n\
+         }}\n",
+        peer.method.eap(),
+        peer.identity,
+        peer.password,
+        ca_cert.display(),
+        peer.method.phase2(),
+    )
+}
+
+/// Writes an eapol_test configuration file for a password peer.
+pub fn write_password_eapol_conf(
+    dir: &Path,
+    label: &str,
+    peer: &PasswordPeer,
+    ca_cert: &Path,
+) -> PathBuf {
+    let path = dir.join(format!("eapol-{label}.conf"));
+    fs::write(&path, password_network_block(peer, ca_cert)).unwrap();
+    path
 }
 
 /// Writes an eapol_test configuration file.
