@@ -311,6 +311,92 @@ impl Reassembler {
     }
 }
 
+/// What one side of a TLS-based method makes of a peer message, before
+/// TLS sees anything: the fragment and acknowledgement rules of RFC 5216
+/// §3.1, which EAP-TLS, PEAP and TTLS share.
+pub(crate) enum Inbound {
+    /// Send this Type-Data: our next outgoing fragment (the message was
+    /// its ACK), or the ACK of an incoming fragment.
+    Reply(Vec<u8>),
+    /// A complete TLS message (never empty).
+    Message(Vec<u8>),
+    /// An ACK while nothing is outgoing or being reassembled.
+    Ack,
+    /// The fragmentation rules were broken.
+    Fail(Reason),
+}
+
+/// The outgoing flight being fragmented and the incoming message being
+/// reassembled, for one side of one conversation.
+#[derive(Debug)]
+pub(crate) struct Channel {
+    out: Fragmenter,
+    inb: Reassembler,
+    fragment_size: usize,
+}
+
+impl Channel {
+    pub(crate) fn new(fragment_size: usize, max_tls_message_len: usize) -> Channel {
+        Channel {
+            out: Fragmenter::new(Vec::new(), fragment_size),
+            inb: Reassembler::new(max_tls_message_len),
+            fragment_size,
+        }
+    }
+
+    /// Whether fragments of our last flight are still to be sent.
+    pub(crate) fn sending(&self) -> bool {
+        self.out.has_more()
+    }
+
+    /// Starts sending `flight`: its first fragment.
+    pub(crate) fn send(&mut self, flight: Vec<u8>) -> Result<Vec<u8>, Reason> {
+        self.out = Fragmenter::new(flight, self.fragment_size);
+        self.out
+            .next_fragment()
+            .map(|f| f.to_vec())
+            .ok_or(Reason::HandshakeIncomplete)
+    }
+
+    /// A flight to be sent later, fragment by fragment, by the caller.
+    pub(crate) fn into_fragmenter(self, flight: Vec<u8>) -> Fragmenter {
+        Fragmenter::new(flight, self.fragment_size)
+    }
+
+    /// One message of the other side.
+    pub(crate) fn receive<T: AsRef<[u8]>>(&mut self, p: &TlsPacket<T>) -> Inbound {
+        if self.out.has_more() {
+            // RFC 5216 §3.1: each fragment is acknowledged by an empty
+            // message before the next is sent.
+            if !p.is_ack() {
+                return Inbound::Fail(Reason::FragmentProtocol(
+                    "expected an ACK for an outgoing fragment",
+                ));
+            }
+            return match self.out.next_fragment() {
+                Some(f) => Inbound::Reply(f.to_vec()),
+                None => Inbound::Fail(Reason::HandshakeIncomplete),
+            };
+        }
+        if p.is_start() {
+            return Inbound::Fail(Reason::FragmentProtocol("S flag where no Start belongs"));
+        }
+        if p.is_ack() && !self.inb.in_progress() {
+            return Inbound::Ack;
+        }
+        match self.inb.push(p) {
+            Err(reason) => Inbound::Fail(reason),
+            // RFC 5216 §3.1: acknowledge an incoming fragment with a
+            // message carrying no data.
+            Ok(None) => Inbound::Reply(TlsRepr::ack().to_vec()),
+            Ok(Some(m)) if m.is_empty() => {
+                Inbound::Fail(Reason::FragmentProtocol("empty TLS message"))
+            }
+            Ok(Some(m)) => Inbound::Message(m),
+        }
+    }
+}
+
 /// A CryptoProvider that offers only X25519 then secp256r1 for key
 /// exchange, like OpenSSL 3.0 supplicants, instead of the aws-lc-rs default
 /// that leads with the large X25519MLKEM768 share.

@@ -9,7 +9,7 @@ use rustls_pki_types::{CertificateDer, ServerName};
 
 use crate::keys::{Emsk, Msk};
 use crate::reason::Reason;
-use crate::tls_common::{Fragmenter, Reassembler, TlsEngine, TlsPacket, TlsRepr};
+use crate::tls_common::{Channel, Fragmenter, Inbound, TlsEngine, TlsPacket, TlsRepr};
 
 /// The result of a completed EAP-TLS handshake.
 pub(crate) struct TlsResult {
@@ -80,9 +80,7 @@ enum Pending {
 /// Server half of EAP-TLS.
 pub(crate) struct TlsServer {
     engine: TlsEngine,
-    out: Fragmenter,
-    inb: Reassembler,
-    fragment_size: usize,
+    channel: Channel,
     /// The handshake completed and its final flight is queued or sent.
     final_flight: bool,
     /// A TLS alert went out; the next Response ends the session
@@ -117,9 +115,7 @@ impl TlsServer {
         let conn = rustls::ServerConnection::new(tls).map_err(Reason::Tls)?;
         let server = TlsServer {
             engine: TlsEngine::new(conn.into()),
-            out: Fragmenter::new(Vec::new(), fragment_size),
-            inb: Reassembler::new(max_tls_message_len),
-            fragment_size,
+            channel: Channel::new(fragment_size, max_tls_message_len),
             final_flight: false,
             alert_sent: None,
             early_commitment: false,
@@ -136,10 +132,9 @@ impl TlsServer {
     }
 
     fn send_flight(&mut self, flight: Vec<u8>) -> ServerStep {
-        self.out = Fragmenter::new(flight, self.fragment_size);
-        match self.out.next_fragment() {
-            Some(f) => ServerStep::Send(f.to_vec()),
-            None => ServerStep::Fail(Reason::HandshakeIncomplete),
+        match self.channel.send(flight) {
+            Ok(first) => ServerStep::Send(first),
+            Err(reason) => ServerStep::Fail(reason),
         }
     }
 
@@ -148,51 +143,37 @@ impl TlsServer {
         let Ok(p) = TlsPacket::new_checked(type_data) else {
             return ServerStep::Fail(Reason::FragmentProtocol("EAP-TLS response without flags"));
         };
-        if self.out.has_more() {
-            // RFC 5216 §3.1: each fragment is acknowledged by an empty
-            // EAP-TLS response before the next is sent.
-            if !p.is_ack() {
-                return ServerStep::Fail(Reason::FragmentProtocol(
-                    "expected an ACK for an outgoing fragment",
-                ));
-            }
-            return match self.out.next_fragment() {
-                Some(f) => ServerStep::Send(f.to_vec()),
-                None => ServerStep::Fail(Reason::HandshakeIncomplete),
+        let was_sending = self.channel.sending();
+        let inbound = self.channel.receive(&p);
+        if was_sending {
+            return match inbound {
+                Inbound::Reply(fragment) => ServerStep::Send(fragment),
+                Inbound::Fail(reason) => ServerStep::Fail(reason),
+                _ => ServerStep::Fail(Reason::HandshakeIncomplete),
             };
         }
         if let Some(reason) = self.alert_sent.take() {
             return ServerStep::Fail(reason);
         }
-        if p.is_start() {
-            return ServerStep::Fail(Reason::FragmentProtocol("S flag set in a response"));
-        }
-        if p.is_ack() && !self.inb.in_progress() {
-            if self.final_flight {
+        match inbound {
+            Inbound::Reply(ack) => ServerStep::Send(ack),
+            Inbound::Fail(reason) => ServerStep::Fail(reason),
+            Inbound::Ack if self.final_flight => {
                 // TLS 1.2: ACK of ChangeCipherSpec/Finished; TLS 1.3: ACK of
                 // the commitment message (RFC 9190 §2.1.1).
-                return match result_of(&self.engine) {
+                match result_of(&self.engine) {
                     Ok(r) => ServerStep::Done(Box::new(r)),
                     Err(reason) => ServerStep::Fail(reason),
-                };
+                }
             }
             // The peer acknowledged our flight without continuing the
             // handshake: it could not make sense of it.
-            return ServerStep::Fail(Reason::HandshakeIncomplete);
-        }
-        match self.inb.push(&p) {
-            Err(reason) => ServerStep::Fail(reason),
-            // RFC 5216 §3.1: acknowledge an incoming fragment with an
-            // EAP-TLS request carrying no data.
-            Ok(None) => ServerStep::Send(TlsRepr::ack().to_vec()),
-            Ok(Some(message)) => self.on_message(&message),
+            Inbound::Ack => ServerStep::Fail(Reason::HandshakeIncomplete),
+            Inbound::Message(message) => self.on_message(&message),
         }
     }
 
     fn on_message(&mut self, message: &[u8]) -> ServerStep {
-        if message.is_empty() {
-            return ServerStep::Fail(Reason::FragmentProtocol("empty TLS message"));
-        }
         if let Err(e) = self.engine.feed(message) {
             let reason = Reason::from_tls(e);
             let alert = self.engine.drain();
@@ -336,7 +317,7 @@ impl TlsServer {
         let flight = self
             .engine
             .into_access_denied(tls12_full, self.secret_extraction);
-        Fragmenter::new(flight, self.fragment_size)
+        self.channel.into_fragmenter(flight)
     }
 }
 
@@ -351,9 +332,7 @@ pub(crate) enum PeerStep {
 /// Peer half of EAP-TLS.
 pub(crate) struct TlsPeer {
     engine: TlsEngine,
-    out: Fragmenter,
-    inb: Reassembler,
-    fragment_size: usize,
+    channel: Channel,
     /// The handshake failed here (we sent an alert or acknowledged the
     /// server's); the session can only end in failure.
     failed: Option<Reason>,
@@ -372,9 +351,7 @@ impl TlsPeer {
         let conn = rustls::ClientConnection::new(tls, server_name).map_err(Reason::Tls)?;
         let mut peer = TlsPeer {
             engine: TlsEngine::new(conn.into()),
-            out: Fragmenter::new(Vec::new(), fragment_size),
-            inb: Reassembler::new(max_tls_message_len),
-            fragment_size,
+            channel: Channel::new(fragment_size, max_tls_message_len),
             failed: None,
             commitment: false,
         };
@@ -389,10 +366,9 @@ impl TlsPeer {
         if flight.is_empty() {
             return PeerStep::Send(TlsRepr::ack().to_vec());
         }
-        self.out = Fragmenter::new(flight, self.fragment_size);
-        match self.out.next_fragment() {
-            Some(f) => PeerStep::Send(f.to_vec()),
-            None => PeerStep::Fail(Reason::HandshakeIncomplete),
+        match self.channel.send(flight) {
+            Ok(first) => PeerStep::Send(first),
+            Err(reason) => PeerStep::Fail(reason),
         }
     }
 
@@ -406,30 +382,18 @@ impl TlsPeer {
         let Ok(p) = TlsPacket::new_checked(type_data) else {
             return PeerStep::Fail(Reason::FragmentProtocol("EAP-TLS request without flags"));
         };
-        if self.out.has_more() {
-            if !p.is_ack() {
+        let message = match self.channel.receive(&p) {
+            Inbound::Reply(td) => return PeerStep::Send(td),
+            Inbound::Fail(reason) => return PeerStep::Fail(reason),
+            Inbound::Ack => {
                 return PeerStep::Fail(Reason::FragmentProtocol(
-                    "expected an ACK for an outgoing fragment",
+                    "unexpected empty EAP-TLS request",
                 ));
             }
-            return match self.out.next_fragment() {
-                Some(f) => PeerStep::Send(f.to_vec()),
-                None => PeerStep::Fail(Reason::HandshakeIncomplete),
-            };
-        }
-        if p.is_ack() && !self.inb.in_progress() {
-            return PeerStep::Fail(Reason::FragmentProtocol("unexpected empty EAP-TLS request"));
-        }
-        let message = match self.inb.push(&p) {
-            Err(reason) => return PeerStep::Fail(reason),
-            Ok(None) => return PeerStep::Send(TlsRepr::ack().to_vec()),
-            Ok(Some(message)) => message,
+            Inbound::Message(message) => message,
         };
         if let Some(reason) = &self.failed {
             return PeerStep::Fail(reason.clone());
-        }
-        if message.is_empty() {
-            return PeerStep::Fail(Reason::FragmentProtocol("empty TLS message"));
         }
         if let Err(e) = self.engine.feed(&message) {
             // Either our alert goes out, or (the server's alert arrived) an
@@ -466,7 +430,7 @@ impl TlsPeer {
         if let Some(reason) = &self.failed {
             return Err(reason.clone());
         }
-        if self.engine.is_handshaking() || self.out.has_more() {
+        if self.engine.is_handshaking() || self.channel.sending() {
             return Err(Reason::HandshakeIncomplete);
         }
         result_of(&self.engine)

@@ -17,9 +17,7 @@ use rustls::ProtocolVersion;
 use zeroize::Zeroizing;
 
 use crate::reason::Reason;
-use crate::tls_common::{
-    ExportedKeys, Fragmenter, KeyScheme, Reassembler, TlsEngine, TlsPacket, TlsRepr,
-};
+use crate::tls_common::{Channel, ExportedKeys, Inbound, KeyScheme, TlsEngine, TlsPacket, TlsRepr};
 
 /// Version bits of the Flags octet (PEAP, TTLS: the low three).
 const VERSION_MASK: u8 = 0x07;
@@ -47,9 +45,7 @@ pub(crate) enum TunnelStep {
 /// Server side of the tunnel.
 pub(crate) struct TunnelServer {
     engine: TlsEngine,
-    out: Fragmenter,
-    inb: Reassembler,
-    fragment_size: usize,
+    channel: Channel,
     scheme: KeyScheme,
     established: bool,
     /// A TLS alert went out; the peer's next message ends the session.
@@ -68,9 +64,7 @@ impl TunnelServer {
         let conn = rustls::ServerConnection::new(tls).map_err(Reason::Tls)?;
         let tunnel = TunnelServer {
             engine: TlsEngine::new(conn.into()),
-            out: Fragmenter::new(Vec::new(), fragment_size),
-            inb: Reassembler::new(max_tls_message_len),
-            fragment_size,
+            channel: Channel::new(fragment_size, max_tls_message_len),
             scheme,
             established: false,
             alert_sent: None,
@@ -83,10 +77,9 @@ impl TunnelServer {
     }
 
     fn send_flight(&mut self, flight: Vec<u8>) -> TunnelStep {
-        self.out = Fragmenter::new(flight, self.fragment_size);
-        match self.out.next_fragment() {
-            Some(f) => TunnelStep::Send(f.to_vec()),
-            None => TunnelStep::Fail(Reason::HandshakeIncomplete),
+        match self.channel.send(flight) {
+            Ok(first) => TunnelStep::Send(first),
+            Err(reason) => TunnelStep::Fail(reason),
         }
     }
 
@@ -100,36 +93,17 @@ impl TunnelServer {
                 "peer answered with a version other than 0",
             ));
         }
-        if self.out.has_more() {
-            // RFC 5216 §3.1 (PEAP and TTLS fragment alike): each fragment
-            // is acknowledged before the next is sent.
-            if !p.is_ack() {
-                return TunnelStep::Fail(Reason::FragmentProtocol(
-                    "expected an ACK for an outgoing fragment",
-                ));
-            }
-            return match self.out.next_fragment() {
-                Some(f) => TunnelStep::Send(f.to_vec()),
-                None => TunnelStep::Fail(Reason::HandshakeIncomplete),
-            };
-        }
-        if let Some(reason) = self.alert_sent.take() {
+        let was_sending = self.channel.sending();
+        let inbound = self.channel.receive(&p);
+        if !was_sending && let Some(reason) = self.alert_sent.take() {
             return TunnelStep::Fail(reason);
         }
-        if p.is_start() {
-            return TunnelStep::Fail(Reason::FragmentProtocol("S flag set in a response"));
-        }
-        if p.is_ack() && !self.inb.in_progress() {
-            return TunnelStep::PeerAck;
-        }
-        let message = match self.inb.push(&p) {
-            Err(reason) => return TunnelStep::Fail(reason),
-            Ok(None) => return TunnelStep::Send(TlsRepr::ack().to_vec()),
-            Ok(Some(message)) => message,
+        let message = match inbound {
+            Inbound::Reply(td) => return TunnelStep::Send(td),
+            Inbound::Fail(reason) => return TunnelStep::Fail(reason),
+            Inbound::Ack => return TunnelStep::PeerAck,
+            Inbound::Message(message) => message,
         };
-        if message.is_empty() {
-            return TunnelStep::Fail(Reason::FragmentProtocol("empty TLS message"));
-        }
         if let Err(e) = self.engine.feed(&message) {
             let reason = Reason::from_tls(e);
             let alert = self.engine.drain();
@@ -276,9 +250,7 @@ pub(crate) enum PeerTunnelStep {
 /// Peer side of the tunnel (PEAP, TTLS): no client certificate.
 pub(crate) struct TunnelPeer {
     engine: TlsEngine,
-    out: Fragmenter,
-    inb: Reassembler,
-    fragment_size: usize,
+    channel: Channel,
     scheme: KeyScheme,
     established: bool,
     failed: Option<Reason>,
@@ -296,9 +268,7 @@ impl TunnelPeer {
         let conn = rustls::ClientConnection::new(tls, server_name).map_err(Reason::Tls)?;
         let mut peer = TunnelPeer {
             engine: TlsEngine::new(conn.into()),
-            out: Fragmenter::new(Vec::new(), fragment_size),
-            inb: Reassembler::new(max_tls_message_len),
-            fragment_size,
+            channel: Channel::new(fragment_size, max_tls_message_len),
             scheme,
             established: false,
             failed: None,
@@ -315,10 +285,9 @@ impl TunnelPeer {
         if flight.is_empty() {
             return PeerTunnelStep::Send(TlsRepr::ack().to_vec());
         }
-        self.out = Fragmenter::new(flight, self.fragment_size);
-        match self.out.next_fragment() {
-            Some(f) => PeerTunnelStep::Send(f.to_vec()),
-            None => PeerTunnelStep::Fail(Reason::HandshakeIncomplete),
+        match self.channel.send(flight) {
+            Ok(first) => PeerTunnelStep::Send(first),
+            Err(reason) => PeerTunnelStep::Fail(reason),
         }
     }
 
@@ -327,35 +296,23 @@ impl TunnelPeer {
         let Ok(p) = TlsPacket::new_checked(type_data) else {
             return PeerTunnelStep::Fail(Reason::FragmentProtocol("request without flags"));
         };
-        if self.out.has_more() {
-            if !p.is_ack() {
-                return PeerTunnelStep::Fail(Reason::FragmentProtocol(
-                    "expected an ACK for an outgoing fragment",
-                ));
-            }
-            return match self.out.next_fragment() {
-                Some(f) => PeerTunnelStep::Send(f.to_vec()),
-                None => PeerTunnelStep::Fail(Reason::HandshakeIncomplete),
-            };
-        }
-        if let Some(reason) = &self.failed {
+        let was_sending = self.channel.sending();
+        let inbound = self.channel.receive(&p);
+        if !was_sending && let Some(reason) = &self.failed {
             return PeerTunnelStep::Fail(reason.clone());
         }
-        if p.is_ack() && !self.inb.in_progress() {
+        let message = match inbound {
+            Inbound::Reply(td) => return PeerTunnelStep::Send(td),
+            Inbound::Fail(reason) => return PeerTunnelStep::Fail(reason),
             // An empty request after the handshake asks us to go on.
-            if self.established {
+            Inbound::Ack if self.established => {
                 return PeerTunnelStep::Data(Zeroizing::new(Vec::new()));
             }
-            return PeerTunnelStep::Fail(Reason::FragmentProtocol("unexpected empty request"));
-        }
-        let message = match self.inb.push(&p) {
-            Err(reason) => return PeerTunnelStep::Fail(reason),
-            Ok(None) => return PeerTunnelStep::Send(TlsRepr::ack().to_vec()),
-            Ok(Some(message)) => message,
+            Inbound::Ack => {
+                return PeerTunnelStep::Fail(Reason::FragmentProtocol("unexpected empty request"));
+            }
+            Inbound::Message(message) => message,
         };
-        if message.is_empty() {
-            return PeerTunnelStep::Fail(Reason::FragmentProtocol("empty TLS message"));
-        }
         if let Err(e) = self.engine.feed(&message) {
             self.failed = Some(Reason::from_tls(e));
             let alert = self.engine.drain();
@@ -395,7 +352,7 @@ impl TunnelPeer {
     /// Whether the handshake completed without failure and nothing is
     /// left to send.
     pub(crate) fn complete(&self) -> bool {
-        self.established && self.failed.is_none() && !self.out.has_more()
+        self.established && self.failed.is_none() && !self.channel.sending()
     }
 
     /// Keys of the method.
