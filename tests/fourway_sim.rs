@@ -207,6 +207,38 @@ fn tls13_station_through_ap_to_authd_then_akm5_fourway() {
     );
 }
 
+// Fast BSS transition: one EAP-TLS authentication through AP1, then the
+// roam to AP2 without EAP or RADIUS (AKM 3: XXKey = MSK[32..64]; AKM 13:
+// MSK[0..48]); the server sees one authentication.
+#[test]
+fn ft_roam_after_one_eap_tls_authentication() {
+    let dir = TempDir::new("fourway-sim-ft");
+    let pki = TestPki::create(dir.path());
+    let server = Server::start(dir.path(), &pki);
+    for akm in [Akm::FtIeee8021x, Akm::FtIeee8021xSha384] {
+        let a = auth(&server, &pki, &pki.good, TlsChoice::Tls13)
+            .unwrap_or_else(|e| panic!("authentication failed: {e}\n{}", server.log()));
+        let opts = SimOptions {
+            akm,
+            ..SimOptions::default()
+        };
+        let spa = MacAddr([0x02, 0, 0x5a, 0, 0, 1]);
+        let (first, roam) = fourway_sim::roam::associate(
+            &a.pmk_ap,
+            &a.pmk_station,
+            AP,
+            spa,
+            &mut rand::rng(),
+            Instant::now(),
+            &opts,
+        )
+        .unwrap();
+        assert!(first.success(), "{akm}: {:?}", first.error);
+        let roam = roam.expect("an FT AKM roams");
+        assert!(roam.success(), "{akm}: {roam:?}");
+    }
+}
+
 #[test]
 fn untrusted_certificate_is_rejected_and_no_pmk() {
     let dir = TempDir::new("fourway-sim-reject");

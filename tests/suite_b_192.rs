@@ -4,7 +4,9 @@
 //! §2.4, RFC 6460), the simulated AP rebuilding the MSK from
 //! MS-MPPE-Recv-Key and Send-Key, and the AKM 12 handshakes (384-bit PMK,
 //! KDF-SHA-384, HMAC-SHA-384 MIC, AES-256 key wrap, GCMP-256, BIP-GMAC-256)
-//! against authd and against FreeRADIUS 3.2 with the same certificates.
+//! against authd and against FreeRADIUS 3.2 with the same certificates;
+//! with FreeRADIUS also the fast BSS transition AKMs 3 and 13 (initial
+//! association and roam) on the MSK it delivered.
 
 mod common;
 
@@ -162,7 +164,7 @@ fn akm12(a: &Authentication, who: &str) {
     );
     assert_eq!(
         a.pmk_ap.as_bytes().len(),
-        48,
+        64,
         "{who}: the AP rebuilt the MSK"
     );
     let opts = SimOptions {
@@ -305,5 +307,25 @@ fn akm12_against_freeradius_with_p384_certificates() {
         });
         assert_eq!(a.tls_version, Some(version));
         akm12(&a, &format!("FreeRADIUS {version:?}"));
+        // The same MSK through FreeRADIUS makes the FT key hierarchy:
+        // AKM 3 and 13, initial association through AP1, roam to AP2.
+        for akm in [Akm::FtIeee8021x, Akm::FtIeee8021xSha384] {
+            let opts = SimOptions {
+                akm,
+                ..SimOptions::default()
+            };
+            let (first, roam) = fourway_sim::roam::associate(
+                &a.pmk_ap,
+                &a.pmk_station,
+                AP,
+                STA,
+                &mut rand::rng(),
+                Instant::now(),
+                &opts,
+            )
+            .unwrap();
+            assert!(first.success(), "FreeRADIUS {akm}: {:?}", first.error);
+            assert!(roam.is_some_and(|r| r.success()), "FreeRADIUS {akm}");
+        }
     }
 }

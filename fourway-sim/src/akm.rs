@@ -10,6 +10,11 @@
 //! | 1, 2 | 256 | PRF-384 (HMAC-SHA-1, §12.7.1.2) | 2: HMAC-SHA-1-128 | 16, 16, 16 | CCMP-128, BIP-CMAC-128 | HMAC-SHA-1-128(PMK) |
 //! | 5, 6 | 256 | KDF-SHA-256-384 (§12.7.1.6.2) | 3: AES-128-CMAC | 16, 16, 16 | CCMP-128, BIP-CMAC-128 | HMAC-SHA-256-128(PMK) |
 //! | 12 | 384 | KDF-SHA-384-704 | 0: HMAC-SHA-384-192 | 24, 32, 32 | GCMP-256, BIP-GMAC-256 | HMAC-SHA-384-128(KCK) |
+//! | 3 (FT) | PMK-R1, 256 | KDF-SHA-256-384, "FT-PTK" (§12.7.1.7.5) | 3: AES-128-CMAC | 16, 16, 16 | CCMP-128, BIP-CMAC-128 | PMKR0Name / PMKR1Name |
+//! | 13 (FT) | PMK-R1, 384 | KDF-SHA-384-704, "FT-PTK" | 0: HMAC-SHA-384-192 | 24, 32, 32 | GCMP-256, BIP-GMAC-256 | PMKR0Name / PMKR1Name |
+//!
+//! For the FT AKMs the "PMK" of the four-way handshake and of the FT
+//! protocol is the PMK-R1 of the AP ([`crate::ft`]).
 //!
 //! [`KeyProfile::for_akm`] refuses every other AKM by name: the simulator
 //! never runs one AKM's handshake under another's selector.
@@ -76,6 +81,8 @@ pub enum PmkidHash {
     /// HMAC-SHA-384-128 keyed with the KCK (AKM 12): a PMKSA of AKM 12 is
     /// named only once a four-way handshake has made a KCK.
     Sha384Kck,
+    /// FT: PMKR0Name and PMKR1Name name the keys ([`crate::ft`]).
+    FtNames,
 }
 
 /// An AKM suite this simulator does not implement.
@@ -106,6 +113,8 @@ pub struct KeyProfile {
     pub cipher: DataCipher,
     /// Group management cipher when management frame protection is in use.
     pub group_mgmt: BipAlgorithm,
+    /// Fast BSS transition (AKM 3, 13): the PTK is the FT-PTK of PMK-R1.
+    pub ft: bool,
 }
 
 impl KeyProfile {
@@ -123,6 +132,19 @@ impl KeyProfile {
             kek_len: KEY_LEN,
             cipher: DataCipher::Ccmp128,
             group_mgmt: BipAlgorithm::Cmac128,
+            ft: false,
+        };
+        let sha384 = KeyProfile {
+            kdf: Kdf::KdfSha384,
+            mic: MicAlgorithm::HmacSha384_192,
+            descriptor_version: KeyDescriptorVersion::AkmDefined,
+            pmkid_hash: PmkidHash::Sha384Kck,
+            pmk_len: PMK_384_LEN,
+            kck_len: 24,
+            kek_len: 32,
+            cipher: DataCipher::Gcmp256,
+            group_mgmt: BipAlgorithm::Gmac256,
+            ..sha1
         };
         Ok(match akm {
             Akm::Ieee8021x | Akm::Psk => sha1,
@@ -135,17 +157,20 @@ impl KeyProfile {
             },
             // §12.7.1.3, Table 12-10, and the 192-bit security suite of
             // §12.5.5 / §12.5.4 (GCMP-256, BIP-GMAC-256).
-            Akm::Ieee8021xSuiteB192 => KeyProfile {
-                kdf: Kdf::KdfSha384,
-                mic: MicAlgorithm::HmacSha384_192,
-                descriptor_version: KeyDescriptorVersion::AkmDefined,
-                pmkid_hash: PmkidHash::Sha384Kck,
-                pmk_len: PMK_384_LEN,
-                kck_len: 24,
-                kek_len: 32,
-                cipher: DataCipher::Gcmp256,
-                group_mgmt: BipAlgorithm::Gmac256,
+            Akm::Ieee8021xSuiteB192 => sha384,
+            // §12.7.1.7, Table 12-10.
+            Akm::FtIeee8021x => KeyProfile {
+                kdf: Kdf::KdfSha256,
+                mic: MicAlgorithm::AesCmac128,
+                descriptor_version: KeyDescriptorVersion::AesCmac,
+                pmkid_hash: PmkidHash::FtNames,
+                ft: true,
                 ..sha1
+            },
+            Akm::FtIeee8021xSha384 => KeyProfile {
+                pmkid_hash: PmkidHash::FtNames,
+                ft: true,
+                ..sha384
             },
             other => return Err(UnsupportedAkm(other)),
         })
@@ -177,6 +202,18 @@ impl KeyProfile {
         snonce: &Nonce,
     ) -> Ptk {
         let key = self.pmk(pmk).unwrap_or(pmk.as_bytes());
+        let len = self.kck_len + self.kek_len + self.cipher.key_len();
+        let mut out = Zeroizing::new(vec![0u8; len]);
+        if self.ft {
+            // §12.7.1.7.5: PTK = KDF-Hash-Length(PMK-R1, "FT-PTK", SNonce ||
+            // ANonce || BSSID || STA-ADDR), no ordering.
+            let ctx = [&snonce[..], &anonce[..], &aa[..], &spa[..]].concat();
+            match self.kdf {
+                Kdf::KdfSha384 => kdf_sha384(key, b"FT-PTK", &ctx, &mut out),
+                _ => kdf_sha256(key, b"FT-PTK", &ctx, &mut out),
+            }
+            return Ptk::split(&out, self.kck_len, self.kek_len);
+        }
         let (mac_lo, mac_hi) = if aa <= spa { (aa, spa) } else { (spa, aa) };
         let (n_lo, n_hi) = if anonce <= snonce {
             (anonce, snonce)
@@ -188,8 +225,6 @@ impl KeyProfile {
         data[6..12].copy_from_slice(mac_hi);
         data[12..44].copy_from_slice(n_lo);
         data[44..].copy_from_slice(n_hi);
-        let len = self.kck_len + self.kek_len + self.cipher.key_len();
-        let mut out = Zeroizing::new(vec![0u8; len]);
         let label = b"Pairwise key expansion";
         match self.kdf {
             Kdf::PrfSha1 => prf_sha1(key, label, &data, out.as_mut_slice()),
@@ -233,7 +268,7 @@ impl KeyProfile {
         let full = match self.pmkid_hash {
             PmkidHash::Sha1 => hmac::<Sha1>(key, &parts),
             PmkidHash::Sha256 => hmac::<Sha256>(key, &parts),
-            PmkidHash::Sha384Kck => return None,
+            PmkidHash::Sha384Kck | PmkidHash::FtNames => return None,
         };
         let mut id = [0u8; PMKID_LEN];
         id.copy_from_slice(&full[..PMKID_LEN]);
@@ -401,13 +436,13 @@ mod tests {
         assert_eq!(p.mic, MicAlgorithm::AesCmac128);
         let kck = [7u8; 16];
         assert_eq!(p.mic(&kck, b"frame"), aes_cmac(&kck, &[b"frame"]).to_vec());
-        for akm in [Akm::FtIeee8021x, Akm::FtIeee8021xSha384, Akm::Sae] {
+        for akm in [Akm::FtPsk, Akm::Sae] {
             let e = KeyProfile::for_akm(akm).unwrap_err();
             assert_eq!(e, UnsupportedAkm(akm));
         }
         assert_eq!(
-            UnsupportedAkm(Akm::FtIeee8021xSha384).to_string(),
-            "AKM 00-0F-AC:13 (FT over IEEE 802.1X with SHA-384) is not implemented by this simulator"
+            UnsupportedAkm(Akm::Sae).to_string(),
+            "AKM 00-0F-AC:8 (SAE) is not implemented by this simulator"
         );
     }
 

@@ -26,6 +26,8 @@ type HmacSha1 = Hmac<Sha1>;
 pub const PMK_LEN: usize = 32;
 /// Length of the PMK of AKM 12 and 13: L(MSK, 0, 384) (§12.7.1.3).
 pub const PMK_384_LEN: usize = 48;
+/// Length of the MSK of EAP-TLS (RFC 5216 §2.3).
+pub const MSK_LEN: usize = 64;
 /// Length of an ANonce / SNonce (§12.7.2, Key Nonce field).
 pub const NONCE_LEN: usize = 32;
 /// Length of the KCK, KEK and CCMP-128 TK of AKM 1, 2, 5 and 6 (Table
@@ -67,12 +69,12 @@ pub enum KeyError {
 /// Pairwise master key (IEEE 802.11-2020 §12.7.1.3): 256 bits, or 384 for
 /// AKM 12 and 13.
 ///
-/// Taken from an MSK it holds the MSK's first 384 bits, the longest PMK
-/// any AKM takes: every AKM uses its own length of it from the start
-/// ([`crate::akm::KeyProfile::pmk_len`]), L(MSK, 0, 256) being a prefix of
-/// L(MSK, 0, 384). Zeroized on drop; deliberately without `Debug`,
-/// `Display` or `Clone` derive (use [`Pmk::clone_secret`] when a copy is
-/// really needed).
+/// Taken from an MSK it holds the whole MSK (64 octets for EAP-TLS), from
+/// which every AKM takes its own part: its PMK is a prefix
+/// ([`crate::akm::KeyProfile::pmk`]: L(MSK, 0, 256) or L(MSK, 0, 384)),
+/// FT's XXKey another part ([`crate::ft::xxkey`]). Zeroized on drop;
+/// deliberately without `Debug`, `Display` or `Clone` derive (use
+/// [`Pmk::clone_secret`] when a copy is really needed).
 pub struct Pmk(Zeroizing<Vec<u8>>);
 
 impl Pmk {
@@ -81,22 +83,23 @@ impl Pmk {
         Pmk(Zeroizing::new(bytes.to_vec()))
     }
 
-    /// Wrap a 256- or 384-bit PMK.
+    /// Wrap a 256- or 384-bit PMK (or a 512-bit MSK).
     pub fn from_slice(bytes: &[u8]) -> Result<Self, KeyError> {
         match bytes.len() {
-            PMK_LEN | PMK_384_LEN => Ok(Pmk(Zeroizing::new(bytes.to_vec()))),
+            PMK_LEN | PMK_384_LEN | MSK_LEN => Ok(Pmk(Zeroizing::new(bytes.to_vec()))),
             n => Err(KeyError::MskTooShort(n)),
         }
     }
 
-    /// The first 384 bits of the EAP MSK, or its first 256 when it has no
-    /// more (RFC 5216 §2.3: EAP-TLS's MSK is 64 octets; §12.7.1.3: PMK =
-    /// L(MSK, 0, 256), or L(MSK, 0, 384) for AKM 12 and 13).
+    /// The EAP MSK (its first 64 octets; RFC 5216 §2.3: EAP-TLS's MSK is
+    /// 64 octets), or its first 256 bits when that is all an AP received
+    /// (§12.7.1.3: PMK = L(MSK, 0, 256), or L(MSK, 0, 384) for AKM 12 and
+    /// 13).
     pub fn from_msk(msk: &[u8]) -> Result<Self, KeyError> {
         if msk.len() < PMK_LEN {
             return Err(KeyError::MskTooShort(msk.len()));
         }
-        let n = msk.len().min(PMK_384_LEN);
+        let n = msk.len().min(MSK_LEN);
         Ok(Pmk(Zeroizing::new(msk[..n].to_vec())))
     }
 
@@ -402,9 +405,10 @@ mod tests {
     fn pmk_from_msk() {
         let msk: Vec<u8> = (0u8..64).collect();
         let pmk = Pmk::from_msk(&msk).unwrap();
-        assert_eq!(pmk.as_bytes(), &msk[..48]);
+        assert_eq!(pmk.as_bytes(), &msk[..]);
         assert_eq!(pmk.prefix(32), Some(&msk[..32]));
-        assert_eq!(pmk.prefix(49), None);
+        assert_eq!(pmk.prefix(48), Some(&msk[..48]));
+        assert_eq!(Pmk::from_msk(&msk[..48]).unwrap().prefix(49), None);
         let pmk = Pmk::from_msk(&msk[..32]).unwrap();
         assert_eq!(pmk.as_bytes(), &msk[..32]);
         assert_eq!(

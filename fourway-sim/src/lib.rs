@@ -9,6 +9,7 @@
 //!   four-way and group key handshakes (§12.7.6, §12.7.7).
 //! * [`ccmp`], [`gcmp`]: CCMP-128 and GCMP-256 data protection (§12.5.3,
 //!   §12.5.5); [`bip`]: BIP-CMAC-128 and BIP-GMAC-256 (§12.5.4).
+//! * [`ft`]: fast BSS transition: FT key hierarchy, MDE/FTE, FT protocol.
 //! * [`frames`], [`pcap`]: 802.11 frames and capture files for analysers.
 //! * [`sim`]: runs an AP/station pair in memory given their PMKs.
 
@@ -19,12 +20,14 @@ pub mod ccmp;
 pub mod eapol;
 pub mod fourway;
 pub mod frames;
+pub mod ft;
 pub mod gcmp;
 pub mod keys;
 pub mod load;
 pub mod pcap;
 pub mod pmksa;
 pub mod radius_client;
+pub mod roam;
 pub mod sim;
 pub mod station;
 

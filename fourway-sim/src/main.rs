@@ -127,6 +127,11 @@ struct RunArgs {
     /// handshake again without EAP or RADIUS (IEEE 802.11-2020 §12.6.10.3).
     #[arg(long)]
     pmksa_cache: bool,
+    /// Fast BSS transition (--akm 3 or 13): after the initial mobility
+    /// domain association through AP1, FT Authentication and
+    /// Reassociation over the air to AP2, no EAP and no RADIUS.
+    #[arg(long)]
+    roam: bool,
     /// Print each station's PMK as a Wireshark/tshark decryption key
     /// (`wpa-psk=...`, for the 80211_keys table). Secret: only on request.
     #[arg(long)]
@@ -141,7 +146,14 @@ fn choose_akm(psk: bool, number: Option<u8>) -> Result<Akm, String> {
     fourway_sim::akm::KeyProfile::for_akm(akm).map_err(|e| format!("--akm {number}: {e}"))?;
     match (psk, akm) {
         (true, Akm::Psk | Akm::PskSha256)
-        | (false, Akm::Ieee8021x | Akm::Ieee8021xSha256 | Akm::Ieee8021xSuiteB192) => Ok(akm),
+        | (
+            false,
+            Akm::Ieee8021x
+            | Akm::Ieee8021xSha256
+            | Akm::Ieee8021xSuiteB192
+            | Akm::FtIeee8021x
+            | Akm::FtIeee8021xSha384,
+        ) => Ok(akm),
         (true, _) => Err(format!(
             "--akm {number}: {akm} authenticates with EAP; it runs without --psk"
         )),
@@ -386,6 +398,7 @@ fn run(args: &RunArgs) -> Result<ExitCode, String> {
         capture: args.pcap.is_some(),
         ..SimOptions::default()
     };
+    fourway_sim::roam::check_choice(opts.akm, args.roam)?;
     let mut rng = rand::rng();
     let mut reports = Vec::new();
     let mut all_ok = true;
@@ -425,6 +438,7 @@ fn run(args: &RunArgs) -> Result<ExitCode, String> {
 /// from the station's own MSK (station side).
 fn run_radius(args: &RunArgs) -> Result<ExitCode, String> {
     let akm = choose_akm(false, args.akm)?;
+    fourway_sim::roam::check_choice(akm, args.roam)?;
     let r = &args.radius;
     let peer = r.peer(false)?;
     let nas = r.nas(&args.ssid);
@@ -466,7 +480,7 @@ fn run_radius(args: &RunArgs) -> Result<ExitCode, String> {
         if opts.capture {
             opts.eap = auth.eap.clone();
         }
-        let report = run_handshakes(
+        let (report, roamed) = fourway_sim::roam::associate(
             &auth.pmk_ap,
             &auth.pmk_station,
             AP_ADDR,
@@ -474,7 +488,7 @@ fn run_radius(args: &RunArgs) -> Result<ExitCode, String> {
             &mut rng,
             Instant::now(),
             &opts,
-        );
+        )?;
         let took = started.elapsed();
         let key_name = match auth.session_id_matches_key_name {
             Some(true) => " eap-key-name=match",
@@ -494,6 +508,10 @@ fn run_radius(args: &RunArgs) -> Result<ExitCode, String> {
             key_name,
         );
         println!("{}", report_line(i, &report, took, &radius));
+        if let Some(r) = &roamed {
+            println!("{}", fourway_sim::roam::roam_line(i, r));
+            all_ok &= r.success();
+        }
         if args.print_key {
             print_key(i, spa, &auth.pmk_station, akm);
         }

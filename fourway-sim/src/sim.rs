@@ -227,10 +227,27 @@ pub struct SimOptions {
     /// PMKIDs the station names in its (re)association request's RSN
     /// element (PMKSA caching, §12.6.10.3).
     pub sta_pmkids: Vec<crate::akm::Pmkid>,
+    /// FT initial mobility domain association (§13.4.2): the PMKs given to
+    /// [`run_handshakes`] are the PMK-R1 of this AP.
+    pub ft: Option<FtAssociation>,
     /// The EAP exchange that made the PMK (RADIUS mode), for the capture:
     /// written as EAPOL-EAP frames between the association and the
     /// four-way handshake.
     pub eap: Vec<(Direction, Vec<u8>)>,
+}
+
+/// What an FT initial mobility domain association adds (§13.4.2): the
+/// PMKR1Name in both RSN elements of the four-way handshake, the MDE in the
+/// beacon and association request, the MDE and FTE (R0KH-ID, R1KH-ID) in
+/// the association response and messages 2 and 3.
+#[derive(Debug, Clone)]
+pub struct FtAssociation {
+    /// PMKR1Name of the AP's PMK-R1.
+    pub pmk_r1_name: crate::akm::Pmkid,
+    /// The MDE.
+    pub mde: Vec<u8>,
+    /// The FTE with R0KH-ID and R1KH-ID (no MIC, zero nonces).
+    pub fte: Vec<u8>,
 }
 
 impl Default for SimOptions {
@@ -244,6 +261,7 @@ impl Default for SimOptions {
             capture: false,
             pmf: Pmf::Disabled,
             sta_pmkids: Vec::new(),
+            ft: None,
             eap: Vec::new(),
         }
     }
@@ -336,9 +354,21 @@ pub fn run_handshakes<R: CryptoRng + ?Sized>(
         None => RsnElement::ccmp128(opts.akm),
     };
     rsne.capabilities = Some(opts.pmf.capabilities());
-    let ap_rsne = rsne.to_bytes().unwrap_or_default();
-    rsne.pmkids = opts.sta_pmkids.clone();
-    let sta_rsne = rsne.to_bytes().unwrap_or_default();
+    let beacon_rsne = rsne.to_bytes().unwrap_or_default();
+    let assoc_rsne = {
+        let mut r = rsne.clone();
+        r.pmkids = opts.sta_pmkids.clone();
+        r.to_bytes().unwrap_or_default()
+    };
+    // FT: both RSNEs of the four-way handshake name the PMK-R1.
+    let (ap_rsne, sta_rsne, ft_elements) = match &opts.ft {
+        Some(ft) => {
+            rsne.pmkids = vec![ft.pmk_r1_name];
+            let named = rsne.to_bytes().unwrap_or_default();
+            (named.clone(), named, [&ft.mde[..], &ft.fte[..]].concat())
+        }
+        None => (beacon_rsne.clone(), assoc_rsne.clone(), Vec::new()),
+    };
     let auth_cfg = AuthenticatorConfig {
         aa,
         spa,
@@ -356,6 +386,7 @@ pub fn run_handshakes<R: CryptoRng + ?Sized>(
                 ipn: 0,
             }
         }),
+        ft_elements: ft_elements.clone(),
         retrans_timeout: opts.retrans_timeout,
         max_retries: opts.max_retries,
     };
@@ -365,6 +396,7 @@ pub fn run_handshakes<R: CryptoRng + ?Sized>(
         pmk: pmk_sta.clone_secret(),
         rsne: sta_rsne.clone(),
         ap_rsne: ap_rsne.clone(),
+        ft_elements: ft_elements.clone(),
         handshake_timeout: opts.retrans_timeout * (opts.max_retries + 2) * 2,
     };
     let auth = Authenticator::new(auth_cfg, now, random_nonce(rng));
@@ -405,14 +437,31 @@ pub fn run_handshakes<R: CryptoRng + ?Sized>(
         seq
     };
     if opts.capture {
+        let mde = opts.ft.as_ref().map(|f| &f.mde[..]).unwrap_or_default();
+        let (beacon_ies, assoc_ies) = if opts.ft.is_some() {
+            // FT: the RSNE without PKMIDs, then the MDE.
+            (
+                [&beacon_rsne[..], mde].concat(),
+                [&beacon_rsne[..], mde].concat(),
+            )
+        } else {
+            (beacon_rsne.clone(), assoc_rsne.clone())
+        };
         frames.push(CapturedFrame {
             at: Duration::ZERO,
-            frame: frames::beacon(aa, &opts.ssid, &ap_rsne, 0, next_seq()),
+            frame: frames::beacon(aa, &opts.ssid, &beacon_ies, 0, next_seq()),
         });
         frames.push(CapturedFrame {
             at: Duration::ZERO,
-            frame: frames::association_request(aa, spa, &opts.ssid, &sta_rsne, next_seq()),
+            frame: frames::association_request(aa, spa, &opts.ssid, &assoc_ies, next_seq()),
         });
+        if let Some(ft) = &opts.ft {
+            let ies = [&beacon_rsne[..], &ft.mde, &ft.fte].concat();
+            frames.push(CapturedFrame {
+                at: Duration::ZERO,
+                frame: crate::ft::exchange::association_response(aa, spa, &ies, next_seq()),
+            });
+        }
         // IEEE 802.1X-2010 §11.3: the station's EAPOL-Start, then the EAP
         // packets the AP relayed, each in an EAPOL-EAP frame.
         let start = (!opts.eap.is_empty())
@@ -588,7 +637,7 @@ fn deauth_checks<R: CryptoRng + ?Sized>(
 
 /// Protect `plain` with `tx`, unprotect with `rx`, compare; keep the
 /// protected frame for the capture.
-fn exchange(
+pub(crate) fn exchange(
     plain: &[u8],
     tx: &mut CcmpSession,
     rx: &mut CcmpSession,

@@ -134,12 +134,13 @@ fn akm_choice_and_refusals() {
         ),
         (
             "3",
-            "AKM 00-0F-AC:3 (FT over IEEE 802.1X) is not implemented",
+            "AKM 00-0F-AC:3 (FT over IEEE 802.1X) authenticates with EAP",
         ),
         (
             "13",
-            "AKM 00-0F-AC:13 (FT over IEEE 802.1X with SHA-384) is not implemented",
+            "AKM 00-0F-AC:13 (FT over IEEE 802.1X with SHA-384) authenticates with EAP",
         ),
+        ("4", "AKM 00-0F-AC:4 (FT PSK) is not implemented"),
         (
             "5",
             "AKM 00-0F-AC:5 (IEEE 802.1X with SHA-256) authenticates with EAP",
@@ -157,7 +158,17 @@ fn akm_choice_and_refusals() {
         err.contains("AKM 00-0F-AC:2 (PSK) runs with --psk"),
         "{err}"
     );
+    // FT goes with --roam, --roam with FT; refused before any RADIUS.
     let (ok, _, err) = run_err(&["run", "--akm", "13", "--server", "127.0.0.1:9"]);
+    assert!(!ok);
+    assert!(err.contains("runs with --roam"), "{err}");
+    let (ok, _, err) = run_err(&["run", "--akm", "5", "--roam", "--server", "127.0.0.1:9"]);
+    assert!(!ok);
+    assert!(
+        err.contains("--roam needs a fast BSS transition AKM"),
+        "{err}"
+    );
+    let (ok, _, err) = run_err(&["run", "--akm", "8", "--server", "127.0.0.1:9"]);
     assert!(!ok);
     assert!(err.contains("is not implemented"), "{err}");
 }

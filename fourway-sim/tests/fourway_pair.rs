@@ -72,6 +72,7 @@ fn pair(s: Setup) -> Pair {
                 key_id: 4,
                 ipn: 7,
             }),
+            ft_elements: Vec::new(),
             retrans_timeout: RETRANS,
             max_retries: s.max_retries,
         },
@@ -85,6 +86,7 @@ fn pair(s: Setup) -> Pair {
             pmk: s.sta_pmk,
             rsne: s.sta_rsne_sent,
             ap_rsne: s.ap_rsne_beacon,
+            ft_elements: Vec::new(),
             handshake_timeout: Duration::from_secs(2),
         },
         now,
@@ -474,7 +476,7 @@ fn akm5_refuses_descriptor_version2_frames() {
 // frame is sent, on both sides.
 #[test]
 fn unimplemented_akms_fail_at_once() {
-    for akm in [Akm::FtIeee8021x, Akm::FtIeee8021xSha384] {
+    for akm in [Akm::FtPsk, Akm::Sae] {
         let mut p = pair(all_rsne(akm));
         p.drive();
         assert!(p.delivered.is_empty(), "{akm}");

@@ -35,6 +35,10 @@ pub struct AuthenticatorConfig {
     pub igtk: Option<Igtk>,
     /// Its key ID (1..=3 in practice).
     pub gtk_index: u8,
+    /// FT initial mobility domain association (§13.4.2): the MDE and FTE
+    /// (R0KH-ID, R1KH-ID) sent after the RSNE in message 3 and required in
+    /// message 2. Empty otherwise.
+    pub ft_elements: Vec<u8>,
     /// Time to wait for a reply before retransmitting.
     pub retrans_timeout: Duration,
     /// Retransmissions of one message before giving up.
@@ -295,6 +299,9 @@ impl Authenticator {
             self.fail(FourWayError::RsneMismatch);
             return Err(FourWayError::RsneMismatch);
         }
+        if !super::carries(&repr.key_data, &self.cfg.ft_elements) {
+            return Err(FourWayError::MissingKeyData);
+        }
         self.state = AuthenticatorState::PtkCalcNegotiating;
         self.ptk = Some(ptk);
         self.state = AuthenticatorState::PtkInitNegotiating;
@@ -416,6 +423,7 @@ impl Authenticator {
                     gtk: Zeroizing::new(self.cfg.gtk.as_bytes().to_vec()),
                 };
                 let mut plain = Zeroizing::new(self.cfg.rsne.clone());
+                plain.extend_from_slice(&self.cfg.ft_elements);
                 plain.extend_from_slice(&kde.to_bytes());
                 if let Some(igtk) = self.igtk() {
                     plain.extend_from_slice(&igtk.kde().to_bytes());

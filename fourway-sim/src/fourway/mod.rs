@@ -239,6 +239,12 @@ fn negotiate(ap_rsne: &[u8], sta_rsne: &[u8]) -> Result<Negotiated, FourWayError
     })
 }
 
+/// Whether `key_data` holds `elements` (the FT MDE and FTE) as they were
+/// sent: nothing to find when `elements` is empty.
+fn carries(key_data: &[u8], elements: &[u8]) -> bool {
+    elements.is_empty() || key_data.windows(elements.len()).any(|w| w == elements)
+}
+
 fn key_info(profile: &KeyProfile, flags: KeyInformation) -> KeyInformation {
     KeyInformation::new(profile.descriptor_version, flags)
 }

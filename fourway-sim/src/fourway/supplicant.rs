@@ -27,6 +27,10 @@ pub struct SupplicantConfig {
     /// The AP's RSN element from its beacon / probe response (message 3
     /// must carry exactly this).
     pub ap_rsne: Vec<u8>,
+    /// FT initial mobility domain association (§13.4.2): the MDE and FTE
+    /// of the association response, sent after the RSNE in message 2 and
+    /// required in message 3. Empty otherwise.
+    pub ft_elements: Vec<u8>,
     /// Give up when the handshake has not completed within this time.
     pub handshake_timeout: Duration,
 }
@@ -216,6 +220,7 @@ impl Supplicant {
         );
         r.nonce = self.snonce;
         r.key_data = self.cfg.rsne.clone();
+        r.key_data.extend_from_slice(&self.cfg.ft_elements);
         let frame = signed_frame(p, &r, Some(&tptk.kck[..]))?;
         self.anonce = Some(repr.nonce);
         self.tptk = Some(tptk);
@@ -265,6 +270,9 @@ impl Supplicant {
             return Err(FourWayError::RsneMismatch);
         }
         let gtk = gtk.ok_or(FourWayError::MissingKeyData)?;
+        if !super::carries(&plain, &self.cfg.ft_elements) {
+            return Err(FourWayError::MissingKeyData);
+        }
         // §12.7.6.4: with management frame protection, message 3 carries
         // the IGTK KDE.
         if self.mfp && igtk.is_none() {

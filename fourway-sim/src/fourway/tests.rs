@@ -13,6 +13,7 @@ fn induction_supplicant(ap_rsne: &str) -> Supplicant {
         pmk: psk_from_passphrase(INDUCTION_PASSPHRASE, INDUCTION_SSID).unwrap(),
         rsne: h(INDUCTION_STA_RSNE),
         ap_rsne: h(ap_rsne),
+        ft_elements: Vec::new(),
         handshake_timeout: Duration::from_secs(5),
     };
     let snonce: Nonce = h(INDUCTION_M2)[17..49].try_into().unwrap();

@@ -1,0 +1,144 @@
+use super::exchange::{FtError, FtStation, FtTargetAp, gtk};
+use super::*;
+use crate::akm::KeyProfile;
+use crate::eapol::RsnElement;
+use crate::frames::MacAddr;
+
+const AP1: MacAddr = MacAddr([0x02, 0, 0, 0, 0, 1]);
+const AP2: MacAddr = MacAddr([0x02, 0, 0, 0, 0, 2]);
+const STA: MacAddr = MacAddr([0x02, 0, 0x5a, 0, 0, 1]);
+
+fn md() -> MobilityDomain {
+    MobilityDomain {
+        ssid: b"fourway-ft".to_vec(),
+        mdid: [0xa1, 0xb2],
+    }
+}
+
+fn msk() -> Pmk {
+    let m: Vec<u8> = (0u8..64).map(|i| i ^ 0xa5).collect();
+    // 64 octets: the MSK itself.
+    Pmk::from_msk(&m).unwrap()
+}
+
+// The hierarchy spelled out with the primitives: XXKey, R0-Key-Data,
+// names, PMK-R1 and the FT-PTK, for AKM 3 and 13.
+#[test]
+fn key_hierarchy_matches_its_definition() {
+    for (akm, hash) in [
+        (Akm::FtIeee8021x, FtHash::Sha256),
+        (Akm::FtIeee8021xSha384, FtHash::Sha384),
+    ] {
+        assert_eq!(FtHash::for_akm(akm), Some(hash));
+        let x = xxkey(hash, &msk()).unwrap();
+        let m = msk();
+        match hash {
+            FtHash::Sha256 => assert_eq!(&x[..], &m.as_bytes()[32..64]),
+            FtHash::Sha384 => assert_eq!(&x[..], &m.as_bytes()[..48]),
+        }
+        let r0 = pmk_r0(hash, &x, &md(), b"ap1.example", &STA.0).unwrap();
+        let q = hash.q_len();
+        let ctx = [
+            &[10u8][..],
+            b"fourway-ft",
+            &[0xa1, 0xb2],
+            &[11],
+            b"ap1.example",
+            &STA.0,
+        ]
+        .concat();
+        let mut data = vec![0u8; q + 16];
+        hash.kdf(&x, b"FT-R0", &ctx, &mut data);
+        assert_eq!(&r0.key[..], &data[..q]);
+        assert_eq!(r0.name, hash.truncated(&[b"FT-R0N", &data[q..]]));
+        let r1 = r0.pmk_r1(&AP2.0, &STA.0);
+        let mut k1 = vec![0u8; q];
+        hash.kdf(&r0.key, b"FT-R1", &[AP2.0, STA.0].concat(), &mut k1);
+        assert_eq!(&r1.key[..], &k1[..]);
+        assert_eq!(
+            r1.name,
+            hash.truncated(&[b"FT-R1N", &r0.name, &AP2.0, &STA.0])
+        );
+        // Another R1KH-ID, another key and name.
+        assert_ne!(r0.pmk_r1(&AP1.0, &STA.0).name, r1.name);
+        let profile = KeyProfile::for_akm(akm).unwrap();
+        let (an, sn) = ([1u8; 32], [2u8; 32]);
+        let ptk = profile.derive_ptk(&r1.as_pmk(), &AP2.0, &STA.0, &an, &sn);
+        let mut out = vec![0u8; profile.kck_len + profile.kek_len + profile.cipher.key_len()];
+        hash.kdf(
+            &r1.key,
+            b"FT-PTK",
+            &[&sn[..], &an, &AP2.0, &STA.0].concat(),
+            &mut out,
+        );
+        assert_eq!(ptk.kck, out[..profile.kck_len].to_vec());
+        assert_eq!(ptk.tk, out[profile.kck_len + profile.kek_len..].to_vec());
+    }
+    assert_eq!(
+        xxkey(FtHash::Sha256, &Pmk::from_bytes([0; 32])).err(),
+        Some(FtKeyError::MskTooShort(32))
+    );
+    assert!(pmk_r0(FtHash::Sha256, &[0; 32], &md(), &[0; 49], &STA.0).is_err());
+}
+
+fn transition(akm: Akm, tamper: Option<usize>) -> Result<(FtStation, FtTargetAp), FtError> {
+    let profile = KeyProfile::for_akm(akm).unwrap();
+    let hash = FtHash::for_akm(akm).unwrap();
+    let r0kh = b"ap1.example".to_vec();
+    let x = xxkey(hash, &msk()).unwrap();
+    // The station and the R0KH (AP1) each derive PMK-R0 from the MSK.
+    let sta_r0 = pmk_r0(hash, &x, &md(), &r0kh, &STA.0).unwrap();
+    let r0kh_r0 = pmk_r0(hash, &x, &md(), &r0kh, &STA.0).unwrap();
+    let rsne = RsnElement::for_profile(&profile, false);
+    let mut sta = FtStation::new(
+        profile,
+        STA,
+        AP1,
+        AP2,
+        &md(),
+        r0kh.clone(),
+        sta_r0,
+        rsne.clone(),
+        [7; 32],
+    );
+    let mut ap2 = FtTargetAp::new(profile, AP2, AP2.0, md().mdid, rsne, [9; 32]);
+    let req = sta.authentication()?;
+    let resp = ap2.handle_authentication(&req, |id, name, spa| {
+        (id == &r0kh[..] && *name == r0kh_r0.name).then(|| r0kh_r0.pmk_r1(&AP2.0, &spa.0))
+    })?;
+    let mut reassoc = sta.handle_authentication(&resp)?;
+    if let Some(i) = tamper {
+        let n = reassoc.len();
+        reassoc[n - i] ^= 1;
+    }
+    let g = gtk(1, &vec![0x3c; profile.cipher.key_len()]);
+    let answer = ap2.handle_reassociation(&reassoc, &g)?;
+    sta.handle_reassociation(&answer)?;
+    Ok((sta, ap2))
+}
+
+#[test]
+fn over_the_air_transition_same_ptk_and_gtk() {
+    for akm in [Akm::FtIeee8021x, Akm::FtIeee8021xSha384] {
+        let (sta, ap2) = transition(akm, None).unwrap();
+        assert!(sta.ptk().unwrap().ct_eq(ap2.ptk().unwrap()), "{akm}");
+        let g = sta.gtk().unwrap();
+        assert_eq!(g.key_id, 1);
+        assert_eq!(
+            g.key.len(),
+            KeyProfile::for_akm(akm).unwrap().cipher.key_len()
+        );
+        // A flipped bit in the Reassociation Request's FTE (a nonce or a
+        // subelement) is refused before any key is used.
+        for i in [1usize, 40, 80] {
+            let e = transition(akm, Some(i)).err();
+            assert!(
+                matches!(
+                    e,
+                    Some(FtError::BadMic | FtError::FteMismatch | FtError::Element(_))
+                ),
+                "{akm} {i}: {e:?}"
+            );
+        }
+    }
+}
