@@ -241,11 +241,12 @@ sed -e "s|@SECRET@|{secret}|" "{repo}/bench/freeradius/clients.conf" >"{raddb}/c
 : >"{raddb}/mods-config/files/authorize"
 sed -e "s|@KEY@|{key}|" -e "s|@CERT@|{cert}|" -e "s|@CA@|{ca}|" -e "s|@CA_PATH@|{ca_dir}|" \
     -e "s|@TLS_MIN@|1.2|" -e "s|@TLS_MAX@|1.3|" -e "s|@CACHE@|no|" -e "s|@FRAGMENT@|1398|" \
-    -e "s|@PERSIST_DIR@|{dir}/fr-cache|" \
+    -e "s|@PERSIST_DIR@|{dir}/fr-cache|" -e "s|@DEFAULT_EAP@|tls|" \
     -e 's|cipher_list = "DEFAULT"|cipher_list = "ECDHE-ECDSA-AES256-GCM-SHA384"|' \
     -e 's|ecdh_curve = ""|ecdh_curve = "secp384r1"|' \
     "{repo}/bench/freeradius/eap" >"{raddb}/mods-available/eap"
 grep -q 'ecdh_curve = "secp384r1"' "{raddb}/mods-available/eap"
+if grep -n '@[A-Z_]*@' "{raddb}/mods-available/eap" "{raddb}/sites-enabled/bench"; then exit 1; fi
 "#,
         raddb = raddb.display(),
         dir = dir.display(),
