@@ -171,8 +171,14 @@ fn pmf_choice(s: Option<&str>) -> Pmf {
 
 fn print_key(i: u32, spa: MacAddr, pmk: &Pmk, akm: Akm) {
     // The operator asked for it (--print-key): the AKM's PMK (384 bits for
-    // AKM 12), as Wireshark's "wpa-psk" key type takes it.
-    let len = fourway_sim::akm::KeyProfile::for_akm(akm).map_or(32, |p| p.pmk_len);
+    // AKM 12), as Wireshark's "wpa-psk" key type takes it; for the FT AKMs
+    // the MSK (its "msk" key type), from which it derives the FT keys.
+    let profile = fourway_sim::akm::KeyProfile::for_akm(akm).ok();
+    if profile.is_some_and(|p| p.ft) {
+        println!("station {i} {spa} msk={}", hex::encode(pmk.as_bytes()));
+        return;
+    }
+    let len = profile.map_or(32, |p| p.pmk_len);
     let key = pmk.prefix(len).unwrap_or(pmk.as_bytes());
     println!("station {i} {spa} wpa-psk={}", hex::encode(key));
 }
