@@ -412,9 +412,9 @@ fn certificate_error(tls: &TlsConfig, e: rustls::Error) -> TlsSetupError {
 /// The server configuration of PEAP or TTLS (`method`): the same server
 /// certificate, key, protocol versions and (with `suite_b_192`) 192-bit
 /// restriction as EAP-TLS, no client certificate requested (the user
-/// authenticates inside the tunnel), and
-/// session tickets sealed by `tickets` for this method only (a PEAP ticket
-/// does not resume TTLS, nor EAP-TLS).
+/// authenticates inside the tunnel), and for PEAP session tickets sealed
+/// by `tickets` for this method only (a PEAP ticket does not resume
+/// EAP-TLS); TTLS does not resume (see below).
 pub fn build_tunnel_tls(
     tls: &TlsConfig,
     tickets: Option<&Arc<TicketKeyring>>,
@@ -432,7 +432,16 @@ pub fn build_tunnel_tls(
         .with_no_client_auth()
         .with_single_cert(chain, key)
         .map_err(|e| certificate_error(tls, e))?;
-    match (tls.resumption, tickets) {
+    // TTLS never resumes. wpa_supplicant 2.10 skips phase 2 on a resumed
+    // TTLS session (RFC 5281 §7.3 lets a server end the method there), but
+    // a ticket or session ID is issued when the handshake ends, before
+    // phase 2 has said anything about the user: honouring the skip would
+    // let in a peer whose phase 2 failed, and refusing it (authd always
+    // runs phase 2) rejects every re-authentication of such clients. A
+    // full handshake each time is what stays correct. PEAP peers run the
+    // inner method again on a resumed session, so PEAP resumes.
+    let resumption = tls.resumption && method != TicketMethod::Ttls;
+    match (resumption, tickets) {
         (false, _) => {
             config.session_storage = Arc::new(NoServerSessionStorage {});
             config.send_tls13_tickets = 0;
