@@ -498,7 +498,7 @@ fn method_negotiation() {
     );
     // EAP-TLS is type 13.
     assert!(
-        line.contains("Nak proposing types [13]"),
+        line.contains("the peer's Nak asks for EAP-TLS (13)"),
         "the reject line does not name the method the peer asked for: {line}"
     );
     assert!(!f.server.log().contains(ACCEPT));

@@ -156,6 +156,22 @@ fn describe_certificate_error(f: &mut fmt::Formatter<'_>, e: &CertificateError) 
     }
 }
 
+/// EAP types as names with their numbers, e.g. `EAP-TLS (13), PEAP (25)`;
+/// `none` for an empty list (RFC 3748 §5.3.1: a Nak of 0 wants none).
+fn write_types(f: &mut fmt::Formatter<'_>, types: &[u8]) -> fmt::Result {
+    let wanted: Vec<u8> = types.iter().copied().filter(|&t| t != 0).collect();
+    if wanted.is_empty() {
+        return f.write_str("none");
+    }
+    for (i, &t) in wanted.iter().enumerate() {
+        if i > 0 {
+            f.write_str(", ")?;
+        }
+        write!(f, "{} ({t})", codec::EapType::from(t))?;
+    }
+    Ok(())
+}
+
 impl fmt::Display for Reason {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
@@ -169,10 +185,8 @@ impl fmt::Display for Reason {
             Reason::UnexpectedCode => f.write_str("unexpected EAP code at this point"),
             Reason::UnexpectedType => f.write_str("unexpected EAP type at this point"),
             Reason::NoCommonMethod(types) => {
-                write!(
-                    f,
-                    "peer refused the offered method (Nak proposing types {types:?})"
-                )
+                f.write_str("no method in common: the peer's Nak asks for ")?;
+                write_types(f, types)
             }
             Reason::Tls(rustls::Error::InvalidCertificate(e)) => describe_certificate_error(f, e),
             Reason::Tls(rustls::Error::NoCertificatesPresented) => {
@@ -224,10 +238,8 @@ impl fmt::Display for Reason {
             Reason::NoCredential => f.write_str("no credential usable by the inner method"),
             Reason::InnerProtocol(what) => write!(f, "inner method protocol error: {what}"),
             Reason::InnerNak(types) => {
-                write!(
-                    f,
-                    "peer refused the inner method (Nak proposing types {types:?})"
-                )
+                f.write_str("peer refused the inner method: its Nak asks for ")?;
+                write_types(f, types)
             }
             Reason::InnerFailure => f.write_str("peer reported failure inside the tunnel"),
         }
@@ -248,6 +260,15 @@ mod tests {
         let r = Reason::from_tls(rustls::Error::AlertReceived(AlertDescription::UnknownCA));
         assert_eq!(r, Reason::PeerAlert(AlertDescription::UnknownCA));
         assert!(r.to_string().contains("unknown issuer"));
+        assert_eq!(
+            Reason::NoCommonMethod(vec![13, 21]).to_string(),
+            "no method in common: the peer's Nak asks for EAP-TLS (13), EAP-TTLS (21)"
+        );
+        assert!(
+            Reason::NoCommonMethod(vec![0])
+                .to_string()
+                .ends_with("asks for none")
+        );
         assert_eq!(
             Reason::TlsMessageTooLong {
                 declared_or_actual: 70000
