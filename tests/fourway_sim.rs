@@ -303,3 +303,238 @@ fn pmksa_cache_skips_eap_and_wrong_or_expired_pmkid_falls_back() {
         "a new EAP run makes a new PMK"
     );
 }
+
+// ------------------------------------------------------------------
+// Password users: `fourway-sim run --method peap|ttls-*` against authd with
+// a store, the password in an environment variable. The AP's PMK comes from
+// the Access-Accept, the station's from its own MSK: "pmk=match" and the
+// handshakes and data frames prove that both ends hold the same keys.
+
+/// The password of the store's user (and the variable it travels in).
+const PASSWORD: &str = "correct horse 4711";
+const PASSWORD_ENV: &str = "FOURWAY_SIM_TEST_PASSWORD";
+/// authd's reject line for a wrong password, any inner method.
+const WRONG_PASSWORD: &str = "reason=\"wrong_password\"";
+
+/// The `fourway-sim` binary of this build. It belongs to another package,
+/// so Cargo does not build it for authd's tests: build it once here (a
+/// no-op when it is up to date) into the same target directory and profile
+/// as `authd`.
+fn fourway_sim_binary() -> &'static std::path::Path {
+    static BIN: std::sync::OnceLock<std::path::PathBuf> = std::sync::OnceLock::new();
+    BIN.get_or_init(|| {
+        let authd = std::path::Path::new(env!("CARGO_BIN_EXE_authd"));
+        let profile_dir = authd.parent().expect("authd's directory");
+        let target_dir = profile_dir.parent().expect("target directory");
+        let profile = profile_dir.file_name().and_then(|n| n.to_str()).unwrap();
+        let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+        let manifest = concat!(env!("CARGO_MANIFEST_DIR"), "/../Cargo.toml");
+        let mut build = std::process::Command::new(cargo);
+        build
+            .args(["build", "--quiet", "--offline", "--workspace", "--bin"])
+            .arg("fourway-sim")
+            .arg("--manifest-path")
+            .arg(manifest)
+            .arg("--target-dir")
+            .arg(target_dir);
+        match profile {
+            "debug" => {}
+            "release" => {
+                build.arg("--release");
+            }
+            other => {
+                build.args(["--profile", other]);
+            }
+        }
+        let status = build.status().expect("run cargo build for fourway-sim");
+        assert!(status.success(), "cargo build of fourway-sim failed");
+        let bin = profile_dir.join("fourway-sim");
+        assert!(bin.is_file(), "no {}", bin.display());
+        bin
+    })
+}
+
+/// authd with a SQLite store and a credential key (MS-CHAPv2 needs the NT
+/// hash), and the user `bob` added with [`PASSWORD`] through the CLI.
+fn password_server(dir: &TempDir, pki: &TestPki) -> Server {
+    let url = format!("sqlite://{}/authd.db", dir.path().display());
+    let key = dir.path().join("credential.key");
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_authd"))
+        .args(["user", "add", "bob", "--password", "--database", &url])
+        .arg("--credential-key")
+        .arg(&key)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("run authd user add");
+    std::io::Write::write_all(
+        &mut child.stdin.take().unwrap(),
+        format!("{PASSWORD}\n").as_bytes(),
+    )
+    .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "authd user add: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // Positive control for the MS-CHAPv2 rows: the NT hash was stored.
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("MS-CHAPv2"),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    Server::start_with(
+        dir.path(),
+        pki,
+        &format!(
+            "[database]\nurl = \"{url}\"\ncredential_key = \"{}\"\n",
+            key.display()
+        ),
+    )
+}
+
+/// What one `fourway-sim run` printed, and whether it exited 0.
+struct SimRun {
+    success: bool,
+    stdout: String,
+    stderr: String,
+}
+
+/// `fourway-sim run --method METHOD --tls TLS` as `bob` (outer identity
+/// anonymous), `password` in the environment (None: variable not set).
+fn sim_run(
+    server: &Server,
+    pki: &TestPki,
+    method: &str,
+    tls: &str,
+    password: Option<&str>,
+) -> SimRun {
+    let mut cmd = std::process::Command::new(fourway_sim_binary());
+    cmd.arg("run")
+        .arg("--server")
+        .arg(format!("127.0.0.1:{}", server.port))
+        .args(["--secret", common::SECRET, "--ca"])
+        .arg(&pki.ca_cert)
+        .args(["--method", method, "--tls", tls, "--identity", "bob"])
+        .args(["--outer-identity", "anonymous@example.org"])
+        .args(["--password-env", PASSWORD_ENV])
+        .env_remove(PASSWORD_ENV);
+    if let Some(p) = password {
+        cmd.env(PASSWORD_ENV, p);
+    }
+    let out = cmd.output().expect("run fourway-sim");
+    SimRun {
+        success: out.status.success(),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+/// The value of `key=` in a report line.
+fn field<'a>(line: &'a str, key: &str) -> Option<&'a str> {
+    line.split_whitespace()
+        .find_map(|w| w.strip_prefix(key)?.strip_prefix('='))
+}
+
+/// One station through `fourway-sim run`: authenticated by authd as the
+/// inner identity, keys agreeing on both sides, the handshakes and CCMP
+/// data frames done; then the same with a wrong password: Access-Reject,
+/// no handshake. Returns the round trips of the success.
+fn password_run(server: &Server, pki: &TestPki, method: &str, tls: &str) -> u32 {
+    let run = sim_run(server, pki, method, tls, Some(PASSWORD));
+    let ctx = format!("{method} TLS {tls}: {}{}", run.stdout, run.stderr);
+    assert!(run.success, "{ctx}");
+    let line = run
+        .stdout
+        .lines()
+        .find(|l| l.starts_with("station 1 "))
+        .expect(&ctx);
+    for (key, want) in [
+        ("method", method),
+        ("tls", tls),
+        ("user", "bob"),
+        ("outer-identity", "anonymous@example.org"),
+        ("eap-key-name", "match"),
+        ("pmk", "match"),
+        ("ptk", "installed"),
+        ("gtk", "installed"),
+        ("ccmp", "ok"),
+    ] {
+        assert_eq!(field(line, key), Some(want), "{key} in {ctx}");
+    }
+    let round_trips: u32 = field(line, "round-trips").unwrap().parse().unwrap();
+
+    // Negative control: the same station with a wrong password.
+    let rejects = server.log().matches(WRONG_PASSWORD).count();
+    let bad = sim_run(server, pki, method, tls, Some("not the password"));
+    let ctx = format!(
+        "{method} TLS {tls}, wrong password: {}{}",
+        bad.stdout, bad.stderr
+    );
+    assert!(!bad.success, "{ctx}");
+    let line = bad
+        .stdout
+        .lines()
+        .find(|l| l.starts_with("station 1 "))
+        .expect(&ctx);
+    assert_eq!(field(line, "radius"), Some("FAILED"), "{ctx}");
+    assert!(line.contains("(Access-Reject)"), "{ctx}");
+    assert_eq!(field(line, "ptk"), Some("-"), "{ctx}");
+    assert!(!line.contains("pmk="), "{ctx}");
+    assert!(
+        server.wait_for_log_count(WRONG_PASSWORD, rejects + 1, common::LOG_WAIT),
+        "{ctx}\n{}",
+        server.log()
+    );
+    round_trips
+}
+
+#[test]
+fn password_users_through_fourway_sim_run() {
+    let dir = TempDir::new("fourway-sim-password");
+    let pki = TestPki::create(dir.path());
+    let server = password_server(&dir, &pki);
+    // Round trips at Framed-MTU 1400, the Nak included (authd proposes
+    // EAP-TLS first): fewer than FreeRADIUS 3.2 takes (10 for PEAP on TLS
+    // 1.2, 9 on 1.3, 6 for TTLS-PAP, 7 for TTLS-MSCHAPv2).
+    for (method, tls, fewer_than) in [
+        ("peap", "1.2", 10),
+        ("peap", "1.3", 9),
+        ("ttls-pap", "1.2", 6),
+        ("ttls-pap", "1.3", 6),
+        ("ttls-mschapv2", "1.2", 7),
+        ("ttls-mschapv2", "1.3", 7),
+    ] {
+        let rt = password_run(&server, &pki, method, tls);
+        assert!(rt < fewer_than, "{method} TLS {tls}: {rt} round trips");
+    }
+}
+
+#[test]
+fn password_method_without_its_variable_is_an_error() {
+    let dir = TempDir::new("fourway-sim-password-env");
+    let pki = TestPki::create(dir.path());
+    let server = Server::start(dir.path(), &pki);
+    let run = sim_run(&server, &pki, "peap", "1.3", None);
+    assert!(!run.success);
+    assert!(
+        run.stderr.contains(&format!("${PASSWORD_ENV} is not set")),
+        "{}",
+        run.stderr
+    );
+    // It stopped before any station ran.
+    assert!(run.stdout.is_empty(), "{}", run.stdout);
+    // Without --password-env at all: the same kind of error, naming the flag.
+    let out = std::process::Command::new(fourway_sim_binary())
+        .args(["run", "--method", "ttls-pap", "--identity", "bob"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("needs --password-env VAR"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

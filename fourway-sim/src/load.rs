@@ -1,6 +1,6 @@
 //! Load generator: many simulated stations authenticating at once against
-//! any RADIUS server, with full EAP-TLS (optionally resumed) or plain
-//! Access-Requests (the RADIUS fast path).
+//! any RADIUS server, with full EAP-TLS, PEAP or TTLS (optionally resumed)
+//! or plain Access-Requests (the RADIUS fast path).
 //!
 //! Each worker owns one UDP socket and runs one authentication at a time, so
 //! `concurrency` is the number of conversations in flight. An optional
@@ -9,9 +9,9 @@
 //! an outside observer (a script reading the server's CPU time) that the
 //! measured phase is about to start.
 //!
-//! [`run_half_open`] opens EAP-TLS conversations and abandons each right
-//! after the server's first TLS flight, to measure the server's memory per
-//! conversation in progress.
+//! [`run_half_open`] opens EAP conversations (TLS, PEAP or TTLS) and
+//! abandons each right after the server's first TLS flight, to measure the
+//! server's memory per conversation in progress.
 
 use std::collections::BTreeMap;
 use std::net::{IpAddr, SocketAddr};
@@ -28,7 +28,7 @@ use zeroize::Zeroizing;
 
 use crate::ap::{ApSession, NasConfig, RadiusOutcome};
 use crate::radius_client::{Retransmit, Transport, TransportError};
-use crate::station::{StationError, authenticate_on};
+use crate::station::{StationError, StationMethod, authenticate_on};
 
 /// After creating the ready file, the load waits this long before the
 /// measured phase, so an observer can take its snapshot while the server is
@@ -38,9 +38,11 @@ pub const READY_PAUSE: Duration = Duration::from_millis(500);
 /// What each simulated station does.
 #[derive(Clone)]
 pub enum Mode {
-    /// EAP-TLS; with `resume`, each worker keeps its own TLS session store
-    /// (like a station reconnecting to the same network) and resumes the
-    /// session of its previous authentication.
+    /// The EAP method of `peer.method`: EAP-TLS, or PEAP or TTLS with a
+    /// password (the variant's name is older than those). With `resume`,
+    /// each worker keeps its own TLS session store (like a station
+    /// reconnecting to the same network) and resumes the session of its
+    /// previous authentication.
     EapTls { peer: Arc<PeerConfig>, resume: bool },
     /// Access-Request with User-Name and User-Password (RFC 2865 §5.2).
     Pap {
@@ -362,7 +364,10 @@ async fn run_phase(
     let completed = done.load(Ordering::Relaxed);
     LoadReport {
         mode: match &opts.mode {
-            Mode::EapTls { .. } => "eap-tls".into(),
+            Mode::EapTls { peer, .. } => match StationMethod::of(&peer.method) {
+                StationMethod::Tls => "eap-tls".into(),
+                other => other.name().into(),
+            },
             Mode::Pap { .. } => "pap".into(),
         },
         concurrency: opts.concurrency,
@@ -508,15 +513,16 @@ struct HalfOpenShared {
     octets: u64,
 }
 
-/// Octets of TLS data in an EAP-Request/EAP-TLS packet (RFC 5216 §3.1:
-/// flags, then the TLS Message Length when L is set); None for any other
-/// packet, and 0 for an EAP-TLS Start.
+/// Octets of TLS data in an EAP-Request of EAP-TLS, EAP-TTLS or PEAP (RFC
+/// 5216 §3.1, RFC 5281 §9.1: flags, with the version in the low bits for
+/// TTLS and PEAP, then the TLS Message Length when L is set); None for any
+/// other packet, and 0 for a Start.
 fn eap_tls_data_len(eap: &[u8]) -> Option<usize> {
     const EAP_REQUEST: u8 = 1;
-    const EAP_TYPE_TLS: u8 = 13;
+    const EAP_TYPES: [u8; 3] = [13, 21, 25]; // TLS, TTLS, PEAP
     const FLAG_L: u8 = 0x80;
     const FLAG_S: u8 = 0x20;
-    if eap.len() < 6 || eap[0] != EAP_REQUEST || eap[4] != EAP_TYPE_TLS {
+    if eap.len() < 6 || eap[0] != EAP_REQUEST || !EAP_TYPES.contains(&eap[4]) {
         return None;
     }
     let len = (u16::from_be_bytes([eap[2], eap[3]]) as usize).min(eap.len());
@@ -725,6 +731,16 @@ mod tests {
         // No L: data follows the flags.
         p = vec![1, 3, 0, 8, 13, 0x00, 0x16, 3];
         assert_eq!(eap_tls_data_len(&p), Some(2));
+        // PEAP and TTLS: the same, with a version in the flags.
+        assert_eq!(eap_tls_data_len(&[1, 2, 0, 6, 25, 0x20]), Some(0));
+        assert_eq!(eap_tls_data_len(&[1, 2, 0, 6, 21, 0x20]), Some(0));
+        assert_eq!(
+            eap_tls_data_len(&[1, 3, 0, 14, 21, 0xC0, 0, 0, 5, 0, 0x16, 3, 3, 0]),
+            Some(4)
+        );
+        assert_eq!(eap_tls_data_len(&[1, 3, 0, 8, 25, 0x00, 0x16, 3]), Some(2));
+        // Another method (EAP-MSCHAPv2, 26): not a TLS-based packet.
+        assert_eq!(eap_tls_data_len(&[1, 3, 0, 8, 26, 0x00, 0x16, 3]), None);
         // Identity request, a response, or a truncated packet: not EAP-TLS.
         assert_eq!(eap_tls_data_len(&[1, 1, 0, 5, 1]), None);
         assert_eq!(eap_tls_data_len(&[2, 3, 0, 6, 13, 0]), None);

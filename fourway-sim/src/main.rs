@@ -9,6 +9,9 @@
 //!   through the simulated AP to a RADIUS server; the AP's PMK comes from the
 //!   Access-Accept, the station's from its own MSK; then the handshakes.
 //!   Without server flags: the authd embedded default and its demo user.
+//!   `--method peap|ttls-pap|ttls-mschapv2|ttls-eap-mschapv2 --identity U
+//!   --password-env VAR [--outer-identity O]`: the same with a password
+//!   (read from the environment variable VAR) inside a PEAP or TTLS tunnel.
 //! * `load ...`: many stations at once against a RADIUS server; a report of
 //!   authentications per second, latency percentiles and failures.
 //!   `load --half-open N --hold S`: N EAP-TLS conversations left open right
@@ -24,23 +27,20 @@ use std::io::BufWriter;
 use std::process::ExitCode;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::sync::Arc;
 
 use clap::{Args, Parser, Subcommand};
-use eap_methods::peer::PeerConfig;
-use fourway_sim::ap::NasConfig;
 use fourway_sim::eapol::Akm;
 use fourway_sim::frames::MacAddr;
 use fourway_sim::keys::{Nonce, Pmk, derive_ptk, psk_from_passphrase};
 use fourway_sim::load::{HalfOpenOptions, LoadOptions, Mode, run_half_open, run_load};
 use fourway_sim::pcap::write_capture;
-use fourway_sim::radius_client::{Retransmit, Transport, TransportError};
+use fourway_sim::radius_client::{Transport, TransportError};
 use fourway_sim::sim::{Pmf, SimOptions, StationReport, run_handshakes};
-use fourway_sim::station::{
-    StationTls, TlsChoice, authenticate_on, client_config, default_server_name,
-};
+use fourway_sim::station::authenticate_on;
+
+mod radius_args;
+use radius_args::RadiusArgs;
 
 #[derive(Parser)]
 #[command(
@@ -89,8 +89,8 @@ struct PtkArgs {
     snonce: String,
 }
 
-/// Options of `run`: PSK mode (`--psk`), or RADIUS mode (EAP-TLS against
-/// a RADIUS server, PMK from the Access-Accept), the default.
+/// Options of `run`: PSK mode (`--psk`), or RADIUS mode (EAP-TLS, PEAP or
+/// TTLS against a RADIUS server, PMK from the Access-Accept), the default.
 #[derive(Args)]
 struct RunArgs {
     /// PSK mode: the PMK is the PSK from --passphrase and --ssid.
@@ -181,106 +181,6 @@ fn print_key(i: u32, spa: MacAddr, pmk: &Pmk, akm: Akm) {
     let len = profile.map_or(32, |p| p.pmk_len);
     let key = pmk.prefix(len).unwrap_or(pmk.as_bytes());
     println!("station {i} {spa} wpa-psk={}", hex::encode(key));
-}
-
-/// Where and as whom the RADIUS mode authenticates. The defaults point at
-/// the authd embedded development default (data directory `authd-data`, or
-/// $AUTHD_DATA_DIR) and its demo user.
-#[derive(Args)]
-struct RadiusArgs {
-    /// RADIUS server (authentication port).
-    #[arg(long, default_value = "127.0.0.1:1812")]
-    server: SocketAddr,
-    /// Source address to send from (a NAS client is known to the server by
-    /// its address; e.g. 127.0.0.2 to be another loopback NAS).
-    #[arg(long)]
-    bind: Option<std::net::IpAddr>,
-    /// Shared secret of the simulated AP.
-    #[arg(long, default_value = "testing123")]
-    secret: String,
-    /// EAP identity of the stations.
-    #[arg(long, default_value = "alice")]
-    identity: String,
-    /// Client certificate (PEM). Default: <data-dir>/client.pem.
-    #[arg(long)]
-    cert: Option<PathBuf>,
-    /// Client private key (PEM). Default: <data-dir>/client.key.
-    #[arg(long)]
-    key: Option<PathBuf>,
-    /// CA that signed the server certificate (PEM). Default: <data-dir>/ca.pem.
-    #[arg(long)]
-    ca: Option<PathBuf>,
-    /// authd's data directory, for the defaults above.
-    #[arg(long, env = "AUTHD_DATA_DIR", default_value = "authd-data")]
-    data_dir: PathBuf,
-    /// TLS version to offer (default: both, TLS 1.3 preferred).
-    #[arg(long)]
-    tls: Option<TlsChoice>,
-    /// Check the server certificate for this name (default: chain only).
-    #[arg(long)]
-    server_name: Option<String>,
-    /// Framed-MTU the AP reports.
-    #[arg(long, default_value_t = 1400)]
-    framed_mtu: u32,
-    /// Seconds before a request is retransmitted.
-    #[arg(long, default_value_t = 2.0)]
-    timeout: f64,
-    /// Transmissions of one request before giving up.
-    #[arg(long, default_value_t = 3)]
-    attempts: u32,
-}
-
-impl RadiusArgs {
-    fn nas(&self, ssid: &str) -> NasConfig {
-        NasConfig {
-            secret: zeroize::Zeroizing::new(self.secret.as_bytes().to_vec()),
-            nas_identifier: "fourway-sim".into(),
-            framed_mtu: self.framed_mtu,
-            bssid: AP_ADDR.0,
-            ssid: ssid.into(),
-            request_key_name: true,
-        }
-    }
-
-    fn peer(&self, resumption: bool) -> Result<Arc<PeerConfig>, String> {
-        let cert = self
-            .cert
-            .clone()
-            .unwrap_or_else(|| self.data_dir.join("client.pem"));
-        let key = self
-            .key
-            .clone()
-            .unwrap_or_else(|| self.data_dir.join("client.key"));
-        let ca = self
-            .ca
-            .clone()
-            .unwrap_or_else(|| self.data_dir.join("ca.pem"));
-        let tls = client_config(&StationTls {
-            cert: &cert,
-            key: &key,
-            ca: &ca,
-            version: self.tls,
-            server_name: self.server_name.as_deref(),
-            resumption,
-        })
-        .map_err(|e| e.to_string())?;
-        Ok(Arc::new(PeerConfig {
-            identity: self.identity.clone(),
-            method: eap_methods::peer::PeerMethod::Tls,
-            tls,
-            server_name: default_server_name(self.server_name.as_deref()),
-            // The station's link: an 802.11 MTU of 1400 like the AP reports.
-            fragment_size: (self.framed_mtu as usize).saturating_sub(14).max(64),
-            max_tls_message_len: 65536,
-        }))
-    }
-
-    fn retransmit(&self) -> Retransmit {
-        Retransmit {
-            timeout: Duration::from_secs_f64(self.timeout.max(0.01)),
-            attempts: self.attempts.max(1),
-        }
-    }
 }
 
 /// Options of `load`.
@@ -381,7 +281,7 @@ fn ptk_cmd(a: &PtkArgs) -> Result<ExitCode, String> {
 }
 
 /// Address of the simulated AP (locally administered).
-const AP_ADDR: MacAddr = MacAddr([0x02, 0x00, 0x00, 0x00, 0x00, 0x01]);
+pub(crate) const AP_ADDR: MacAddr = MacAddr([0x02, 0x00, 0x00, 0x00, 0x00, 0x01]);
 
 fn station_addr(i: u32) -> MacAddr {
     let b = i.to_be_bytes();
@@ -439,7 +339,7 @@ fn run(args: &RunArgs) -> Result<ExitCode, String> {
     })
 }
 
-/// The RADIUS mode: EAP-TLS through a RADIUS server, then
+/// The RADIUS mode: EAP (TLS, PEAP or TTLS) through a RADIUS server, then
 /// [`run_handshakes`] with the PMK from the Access-Accept (AP side) and
 /// from the station's own MSK (station side).
 fn run_radius(args: &RunArgs) -> Result<ExitCode, String> {
@@ -475,7 +375,8 @@ fn run_radius(args: &RunArgs) -> Result<ExitCode, String> {
             Ok(a) => a,
             Err(e) => {
                 println!(
-                    "station {i} {spa} identity={} radius=FAILED ({e}) ptk=- gtk=- ccmp=- time={:.3}ms",
+                    "station {i} {spa} method={} identity={} radius=FAILED ({e}) ptk=- gtk=- ccmp=- time={:.3}ms",
+                    r.method,
                     r.identity,
                     started.elapsed().as_secs_f64() * 1000.0
                 );
@@ -502,8 +403,13 @@ fn run_radius(args: &RunArgs) -> Result<ExitCode, String> {
             None => "",
         };
         let radius = format!(
-            " identity={} tls={} round-trips={} user={}{}{}",
+            " method={} identity={}{} tls={} round-trips={} user={}{}{}",
+            r.method,
             r.identity,
+            r.outer_identity
+                .as_deref()
+                .map(|o| format!(" outer-identity={o}"))
+                .unwrap_or_default(),
             tls_name(auth.tls_version),
             auth.round_trips,
             auth.user_name.as_deref().unwrap_or("-"),

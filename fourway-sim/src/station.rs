@@ -1,4 +1,5 @@
-//! The simulated station's EAP-TLS side and one full RADIUS authentication
+//! The simulated station's EAP side (EAP-TLS with a client certificate;
+//! PEAP and TTLS with a password) and one full RADIUS authentication
 //! through the simulated AP.
 //!
 //! The station is the peer state machine of `eap-methods` over a rustls
@@ -11,12 +12,15 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use eap_methods::peer::{PeerConfig, PeerOutcome, PeerSession};
+use eap_methods::peer::{
+    PasswordCredentials, PeerConfig, PeerMethod, PeerOutcome, PeerSession, TtlsInner,
+};
 use rustls::client::WebPkiServerVerifier;
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime};
 use rustls::{CertificateError, DigitallySignedStruct, SignatureScheme};
+use zeroize::Zeroizing;
 
 use crate::ap::{ApError, ApSession, NasConfig, RadiusOutcome};
 use crate::frames::Direction;
@@ -129,19 +133,11 @@ pub struct StationTls<'a> {
     pub resumption: bool,
 }
 
-/// Build the rustls client configuration of a station. The key exchange
-/// groups are X25519 then P-256, like OpenSSL 3.0 supplicants (no hybrid
-/// post-quantum share that would bloat the ClientHello).
+/// Build the rustls client configuration of an EAP-TLS station (with its
+/// client certificate). The key exchange groups are X25519 then P-256, like
+/// OpenSSL 3.0 supplicants (no hybrid post-quantum share that would bloat
+/// the ClientHello).
 pub fn client_config(t: &StationTls<'_>) -> Result<Arc<rustls::ClientConfig>, StationError> {
-    let provider = eap_methods::tls_common::classic_kx_provider();
-    let mut roots = rustls::RootCertStore::empty();
-    for cert in CertificateDer::pem_file_iter(t.ca).map_err(|e| file_err(t.ca, e))? {
-        let cert = cert.map_err(|e| file_err(t.ca, e))?;
-        roots.add(cert).map_err(|e| file_err(t.ca, e))?;
-    }
-    if roots.is_empty() {
-        return Err(file_err(t.ca, "no CA certificate found"));
-    }
     let chain: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(t.cert)
         .map_err(|e| file_err(t.cert, e))?
         .collect::<Result<_, _>>()
@@ -150,7 +146,58 @@ pub fn client_config(t: &StationTls<'_>) -> Result<Arc<rustls::ClientConfig>, St
         return Err(file_err(t.cert, "no certificate found"));
     }
     let key = PrivateKeyDer::from_pem_file(t.key).map_err(|e| file_err(t.key, e))?;
-    let versions: &[&'static rustls::SupportedProtocolVersion] = match t.version {
+    let mut cfg =
+        config_builder(t.ca, t.version, t.server_name)?.with_client_auth_cert(chain, key)?;
+    if !t.resumption {
+        cfg.resumption = rustls::client::Resumption::disabled();
+    }
+    Ok(Arc::new(cfg))
+}
+
+/// Files and choices for the TLS client of a PEAP or TTLS station: the
+/// trust anchors only, no client certificate (the password authenticates
+/// the user inside the tunnel).
+#[derive(Debug, Clone)]
+pub struct TunnelTls<'a> {
+    pub ca: &'a Path,
+    /// None: offer both versions.
+    pub version: Option<TlsChoice>,
+    /// Verify the server certificate for this name; None: chain only.
+    pub server_name: Option<&'a str>,
+    /// Keep session tickets / IDs for resumption across authentications.
+    pub resumption: bool,
+}
+
+/// Build the rustls client configuration of a PEAP or TTLS station: as
+/// [`client_config`], without a client certificate.
+pub fn tunnel_client_config(t: &TunnelTls<'_>) -> Result<Arc<rustls::ClientConfig>, StationError> {
+    let mut cfg = config_builder(t.ca, t.version, t.server_name)?.with_no_client_auth();
+    if !t.resumption {
+        cfg.resumption = rustls::client::Resumption::disabled();
+    }
+    Ok(Arc::new(cfg))
+}
+
+/// The client configuration up to the client certificate: trust anchors
+/// from `ca`, the versions, the server certificate verifier.
+fn config_builder(
+    ca: &Path,
+    version: Option<TlsChoice>,
+    server_name: Option<&str>,
+) -> Result<
+    rustls::ConfigBuilder<rustls::ClientConfig, rustls::client::WantsClientCert>,
+    StationError,
+> {
+    let provider = eap_methods::tls_common::classic_kx_provider();
+    let mut roots = rustls::RootCertStore::empty();
+    for cert in CertificateDer::pem_file_iter(ca).map_err(|e| file_err(ca, e))? {
+        let cert = cert.map_err(|e| file_err(ca, e))?;
+        roots.add(cert).map_err(|e| file_err(ca, e))?;
+    }
+    if roots.is_empty() {
+        return Err(file_err(ca, "no CA certificate found"));
+    }
+    let versions: &[&'static rustls::SupportedProtocolVersion] = match version {
         Some(TlsChoice::Tls12) => &[&rustls::version::TLS12],
         Some(TlsChoice::Tls13) => &[&rustls::version::TLS13],
         None => &[&rustls::version::TLS13, &rustls::version::TLS12],
@@ -160,17 +207,92 @@ pub fn client_config(t: &StationTls<'_>) -> Result<Arc<rustls::ClientConfig>, St
         .map_err(|e| StationError::Eap(format!("server verifier: {e}")))?;
     let verifier = Arc::new(ChainOnlyVerifier {
         inner,
-        check_name: t.server_name.is_some(),
+        check_name: server_name.is_some(),
     });
-    let mut cfg = rustls::ClientConfig::builder_with_provider(provider)
+    Ok(rustls::ClientConfig::builder_with_provider(provider)
         .with_protocol_versions(versions)?
         .dangerous()
-        .with_custom_certificate_verifier(verifier)
-        .with_client_auth_cert(chain, key)?;
-    if !t.resumption {
-        cfg.resumption = rustls::client::Resumption::disabled();
+        .with_custom_certificate_verifier(verifier))
+}
+
+/// The EAP method a station runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum StationMethod {
+    /// EAP-TLS: a client certificate.
+    Tls,
+    /// PEAPv0 with EAP-MSCHAPv2 inside.
+    Peap,
+    /// EAP-TTLS with PAP inside.
+    TtlsPap,
+    /// EAP-TTLS with MS-CHAPv2 inside.
+    #[value(name = "ttls-mschapv2")]
+    #[serde(rename = "ttls-mschapv2")]
+    TtlsMschapV2,
+    /// EAP-TTLS with EAP-MSCHAPv2 inside.
+    #[value(name = "ttls-eap-mschapv2")]
+    #[serde(rename = "ttls-eap-mschapv2")]
+    TtlsEapMschapV2,
+}
+
+impl StationMethod {
+    /// The name on the command line and in reports.
+    pub fn name(self) -> &'static str {
+        match self {
+            StationMethod::Tls => "tls",
+            StationMethod::Peap => "peap",
+            StationMethod::TtlsPap => "ttls-pap",
+            StationMethod::TtlsMschapV2 => "ttls-mschapv2",
+            StationMethod::TtlsEapMschapV2 => "ttls-eap-mschapv2",
+        }
     }
-    Ok(Arc::new(cfg))
+
+    /// Whether the method authenticates with a password (PEAP, TTLS).
+    pub fn uses_password(self) -> bool {
+        self != StationMethod::Tls
+    }
+
+    /// The peer method of `eap-methods`; `credentials` for the password
+    /// methods (ignored for EAP-TLS). None when a password method has none.
+    pub fn peer_method(self, credentials: Option<PasswordCredentials>) -> Option<PeerMethod> {
+        let inner = match self {
+            StationMethod::Tls => return Some(PeerMethod::Tls),
+            StationMethod::Peap => return credentials.map(PeerMethod::Peap),
+            StationMethod::TtlsPap => TtlsInner::Pap,
+            StationMethod::TtlsMschapV2 => TtlsInner::MschapV2,
+            StationMethod::TtlsEapMschapV2 => TtlsInner::EapMschapV2,
+        };
+        credentials.map(|c| PeerMethod::Ttls(inner, c))
+    }
+
+    /// The method of a peer configuration.
+    pub fn of(method: &PeerMethod) -> StationMethod {
+        match method {
+            PeerMethod::Tls => StationMethod::Tls,
+            PeerMethod::Peap(_) => StationMethod::Peap,
+            PeerMethod::Ttls(TtlsInner::Pap, _) => StationMethod::TtlsPap,
+            PeerMethod::Ttls(TtlsInner::MschapV2, _) => StationMethod::TtlsMschapV2,
+            PeerMethod::Ttls(TtlsInner::EapMschapV2, _) => StationMethod::TtlsEapMschapV2,
+        }
+    }
+}
+
+impl std::fmt::Display for StationMethod {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// The password in the environment variable `var` (never on the command
+/// line, where other users of the machine could read it). An unset, empty
+/// or non-UTF-8 variable is an error naming the variable, not its value.
+pub fn password_from_env(var: &str) -> Result<Zeroizing<String>, String> {
+    match std::env::var(var) {
+        Ok(p) if p.is_empty() => Err(format!("${var} is empty")),
+        Ok(p) => Ok(Zeroizing::new(p)),
+        Err(std::env::VarError::NotPresent) => Err(format!("${var} is not set")),
+        Err(std::env::VarError::NotUnicode(_)) => Err(format!("${var} is not UTF-8")),
+    }
 }
 
 /// The name the station puts in SNI / checks, when none is given.
