@@ -246,7 +246,8 @@ sed -e "s|@KEY@|{key}|" -e "s|@CERT@|{cert}|" -e "s|@CA@|{ca}|" -e "s|@CA_PATH@|
     -e 's|ecdh_curve = ""|ecdh_curve = "secp384r1"|' \
     "{repo}/bench/freeradius/eap" >"{raddb}/mods-available/eap"
 grep -q 'ecdh_curve = "secp384r1"' "{raddb}/mods-available/eap"
-if grep -n '@[A-Z_]*@' "{raddb}/mods-available/eap" "{raddb}/sites-enabled/bench"; then exit 1; fi
+if grep -hv '^[[:space:]]*#' "{raddb}/mods-available/eap" "{raddb}/sites-enabled/bench" \
+    | grep '@[A-Z_]*@'; then exit 1; fi
 "#,
         raddb = raddb.display(),
         dir = dir.display(),
