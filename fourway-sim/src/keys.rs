@@ -215,8 +215,9 @@ pub fn derive_ptk(pmk: &Pmk, aa: &[u8; 6], spa: &[u8; 6], anonce: &Nonce, snonce
     data[12..44].copy_from_slice(nonce_lo);
     data[44..].copy_from_slice(nonce_hi);
     let mut out = Zeroizing::new([0u8; 3 * KEY_LEN]);
+    // AKM 1 and 2 take the first 256 bits (a Pmk from an MSK holds more).
     prf_sha1(
-        pmk.as_bytes(),
+        pmk.prefix(PMK_LEN).unwrap_or(pmk.as_bytes()),
         b"Pairwise key expansion",
         &data,
         out.as_mut_slice(),
@@ -447,6 +448,10 @@ mod tests {
         let other = derive_ptk(&pmk, &aa, &spa, &snonce, &anonce);
         assert!(ptk.ct_eq(&other));
         let wrong = derive_ptk(&Pmk::from_bytes([0; 32]), &aa, &spa, &anonce, &snonce);
+        // A Pmk holding a whole MSK derives from its first 256 bits.
+        let msk = [pmk.as_bytes(), &[0x77; 32][..]].concat();
+        let from_msk = derive_ptk(&Pmk::from_msk(&msk).unwrap(), &aa, &spa, &anonce, &snonce);
+        assert!(ptk.ct_eq(&from_msk));
         assert!(!ptk.ct_eq(&wrong));
     }
 
