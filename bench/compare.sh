@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # authd and FreeRADIUS side by side under the same load.
 #
-# For each server and scenario (EAP-TLS 1.2 / 1.3, full and resumed, PAP),
+# For each server and scenario (EAP-TLS 1.2 / 1.3, full and resumed,
+# PEAP-MSCHAPv2 and TTLS-PAP on TLS 1.2 / 1.3, PAP),
 # the script starts the server alone on its CPU(s), runs `fourway-sim load`
 # on the other CPU(s) with the same concurrency and duration, and reads the
 # server's CPU time (utime + stime of all its threads, /proc/PID/stat) and
@@ -11,22 +12,25 @@
 # server's VmRSS is read before and while they are held.
 #
 # Both servers use the same PKI (created with authd's CLI: CA, ECDSA P-256
-# server certificate, client certificate) and the same shared secret.
-# FreeRADIUS runs from a private copy of /etc/freeradius/3.0 reduced to the
-# eap, pap and files modules (templates in bench/freeradius/).
+# server certificate, client certificate), the same shared secret and the
+# same user and password (PAP, PEAP, TTLS). FreeRADIUS runs from a private
+# copy of /etc/freeradius/3.0 reduced to the eap, pap, mschap and files
+# modules (templates in bench/freeradius/). In the PEAP and TTLS runs both
+# servers propose that method first (no Nak round trip).
 #
 # Usage: bench/compare.sh [options]     (as root: installs FreeRADIUS and jq
 #                                        with apt when missing)
-#   --smoke              a few seconds, debug binaries, one EAP-TLS scenario
-#                        per server and a small half-open run; checks that
-#                        each produced successes and a table
+#   --smoke              a few seconds, debug binaries, one EAP-TLS and one
+#                        PEAP scenario per server and a small half-open run;
+#                        checks that each produced successes and a table
 #   --out FILE           also write the results: FILE.json as JSON, any other
 #                        name as markdown
 #   --concurrency C      authentications in flight (default 32, $BENCH_CONCURRENCY)
 #   --duration S         seconds per measured run (default 10, $BENCH_DURATION)
 #   --warmup N           uncounted authentications before each run
 #                        (default 2 x concurrency, $BENCH_WARMUP)
-#   --scenarios "..."    among tls12 tls13 tls12-resume tls13-resume pap, each
+#   --scenarios "..."    among tls12 tls13 tls12-resume tls13-resume peap12
+#                        peap13 ttls-pap12 ttls-pap13 pap, each
 #                        optionally paced: NAME@RATE starts RATE
 #                        authentications per second (open loop, latency from
 #                        the scheduled start) instead of as many as the
@@ -81,8 +85,8 @@ done
 
 if [ "$SMOKE" = 1 ]; then
     CONCURRENCY=${BENCH_CONCURRENCY:-4}
-    DURATION=${BENCH_DURATION:-1.5}
-    SCENARIOS=${BENCH_SCENARIOS:-tls13}
+    DURATION=${BENCH_DURATION:-1}
+    SCENARIOS=${BENCH_SCENARIOS:-"tls13 peap12"}
     HALF_OPEN=${BENCH_HALF_OPEN:-200}
     HALF_OPEN_TLS=${BENCH_HALF_OPEN_TLS:-1.3}
     HOLD=${BENCH_HOLD:-0.5}
@@ -90,7 +94,7 @@ if [ "$SMOKE" = 1 ]; then
 else
     CONCURRENCY=${BENCH_CONCURRENCY:-32}
     DURATION=${BENCH_DURATION:-10}
-    SCENARIOS=${BENCH_SCENARIOS:-"tls12 tls13 tls12-resume tls13-resume pap tls13@1000"}
+    SCENARIOS=${BENCH_SCENARIOS:-"tls12 tls13 tls12-resume tls13-resume peap12 peap13 ttls-pap12 ttls-pap13 pap tls13@1000"}
     HALF_OPEN=${BENCH_HALF_OPEN:-10000}
     HALF_OPEN_TLS=${BENCH_HALF_OPEN_TLS:-"1.3 1.2"}
     HOLD=${BENCH_HOLD:-5}
@@ -249,16 +253,23 @@ CLK_TCK=$(getconf CLK_TCK)
 PKI=$TMP/pki
 DB_URL="sqlite://$TMP/authd.db"
 "$AUTHD" pki init --dir "$PKI" >/dev/null
+# The credential key keeps the NT hash MS-CHAPv2 needs (PEAP); authd's
+# configuration names the same file.
+CRED_KEY=$TMP/credential.key
 "$AUTHD" user add "$USER_NAME" --database "$DB_URL" >/dev/null
 "$AUTHD" cert issue "$USER_NAME" --database "$DB_URL" --out "$PKI" \
     --ca-cert "$PKI/ca.pem" --ca-key "$PKI/ca.key" >/dev/null
 if [ ! -s "$PKI/$USER_NAME.pem" ] || [ ! -s "$PKI/$USER_NAME.key" ]; then
     die "authd cert issue wrote no client certificate"
 fi
-# The PAP password (used by authd only if it serves PAP).
+# The password (PAP, TTLS-PAP; with the NT hash, PEAP-MSCHAPv2).
 PAP_SETUP="ok"
-if ! printf '%s\n' "$PAP_PASSWORD" | "$AUTHD" user passwd "$USER_NAME" --database "$DB_URL" >/dev/null 2>"$TMP/passwd.err"; then
+if ! printf '%s\n' "$PAP_PASSWORD" | "$AUTHD" user passwd "$USER_NAME" --database "$DB_URL" \
+    --credential-key "$CRED_KEY" >"$TMP/passwd.out" 2>"$TMP/passwd.err"; then
     PAP_SETUP="authd user passwd failed: $(head -c 200 "$TMP/passwd.err")"
+    log "$PAP_SETUP"
+elif ! grep -q "MS-CHAPv2" "$TMP/passwd.out"; then
+    PAP_SETUP="authd user passwd stored no NT hash: $(head -c 200 "$TMP/passwd.out")"
     log "$PAP_SETUP"
 fi
 
@@ -304,6 +315,19 @@ stop_server() {
     done
 }
 
+# The EAP method each server proposes first in the next start: tls, peap
+# or ttls (set by run_scenario).
+EAP_METHOD=tls
+
+# authd's [eap] methods: $EAP_METHOD first, then the others.
+authd_methods() {
+    local m out="\"$EAP_METHOD\""
+    for m in tls peap ttls; do
+        [ "$m" = "$EAP_METHOD" ] || out+=", \"$m\""
+    done
+    echo "$out"
+}
+
 # start_authd TLS_MIN TLS_MAX LABEL
 start_authd() {
     local conf=$TMP/authd-$3.toml
@@ -329,6 +353,10 @@ level = "$AUTHD_LOG_LEVEL"
 
 [database]
 url = "$DB_URL"
+credential_key = "$CRED_KEY"
+
+[eap]
+methods = [$(authd_methods)]
 EOF
     "${SERVER_PIN[@]}" "$AUTHD" serve --config "$conf" >"$TMP/authd-$3.log" 2>&1 &
     SERVER_PID=$!
@@ -352,7 +380,7 @@ setup_freeradius() {
     grep -q "^raddbdir = $RADDB\$" "$RADDB/radiusd.conf" || die "could not rewrite radiusd.conf"
     rm -f "$RADDB"/sites-enabled/* "$RADDB"/mods-enabled/*
     local m
-    for m in eap pap files; do
+    for m in eap pap mschap files; do
         ln -s "../mods-available/$m" "$RADDB/mods-enabled/$m"
     done
     sed -e "s|@AUTH_PORT@|$FR_AUTH_PORT|" -e "s|@ACCT_PORT@|$FR_ACCT_PORT|" \
@@ -370,6 +398,7 @@ start_freeradius() {
         -e "s|@CA@|$PKI/ca.pem|" -e "s|@CA_PATH@|$PKI|" \
         -e "s|@TLS_MIN@|$1|" -e "s|@TLS_MAX@|$2|" -e "s|@CACHE@|$3|" \
         -e "s|@FRAGMENT@|1398|" -e "s|@PERSIST_DIR@|$TMP/fr-tlscache|" \
+        -e "s|@DEFAULT_EAP@|$EAP_METHOD|" \
         bench/freeradius/eap >"$RADDB/mods-available/eap"
     "${SERVER_PIN[@]}" "$FREERADIUS" -f -d "$RADDB" -l "$TMP/fr-log/radius-$4.log" \
         >"$TMP/freeradius-$4.out" 2>&1 &
@@ -460,6 +489,8 @@ record() {
 run_scenario() {
     local server=$1 sc=$2 tmin=1.2 tmax=1.3 cache=no
     local -a args
+    local -a password=(--password-env FOURWAY_SIM_PASSWORD)
+    EAP_METHOD=tls
     mapfile -t args < <(sim_common "$server")
     if [[ "$sc" == *@* ]]; then
         args+=(--rate "${sc#*@}")
@@ -469,6 +500,10 @@ run_scenario() {
     tls13) tmin=1.3 tmax=1.3 args+=(--tls 1.3) ;;
     tls12-resume) tmin=1.2 tmax=1.2 cache=yes args+=(--tls 1.2 --resume) ;;
     tls13-resume) tmin=1.3 tmax=1.3 cache=yes args+=(--tls 1.3 --resume) ;;
+    peap12) tmin=1.2 tmax=1.2 EAP_METHOD=peap args+=(--tls 1.2 --method peap "${password[@]}") ;;
+    peap13) tmin=1.3 tmax=1.3 EAP_METHOD=peap args+=(--tls 1.3 --method peap "${password[@]}") ;;
+    ttls-pap12) tmin=1.2 tmax=1.2 EAP_METHOD=ttls args+=(--tls 1.2 --method ttls-pap "${password[@]}") ;;
+    ttls-pap13) tmin=1.3 tmax=1.3 EAP_METHOD=ttls args+=(--tls 1.3 --method ttls-pap "${password[@]}") ;;
     pap) args+=(--pap-user "$USER_NAME") ;;
     *) die "unknown scenario $sc" ;;
     esac
@@ -515,6 +550,7 @@ $(jq -r '"\(.succeeded) succeeded, \(.failed) failed"' "$json" 2>/dev/null || ec
         record "$sc" "$server" "" "$json" "$((t1 - t0))" "$hwm"
     fi
     stop_server "$(server_port "$server")"
+    EAP_METHOD=tls
 }
 
 # half_error SERVER TLS ERROR
@@ -625,7 +661,7 @@ if [ -n "$OUT" ]; then
     log "wrote $OUT"
 fi
 
-# Sanity checks: every EAP-TLS run succeeded at least once, a table exists.
+# Sanity checks: every EAP run succeeded at least once, a table exists.
 status=0
 if ! jq -e '.runs | length > 0' "$REPORT" >/dev/null; then
     log "no results"; status=1
@@ -633,7 +669,7 @@ fi
 bad=$(jq -r '.runs[] | select(.scenario != "pap" and (.error != null or .succeeded == 0))
              | "\(.server) \(.scenario): \(.error // "no successes")"' "$REPORT")
 if [ -n "$bad" ]; then
-    log "EAP-TLS runs without successes:"; echo "$bad" >&2
+    log "EAP runs without successes:"; echo "$bad" >&2
     [ "$SMOKE" = 1 ] && status=1
 fi
 if [ "$SMOKE" = 1 ] && [ "$HALF_OPEN" -gt 0 ] &&

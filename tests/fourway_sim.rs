@@ -10,7 +10,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use common::{Creds, Server, TempDir, TestPki};
+use common::{Creds, Server, TempDir, TestPki, fourway_sim_binary};
 use eap_methods::peer::PeerConfig;
 use fourway_sim::ap::NasConfig;
 use fourway_sim::eapol::Akm;
@@ -315,44 +315,6 @@ const PASSWORD: &str = "correct horse 4711";
 const PASSWORD_ENV: &str = "FOURWAY_SIM_TEST_PASSWORD";
 /// authd's reject line for a wrong password, any inner method.
 const WRONG_PASSWORD: &str = "reason=\"wrong_password\"";
-
-/// The `fourway-sim` binary of this build. It belongs to another package,
-/// so Cargo does not build it for authd's tests: build it once here (a
-/// no-op when it is up to date) into the same target directory and profile
-/// as `authd`.
-fn fourway_sim_binary() -> &'static std::path::Path {
-    static BIN: std::sync::OnceLock<std::path::PathBuf> = std::sync::OnceLock::new();
-    BIN.get_or_init(|| {
-        let authd = std::path::Path::new(env!("CARGO_BIN_EXE_authd"));
-        let profile_dir = authd.parent().expect("authd's directory");
-        let target_dir = profile_dir.parent().expect("target directory");
-        let profile = profile_dir.file_name().and_then(|n| n.to_str()).unwrap();
-        let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-        let manifest = concat!(env!("CARGO_MANIFEST_DIR"), "/../Cargo.toml");
-        let mut build = std::process::Command::new(cargo);
-        build
-            .args(["build", "--quiet", "--offline", "--workspace", "--bin"])
-            .arg("fourway-sim")
-            .arg("--manifest-path")
-            .arg(manifest)
-            .arg("--target-dir")
-            .arg(target_dir);
-        match profile {
-            "debug" => {}
-            "release" => {
-                build.arg("--release");
-            }
-            other => {
-                build.args(["--profile", other]);
-            }
-        }
-        let status = build.status().expect("run cargo build for fourway-sim");
-        assert!(status.success(), "cargo build of fourway-sim failed");
-        let bin = profile_dir.join("fourway-sim");
-        assert!(bin.is_file(), "no {}", bin.display());
-        bin
-    })
-}
 
 /// authd with a SQLite store and a credential key (MS-CHAPv2 needs the NT
 /// hash), and the user `bob` added with [`PASSWORD`] through the CLI.

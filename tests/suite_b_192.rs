@@ -6,7 +6,9 @@
 //! KDF-SHA-384, HMAC-SHA-384 MIC, AES-256 key wrap, GCMP-256, BIP-GMAC-256)
 //! against authd and against FreeRADIUS 3.2 with the same certificates;
 //! with FreeRADIUS also the fast BSS transition AKMs 3 and 13 (initial
-//! association and roam) on the MSK it delivered.
+//! association and roam) on the MSK it delivered. And `fourway-sim run`
+//! against FreeRADIUS with P-256 certificates: AKM 1, AKM 5 with PMF
+//! required, AKM 5 with PMKSA caching.
 
 mod common;
 
@@ -18,7 +20,7 @@ use std::time::{Duration, Instant};
 
 use authd::config::{ClientConfig as NasClient, Config, Secret, TlsConfig};
 use authd::pki::CertificateAuthority;
-use common::{Server, TempDir};
+use common::{Creds, Server, TempDir, TestPki, fourway_sim_binary};
 use eap_methods::peer::{PeerConfig, PeerMethod};
 use fourway_sim::ap::NasConfig;
 use fourway_sim::eapol::Akm;
@@ -206,8 +208,8 @@ fn akm12_against_authd_with_suite_b_192() {
 }
 
 /// FreeRADIUS 3.2 from a private copy of the Debian configuration (as
-/// bench/compare.sh makes it), its EAP module restricted to the 192-bit
-/// suite and P-384 (`cipher_list`, `ecdh_curve`).
+/// bench/compare.sh makes it); with [`Suites::B192`] its EAP module is
+/// restricted to the 192-bit suite and P-384 (`cipher_list`, `ecdh_curve`).
 struct FreeRadius {
     child: Child,
     port: u16,
@@ -221,11 +223,42 @@ impl Drop for FreeRadius {
     }
 }
 
-fn start_freeradius(dir: &Path, pki: &Pki) -> FreeRadius {
+/// The TLS suites FreeRADIUS offers.
+#[derive(Clone, Copy)]
+enum Suites {
+    /// The FreeRADIUS default (`cipher_list = "DEFAULT"`, OpenSSL's curves).
+    Default,
+    /// ECDHE-ECDSA-AES256-GCM-SHA384 on secp384r1 only.
+    B192,
+}
+
+/// The server certificate, its key and the CA of FreeRADIUS's EAP module
+/// (the CA also verifies the client certificates).
+struct ServerFiles<'a> {
+    cert: &'a Path,
+    key: &'a Path,
+    ca: &'a Path,
+}
+
+fn start_freeradius(dir: &Path, files: &ServerFiles, suites: Suites) -> FreeRadius {
     let binary = common::require_tool("freeradius");
     let repo = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
     let raddb = dir.join("raddb");
     let port = common::free_udp_port();
+    let (restrict, check) = match suites {
+        Suites::Default => (String::new(), String::new()),
+        Suites::B192 => (
+            concat!(
+                r#"-e 's|cipher_list = "DEFAULT"|cipher_list = "ECDHE-ECDSA-AES256-GCM-SHA384"|' "#,
+                r#"-e 's|ecdh_curve = ""|ecdh_curve = "secp384r1"|'"#
+            )
+            .to_owned(),
+            format!(
+                r#"grep -q 'ecdh_curve = "secp384r1"' "{}/mods-available/eap""#,
+                raddb.display()
+            ),
+        ),
+    };
     let sh = format!(
         r#"set -e
 cp -a /etc/freeradius/3.0 "{raddb}"
@@ -241,11 +274,9 @@ sed -e "s|@SECRET@|{secret}|" "{repo}/bench/freeradius/clients.conf" >"{raddb}/c
 : >"{raddb}/mods-config/files/authorize"
 sed -e "s|@KEY@|{key}|" -e "s|@CERT@|{cert}|" -e "s|@CA@|{ca}|" -e "s|@CA_PATH@|{ca_dir}|" \
     -e "s|@TLS_MIN@|1.2|" -e "s|@TLS_MAX@|1.3|" -e "s|@CACHE@|no|" -e "s|@FRAGMENT@|1398|" \
-    -e "s|@PERSIST_DIR@|{dir}/fr-cache|" -e "s|@DEFAULT_EAP@|tls|" \
-    -e 's|cipher_list = "DEFAULT"|cipher_list = "ECDHE-ECDSA-AES256-GCM-SHA384"|' \
-    -e 's|ecdh_curve = ""|ecdh_curve = "secp384r1"|' \
+    -e "s|@PERSIST_DIR@|{dir}/fr-cache|" -e "s|@DEFAULT_EAP@|tls|" {restrict} \
     "{repo}/bench/freeradius/eap" >"{raddb}/mods-available/eap"
-grep -q 'ecdh_curve = "secp384r1"' "{raddb}/mods-available/eap"
+{check}
 if grep -hv '^[[:space:]]*#' "{raddb}/mods-available/eap" "{raddb}/sites-enabled/bench" \
     | grep '@[A-Z_]*@'; then exit 1; fi
 "#,
@@ -253,10 +284,10 @@ if grep -hv '^[[:space:]]*#' "{raddb}/mods-available/eap" "{raddb}/sites-enabled
         dir = dir.display(),
         repo = repo.display(),
         secret = common::SECRET,
-        key = pki.server.1.display(),
-        cert = pki.server.0.display(),
-        ca = pki.ca.display(),
-        ca_dir = pki.ca.parent().unwrap().display(),
+        key = files.key.display(),
+        cert = files.cert.display(),
+        ca = files.ca.display(),
+        ca_dir = files.ca.parent().unwrap().display(),
     );
     let out = Command::new("bash").args(["-c", &sh]).output().unwrap();
     assert!(
@@ -296,7 +327,12 @@ if grep -hv '^[[:space:]]*#' "{raddb}/mods-available/eap" "{raddb}/sites-enabled
 fn akm12_against_freeradius_with_p384_certificates() {
     let dir = TempDir::new("suite-b-freeradius");
     let pki = p384_pki(dir.path());
-    let fr = start_freeradius(dir.path(), &pki);
+    let files = ServerFiles {
+        cert: &pki.server.0,
+        key: &pki.server.1,
+        ca: &pki.ca,
+    };
+    let fr = start_freeradius(dir.path(), &files, Suites::B192);
     for (tls13, version) in [
         (true, rustls::ProtocolVersion::TLSv1_3),
         (false, rustls::ProtocolVersion::TLSv1_2),
@@ -330,4 +366,126 @@ fn akm12_against_freeradius_with_p384_certificates() {
             assert!(roam.is_some_and(|r| r.success()), "FreeRADIUS {akm}");
         }
     }
+}
+
+/// `fourway-sim run` (EAP-TLS) against FreeRADIUS with `extra` flags: exit
+/// status and the lines it printed.
+fn sim_run(fr: &FreeRadius, pki: &TestPki, creds: &Creds, extra: &[&str]) -> (bool, String) {
+    let out = Command::new(fourway_sim_binary())
+        .arg("run")
+        .arg("--server")
+        .arg(format!("127.0.0.1:{}", fr.port))
+        .args(["--secret", common::SECRET, "--identity", &creds.name])
+        .arg("--cert")
+        .arg(&creds.cert)
+        .arg("--key")
+        .arg(&creds.key)
+        .arg("--ca")
+        .arg(&pki.ca_cert)
+        .args(extra)
+        .output()
+        .expect("run fourway-sim");
+    let text = format!(
+        "fourway-sim run {}:\n{}{}\nFreeRADIUS log:\n{}",
+        extra.join(" "),
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+        std::fs::read_to_string(&fr.log).unwrap_or_default()
+    );
+    (out.status.success(), text)
+}
+
+/// The value of `key=` in a report line.
+fn field<'a>(line: &'a str, key: &str) -> Option<&'a str> {
+    line.split_whitespace()
+        .find_map(|w| w.strip_prefix(key)?.strip_prefix('='))
+}
+
+/// The handshakes and data frames of one report line succeeded: both sides
+/// started from the same PMK and installed the same PTK and GTK.
+fn assert_keys_agree(line: &str, ctx: &str) {
+    for (key, want) in [
+        ("pmk", "match"),
+        ("ptk", "installed"),
+        ("gtk", "installed"),
+        ("ccmp", "ok"),
+    ] {
+        assert_eq!(field(line, key), Some(want), "{key} in {ctx}");
+    }
+    assert!(!line.contains("error="), "{ctx}");
+}
+
+// The WPA2 and WPA3-Enterprise AKMs through FreeRADIUS 3.2 with ECDSA P-256
+// certificates (its default suites): `fourway-sim run` authenticates with
+// EAP-TLS, the AP takes the PMK from FreeRADIUS's MS-MPPE-Recv-Key, the
+// station from its own MSK.
+#[test]
+fn akm1_and_akm5_through_fourway_sim_run_against_freeradius() {
+    let dir = TempDir::new("fourway-sim-freeradius");
+    let pki = TestPki::create(dir.path());
+    let files = ServerFiles {
+        cert: &pki.server.cert,
+        key: &pki.server.key,
+        ca: &pki.ca_cert,
+    };
+    let fr = start_freeradius(dir.path(), &files, Suites::Default);
+    let station_line = |text: &str| -> String {
+        let lines: Vec<&str> = text
+            .lines()
+            .filter(|l| l.starts_with("station 1 "))
+            .collect();
+        assert_eq!(lines.len(), 1, "{text}");
+        lines[0].to_owned()
+    };
+
+    // AKM 1 on TLS 1.2: PTK from the SHA-1 PRF, HMAC-SHA-1 MIC.
+    let (ok, text) = sim_run(&fr, &pki, &pki.good, &["--akm", "1", "--tls", "1.2"]);
+    assert!(ok, "{text}");
+    let line = station_line(&text);
+    assert_eq!(field(&line, "tls"), Some("1.2"), "{text}");
+    assert_keys_agree(&line, &text);
+    assert_eq!(field(&line, "pmf"), None, "{text}");
+
+    // AKM 5 with management frame protection required (MFPC and MFPR): the
+    // IGTK in message 3, and a BIP-CMAC-128 deauthentication accepted after
+    // an unprotected, a forged and a replayed one were refused.
+    let (ok, text) = sim_run(
+        &fr,
+        &pki,
+        &pki.good,
+        &["--akm", "5", "--pmf", "required", "--tls", "1.3"],
+    );
+    assert!(ok, "{text}");
+    let line = station_line(&text);
+    assert_eq!(field(&line, "tls"), Some("1.3"), "{text}");
+    assert_keys_agree(&line, &text);
+    assert_eq!(field(&line, "pmf"), Some("ok"), "{text}");
+
+    // AKM 5 with PMKSA caching: the full authentication through FreeRADIUS,
+    // then the reassociation naming the PMKID (HMAC-SHA-256 of the PMK
+    // FreeRADIUS delivered), handshakes on the cached PMKs, no EAP.
+    let (ok, text) = sim_run(&fr, &pki, &pki.good, &["--akm", "5", "--pmksa-cache"]);
+    assert!(ok, "{text}");
+    let lines: Vec<&str> = text
+        .lines()
+        .filter(|l| l.starts_with("station 1 "))
+        .collect();
+    assert_eq!(lines.len(), 2, "{text}");
+    let (full, cached) = (lines[0], lines[1]);
+    assert_eq!(field(full, "method"), Some("tls"), "{text}");
+    assert_ne!(field(full, "round-trips"), Some("0"), "{text}");
+    assert_keys_agree(full, &text);
+    assert_eq!(field(cached, "pmksa"), Some("cached"), "{text}");
+    assert_eq!(field(cached, "round-trips"), Some("0"), "{text}");
+    assert_eq!(field(cached, "pmkid").map(str::len), Some(32), "{text}");
+    assert_keys_agree(cached, &text);
+
+    // Negative control: a client certificate from a CA FreeRADIUS does not
+    // trust gets an Access-Reject and no handshake.
+    let (ok, text) = sim_run(&fr, &pki, &pki.untrusted, &["--akm", "5"]);
+    assert!(!ok, "{text}");
+    let line = station_line(&text);
+    assert_eq!(field(&line, "radius"), Some("FAILED"), "{text}");
+    assert_eq!(field(&line, "ptk"), Some("-"), "{text}");
+    assert!(!line.contains("pmk="), "{text}");
 }
