@@ -245,6 +245,14 @@ fn start_freeradius(dir: &Path, files: &ServerFiles, suites: Suites) -> FreeRadi
     let repo = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
     let raddb = dir.join("raddb");
     let port = common::free_udp_port();
+    // An accounting port of its own: with 0, FreeRADIUS binds 1813, and
+    // two instances (the tests of this file run in parallel) collide.
+    let acct_port = loop {
+        let p = common::free_udp_port();
+        if p != port {
+            break p;
+        }
+    };
     let (restrict, check) = match suites {
         Suites::Default => (String::new(), String::new()),
         Suites::B192 => (
@@ -269,7 +277,7 @@ sed -i -e "s|^raddbdir = .*|raddbdir = {raddb}|" -e "s|^logdir = .*|logdir = {di
     -e 's|^proxy_requests  *= yes|proxy_requests = no|' "{raddb}/radiusd.conf"
 rm -f "{raddb}"/sites-enabled/* "{raddb}"/mods-enabled/*
 for m in eap pap files; do ln -s "../mods-available/$m" "{raddb}/mods-enabled/$m"; done
-sed -e "s|@AUTH_PORT@|{port}|" -e "s|@ACCT_PORT@|0|" "{repo}/bench/freeradius/site" >"{raddb}/sites-enabled/bench"
+sed -e "s|@AUTH_PORT@|{port}|" -e "s|@ACCT_PORT@|{acct_port}|" "{repo}/bench/freeradius/site" >"{raddb}/sites-enabled/bench"
 sed -e "s|@SECRET@|{secret}|" "{repo}/bench/freeradius/clients.conf" >"{raddb}/clients.conf"
 : >"{raddb}/mods-config/files/authorize"
 sed -e "s|@KEY@|{key}|" -e "s|@CERT@|{cert}|" -e "s|@CA@|{ca}|" -e "s|@CA_PATH@|{ca_dir}|" \
