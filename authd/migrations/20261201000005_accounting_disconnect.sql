@@ -11,7 +11,14 @@
 -- (Acct-Input-Gigawords * 2^32 + Acct-Input-Octets, RFC 2869 section 5.1),
 -- clamped to the largest BIGINT. stop_time NULL: the session is online.
 -- class is the Class attribute (RFC 2865 section 5.25) as the NAS echoed it:
--- the text when it is printable UTF-8, else 'hex:' and its hex.
+-- the text when it is printable UTF-8, else 'hex:' and its hex. When the
+-- Class is one authd issued in the Access-Accept, auth_user, auth_method and
+-- auth_serial hold what it names: the user authd authorized (the
+-- certificate's identity or the mapped inner identity), the EAP method or
+-- 'pap', and the client certificate's serial (EAP-TLS). They tie the
+-- accounting to the authentication, also when User-Name differs, and name
+-- the sessions to disconnect when that user is disabled or deleted or that
+-- certificate revoked.
 CREATE TABLE acct_sessions (
     session_key            TEXT PRIMARY KEY,
     acct_session_id        TEXT NOT NULL,
@@ -27,6 +34,9 @@ CREATE TABLE acct_sessions (
     calling_station_id     TEXT,
     framed_ip_address      TEXT,
     class                  TEXT,
+    auth_user              TEXT,
+    auth_method            TEXT,
+    auth_serial            TEXT,
     start_time             BIGINT,
     last_update            BIGINT NOT NULL,
     stop_time              BIGINT,
@@ -47,6 +57,8 @@ CREATE TABLE acct_sessions (
 );
 
 CREATE INDEX acct_sessions_user_name ON acct_sessions (user_name);
+CREATE INDEX acct_sessions_auth_user ON acct_sessions (auth_user);
+CREATE INDEX acct_sessions_auth_serial ON acct_sessions (auth_serial);
 CREATE INDEX acct_sessions_nas_open ON acct_sessions (nas_name, stop_time);
 CREATE INDEX acct_sessions_open_last_update ON acct_sessions (stop_time, last_update);
 

@@ -18,9 +18,21 @@ pub struct Metrics {
     pub duplicates_in_progress: AtomicU64,
     pub sessions_evicted: AtomicU64,
     pub sessions_expired: AtomicU64,
-    pub accounting: AtomicU64,
+    /// Accounting-Requests recorded in the store and acknowledged.
+    pub accounting_written: AtomicU64,
+    /// Accounting-Requests left unanswered because the store could not
+    /// record them (the NAS retransmits).
+    pub accounting_write_failures: AtomicU64,
+    /// Status-Server requests answered (RFC 5997), on either port.
+    pub status_server_answered: AtomicU64,
+    /// Status-Server requests left unanswered because the store is
+    /// unusable: the health signal a NAS or proxy watches.
+    pub status_server_unanswered: AtomicU64,
     drops: Mutex<BTreeMap<&'static str, u64>>,
     reject_reasons: Mutex<BTreeMap<&'static str, u64>>,
+    /// Disconnect-Request outcomes (RFC 5176): "ack", "nak", "timeout",
+    /// "error" (could not be sent).
+    disconnect_results: Mutex<BTreeMap<&'static str, u64>>,
 }
 
 fn bump(map: &Mutex<BTreeMap<&'static str, u64>>, label: &'static str) {
@@ -44,6 +56,15 @@ impl Metrics {
         bump(&self.reject_reasons, label);
     }
 
+    /// A Disconnect-Request finished, by outcome.
+    pub fn disconnect_result(&self, label: &'static str) {
+        bump(&self.disconnect_results, label);
+    }
+
+    pub fn disconnect_results(&self) -> BTreeMap<&'static str, u64> {
+        crate::sync::lock(&self.disconnect_results).clone()
+    }
+
     pub fn drops(&self) -> BTreeMap<&'static str, u64> {
         crate::sync::lock(&self.drops).clone()
     }
@@ -56,7 +77,7 @@ impl Metrics {
     pub fn summary(&self) -> String {
         let l = |c: &AtomicU64| c.load(Ordering::Relaxed);
         format!(
-            "requests={} accepts={} rejects={} challenges={} duplicates_replayed={} duplicates_in_progress={} sessions_evicted={} sessions_expired={} accounting={} drops={:?} reject_reasons={:?}",
+            "requests={} accepts={} rejects={} challenges={} duplicates_replayed={} duplicates_in_progress={} sessions_evicted={} sessions_expired={} accounting_written={} accounting_write_failures={} status_server_answered={} status_server_unanswered={} drops={:?} reject_reasons={:?} disconnect_results={:?}",
             l(&self.requests),
             l(&self.accepts),
             l(&self.rejects),
@@ -65,9 +86,13 @@ impl Metrics {
             l(&self.duplicates_in_progress),
             l(&self.sessions_evicted),
             l(&self.sessions_expired),
-            l(&self.accounting),
+            l(&self.accounting_written),
+            l(&self.accounting_write_failures),
+            l(&self.status_server_answered),
+            l(&self.status_server_unanswered),
             self.drops(),
             self.rejects(),
+            self.disconnect_results(),
         )
     }
 }
