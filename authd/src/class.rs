@@ -147,6 +147,24 @@ pub fn encode(
     out
 }
 
+/// The serial of DER certificate `der` as the store writes serials
+/// (lowercase hex, no leading zero octets).
+pub fn certificate_serial(der: &[u8]) -> Option<String> {
+    let (_, cert) = x509_parser::parse_x509_certificate(der).ok()?;
+    crate::store::normalize_serial(&hex::encode(cert.raw_serial())).ok()
+}
+
+/// The Class of an EAP authentication: the method, the authorized `user`,
+/// and the serial of the client certificate when the peer presented one.
+pub fn for_eap(peer: &eap_methods::server::PeerVerified, user: &str, unix_time: i64) -> String {
+    let method = Method::of_eap(peer.method).unwrap_or(Method::Tls);
+    let serial = peer
+        .peer_certificates
+        .first()
+        .and_then(|c| certificate_serial(c.as_ref()));
+    issue(method, user, serial.as_deref(), unix_time)
+}
+
 /// Reads a Class value back; `None` when it is not a version 1 Class of
 /// authd (another server's, or altered).
 pub fn parse(value: &[u8]) -> Option<ClassInfo> {
