@@ -19,6 +19,9 @@
 //! server looks too; created (mode 0600) if absent.
 
 mod import;
+mod session;
+
+pub use session::SessionCommand;
 
 use std::fmt::Write as _;
 use std::fs;
@@ -85,6 +88,13 @@ pub enum AdminCommand {
         /// Number of entries, newest last.
         #[arg(long, default_value_t = 50)]
         limit: u32,
+    },
+    /// Accounting sessions recorded in the store.
+    Session {
+        #[command(flatten)]
+        db: DbArgs,
+        #[command(subcommand)]
+        cmd: SessionCommand,
     },
     /// Show the version of the store schema this binary expects.
     SchemaVersion,
@@ -461,6 +471,12 @@ pub async fn execute(cmd: AdminCommand, out: &mut String) -> Result<(), AdminErr
         AdminCommand::Group { db, cmd } => {
             let store = open_store(&db).await?;
             let r = group_command(&store, cmd, db.json, out).await;
+            store.close().await;
+            r
+        }
+        AdminCommand::Session { db, cmd } => {
+            let store = open_store(&db).await?;
+            let r = session::session_command(&store, cmd, db.json, out).await;
             store.close().await;
             r
         }
