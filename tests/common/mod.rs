@@ -18,6 +18,7 @@ use std::thread;
 use std::time::{Duration, Instant, SystemTime};
 
 pub mod radius;
+pub mod wired;
 
 use authd::config::{ClientConfig, Config, DatabaseConfig, Secret, TlsConfig};
 use authd::pki::{CertificateAuthority, KeyKind, RevocationReason};
@@ -394,6 +395,12 @@ impl Server {
             .expect("kill");
         assert!(status.success());
         wait_bounded(&mut self.child, Duration::from_secs(10));
+    }
+
+    /// Kills the server with SIGKILL (no shutdown, no flush) and reaps it.
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 
     /// Everything the server wrote so far.
