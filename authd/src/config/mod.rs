@@ -21,6 +21,9 @@ use zeroize::Zeroizing;
 
 use crate::cidr::IpNet;
 
+mod metrics;
+pub use metrics::{DEFAULT_LISTEN as DEFAULT_METRICS_LISTEN, MetricsConfig};
+
 /// The whole configuration file.
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
@@ -48,6 +51,9 @@ pub struct Config {
     /// Logging.
     #[serde(default)]
     pub log: LogConfig,
+    /// The Prometheus endpoint; absent: none.
+    #[serde(default, skip_serializing_if = "MetricsConfig::is_off")]
+    pub metrics: MetricsConfig,
     /// User store; absent means no store (certificate-only authorisation).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub database: Option<DatabaseConfig>,
@@ -863,6 +869,7 @@ impl Config {
             pap: PapConfig::default(),
             store_breaker: StoreBreakerConfig::default(),
             log: LogConfig::default(),
+            metrics: MetricsConfig::default(),
             database: None,
         }
     }

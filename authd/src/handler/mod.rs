@@ -31,7 +31,7 @@ use crate::admission::{self, Admitted, Origin};
 use crate::clients::{NasClient, NasClients};
 use crate::dedupe::{DuplicateCache, Lookup, RequestKey};
 use crate::logsafe::{self, escaped};
-use crate::metrics::{KeyedRateLimit, Metrics, RateLimitedLog};
+use crate::metrics::{AuthMethod, KeyedRateLimit, Metrics, RateLimitedLog};
 use crate::pap::{PapOutcome, PasswordCache};
 use crate::policy::{Decision, Policy};
 use crate::reply;
@@ -145,7 +145,9 @@ impl AuthHandler {
 
     /// Replace the client list and TLS configuration (SIGHUP). Conversations
     /// in progress keep the configuration they started with.
-    pub fn reload(&self, clients: NasClients, tls: EapTls) {
+    pub fn reload(&self, mut clients: NasClients, tls: EapTls) {
+        // Outside the write lock: the request path keeps reading meanwhile.
+        clients.inherit_counters(&self.live().0);
         let mut live = crate::sync::write(&self.live);
         *live = Live {
             clients: Arc::new(clients),
@@ -155,7 +157,9 @@ impl AuthHandler {
 
     /// Replace only the client list (NAS clients changed in the store);
     /// the TLS configuration stays.
-    pub fn reload_clients(&self, clients: NasClients) {
+    pub fn reload_clients(&self, mut clients: NasClients) {
+        // Outside the write lock: the request path keeps reading meanwhile.
+        clients.inherit_counters(&self.live().0);
         let mut live = crate::sync::write(&self.live);
         live.clients = Arc::new(clients);
     }
@@ -196,8 +200,10 @@ impl AuthHandler {
         let Some(store) = self.policy.store() else {
             return;
         };
+        use std::sync::atomic::Ordering::Relaxed;
         match store.changes_generation().await {
             Ok(g) => {
+                self.metrics.store_changes_readable.store(true, Relaxed);
                 if self.policy.set_store_generation(g) {
                     debug!(
                         generation = g,
@@ -209,6 +215,7 @@ impl AuthHandler {
                 }
             }
             Err(e) => {
+                self.metrics.store_changes_readable.store(false, Relaxed);
                 self.policy.store_generation_unknown();
                 if let Some(pap) = &self.pap {
                     pap.generation_unknown();
@@ -284,6 +291,7 @@ impl AuthHandler {
         let (clients, tls) = self.live();
         let Admitted { client, packet, .. } = self.admit(&clients, from, data, now)?;
         Metrics::inc(&self.metrics.requests);
+        client.counters.count(packet.code());
 
         let key = RequestKey {
             from,
@@ -300,6 +308,7 @@ impl AuthHandler {
             Lookup::Replay(reply) => {
                 Metrics::inc(&self.metrics.duplicates_replayed);
                 debug!(peer = %from, id = packet.identifier(), "retransmission answered from the duplicate cache");
+                client.counters.count_reply(&reply);
                 return Some(reply);
             }
         }
@@ -317,6 +326,7 @@ impl AuthHandler {
         match reply {
             Some(bytes) => {
                 self.dedupe.complete(key, bytes.clone(), now);
+                client.counters.count_reply(&bytes);
                 Some(bytes)
             }
             None => {
@@ -369,7 +379,10 @@ impl AuthHandler {
 }
 
 mod access;
+mod observe;
 mod pap;
+
+pub use observe::StoreHealth;
 
 use access::Conversation;
 
