@@ -12,7 +12,7 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 # Debian packages the tests need. Add to this list, one place only.
-APT_PACKAGES="eapoltest hostapd wpasupplicant iproute2 tshark postgresql freeradius jq"
+APT_PACKAGES="eapoltest hostapd wpasupplicant iproute2 tshark postgresql freeradius jq systemd"
 # The command each package provides, to tell whether it is installed.
 declare -A PROVIDES=(
     [eapoltest]=eapol_test
@@ -23,6 +23,7 @@ declare -A PROVIDES=(
     [postgresql]=pg_ctlcluster
     [freeradius]=freeradius
     [jq]=jq
+    [systemd]=systemd-analyze
 )
 
 FUZZ_SECONDS="${FUZZ_SECONDS:-15}"

@@ -190,6 +190,7 @@ pub(crate) mod tests {
             secret: Zeroizing::new(SECRET.to_vec()),
             require_message_authenticator: require_ma,
             limit_proxy_state: limit_ps,
+            counters: Default::default(),
         }
     }
 

@@ -21,6 +21,8 @@ pub struct NasClient {
     /// Drop a request with Proxy-State but no Message-Authenticator even
     /// where Message-Authenticator is not required (BlastRADIUS).
     pub limit_proxy_state: bool,
+    /// Packets from and to this client, by code (the metrics endpoint).
+    pub counters: Arc<crate::metrics::ClientCounters>,
 }
 
 impl std::fmt::Debug for NasClient {
@@ -131,6 +133,24 @@ impl NasClients {
         self.clients.len()
     }
 
+    /// A client of this (new) table named as one of `old` takes over the
+    /// old one's counters, so a reload does not reset them. Only for a
+    /// table not shared yet: a client already shared keeps its own.
+    pub fn inherit_counters(&mut self, old: &NasClients) {
+        let by_name: HashMap<&str, &Arc<crate::metrics::ClientCounters>> = old
+            .clients
+            .iter()
+            .map(|c| (c.name.as_str(), &c.counters))
+            .collect();
+        for c in &mut self.clients {
+            if let Some(c) = Arc::get_mut(c)
+                && let Some(counters) = by_name.get(c.name.as_str())
+            {
+                c.counters = Arc::clone(counters);
+            }
+        }
+    }
+
     pub fn is_empty(&self) -> bool {
         self.clients.is_empty()
     }
@@ -162,7 +182,24 @@ mod tests {
             secret: Zeroizing::new(b"s".to_vec()),
             require_message_authenticator: true,
             limit_proxy_state: true,
+            counters: Default::default(),
         }
+    }
+
+    #[test]
+    fn counters_survive_a_reload_by_name() {
+        let old = NasClients::new(vec![client("a", "10.0.0.1/32"), client("b", "10.0.0.2/32")]);
+        old.lookup("10.0.0.1".parse().unwrap())
+            .unwrap()
+            .counters
+            .count(radius_proto::Code::AccessRequest);
+        let mut new = NasClients::new(vec![client("a", "10.0.0.9/32"), client("c", "10.0.0.2/32")]);
+        new.inherit_counters(&old);
+        let a = new.lookup("10.0.0.9".parse().unwrap()).unwrap();
+        assert!(a.counters.any_request());
+        // Positive control: a new name starts from zero, even at b's address.
+        let c = new.lookup("10.0.0.2".parse().unwrap()).unwrap();
+        assert!(!c.counters.any_request());
     }
 
     #[test]

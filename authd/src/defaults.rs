@@ -1,6 +1,7 @@
 //! The embedded development default: what `authd` with no arguments runs.
 //!
-//! Listens on 127.0.0.1:1812 (and 1813 for accounting), trusts 127.0.0.1 with
+//! Listens on 127.0.0.1:1812 (1813 for accounting, metrics on
+//! 127.0.0.1:18130), trusts 127.0.0.1 with
 //! the secret `testing123`, and uses a development PKI generated in the data
 //! directory on first start (never overwritten). It also writes, next to the
 //! PKI, an `eapol_test` configuration for the demo user and the same settings
@@ -51,6 +52,10 @@ crl = [{crl}]
 
 [database]
 url = {db}
+
+# Prometheus scrape endpoint (GET /metrics); no authentication: loopback.
+[metrics]
+listen = "{metrics}"
 "#,
         secret = DEFAULT_SECRET,
         cert = quoted(&absolute(&pki.server_cert)),
@@ -58,6 +63,7 @@ url = {db}
         ca = quoted(&absolute(&pki.ca_cert)),
         crl = quoted(&absolute(&pki.crl)),
         db = toml::Value::String(crate::store::default_url(&absolute(&pki.dir))),
+        metrics = crate::config::DEFAULT_METRICS_LISTEN,
     )
 }
 
@@ -104,6 +110,7 @@ pub fn prepare(data_dir: &Path) -> Result<Prepared, Box<dyn std::error::Error>> 
          \x20 CA certificate: {}\n\
          \x20 demo user {:?}: certificate {} key {}\n\
          \x20 NAS client: 127.0.0.1, secret {:?}\n\
+         \x20 metrics: http://{}/metrics\n\
          \x20 the same settings as a config file: {}\n\
          \x20 try it: eapol_test -c {} -a 127.0.0.1 -s {}",
         if created {
@@ -117,6 +124,7 @@ pub fn prepare(data_dir: &Path) -> Result<Prepared, Box<dyn std::error::Error>> 
         absolute(&pki.client_cert).display(),
         absolute(&pki.client_key).display(),
         DEFAULT_SECRET,
+        crate::config::DEFAULT_METRICS_LISTEN,
         absolute(&config_file).display(),
         absolute(&eapol_file).display(),
         DEFAULT_SECRET,

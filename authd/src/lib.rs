@@ -20,6 +20,7 @@ pub mod gencache;
 pub mod handler;
 pub mod logsafe;
 pub mod metrics;
+pub mod metrics_http;
 pub mod pap;
 pub mod pki;
 pub mod policy;

@@ -5,8 +5,16 @@
 use std::collections::{BTreeMap, HashMap};
 use std::hash::Hash;
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
+
+pub mod client;
+pub mod exposition;
+pub mod latency;
+pub mod render;
+
+pub use client::ClientCounters;
+pub use latency::AuthMethod;
 
 #[derive(Default)]
 pub struct Metrics {
@@ -28,6 +36,10 @@ pub struct Metrics {
     /// Status-Server requests left unanswered because the store is
     /// unusable: the health signal a NAS or proxy watches.
     pub status_server_unanswered: AtomicU64,
+    /// Authentication latency by method (the Prometheus histogram).
+    pub latency: latency::Latency,
+    /// The last poll of the store's change generation worked.
+    pub store_changes_readable: AtomicBool,
     drops: Mutex<BTreeMap<&'static str, u64>>,
     reject_reasons: Mutex<BTreeMap<&'static str, u64>>,
     /// Disconnect-Request outcomes (RFC 5176): "ack", "nak", "timeout",
@@ -54,6 +66,15 @@ impl Metrics {
     pub fn reject_reason(&self, label: &'static str) {
         Self::inc(&self.rejects);
         bump(&self.reject_reasons, label);
+    }
+
+    /// A conversation of `method` that started at `started` ended now
+    /// with an Access-Accept or Access-Reject.
+    pub fn auth_finished(&self, method: Option<AuthMethod>, started: Instant) {
+        if let Some(method) = method {
+            self.latency
+                .observe(method, Instant::now().saturating_duration_since(started));
+        }
     }
 
     /// A Disconnect-Request finished, by outcome.

@@ -62,6 +62,7 @@ pub fn nas_clients(config: &Config) -> NasClients {
                 secret: zeroize::Zeroizing::new(c.secret.expose().to_vec()),
                 require_message_authenticator: c.require_message_authenticator,
                 limit_proxy_state: c.limit_proxy_state,
+                counters: Default::default(),
             })
             .collect(),
     )
@@ -135,6 +136,9 @@ pub struct Server {
     /// TLS ticket keys (from the store if any), when resumption is on.
     tickets: Option<Arc<TicketKeyring>>,
     store: Option<Store>,
+    /// The Prometheus endpoint (`[metrics] listen`), when configured.
+    metrics: Option<tokio::net::TcpListener>,
+    started: std::time::SystemTime,
 }
 
 /// The store with the credential key of `db` loaded, or created on first
@@ -250,6 +254,19 @@ impl Server {
                 "PAP on (User-Password against the store)"
             );
         }
+        // Before the RADIUS socket: once authd logs that it listens for
+        // requests, the metrics endpoint is bound too.
+        let metrics =
+            match config.metrics.listen {
+                Some(addr) => Some(crate::metrics_http::bind(addr).await.map_err(|source| {
+                    ServerError::Bind {
+                        what: "metrics",
+                        addr,
+                        source,
+                    }
+                })?),
+                None => None,
+            };
         let auth = bind_udp("authentication", config.listen.auth).await?;
         let acct = match config.listen.acct {
             Some(addr) if store.is_some() => {
@@ -284,6 +301,8 @@ impl Server {
             client_sync,
             tickets,
             store,
+            metrics,
+            started: std::time::SystemTime::now(),
         })
     }
 
@@ -296,12 +315,17 @@ impl Server {
         self.acct.as_ref().map(|s| s.local_addr())
     }
 
+    /// The metrics endpoint's address, when it listens.
+    pub fn metrics_addr(&self) -> Option<SocketAddr> {
+        self.metrics.as_ref().and_then(|l| l.local_addr().ok())
+    }
+
     pub fn handler(&self) -> Arc<AuthHandler> {
         self.handler.clone()
     }
 
     /// Serve until `shutdown` is cancelled.
-    pub async fn run(self, shutdown: CancellationToken) {
+    pub async fn run(mut self, shutdown: CancellationToken) {
         let limit = Arc::new(Semaphore::new(MAX_IN_FLIGHT));
         let mut tasks = JoinSet::new();
         let sockets = std::iter::once((self.auth.clone(), Port::Auth))
@@ -336,6 +360,15 @@ impl Server {
             ));
         }
         tasks.spawn(housekeeping(self.handler.clone(), shutdown.clone()));
+        if let Some(listener) = self.metrics.take() {
+            let (handler, started) = (self.handler.clone(), self.started);
+            tasks.spawn(crate::metrics_http::serve(
+                listener,
+                handler,
+                started,
+                shutdown.clone(),
+            ));
+        }
         if let Some(sync) = &self.client_sync {
             let handler = self.handler.clone();
             tasks.spawn(crate::store::run_client_refresh(

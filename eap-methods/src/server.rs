@@ -387,6 +387,12 @@ impl ServerSession {
         self.identity.as_deref()
     }
 
+    /// The method proposed last (the one running, or the one that ended
+    /// the conversation); `None` before the identity was answered.
+    pub fn method(&self) -> Option<EapType> {
+        self.proposed.last().copied()
+    }
+
     /// Whether Success or Failure was produced.
     pub fn is_finished(&self) -> bool {
         matches!(self.state, State::Finished)

@@ -106,7 +106,10 @@ fn retransmission_with_new_delay_keeps_key_and_event_time() {
 fn key_separates_fields_and_nas() {
     let k = session_key("ap1", b"ab", b"c", b"");
     assert_eq!(k.len(), 64);
-    assert!(k.bytes().all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase()));
+    assert!(
+        k.bytes()
+            .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase())
+    );
     // Length prefixes: moving an octet between fields changes the key.
     assert_ne!(k, session_key("ap1", b"a", b"bc", b""));
     assert_ne!(k, session_key("ap2", b"ab", b"c", b""));
@@ -150,7 +153,10 @@ fn refusals() {
         (dict::ACCT_SESSION_ID, b"S"),
         (dict::FRAMED_IP_ADDRESS, &[10, 0, 0]),
     ]);
-    assert_eq!(parsed(&bad_ip, 0).unwrap_err().label(), "acct_bad_attribute_length");
+    assert_eq!(
+        parsed(&bad_ip, 0).unwrap_err().label(),
+        "acct_bad_attribute_length"
+    );
     // Accounting-On needs no session id (positive control of the rule).
     let on = request(&[(dict::ACCT_STATUS_TYPE, &u32b(7))]);
     assert_eq!(parsed(&on, 0).unwrap().status, StatusType::AccountingOn);

@@ -22,7 +22,9 @@ use zeroize::Zeroizing;
 use crate::cidr::IpNet;
 
 mod accounting;
+mod metrics;
 pub use accounting::{AccountingConfig, SqliteSynchronous};
+pub use metrics::{DEFAULT_LISTEN as DEFAULT_METRICS_LISTEN, MetricsConfig};
 
 /// The whole configuration file.
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -54,6 +56,9 @@ pub struct Config {
     /// Accounting (RFC 2866) into the store.
     #[serde(default)]
     pub accounting: AccountingConfig,
+    /// The Prometheus endpoint; absent: none.
+    #[serde(default, skip_serializing_if = "MetricsConfig::is_off")]
+    pub metrics: MetricsConfig,
     /// User store; absent means no store (certificate-only authorisation).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub database: Option<DatabaseConfig>,
@@ -870,6 +875,7 @@ impl Config {
             store_breaker: StoreBreakerConfig::default(),
             log: LogConfig::default(),
             accounting: AccountingConfig::default(),
+            metrics: MetricsConfig::default(),
             database: None,
         }
     }

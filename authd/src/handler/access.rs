@@ -253,6 +253,8 @@ impl AuthHandler {
                 None
             }
             Outcome::Failure { eap, reason } => {
+                let method = conv.eap.method().and_then(AuthMethod::of_eap);
+                self.metrics.auth_finished(method, conv.started);
                 let who = conv
                     .inner_identity
                     .as_deref()
@@ -308,6 +310,8 @@ impl AuthHandler {
                 }
                 let reply = self.respond(packet, client, b)?;
                 Metrics::inc(&self.metrics.accepts);
+                let method = AuthMethod::of_eap(auth.peer.method);
+                self.metrics.auth_finished(method, conv.started);
                 info!(
                     client = %client.name,
                     user = logsafe::escape(&accept.user_name),

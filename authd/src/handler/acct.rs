@@ -49,7 +49,8 @@ impl AuthHandler {
         let (clients, _) = self.live();
         let Admitted { client, packet, .. } =
             self.admit(&clients, Origin::udp_to(from, Port::Acct), data, now)?;
-        let key = match self.duplicate(from, &packet, now) {
+        client.counters.count(packet.code());
+        let key = match self.duplicate(from, &client, &packet, now) {
             Ok(key) => key,
             Err(replay) => return replay,
         };
@@ -59,7 +60,7 @@ impl AuthHandler {
             self.accounting_request(from, &packet, &client, now, unix_now)
                 .await
         };
-        self.finish(key, reply, now)
+        self.finish(key, &client, reply, now)
     }
 
     /// Whether the store can be used now: no store configured, or the
@@ -69,7 +70,7 @@ impl AuthHandler {
             return true;
         }
         let breaker_open = self.policy.breaker().is_some_and(|b| b.is_open(now));
-        !breaker_open && self.store_poll_ok.load(Ordering::Relaxed)
+        !breaker_open && self.metrics.store_changes_readable.load(Ordering::Relaxed)
     }
 
     /// Status-Server on either port: answered with `code` while the store
@@ -88,7 +89,11 @@ impl AuthHandler {
             }
             return None;
         }
-        let reply = self.respond(packet, client, PacketBuilder::new(code, packet.identifier()))?;
+        let reply = self.respond(
+            packet,
+            client,
+            PacketBuilder::new(code, packet.identifier()),
+        )?;
         Metrics::inc(&self.metrics.status_server_answered);
         Some(reply)
     }

@@ -31,7 +31,7 @@ use crate::admission::{self, Admitted, Origin};
 use crate::clients::{NasClient, NasClients};
 use crate::dedupe::{DuplicateCache, Lookup, RequestKey};
 use crate::logsafe::{self, escaped};
-use crate::metrics::{KeyedRateLimit, Metrics, RateLimitedLog};
+use crate::metrics::{AuthMethod, KeyedRateLimit, Metrics, RateLimitedLog};
 use crate::pap::{PapOutcome, PasswordCache};
 use crate::policy::{Decision, Policy};
 use crate::reply;
@@ -96,8 +96,6 @@ pub struct AuthHandler {
     eviction_log: RateLimitedLog,
     /// Accounting writes and Status-Server left unanswered: the store.
     store_down_log: RateLimitedLog,
-    /// The last change-generation poll worked (true until one fails).
-    store_poll_ok: std::sync::atomic::AtomicBool,
     reject_log: KeyedRateLimit<(String, &'static str)>,
 }
 
@@ -140,7 +138,6 @@ impl AuthHandler {
             bad_packet_log: RateLimitedLog::new(Duration::from_millis(100)),
             eviction_log: RateLimitedLog::new(Duration::from_secs(1)),
             store_down_log: RateLimitedLog::new(Duration::from_secs(1)),
-            store_poll_ok: std::sync::atomic::AtomicBool::new(true),
             reject_log: KeyedRateLimit::new(
                 REJECT_LINES_PER_SECOND,
                 Duration::from_secs(1),
@@ -151,7 +148,9 @@ impl AuthHandler {
 
     /// Replace the client list and TLS configuration (SIGHUP). Conversations
     /// in progress keep the configuration they started with.
-    pub fn reload(&self, clients: NasClients, tls: EapTls) {
+    pub fn reload(&self, mut clients: NasClients, tls: EapTls) {
+        // Outside the write lock: the request path keeps reading meanwhile.
+        clients.inherit_counters(&self.live().0);
         let mut live = crate::sync::write(&self.live);
         *live = Live {
             clients: Arc::new(clients),
@@ -161,7 +160,9 @@ impl AuthHandler {
 
     /// Replace only the client list (NAS clients changed in the store);
     /// the TLS configuration stays.
-    pub fn reload_clients(&self, clients: NasClients) {
+    pub fn reload_clients(&self, mut clients: NasClients) {
+        // Outside the write lock: the request path keeps reading meanwhile.
+        clients.inherit_counters(&self.live().0);
         let mut live = crate::sync::write(&self.live);
         live.clients = Arc::new(clients);
     }
@@ -202,10 +203,10 @@ impl AuthHandler {
         let Some(store) = self.policy.store() else {
             return;
         };
+        use std::sync::atomic::Ordering::Relaxed;
         match store.changes_generation().await {
             Ok(g) => {
-                self.store_poll_ok
-                    .store(true, std::sync::atomic::Ordering::Relaxed);
+                self.metrics.store_changes_readable.store(true, Relaxed);
                 if self.policy.set_store_generation(g) {
                     debug!(
                         generation = g,
@@ -217,8 +218,7 @@ impl AuthHandler {
                 }
             }
             Err(e) => {
-                self.store_poll_ok
-                    .store(false, std::sync::atomic::Ordering::Relaxed);
+                self.metrics.store_changes_readable.store(false, Relaxed);
                 self.policy.store_generation_unknown();
                 if let Some(pap) = &self.pap {
                     pap.generation_unknown();
@@ -293,9 +293,9 @@ impl AuthHandler {
         now: Instant,
     ) -> Option<Arc<[u8]>> {
         let (clients, tls) = self.live();
-        let Admitted { client, packet, .. } =
-            self.admit(&clients, Origin::udp(from), data, now)?;
-        let key = match self.duplicate(from, &packet, now) {
+        let Admitted { client, packet, .. } = self.admit(&clients, Origin::udp(from), data, now)?;
+        client.counters.count(packet.code());
+        let key = match self.duplicate(from, &client, &packet, now) {
             Ok(key) => key,
             Err(replay) => return replay,
         };
@@ -307,7 +307,7 @@ impl AuthHandler {
             Metrics::inc(&self.metrics.requests);
             self.access_request(from, &packet, &client, &tls, now).await
         };
-        self.finish(key, reply, now)
+        self.finish(key, &client, reply, now)
     }
 
     /// The duplicates stage ([`crate::dedupe`]): `Ok(key)` for a new
@@ -315,6 +315,7 @@ impl AuthHandler {
     fn duplicate(
         &self,
         from: SocketAddr,
+        client: &NasClient,
         packet: &Packet<&[u8]>,
         now: Instant,
     ) -> Result<RequestKey, Option<Arc<[u8]>>> {
@@ -333,6 +334,7 @@ impl AuthHandler {
             Lookup::Replay(reply) => {
                 Metrics::inc(&self.metrics.duplicates_replayed);
                 debug!(peer = %from, id = packet.identifier(), "retransmission answered from the duplicate cache");
+                client.counters.count_reply(&reply);
                 Err(Some(reply))
             }
         }
@@ -343,12 +345,14 @@ impl AuthHandler {
     fn finish(
         &self,
         key: RequestKey,
+        client: &NasClient,
         reply: Option<Arc<[u8]>>,
         now: Instant,
     ) -> Option<Arc<[u8]>> {
         match reply {
             Some(bytes) => {
                 self.dedupe.complete(key, bytes.clone(), now);
+                client.counters.count_reply(&bytes);
                 Some(bytes)
             }
             None => {
@@ -402,7 +406,10 @@ impl AuthHandler {
 
 mod access;
 mod acct;
+mod observe;
 mod pap;
+
+pub use observe::StoreHealth;
 
 use access::Conversation;
 

@@ -63,6 +63,7 @@ impl AuthHandler {
                 None
             }
             PapOutcome::Reject { label, why } => {
+                self.metrics.auth_finished(Some(AuthMethod::Pap), now);
                 self.reject(packet, client, None, label, &why, user_name)
             }
             PapOutcome::Accept { accept, cached } => {
@@ -81,6 +82,7 @@ impl AuthHandler {
                 }
                 let reply = self.respond(packet, client, b)?;
                 Metrics::inc(&self.metrics.accepts);
+                self.metrics.auth_finished(Some(AuthMethod::Pap), now);
                 if cached {
                     // The fast path: one line per request would cost more
                     // than the check itself; verbose logs show it.

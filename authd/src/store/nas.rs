@@ -66,6 +66,7 @@ impl ClientEntry {
             secret: self.secret.clone(),
             require_message_authenticator: self.require_message_authenticator,
             limit_proxy_state: self.limit_proxy_state,
+            counters: Default::default(),
         }
     }
 }
