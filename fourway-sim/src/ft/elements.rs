@@ -205,7 +205,7 @@ pub fn unwrap_gtk(kek: &[u8], sub: &[u8]) -> Result<FtGtk, EapolError> {
 /// (little endian), IPN, Key Length, AES key wrap of the IGTK (a multiple
 /// of 8 octets: no padding), as hostapd's `wpa_ft_igtk_subelem` writes it.
 pub fn wrap_igtk(kek: &[u8], igtk: &FtIgtk) -> Result<Vec<u8>, EapolError> {
-    if igtk.key.len() % 8 != 0 {
+    if !igtk.key.len().is_multiple_of(8) {
         return Err(EapolError::BadElement);
     }
     let mut out = igtk.key_id.to_le_bytes().to_vec();
