@@ -546,6 +546,25 @@ fn fourway_sim_run_akm12_offers_only_the_192_bit_suites() {
         // deauthentication was accepted and the forged ones refused.
         assert_eq!(field(line, "pmf"), Some("ok"), "{text}");
     }
+    // PMKSA caching: the PMKID is keyed with the full handshake's KCK
+    // (HMAC-SHA-384); the cached association runs without RADIUS.
+    let (code, text) = sim_run_authd(
+        server.port,
+        &pki.ca,
+        alice,
+        &["--akm", "12", "--pmksa-cache"],
+    );
+    assert_eq!(code, 0, "{text}\n{}", server.log());
+    let lines: Vec<&str> = text
+        .lines()
+        .filter(|l| l.starts_with("station 1 "))
+        .collect();
+    assert_eq!(lines.len(), 2, "{text}");
+    assert_eq!(field(lines[1], "pmksa"), Some("cached"), "{text}");
+    assert_eq!(field(lines[1], "round-trips"), Some("0"), "{text}");
+    assert_eq!(field(lines[1], "pmkid").map(str::len), Some(32), "{text}");
+    assert_eq!(field(lines[1], "pmf"), Some("ok"), "{text}");
+    assert_keys_agree(lines[1], &text);
     // --pmf optional contradicts AKM 12: refused before any packet, saying why.
     let (code, text) = sim_run_authd(
         server.port,

@@ -39,6 +39,7 @@ use fourway_sim::radius_client::{Transport, TransportError};
 use fourway_sim::sim::{Pmf, SimOptions, StationReport, run_handshakes};
 use fourway_sim::station::{Suites, authenticate_on};
 
+mod pmksa_run;
 mod radius_args;
 use radius_args::RadiusArgs;
 
@@ -457,8 +458,16 @@ fn run_radius(args: &RunArgs) -> Result<ExitCode, String> {
             print_key(i, spa, &auth.pmk_station, akm);
         }
         if args.pmksa_cache {
-            let cached = reassociate_cached(i, spa, akm, &auth, &opts, &mut rng)?;
-            all_ok &= cached.success();
+            let (cached, ok) = pmksa_run::reassociate_cached(
+                i,
+                spa,
+                akm,
+                &auth,
+                report.kcks.as_ref(),
+                &opts,
+                &mut rng,
+            )?;
+            all_ok &= ok;
             reports.push(cached);
         }
         all_ok &= report.success() && auth.session_id_matches_key_name != Some(false);
@@ -472,63 +481,6 @@ fn run_radius(args: &RunArgs) -> Result<ExitCode, String> {
     } else {
         ExitCode::FAILURE
     })
-}
-
-/// PMKSA caching: both sides cache the PMKSA of the full authentication;
-/// the station reassociates naming its PMKID, the AP finds it and the
-/// four-way handshake runs with the cached PMKs, no EAP, no RADIUS.
-fn reassociate_cached(
-    i: u32,
-    spa: MacAddr,
-    akm: Akm,
-    auth: &fourway_sim::station::Authentication,
-    opts: &SimOptions,
-    rng: &mut impl rand::CryptoRng,
-) -> Result<StationReport, String> {
-    use fourway_sim::pmksa::{DEFAULT_PMK_LIFETIME, Pmksa, PmksaCache};
-    let profile = fourway_sim::akm::KeyProfile::for_akm(akm).map_err(|e| e.to_string())?;
-    let now = Instant::now();
-    let mut ap_cache = PmksaCache::new(1024);
-    let mut sta_cache = PmksaCache::new(16);
-    // AKM 12 names a PMKSA with the KCK (§12.7.1.3): not cached here.
-    let unnamed = || format!("--pmksa-cache: {akm} is not implemented with PMKSA caching");
-    let ap_pmksa = Pmksa::new(
-        &profile,
-        &auth.pmk_ap,
-        AP_ADDR,
-        spa,
-        now,
-        DEFAULT_PMK_LIFETIME,
-    );
-    ap_cache.insert(ap_pmksa.ok_or_else(unnamed)?);
-    let sta_pmksa = Pmksa::new(
-        &profile,
-        &auth.pmk_station,
-        AP_ADDR,
-        spa,
-        now,
-        DEFAULT_PMK_LIFETIME,
-    );
-    sta_cache.insert(sta_pmksa.ok_or_else(unnamed)?);
-    let started = Instant::now();
-    let sta = sta_cache
-        .for_ap(started, AP_ADDR, spa)
-        .ok_or("station has no PMKSA")?;
-    let ap = ap_cache
-        .lookup(started, AP_ADDR, spa, akm, &[sta.pmkid])
-        .ok_or("AP found no PMKSA for the station's PMKID")?;
-    let opts = SimOptions {
-        sta_pmkids: vec![sta.pmkid],
-        eap: Vec::new(),
-        ..opts.clone()
-    };
-    let report = run_handshakes(&ap.pmk, &sta.pmk, AP_ADDR, spa, rng, started, &opts);
-    let extra = format!(
-        " pmksa=cached pmkid={} round-trips=0",
-        hex::encode(sta.pmkid)
-    );
-    println!("{}", report_line(i, &report, started.elapsed(), &extra));
-    Ok(report)
 }
 
 fn tls_name(v: Option<rustls::ProtocolVersion>) -> &'static str {
@@ -621,7 +573,7 @@ fn print_report(i: u32, r: &StationReport, took: Duration) {
 }
 
 /// One line per station; `radius` is inserted after the address.
-fn report_line(i: u32, r: &StationReport, took: Duration, radius: &str) -> String {
+pub(crate) fn report_line(i: u32, r: &StationReport, took: Duration, radius: &str) -> String {
     let mut line = format!(
         "station {i} {}{radius} pmk={} ptk={} gtk={} ccmp={} time={:.3}ms",
         r.spa,

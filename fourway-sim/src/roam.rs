@@ -83,6 +83,43 @@ pub fn run_ft_roam<R: CryptoRng + ?Sized>(
     now: Instant,
     opts: &SimOptions,
 ) -> Result<RoamReport, String> {
+    let hash = FtHash::for_akm(opts.akm)
+        .ok_or_else(|| format!("{} is not a fast BSS transition AKM", opts.akm))?;
+    let xx = |msk: &Pmk| xxkey(hash, msk).map_err(|e| e.to_string());
+    let (xx_ap, xx_sta) = (xx(msk_ap)?, xx(msk_sta)?);
+    roam_from_xxkey(&xx_ap, &xx_sta, ap1, ap2, spa, rng, now, opts)
+}
+
+/// As [`run_ft_roam`] from the XXKeys of a cached PMKSA (PMKSA caching
+/// of the initial mobility domain association, [`crate::pmksa::Pmksa::ft`]):
+/// no MSK, so no EAP; `opts.sta_pmkids` names the PMKSA in the
+/// association request.
+#[allow(clippy::too_many_arguments)]
+pub fn run_ft_roam_cached<R: CryptoRng + ?Sized>(
+    xxkey_ap: &Pmk,
+    xxkey_sta: &Pmk,
+    ap1: MacAddr,
+    ap2: MacAddr,
+    spa: MacAddr,
+    rng: &mut R,
+    now: Instant,
+    opts: &SimOptions,
+) -> Result<RoamReport, String> {
+    let (a, s) = (xxkey_ap.as_bytes(), xxkey_sta.as_bytes());
+    roam_from_xxkey(a, s, ap1, ap2, spa, rng, now, opts)
+}
+
+#[allow(clippy::too_many_arguments)]
+fn roam_from_xxkey<R: CryptoRng + ?Sized>(
+    xx_ap: &[u8],
+    xx_sta: &[u8],
+    ap1: MacAddr,
+    ap2: MacAddr,
+    spa: MacAddr,
+    rng: &mut R,
+    now: Instant,
+    opts: &SimOptions,
+) -> Result<RoamReport, String> {
     let profile = KeyProfile::for_akm(opts.akm).map_err(|e| e.to_string())?;
     let hash = FtHash::for_akm(opts.akm)
         .ok_or_else(|| format!("{} is not a fast BSS transition AKM", opts.akm))?;
@@ -90,13 +127,10 @@ pub fn run_ft_roam<R: CryptoRng + ?Sized>(
         ssid: opts.ssid.clone(),
         mdid: MDID,
     };
-    let derive = |msk: &Pmk| {
-        let x = xxkey(hash, msk).map_err(|e| e.to_string())?;
-        pmk_r0(hash, &x, &md, R0KH_ID, &spa.0).map_err(|e| e.to_string())
-    };
+    let derive = |x: &[u8]| pmk_r0(hash, x, &md, R0KH_ID, &spa.0).map_err(|e| e.to_string());
     // AP1 is the R0 key holder; the station the S0 and S1 key holder.
-    let r0_ap = derive(msk_ap)?;
-    let r0_sta = derive(msk_sta)?;
+    let r0_ap = derive(xx_ap)?;
+    let r0_sta = derive(xx_sta)?;
     let r1_ap1 = r0_ap.pmk_r1(&ap1.0, &spa.0);
     let r1_sta1 = r0_sta.pmk_r1(&ap1.0, &spa.0);
     let mut fte = Fte::new(profile.mic_len(), [0; 32], [0; 32]);
