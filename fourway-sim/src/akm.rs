@@ -10,7 +10,7 @@
 //! | 1, 2 | 256 | PRF-384 (HMAC-SHA-1, §12.7.1.2) | 2: HMAC-SHA-1-128 | 16, 16, 16 | CCMP-128, BIP-CMAC-128 | HMAC-SHA-1-128(PMK) |
 //! | 5, 6 | 256 | KDF-SHA-256-384 (§12.7.1.6.2) | 3: AES-128-CMAC | 16, 16, 16 | CCMP-128, BIP-CMAC-128 | HMAC-SHA-256-128(PMK) |
 //! | 12 | 384 | KDF-SHA-384-704 | 0: HMAC-SHA-384-192 | 24, 32, 32 | GCMP-256, BIP-GMAC-256 | HMAC-SHA-384-128(KCK) |
-//! | 3 (FT) | PMK-R1, 256 | KDF-SHA-256-384, "FT-PTK" (§12.7.1.7.5) | 3: AES-128-CMAC | 16, 16, 16 | CCMP-128, BIP-CMAC-128 | PMKR0Name / PMKR1Name |
+//! | 3 (FT) | PMK-R1, 256 | KDF-SHA-256-384, "FT-PTK" (§12.7.1.6.5) | 3: AES-128-CMAC | 16, 16, 16 | CCMP-128, BIP-CMAC-128 | PMKR0Name / PMKR1Name |
 //! | 13 (FT) | PMK-R1, 384 | KDF-SHA-384-704, "FT-PTK" | 0: HMAC-SHA-384-192 | 24, 32, 32 | GCMP-256, BIP-GMAC-256 | PMKR0Name / PMKR1Name |
 //!
 //! For the FT AKMs the "PMK" of the four-way handshake and of the FT
@@ -158,7 +158,7 @@ impl KeyProfile {
             // §12.7.1.3, Table 12-10, and the 192-bit security suite of
             // §12.5.5 / §12.5.4 (GCMP-256, BIP-GMAC-256).
             Akm::Ieee8021xSuiteB192 => sha384,
-            // §12.7.1.7, Table 12-10.
+            // §12.7.1.6, Table 12-10.
             Akm::FtIeee8021x => KeyProfile {
                 kdf: Kdf::KdfSha256,
                 mic: MicAlgorithm::AesCmac128,
@@ -205,7 +205,7 @@ impl KeyProfile {
         let len = self.kck_len + self.kek_len + self.cipher.key_len();
         let mut out = Zeroizing::new(vec![0u8; len]);
         if self.ft {
-            // §12.7.1.7.5: PTK = KDF-Hash-Length(PMK-R1, "FT-PTK", SNonce ||
+            // §12.7.1.6.5: PTK = KDF-Hash-Length(PMK-R1, "FT-PTK", SNonce ||
             // ANonce || BSSID || STA-ADDR), no ordering.
             let ctx = [&snonce[..], &anonce[..], &aa[..], &spa[..]].concat();
             match self.kdf {

@@ -30,7 +30,7 @@ use crate::sim::{
 
 /// Mobility domain identifier of the simulated ESS.
 pub const MDID: [u8; 2] = [0x5a, 0x01];
-/// R0KH-ID of AP1 (a NAS-Identifier-like name, §12.7.1.7.3).
+/// R0KH-ID of AP1 (a NAS-Identifier-like name, §12.7.1.6.3).
 pub const R0KH_ID: &[u8] = b"ap1.fourway-sim";
 
 /// The outcome of one station's initial association and roam.

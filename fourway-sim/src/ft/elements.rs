@@ -1,9 +1,10 @@
-//! The Mobility Domain element (MDE, §9.4.2.46) and the Fast BSS
-//! Transition element (FTE, §9.4.2.47) with its subelements, and the FTE
-//! MIC (§13.8.4, §13.8.5).
+//! The Mobility Domain element (MDE, §9.4.2.47) and the Fast BSS
+//! Transition element (FTE, §9.4.2.48) with its subelements, and the FTE
+//! MIC (§13.8.4, §13.8.5). 802.11-2016 numbers the two elements the same
+//! way.
 //!
 //! FTE: Element ID 55, Length, MIC Control (2: octet 0 reserved here,
-//! octet 1 the Element Count), MIC (16 octets; 24 for AKM 13, §9.4.2.47),
+//! octet 1 the Element Count), MIC (16 octets; 24 for AKM 13, §9.4.2.48),
 //! ANonce (32), SNonce (32), then subelements: R1KH-ID (1, 6 octets), GTK
 //! (2: Key Info 2, Key Length 1, RSC 8, Wrapped Key), R0KH-ID (3, 1..=48),
 //! IGTK (4: Key ID 2, IPN 6, Key Length 1, Wrapped Key: the IGTK, 16
@@ -33,7 +34,7 @@ pub fn mde(mdid: [u8; 2]) -> Vec<u8> {
     vec![MDE_ID, 3, mdid[0], mdid[1], 0]
 }
 
-/// The GTK subelement's content (§9.4.2.47, Figure 9-600); zeroized, no
+/// The GTK subelement's content (§9.4.2.48); zeroized, no
 /// `Debug`.
 pub struct FtGtk {
     /// Key ID (0..=3).

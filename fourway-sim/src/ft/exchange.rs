@@ -327,9 +327,10 @@ impl FtStation {
     /// values, unwrap the GTK, and with management frame protection (MFPC
     /// in the station's RSN element, so MFPC on both sides for the
     /// association to exist) the IGTK: a response without it is refused
-    /// (§13.8.5: the AP includes the IGTK subelement when management frame
-    /// protection is negotiated). On success the PTK, GTK and IGTK are in
-    /// use.
+    /// (hostapd's `wpa_sm_write_assoc_resp_ies` adds the IGTK subelement
+    /// whenever management frame protection is in use; wpa_supplicant
+    /// accepts its absence, this station is stricter). On success the PTK,
+    /// GTK and IGTK are in use.
     pub fn handle_reassociation(&mut self, frame: &[u8]) -> Result<(), FtError> {
         let ptk = self.ptk.as_ref().ok_or(FtError::Malformed)?;
         let body = frame.get(MGMT_HEADER..).ok_or(FtError::Malformed)?;
