@@ -478,10 +478,17 @@ than block-size data. The key needs to be hashed before being used by the HMAC a
 
     // The 192-bit profile: a 384-bit PMK, KDF-SHA-384 output of 704 bits
     // split 24/32/32, a 24-octet HMAC-SHA-384 MIC, descriptor version 0.
-    // (No published KDF-SHA-384 PTK vector is known to this crate: the KDF
-    // is the §12.7.1.6.2 construction checked for SHA-256 by the AKM 5 run
-    // against tshark, here on RFC 4231's HMAC-SHA-384; the PTK is checked
-    // end to end by tshark decrypting an AKM 12 capture.)
+    // (No published KDF-SHA-384 PTK vector is known to this crate. Looked
+    // for: IEEE 802.11-2020 Annex J as hostapd and iwd quote it (J.4
+    // passphrase, J.7 SHA-1 PRF PTK, J.9 BIP, J.10 SAE, J.11 GCMP), hostapd
+    // 2.10's src/common/common_module_tests.c and
+    // src/crypto/crypto_module_tests.c (SAE, PASN, RFC 3394, OMAC1, HMAC-SHA
+    // vectors; none for KDF-SHA-384 or FT), tests/hwsim/test_ap_ft.py and
+    // test_suite_b.py (keys read from debug logs at run time, no fixed
+    // values), iwd's unit/test-crypto.c (SHA-1 PTKs only). The KDF is the
+    // §12.7.1.6.2 construction checked for SHA-256 by the AKM 5 run against
+    // tshark, here on RFC 4231's HMAC-SHA-384; the PTK is checked end to end
+    // by tshark decrypting an AKM 12 capture.)
     #[test]
     fn suite_b_192_profile() {
         let p = KeyProfile::for_akm(Akm::Ieee8021xSuiteB192).unwrap();
