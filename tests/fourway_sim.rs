@@ -304,6 +304,95 @@ fn pmksa_cache_skips_eap_and_wrong_or_expired_pmkid_falls_back() {
     );
 }
 
+// PMKSA caching with fast BSS transition, as hostapd does it
+// (test_ap_ft_pmksa_caching): the PMKSA of the FT initial mobility domain
+// association caches XXKey, named with HMAC-SHA-256 (AKM 3) or HMAC-SHA-384
+// (AKM 13) of it. `fourway-sim run --roam --pmksa-cache`: one EAP-TLS
+// through authd, the initial association and roam, then the station
+// reassociates to AP1 naming that PMKID, PMK-R0 comes from the cached
+// XXKey, and it roams to AP2 again; no second RADIUS exchange. A PMKID of
+// another MSK finds nothing (full authentication).
+#[test]
+fn ft_pmksa_cache_through_fourway_sim_run() {
+    use fourway_sim::akm::KeyProfile;
+    use fourway_sim::pmksa::{DEFAULT_PMK_LIFETIME, Pmksa, PmksaCache};
+    let dir = TempDir::new("fourway-sim-ft-pmksa");
+    let pki = TestPki::create(dir.path());
+    let server = Server::start(dir.path(), &pki);
+    for akm in ["3", "13"] {
+        let out = std::process::Command::new(fourway_sim_binary())
+            .arg("run")
+            .arg("--server")
+            .arg(format!("127.0.0.1:{}", server.port))
+            .args(["--secret", common::SECRET, "--identity", &pki.good.name])
+            .arg("--cert")
+            .arg(&pki.good.cert)
+            .arg("--key")
+            .arg(&pki.good.key)
+            .arg("--ca")
+            .arg(&pki.ca_cert)
+            .args(["--akm", akm, "--roam", "--pmksa-cache", "--pmf", "required"])
+            .output()
+            .expect("run fourway-sim");
+        let text = String::from_utf8_lossy(&out.stdout).into_owned()
+            + &String::from_utf8_lossy(&out.stderr);
+        assert!(
+            out.status.success(),
+            "--akm {akm}: {text}\n{}",
+            server.log()
+        );
+        let lines: Vec<&str> = text
+            .lines()
+            .filter(|l| l.starts_with("station 1 "))
+            .collect();
+        // Full association, its roam, the cached association, its roam.
+        assert_eq!(lines.len(), 4, "{text}");
+        assert_ne!(field(lines[0], "round-trips"), Some("0"), "{text}");
+        assert_eq!(field(lines[2], "pmksa"), Some("cached"), "{text}");
+        assert_eq!(field(lines[2], "round-trips"), Some("0"), "{text}");
+        for l in [lines[0], lines[2]] {
+            assert_eq!(field(l, "ptk"), Some("installed"), "{text}");
+            assert_eq!(field(l, "pmf"), Some("ok"), "{text}");
+        }
+        for l in [lines[1], lines[3]] {
+            assert_eq!(field(l, "ft"), Some("ok"), "{text}");
+            assert_eq!(field(l, "pmf"), Some("ok"), "{text}");
+        }
+    }
+
+    // Wrong PMKID: the station's PMKSA of another MSK names nothing the AP
+    // holds.
+    let a = auth(&server, &pki, &pki.good, TlsChoice::Tls13)
+        .unwrap_or_else(|e| panic!("authentication failed: {e}\n{}", server.log()));
+    let b = auth(&server, &pki, &pki.good, TlsChoice::Tls13)
+        .unwrap_or_else(|e| panic!("authentication failed: {e}\n{}", server.log()));
+    let spa = MacAddr([0x02, 0, 0x5a, 0, 0, 1]);
+    let profile = KeyProfile::for_akm(Akm::FtIeee8021x).unwrap();
+    let now = Instant::now();
+    let mut ap_cache = PmksaCache::new(4);
+    ap_cache.insert(Pmksa::ft(&profile, &a.pmk_ap, AP, spa, now, DEFAULT_PMK_LIFETIME).unwrap());
+    let own = Pmksa::ft(&profile, &a.pmk_station, AP, spa, now, DEFAULT_PMK_LIFETIME).unwrap();
+    let other = Pmksa::ft(&profile, &b.pmk_station, AP, spa, now, DEFAULT_PMK_LIFETIME).unwrap();
+    let akm = Akm::FtIeee8021x;
+    assert!(ap_cache.lookup(now, AP, spa, akm, &[own.pmkid]).is_some());
+    assert!(ap_cache.lookup(now, AP, spa, akm, &[other.pmkid]).is_none());
+    let expired = now + DEFAULT_PMK_LIFETIME;
+    assert!(
+        ap_cache
+            .lookup(expired, AP, spa, akm, &[own.pmkid])
+            .is_none()
+    );
+    // One Access-Accept per EAP run: two `run`s and two `auth`s make four;
+    // the cached associations sent nothing to authd.
+    assert!(server.wait_for_log_count("Access-Accept", 4, Duration::from_secs(10)));
+    assert_eq!(
+        server.log().matches("Access-Accept").count(),
+        4,
+        "{}",
+        server.log()
+    );
+}
+
 // ------------------------------------------------------------------
 // Password users: `fourway-sim run --method peap|ttls-*` against authd with
 // a store, the password in an environment variable. The AP's PMK comes from

@@ -497,3 +497,104 @@ fn akm1_and_akm5_through_fourway_sim_run_against_freeradius() {
     assert_eq!(field(&line, "ptk"), Some("-"), "{text}");
     assert!(!line.contains("pmk="), "{text}");
 }
+
+/// `fourway-sim run` against the authd at `port` with `creds`, trusting
+/// `ca`: its exit status, stdout and stderr.
+fn sim_run_authd(port: u16, ca: &Path, creds: (&Path, &Path), extra: &[&str]) -> (i32, String) {
+    let out = Command::new(fourway_sim_binary())
+        .arg("run")
+        .arg("--server")
+        .arg(format!("127.0.0.1:{port}"))
+        .args(["--secret", common::SECRET, "--identity", "alice"])
+        .arg("--cert")
+        .arg(creds.0)
+        .arg("--key")
+        .arg(creds.1)
+        .arg("--ca")
+        .arg(ca)
+        .args(extra)
+        .output()
+        .expect("run fourway-sim");
+    let text = format!(
+        "fourway-sim run {}:\n{}{}",
+        extra.join(" "),
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+    );
+    (out.status.code().unwrap_or(-1), text)
+}
+
+// `fourway-sim run --akm 12`: the station's TLS is restricted to the 192-bit
+// suites on P-384 and PMF is required without being asked for. Against authd
+// with `[tls] suite_b_192` it passes on both TLS versions; against an authd
+// whose certificates are P-256 the TLS handshake fails and the line says
+// what the station offered, while AKM 5 (the classic suites) gets in there.
+#[test]
+fn fourway_sim_run_akm12_offers_only_the_192_bit_suites() {
+    let dir = TempDir::new("suite-b-cli");
+    let pki = p384_pki(dir.path());
+    let server = start_authd(dir.path(), &pki);
+    let alice = (pki.alice.0.as_path(), pki.alice.1.as_path());
+    for tls in ["1.3", "1.2"] {
+        let (code, text) =
+            sim_run_authd(server.port, &pki.ca, alice, &["--akm", "12", "--tls", tls]);
+        assert_eq!(code, 0, "{text}\n{}", server.log());
+        let line = text.lines().find(|l| l.starts_with("station 1 ")).unwrap();
+        assert_eq!(field(line, "tls"), Some(tls), "{text}");
+        assert_keys_agree(line, &text);
+        // PMF required although --pmf was not given: the BIP-GMAC-256
+        // deauthentication was accepted and the forged ones refused.
+        assert_eq!(field(line, "pmf"), Some("ok"), "{text}");
+    }
+    // PMKSA caching: the PMKID is keyed with the full handshake's KCK
+    // (HMAC-SHA-384); the cached association runs without RADIUS.
+    let (code, text) = sim_run_authd(
+        server.port,
+        &pki.ca,
+        alice,
+        &["--akm", "12", "--pmksa-cache"],
+    );
+    assert_eq!(code, 0, "{text}\n{}", server.log());
+    let lines: Vec<&str> = text
+        .lines()
+        .filter(|l| l.starts_with("station 1 "))
+        .collect();
+    assert_eq!(lines.len(), 2, "{text}");
+    assert_eq!(field(lines[1], "pmksa"), Some("cached"), "{text}");
+    assert_eq!(field(lines[1], "round-trips"), Some("0"), "{text}");
+    assert_eq!(field(lines[1], "pmkid").map(str::len), Some(32), "{text}");
+    assert_eq!(field(lines[1], "pmf"), Some("ok"), "{text}");
+    assert_keys_agree(lines[1], &text);
+    // --pmf optional contradicts AKM 12: refused before any packet, saying why.
+    let (code, text) = sim_run_authd(
+        server.port,
+        &pki.ca,
+        alice,
+        &["--akm", "12", "--pmf", "optional"],
+    );
+    assert_eq!(code, 2, "{text}");
+    assert!(
+        text.contains("requires protected management frames (MFPR = 1"),
+        "{text}"
+    );
+    assert!(!text.contains("station 1 "), "{text}");
+
+    // A server with P-256 certificates (authd's default suites).
+    let dir256 = TempDir::new("suite-b-cli-p256");
+    let pki256 = TestPki::create(dir256.path());
+    let p256 = Server::start(dir256.path(), &pki256);
+    let good = (pki256.good.cert.as_path(), pki256.good.key.as_path());
+    let (code, text) = sim_run_authd(p256.port, &pki256.ca_cert, good, &["--akm", "12"]);
+    assert_eq!(code, 1, "{text}");
+    let line = text.lines().find(|l| l.starts_with("station 1 ")).unwrap();
+    assert_eq!(field(line, "radius"), Some("FAILED"), "{text}");
+    assert_eq!(field(line, "ptk"), Some("-"), "{text}");
+    assert!(
+        line.contains("offers only TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384"),
+        "{text}"
+    );
+    // Positive control: the same server, station and certificate with the
+    // classic suites (AKM 5) authenticate.
+    let (code, text) = sim_run_authd(p256.port, &pki256.ca_cert, good, &["--akm", "5"]);
+    assert_eq!(code, 0, "{text}\n{}", p256.log());
+}

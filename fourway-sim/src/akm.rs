@@ -10,7 +10,7 @@
 //! | 1, 2 | 256 | PRF-384 (HMAC-SHA-1, §12.7.1.2) | 2: HMAC-SHA-1-128 | 16, 16, 16 | CCMP-128, BIP-CMAC-128 | HMAC-SHA-1-128(PMK) |
 //! | 5, 6 | 256 | KDF-SHA-256-384 (§12.7.1.6.2) | 3: AES-128-CMAC | 16, 16, 16 | CCMP-128, BIP-CMAC-128 | HMAC-SHA-256-128(PMK) |
 //! | 12 | 384 | KDF-SHA-384-704 | 0: HMAC-SHA-384-192 | 24, 32, 32 | GCMP-256, BIP-GMAC-256 | HMAC-SHA-384-128(KCK) |
-//! | 3 (FT) | PMK-R1, 256 | KDF-SHA-256-384, "FT-PTK" (§12.7.1.7.5) | 3: AES-128-CMAC | 16, 16, 16 | CCMP-128, BIP-CMAC-128 | PMKR0Name / PMKR1Name |
+//! | 3 (FT) | PMK-R1, 256 | KDF-SHA-256-384, "FT-PTK" (§12.7.1.6.5) | 3: AES-128-CMAC | 16, 16, 16 | CCMP-128, BIP-CMAC-128 | PMKR0Name / PMKR1Name |
 //! | 13 (FT) | PMK-R1, 384 | KDF-SHA-384-704, "FT-PTK" | 0: HMAC-SHA-384-192 | 24, 32, 32 | GCMP-256, BIP-GMAC-256 | PMKR0Name / PMKR1Name |
 //!
 //! For the FT AKMs the "PMK" of the four-way handshake and of the FT
@@ -158,7 +158,7 @@ impl KeyProfile {
             // §12.7.1.3, Table 12-10, and the 192-bit security suite of
             // §12.5.5 / §12.5.4 (GCMP-256, BIP-GMAC-256).
             Akm::Ieee8021xSuiteB192 => sha384,
-            // §12.7.1.7, Table 12-10.
+            // §12.7.1.6, Table 12-10.
             Akm::FtIeee8021x => KeyProfile {
                 kdf: Kdf::KdfSha256,
                 mic: MicAlgorithm::AesCmac128,
@@ -205,7 +205,7 @@ impl KeyProfile {
         let len = self.kck_len + self.kek_len + self.cipher.key_len();
         let mut out = Zeroizing::new(vec![0u8; len]);
         if self.ft {
-            // §12.7.1.7.5: PTK = KDF-Hash-Length(PMK-R1, "FT-PTK", SNonce ||
+            // §12.7.1.6.5: PTK = KDF-Hash-Length(PMK-R1, "FT-PTK", SNonce ||
             // ANonce || BSSID || STA-ADDR), no ordering.
             let ctx = [&snonce[..], &anonce[..], &aa[..], &spa[..]].concat();
             match self.kdf {
@@ -478,10 +478,17 @@ than block-size data. The key needs to be hashed before being used by the HMAC a
 
     // The 192-bit profile: a 384-bit PMK, KDF-SHA-384 output of 704 bits
     // split 24/32/32, a 24-octet HMAC-SHA-384 MIC, descriptor version 0.
-    // (No published KDF-SHA-384 PTK vector is known to this crate: the KDF
-    // is the §12.7.1.6.2 construction checked for SHA-256 by the AKM 5 run
-    // against tshark, here on RFC 4231's HMAC-SHA-384; the PTK is checked
-    // end to end by tshark decrypting an AKM 12 capture.)
+    // (No published KDF-SHA-384 PTK vector is known to this crate. Looked
+    // for: IEEE 802.11-2020 Annex J as hostapd and iwd quote it (J.4
+    // passphrase, J.7 SHA-1 PRF PTK, J.9 BIP, J.10 SAE, J.11 GCMP), hostapd
+    // 2.10's src/common/common_module_tests.c and
+    // src/crypto/crypto_module_tests.c (SAE, PASN, RFC 3394, OMAC1, HMAC-SHA
+    // vectors; none for KDF-SHA-384 or FT), tests/hwsim/test_ap_ft.py and
+    // test_suite_b.py (keys read from debug logs at run time, no fixed
+    // values), iwd's unit/test-crypto.c (SHA-1 PTKs only). The KDF is the
+    // §12.7.1.6.2 construction checked for SHA-256 by the AKM 5 run against
+    // tshark, here on RFC 4231's HMAC-SHA-384; the PTK is checked end to end
+    // by tshark decrypting an AKM 12 capture.)
     #[test]
     fn suite_b_192_profile() {
         let p = KeyProfile::for_akm(Akm::Ieee8021xSuiteB192).unwrap();

@@ -30,6 +30,7 @@ pub mod radius_client;
 pub mod roam;
 pub mod sim;
 pub mod station;
+pub mod suite_b;
 
 #[cfg(test)]
 mod testvectors;

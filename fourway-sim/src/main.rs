@@ -37,8 +37,9 @@ use fourway_sim::load::{HalfOpenOptions, LoadOptions, Mode, run_half_open, run_l
 use fourway_sim::pcap::write_capture;
 use fourway_sim::radius_client::{Transport, TransportError};
 use fourway_sim::sim::{Pmf, SimOptions, StationReport, run_handshakes};
-use fourway_sim::station::authenticate_on;
+use fourway_sim::station::{Suites, authenticate_on};
 
+mod pmksa_run;
 mod radius_args;
 use radius_args::RadiusArgs;
 
@@ -112,8 +113,9 @@ struct RunArgs {
     pcap: Option<std::path::PathBuf>,
     /// AKM suite of the RSN elements (IEEE 802.11-2020 Table 9-151): 2 (PSK,
     /// the default with --psk), 1 (802.1X, the default otherwise), 5 (802.1X
-    /// with SHA-256), 6 (PSK with SHA-256). 12, 3 and 13 are named but not
-    /// implemented yet: asking for them is an error.
+    /// with SHA-256), 6 (PSK with SHA-256), 12 (WPA3-Enterprise 192-bit:
+    /// the station's TLS offers only the 192-bit suites on P-384, and PMF is
+    /// required), 3 and 13 (fast BSS transition, with --roam).
     #[arg(long)]
     akm: Option<u8>,
     /// Management frame protection (IEEE 802.11w) in both RSN elements:
@@ -161,11 +163,28 @@ fn choose_akm(psk: bool, number: Option<u8>) -> Result<Akm, String> {
     }
 }
 
-fn pmf_choice(s: Option<&str>) -> Pmf {
-    match s {
-        Some("required") => Pmf::Required,
-        Some(_) => Pmf::Optional,
-        None => Pmf::Disabled,
+/// The PMF of the RSN elements. WPA3-Enterprise 192-bit (AKM 12) requires
+/// it: the WPA3 Specification's 192-bit mode sets MFPR = 1, so AKM 12 runs
+/// with PMF required whether or not `--pmf required` is given, and
+/// `--pmf optional` with it is an error.
+fn pmf_choice(akm: Akm, s: Option<&str>) -> Result<Pmf, String> {
+    match (akm, s) {
+        (Akm::Ieee8021xSuiteB192, Some("optional")) => Err(format!(
+            "--akm 12 --pmf optional: {akm} (WPA3-Enterprise 192-bit) requires protected \
+             management frames (MFPR = 1 in the RSN element); use --pmf required or leave --pmf out"
+        )),
+        (Akm::Ieee8021xSuiteB192, _) | (_, Some("required")) => Ok(Pmf::Required),
+        (_, Some(_)) => Ok(Pmf::Optional),
+        (_, None) => Ok(Pmf::Disabled),
+    }
+}
+
+/// The TLS a station of `akm` offers: AKM 12 only the 192-bit suites.
+fn suites_for(akm: Akm) -> Suites {
+    if akm == Akm::Ieee8021xSuiteB192 {
+        Suites::SuiteB192
+    } else {
+        Suites::Classic
     }
 }
 
@@ -297,10 +316,11 @@ fn run(args: &RunArgs) -> Result<ExitCode, String> {
         .as_deref()
         .ok_or("--psk needs --passphrase")?;
     let psk = psk_from_passphrase(passphrase, args.ssid.as_bytes()).map_err(|e| e.to_string())?;
+    let akm = choose_akm(true, args.akm)?;
     let opts = SimOptions {
         ssid: args.ssid.as_bytes().to_vec(),
-        akm: choose_akm(true, args.akm)?,
-        pmf: pmf_choice(args.pmf.as_deref()),
+        akm,
+        pmf: pmf_choice(akm, args.pmf.as_deref())?,
         capture: args.pcap.is_some(),
         ..SimOptions::default()
     };
@@ -345,8 +365,10 @@ fn run(args: &RunArgs) -> Result<ExitCode, String> {
 fn run_radius(args: &RunArgs) -> Result<ExitCode, String> {
     let akm = choose_akm(false, args.akm)?;
     fourway_sim::roam::check_choice(akm, args.roam)?;
+    let pmf = pmf_choice(akm, args.pmf.as_deref())?;
+    let suites = suites_for(akm);
     let r = &args.radius;
-    let peer = r.peer(false)?;
+    let peer = r.peer(false, suites)?;
     let nas = r.nas(&args.ssid);
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -355,7 +377,7 @@ fn run_radius(args: &RunArgs) -> Result<ExitCode, String> {
     let mut opts = SimOptions {
         ssid: args.ssid.as_bytes().to_vec(),
         akm,
-        pmf: pmf_choice(args.pmf.as_deref()),
+        pmf,
         capture: args.pcap.is_some(),
         ..SimOptions::default()
     };
@@ -374,8 +396,16 @@ fn run_radius(args: &RunArgs) -> Result<ExitCode, String> {
         let auth = match auth {
             Ok(a) => a,
             Err(e) => {
+                // A server that cannot speak the 192-bit suites fails the
+                // TLS handshake: say what the station offered.
+                let offered = match suites {
+                    Suites::SuiteB192 => {
+                        format!("; {akm} offers only {}", fourway_sim::suite_b::OFFER)
+                    }
+                    Suites::Classic => String::new(),
+                };
                 println!(
-                    "station {i} {spa} method={} identity={} radius=FAILED ({e}) ptk=- gtk=- ccmp=- time={:.3}ms",
+                    "station {i} {spa} method={} identity={} radius=FAILED ({e}{offered}) ptk=- gtk=- ccmp=- time={:.3}ms",
                     r.method,
                     r.identity,
                     started.elapsed().as_secs_f64() * 1000.0
@@ -428,8 +458,16 @@ fn run_radius(args: &RunArgs) -> Result<ExitCode, String> {
             print_key(i, spa, &auth.pmk_station, akm);
         }
         if args.pmksa_cache {
-            let cached = reassociate_cached(i, spa, akm, &auth, &opts, &mut rng)?;
-            all_ok &= cached.success();
+            let (cached, ok) = pmksa_run::reassociate_cached(
+                i,
+                spa,
+                akm,
+                &auth,
+                report.kcks.as_ref(),
+                &opts,
+                &mut rng,
+            )?;
+            all_ok &= ok;
             reports.push(cached);
         }
         all_ok &= report.success() && auth.session_id_matches_key_name != Some(false);
@@ -443,63 +481,6 @@ fn run_radius(args: &RunArgs) -> Result<ExitCode, String> {
     } else {
         ExitCode::FAILURE
     })
-}
-
-/// PMKSA caching: both sides cache the PMKSA of the full authentication;
-/// the station reassociates naming its PMKID, the AP finds it and the
-/// four-way handshake runs with the cached PMKs, no EAP, no RADIUS.
-fn reassociate_cached(
-    i: u32,
-    spa: MacAddr,
-    akm: Akm,
-    auth: &fourway_sim::station::Authentication,
-    opts: &SimOptions,
-    rng: &mut impl rand::CryptoRng,
-) -> Result<StationReport, String> {
-    use fourway_sim::pmksa::{DEFAULT_PMK_LIFETIME, Pmksa, PmksaCache};
-    let profile = fourway_sim::akm::KeyProfile::for_akm(akm).map_err(|e| e.to_string())?;
-    let now = Instant::now();
-    let mut ap_cache = PmksaCache::new(1024);
-    let mut sta_cache = PmksaCache::new(16);
-    // AKM 12 names a PMKSA with the KCK (§12.7.1.3): not cached here.
-    let unnamed = || format!("--pmksa-cache: {akm} is not implemented with PMKSA caching");
-    let ap_pmksa = Pmksa::new(
-        &profile,
-        &auth.pmk_ap,
-        AP_ADDR,
-        spa,
-        now,
-        DEFAULT_PMK_LIFETIME,
-    );
-    ap_cache.insert(ap_pmksa.ok_or_else(unnamed)?);
-    let sta_pmksa = Pmksa::new(
-        &profile,
-        &auth.pmk_station,
-        AP_ADDR,
-        spa,
-        now,
-        DEFAULT_PMK_LIFETIME,
-    );
-    sta_cache.insert(sta_pmksa.ok_or_else(unnamed)?);
-    let started = Instant::now();
-    let sta = sta_cache
-        .for_ap(started, AP_ADDR, spa)
-        .ok_or("station has no PMKSA")?;
-    let ap = ap_cache
-        .lookup(started, AP_ADDR, spa, akm, &[sta.pmkid])
-        .ok_or("AP found no PMKSA for the station's PMKID")?;
-    let opts = SimOptions {
-        sta_pmkids: vec![sta.pmkid],
-        eap: Vec::new(),
-        ..opts.clone()
-    };
-    let report = run_handshakes(&ap.pmk, &sta.pmk, AP_ADDR, spa, rng, started, &opts);
-    let extra = format!(
-        " pmksa=cached pmkid={} round-trips=0",
-        hex::encode(sta.pmkid)
-    );
-    println!("{}", report_line(i, &report, started.elapsed(), &extra));
-    Ok(report)
 }
 
 fn tls_name(v: Option<rustls::ProtocolVersion>) -> &'static str {
@@ -517,7 +498,7 @@ fn half_open_cmd(args: &LoadArgs, sessions: usize) -> Result<ExitCode, String> {
         server: r.server,
         bind: r.bind,
         nas: r.nas(&args.ssid),
-        peer: r.peer(false)?,
+        peer: r.peer(false, Suites::Classic)?,
         sessions,
         concurrency: args.concurrency.max(1),
         hold: Duration::from_secs_f64(args.hold.max(0.0)),
@@ -556,7 +537,7 @@ fn load_cmd(args: &LoadArgs) -> Result<ExitCode, String> {
             }
         }
         None => Mode::EapTls {
-            peer: r.peer(args.resume)?,
+            peer: r.peer(args.resume, Suites::Classic)?,
             resume: args.resume,
         },
     };
@@ -592,7 +573,7 @@ fn print_report(i: u32, r: &StationReport, took: Duration) {
 }
 
 /// One line per station; `radius` is inserted after the address.
-fn report_line(i: u32, r: &StationReport, took: Duration, radius: &str) -> String {
+pub(crate) fn report_line(i: u32, r: &StationReport, took: Duration, radius: &str) -> String {
     let mut line = format!(
         "station {i} {}{radius} pmk={} ptk={} gtk={} ccmp={} time={:.3}ms",
         r.spa,

@@ -10,11 +10,28 @@
 //! PMKID (unknown, another station's, expired) falls back to a full
 //! authentication.
 //!
+//! Two AKMs name their PMKSA otherwise, as hostapd does:
+//!
+//! * AKM 12 (802.1X Suite B 192-bit): PMKID = Truncate-128(HMAC-SHA-384(KCK,
+//!   "PMK Name" || AA || SPA)) with the KCK of the four-way handshake that
+//!   confirmed the PMK (§12.7.1.3), so the PMKSA is cached only once that
+//!   handshake completed ([`Pmksa::with_kck`]; hostapd's
+//!   `pmksa_cache_auth_add` with `kck`, `rsn_pmkid_suite_b_192`).
+//! * FT over 802.1X (AKM 3, 13): the PMKSA of the FT initial mobility domain
+//!   association caches XXKey (hostapd's "MPMK": `wpa_auth_pmksa_add` keeps
+//!   MSK[32..64] for AKM 3, MSK[0..48] for AKM 13), named with
+//!   Truncate-128(HMAC-SHA-256 / HMAC-SHA-384(XXKey, "PMK Name" || AA ||
+//!   SPA)) (hostapd's `rsn_pmkid`, which puts AKM 3 with the SHA-256 AKMs
+//!   and AKM 13 with the SHA-384 ones). A cached initial mobility domain
+//!   association derives PMK-R0 from the cached XXKey instead of a new MSK
+//!   ([`Pmksa::ft`]; hostapd's test_ap_ft_pmksa_caching and
+//!   test_ap_ft_pmksa_caching_sha384 run it with wpa_supplicant).
+//!
 //! [`KeyProfile::pmkid`]: crate::akm::KeyProfile::pmkid
 
 use std::time::{Duration, Instant};
 
-use crate::akm::{KeyProfile, Pmkid};
+use crate::akm::{KeyProfile, Pmkid, PmkidHash, hmac, pmkid_suite_b};
 use crate::eapol::Akm;
 use crate::frames::MacAddr;
 use crate::keys::Pmk;
@@ -53,6 +70,64 @@ impl Pmksa {
         Some(Pmksa {
             pmkid: profile.pmkid(pmk, &aa.0, &spa.0)?,
             pmk: pmk.clone_secret(),
+            aa,
+            spa,
+            akm: profile.akm,
+            expires: now + lifetime,
+        })
+    }
+}
+
+impl Pmksa {
+    /// A PMKSA for `pmk` after the four-way handshake whose KCK is `kck`:
+    /// AKM 12 names it with the KCK ([`pmkid_suite_b`]), every other
+    /// non-FT AKM as [`Pmksa::new`]. `None` for the FT AKMs ([`Pmksa::ft`])
+    /// or a PMK too short for the AKM.
+    pub fn with_kck(
+        profile: &KeyProfile,
+        pmk: &Pmk,
+        kck: &[u8],
+        aa: MacAddr,
+        spa: MacAddr,
+        now: Instant,
+        lifetime: Duration,
+    ) -> Option<Self> {
+        if profile.pmkid_hash != PmkidHash::Sha384Kck {
+            return Pmksa::new(profile, pmk, aa, spa, now, lifetime);
+        }
+        Some(Pmksa {
+            pmkid: pmkid_suite_b(kck, &aa.0, &spa.0),
+            pmk: Pmk::from_slice(profile.pmk(pmk)?).ok()?,
+            aa,
+            spa,
+            akm: profile.akm,
+            expires: now + lifetime,
+        })
+    }
+
+    /// The PMKSA of an FT initial mobility domain association from the
+    /// `msk`: the cached PMK is XXKey, the PMKID HMAC-SHA-256 (AKM 3) or
+    /// HMAC-SHA-384 (AKM 13) of it. `None` for another AKM or a short MSK.
+    pub fn ft(
+        profile: &KeyProfile,
+        msk: &Pmk,
+        aa: MacAddr,
+        spa: MacAddr,
+        now: Instant,
+        lifetime: Duration,
+    ) -> Option<Self> {
+        let hash = crate::ft::FtHash::for_akm(profile.akm)?;
+        let xxkey = crate::ft::xxkey(hash, msk).ok()?;
+        let parts: [&[u8]; 3] = [b"PMK Name", &aa.0, &spa.0];
+        let full = match hash {
+            crate::ft::FtHash::Sha256 => hmac::<sha2::Sha256>(&xxkey, &parts),
+            crate::ft::FtHash::Sha384 => hmac::<sha2::Sha384>(&xxkey, &parts),
+        };
+        let mut pmkid = [0u8; 16];
+        pmkid.copy_from_slice(&full[..16]);
+        Some(Pmksa {
+            pmkid,
+            pmk: Pmk::from_slice(&xxkey).ok()?,
             aa,
             spa,
             akm: profile.akm,
@@ -163,6 +238,69 @@ mod tests {
         );
         ap.expire(later);
         assert!(ap.is_empty());
+    }
+
+    // AKM 12: the PMKID is keyed with the KCK of the confirming handshake;
+    // a PMKID made with another KCK, or expired, is a full authentication.
+    #[test]
+    fn akm12_named_with_the_kck() {
+        let now = Instant::now();
+        let profile = KeyProfile::for_akm(Akm::Ieee8021xSuiteB192).unwrap();
+        let msk = Pmk::from_msk(&[0x42; 64]).unwrap();
+        let kck = [0x17u8; 24];
+        assert!(Pmksa::new(&profile, &msk, AA, SPA, now, DEFAULT_PMK_LIFETIME).is_none());
+        let e =
+            Pmksa::with_kck(&profile, &msk, &kck, AA, SPA, now, Duration::from_secs(60)).unwrap();
+        assert_eq!(e.pmkid, pmkid_suite_b(&kck, &AA.0, &SPA.0));
+        // The cached PMK is the AKM's: the MSK's first 384 bits.
+        assert_eq!(e.pmk.as_bytes(), &[0x42; 48][..]);
+        let id = e.pmkid;
+        let mut ap = PmksaCache::new(4);
+        ap.insert(e);
+        let akm = Akm::Ieee8021xSuiteB192;
+        assert!(ap.lookup(now, AA, SPA, akm, &[id]).is_some());
+        let other = pmkid_suite_b(&[0x18; 24], &AA.0, &SPA.0);
+        assert!(ap.lookup(now, AA, SPA, akm, &[other]).is_none());
+        let later = now + Duration::from_secs(60);
+        assert!(ap.lookup(later, AA, SPA, akm, &[id]).is_none());
+        // Another AKM's with_kck ignores the KCK (AKM 5: HMAC-SHA-256 of
+        // the PMK).
+        let p5 = KeyProfile::for_akm(Akm::Ieee8021xSha256).unwrap();
+        let e5 = Pmksa::with_kck(&p5, &msk, &kck, AA, SPA, now, DEFAULT_PMK_LIFETIME).unwrap();
+        assert_eq!(Some(e5.pmkid), p5.pmkid(&msk, &AA.0, &SPA.0));
+    }
+
+    // FT: the cached PMK is XXKey, named with HMAC-SHA-256 (AKM 3) or
+    // HMAC-SHA-384 (AKM 13) of it, as hostapd's rsn_pmkid does.
+    #[test]
+    fn ft_caches_xxkey() {
+        let now = Instant::now();
+        let m: Vec<u8> = (0u8..64).collect();
+        let msk = Pmk::from_msk(&m).unwrap();
+        for (akm, xx) in [
+            (Akm::FtIeee8021x, &m[32..64]),
+            (Akm::FtIeee8021xSha384, &m[..48]),
+        ] {
+            let profile = KeyProfile::for_akm(akm).unwrap();
+            let e = Pmksa::ft(&profile, &msk, AA, SPA, now, Duration::from_secs(60)).unwrap();
+            assert_eq!(e.pmk.as_bytes(), xx, "{akm}");
+            let parts: [&[u8]; 3] = [b"PMK Name", &AA.0, &SPA.0];
+            let full = if akm == Akm::FtIeee8021x {
+                hmac::<sha2::Sha256>(xx, &parts)
+            } else {
+                hmac::<sha2::Sha384>(xx, &parts)
+            };
+            assert_eq!(e.pmkid[..], full[..16], "{akm}");
+            let id = e.pmkid;
+            let mut ap = PmksaCache::new(4);
+            ap.insert(e);
+            assert!(ap.lookup(now, AA, SPA, akm, &[id]).is_some());
+            assert!(ap.lookup(now, AA, SPA, akm, &[[0; 16]]).is_none());
+            let later = now + Duration::from_secs(60);
+            assert!(ap.lookup(later, AA, SPA, akm, &[id]).is_none());
+        }
+        let p1 = KeyProfile::for_akm(Akm::Ieee8021x).unwrap();
+        assert!(Pmksa::ft(&p1, &msk, AA, SPA, now, DEFAULT_PMK_LIFETIME).is_none());
     }
 
     #[test]

@@ -12,8 +12,8 @@ use eap_methods::peer::PeerConfig;
 use fourway_sim::ap::NasConfig;
 use fourway_sim::radius_client::Retransmit;
 use fourway_sim::station::{
-    StationMethod, StationTls, TlsChoice, TunnelTls, client_config, default_server_name,
-    password_from_env, tunnel_client_config,
+    StationMethod, StationTls, Suites, TlsChoice, TunnelTls, client_config_for,
+    default_server_name, password_from_env, tunnel_client_config_for,
 };
 
 use crate::AP_ADDR;
@@ -90,7 +90,9 @@ impl RadiusArgs {
         }
     }
 
-    pub(crate) fn peer(&self, resumption: bool) -> Result<Arc<PeerConfig>, String> {
+    /// The stations' EAP configuration; `suites` restricts their TLS
+    /// (AKM 12: [`Suites::SuiteB192`]).
+    pub(crate) fn peer(&self, resumption: bool, suites: Suites) -> Result<Arc<PeerConfig>, String> {
         let method = self.method;
         let ca = self
             .ca
@@ -111,12 +113,15 @@ impl RadiusArgs {
             let peer_method = method
                 .peer_method(Some(credentials))
                 .ok_or("no credentials")?;
-            let tls = tunnel_client_config(&TunnelTls {
-                ca: &ca,
-                version: self.tls,
-                server_name: self.server_name.as_deref(),
-                resumption,
-            })
+            let tls = tunnel_client_config_for(
+                &TunnelTls {
+                    ca: &ca,
+                    version: self.tls,
+                    server_name: self.server_name.as_deref(),
+                    resumption,
+                },
+                suites,
+            )
             .map_err(|e| e.to_string())?;
             let outer = self.outer_identity.as_ref().unwrap_or(&self.identity);
             (outer.clone(), peer_method, tls)
@@ -129,7 +134,7 @@ impl RadiusArgs {
             (
                 self.identity.clone(),
                 eap_methods::peer::PeerMethod::Tls,
-                self.tls_config(&ca, resumption)?,
+                self.tls_config(&ca, resumption, suites)?,
             )
         };
         Ok(Arc::new(PeerConfig {
@@ -148,6 +153,7 @@ impl RadiusArgs {
         &self,
         ca: &std::path::Path,
         resumption: bool,
+        suites: Suites,
     ) -> Result<Arc<rustls::ClientConfig>, String> {
         let cert = self
             .cert
@@ -157,14 +163,17 @@ impl RadiusArgs {
             .key
             .clone()
             .unwrap_or_else(|| self.data_dir.join("client.key"));
-        client_config(&StationTls {
-            cert: &cert,
-            key: &key,
-            ca,
-            version: self.tls,
-            server_name: self.server_name.as_deref(),
-            resumption,
-        })
+        client_config_for(
+            &StationTls {
+                cert: &cert,
+                key: &key,
+                ca,
+                version: self.tls,
+                server_name: self.server_name.as_deref(),
+                resumption,
+            },
+            suites,
+        )
         .map_err(|e| e.to_string())
     }
 

@@ -4,17 +4,22 @@
 //! four-way handshake on PMK-R1 of AP1), then FT Authentication and
 //! Reassociation over the air to AP2 on PMK-R1 of AP2, which AP1 derived
 //! and handed over: no EAP, no RADIUS, no four-way handshake. Data frames
-//! then pass through AP2 (CCMP-128 for AKM 3, GCMP-256 for AKM 13).
+//! then pass through AP2 (CCMP-128 for AKM 3, GCMP-256 for AKM 13). With
+//! management frame protection AP2 hands over its IGTK in the FTE of the
+//! Reassociation Response, and the station then accepts AP2's BIP-protected
+//! deauthentication (BIP-CMAC-128 for AKM 3, BIP-GMAC-256 for AKM 13) and
+//! refuses an unprotected, a forged and a replayed one.
 
 use std::time::{Duration, Instant};
 
 use rand::CryptoRng;
 
 use crate::akm::KeyProfile;
+use crate::bip::{BipAlgorithm, BipError, BipReceiver, bip_protect_with};
 use crate::ccmp::CcmpSession;
 use crate::eapol::RsnElement;
 use crate::frames::{self, Direction, MacAddr};
-use crate::ft::elements::{Fte, mde};
+use crate::ft::elements::{FtIgtk, Fte, mde};
 use crate::ft::exchange::{FtStation, FtTargetAp, gtk};
 use crate::ft::{FtHash, MobilityDomain, pmk_r0, xxkey};
 use crate::keys::Pmk;
@@ -25,7 +30,7 @@ use crate::sim::{
 
 /// Mobility domain identifier of the simulated ESS.
 pub const MDID: [u8; 2] = [0x5a, 0x01];
-/// R0KH-ID of AP1 (a NAS-Identifier-like name, §12.7.1.7.3).
+/// R0KH-ID of AP1 (a NAS-Identifier-like name, §12.7.1.6.3).
 pub const R0KH_ID: &[u8] = b"ap1.fourway-sim";
 
 /// The outcome of one station's initial association and roam.
@@ -42,6 +47,10 @@ pub struct RoamReport {
     pub ptk_match: bool,
     /// Data frames both ways and a group frame through AP2.
     pub ccmp_ok: bool,
+    /// With management frame protection: the station accepted AP2's
+    /// BIP-protected deauthentication under the IGTK of the FTE and refused
+    /// the unprotected, forged and replayed ones. `None` without PMF.
+    pub pmf_ok: Option<bool>,
     /// Why it failed.
     pub error: Option<String>,
     /// The roam's frames for a capture (AP2's beacon, the FT exchange,
@@ -52,7 +61,11 @@ pub struct RoamReport {
 impl RoamReport {
     /// Everything succeeded.
     pub fn success(&self) -> bool {
-        self.initial.success() && self.ft_ok && self.ptk_match && self.ccmp_ok
+        self.initial.success()
+            && self.ft_ok
+            && self.ptk_match
+            && self.ccmp_ok
+            && self.pmf_ok != Some(false)
     }
 }
 
@@ -70,23 +83,54 @@ pub fn run_ft_roam<R: CryptoRng + ?Sized>(
     now: Instant,
     opts: &SimOptions,
 ) -> Result<RoamReport, String> {
+    let hash = FtHash::for_akm(opts.akm)
+        .ok_or_else(|| format!("{} is not a fast BSS transition AKM", opts.akm))?;
+    let xx = |msk: &Pmk| xxkey(hash, msk).map_err(|e| e.to_string());
+    let (xx_ap, xx_sta) = (xx(msk_ap)?, xx(msk_sta)?);
+    roam_from_xxkey(&xx_ap, &xx_sta, ap1, ap2, spa, rng, now, opts)
+}
+
+/// As [`run_ft_roam`] from the XXKeys of a cached PMKSA (PMKSA caching
+/// of the initial mobility domain association, [`crate::pmksa::Pmksa::ft`]):
+/// no MSK, so no EAP; `opts.sta_pmkids` names the PMKSA in the
+/// association request.
+#[allow(clippy::too_many_arguments)]
+pub fn run_ft_roam_cached<R: CryptoRng + ?Sized>(
+    xxkey_ap: &Pmk,
+    xxkey_sta: &Pmk,
+    ap1: MacAddr,
+    ap2: MacAddr,
+    spa: MacAddr,
+    rng: &mut R,
+    now: Instant,
+    opts: &SimOptions,
+) -> Result<RoamReport, String> {
+    let (a, s) = (xxkey_ap.as_bytes(), xxkey_sta.as_bytes());
+    roam_from_xxkey(a, s, ap1, ap2, spa, rng, now, opts)
+}
+
+#[allow(clippy::too_many_arguments)]
+fn roam_from_xxkey<R: CryptoRng + ?Sized>(
+    xx_ap: &[u8],
+    xx_sta: &[u8],
+    ap1: MacAddr,
+    ap2: MacAddr,
+    spa: MacAddr,
+    rng: &mut R,
+    now: Instant,
+    opts: &SimOptions,
+) -> Result<RoamReport, String> {
     let profile = KeyProfile::for_akm(opts.akm).map_err(|e| e.to_string())?;
     let hash = FtHash::for_akm(opts.akm)
         .ok_or_else(|| format!("{} is not a fast BSS transition AKM", opts.akm))?;
-    if opts.pmf != Pmf::Disabled {
-        return Err("fast BSS transition with --pmf is not implemented (IGTK subelement)".into());
-    }
     let md = MobilityDomain {
         ssid: opts.ssid.clone(),
         mdid: MDID,
     };
-    let derive = |msk: &Pmk| {
-        let x = xxkey(hash, msk).map_err(|e| e.to_string())?;
-        pmk_r0(hash, &x, &md, R0KH_ID, &spa.0).map_err(|e| e.to_string())
-    };
+    let derive = |x: &[u8]| pmk_r0(hash, x, &md, R0KH_ID, &spa.0).map_err(|e| e.to_string());
     // AP1 is the R0 key holder; the station the S0 and S1 key holder.
-    let r0_ap = derive(msk_ap)?;
-    let r0_sta = derive(msk_sta)?;
+    let r0_ap = derive(xx_ap)?;
+    let r0_sta = derive(xx_sta)?;
     let r1_ap1 = r0_ap.pmk_r1(&ap1.0, &spa.0);
     let r1_sta1 = r0_sta.pmk_r1(&ap1.0, &spa.0);
     let mut fte = Fte::new(profile.mic_len(), [0; 32], [0; 32]);
@@ -114,6 +158,7 @@ pub fn run_ft_roam<R: CryptoRng + ?Sized>(
         ft_ok: false,
         ptk_match: false,
         ccmp_ok: false,
+        pmf_ok: None,
         error: None,
         frames: Vec::new(),
         initial,
@@ -123,8 +168,9 @@ pub fn run_ft_roam<R: CryptoRng + ?Sized>(
         return Ok(report);
     }
 
-    let mut rsne = RsnElement::for_profile(&profile, false);
-    rsne.capabilities = Some(0);
+    let pmf = opts.pmf != Pmf::Disabled;
+    let mut rsne = RsnElement::for_profile(&profile, pmf);
+    rsne.capabilities = Some(opts.pmf.capabilities());
     let mut nonce = || {
         let mut n = [0u8; 32];
         rng.fill_bytes(&mut n);
@@ -146,6 +192,16 @@ pub fn run_ft_roam<R: CryptoRng + ?Sized>(
         snonce,
     );
     let mut target = FtTargetAp::new(profile, ap2, ap2.0, MDID, rsne.clone(), anonce);
+    // AP2's own IGTK (Key ID 4), which has protected AP2_IPN frames so far.
+    let mut igtk_key = vec![0u8; profile.group_mgmt.key_len()];
+    rng.fill_bytes(&mut igtk_key);
+    if pmf {
+        target = target.with_igtk(FtIgtk {
+            key_id: 4,
+            ipn: AP2_IPN.to_le_bytes()[..6].try_into().unwrap_or([0; 6]),
+            key: zeroize::Zeroizing::new(igtk_key.clone()),
+        });
+    }
     let mut ft_frames = Vec::new();
     let outcome = (|| {
         let req = sta.authentication()?;
@@ -223,8 +279,56 @@ pub fn run_ft_roam<R: CryptoRng + ?Sized>(
         let mut rx = CcmpSession::with_cipher(c, &g.key, g.key_id);
         ok &= exchange(&group, &mut tx, &mut rx, capture.then_some((&mut *f, at)));
         report.ccmp_ok = ok;
+        if pmf {
+            let plain = frames::deauthentication(ap2, MacAddr::BROADCAST, 3, next_seq());
+            let mut other = vec![0u8; igtk_key.len()];
+            rng.fill_bytes(&mut other);
+            let mut sent = Vec::new();
+            report.pmf_ok = Some(sta.igtk().is_some_and(|i| {
+                deauth_after_roam(profile.group_mgmt, &igtk_key, &other, i, &plain, &mut sent)
+            }));
+            if capture {
+                report
+                    .frames
+                    .extend(sent.into_iter().map(|frame| CapturedFrame { at, frame }));
+            }
+        }
     }
     Ok(report)
+}
+
+/// The IPN AP2 has used with its IGTK before the station roams (the
+/// value the IGTK subelement carries).
+const AP2_IPN: u64 = 41;
+
+/// AP2 deauthenticates its stations with a BIP-protected broadcast
+/// Deauthentication under its IGTK (IPN `AP2_IPN` + 1); the station, which
+/// installed `sta_igtk` from the FTE, must refuse the unprotected frame and
+/// one protected under `other` (a forger's key) and accept the genuine one
+/// once (its replay is refused).
+fn deauth_after_roam(
+    alg: BipAlgorithm,
+    ap_igtk: &[u8],
+    other: &[u8],
+    sta_igtk: &FtIgtk,
+    plain: &[u8],
+    sent: &mut Vec<Vec<u8>>,
+) -> bool {
+    let ipn = AP2_IPN + 1;
+    let (Ok(genuine), Ok(forged)) = (
+        bip_protect_with(alg, ap_igtk, 4, ipn, plain),
+        bip_protect_with(alg, other, 4, ipn + 1, plain),
+    ) else {
+        return false;
+    };
+    let mut station =
+        BipReceiver::with_algorithm(alg, &sta_igtk.key, sta_igtk.key_id, sta_igtk.ipn);
+    let ok = station.verify(plain) == Err(BipError::Unprotected)
+        && station.verify(&forged) == Err(BipError::BadMic)
+        && station.verify(&genuine).is_ok()
+        && station.verify(&genuine) == Err(BipError::Replay(ipn));
+    sent.extend([plain.to_vec(), forged, genuine.clone(), genuine]);
+    ok
 }
 
 /// AP2's address in the simulated mobility domain (AP1 is the one the
@@ -282,6 +386,9 @@ pub fn roam_line(i: u32, r: &RoamReport) -> String {
         if r.ptk_match { "match" } else { "MISMATCH" },
         ok(r.ccmp_ok),
     );
+    if let Some(p) = r.pmf_ok {
+        line.push_str(&format!(" pmf={}", ok(p)));
+    }
     if let Some(e) = &r.error {
         line.push_str(&format!(" error={e:?}"));
     }

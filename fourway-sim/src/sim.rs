@@ -303,6 +303,25 @@ pub struct StationReport {
     pub virtual_time: Duration,
     /// 802.11 frames for a capture, if asked for.
     pub frames: Vec<CapturedFrame>,
+    /// The KCK each side derived, once both installed the PTK: AKM 12
+    /// names its PMKSA with it (§12.7.1.3).
+    pub kcks: Option<Kcks>,
+}
+
+/// The KCKs of one four-way handshake, the AP's and the station's; secret:
+/// zeroized, and `Debug` shows no key.
+#[derive(Clone)]
+pub struct Kcks {
+    /// The authenticator's KCK.
+    pub ap: zeroize::Zeroizing<Vec<u8>>,
+    /// The supplicant's KCK.
+    pub sta: zeroize::Zeroizing<Vec<u8>>,
+}
+
+impl std::fmt::Debug for Kcks {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Kcks(..)")
+    }
 }
 
 impl StationReport {
@@ -578,7 +597,15 @@ pub fn run_handshakes<R: CryptoRng + ?Sized>(
         .or_else(|| pair.auth_errors.first().cloned())
         .or_else(|| pair.supp_errors.first().cloned());
 
+    let kcks = match (ptk_installed, pair.auth.ptk(), pair.supp.ptk()) {
+        (true, Some(a), Some(s)) => Some(Kcks {
+            ap: zeroize::Zeroizing::new(a.kck.to_vec()),
+            sta: zeroize::Zeroizing::new(s.kck.to_vec()),
+        }),
+        _ => None,
+    };
     StationReport {
+        kcks,
         aa,
         spa,
         pmk_match: pmk_ap.ct_eq(pmk_sta),

@@ -138,6 +138,34 @@ pub struct StationTls<'a> {
 /// OpenSSL 3.0 supplicants (no hybrid post-quantum share that would bloat
 /// the ClientHello).
 pub fn client_config(t: &StationTls<'_>) -> Result<Arc<rustls::ClientConfig>, StationError> {
+    client_config_for(t, Suites::Classic)
+}
+
+/// The TLS a station offers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Suites {
+    /// rustls' suites, key exchange X25519 then P-256 (like OpenSSL 3.0
+    /// supplicants).
+    Classic,
+    /// WPA3-Enterprise 192-bit (AKM 12): only the 192-bit suites, P-384,
+    /// ECDSA P-384 with SHA-384 ([`crate::suite_b`]).
+    SuiteB192,
+}
+
+impl Suites {
+    fn provider(self) -> Arc<rustls::crypto::CryptoProvider> {
+        match self {
+            Suites::Classic => eap_methods::tls_common::classic_kx_provider(),
+            Suites::SuiteB192 => crate::suite_b::provider(),
+        }
+    }
+}
+
+/// [`client_config`] offering `suites`.
+pub fn client_config_for(
+    t: &StationTls<'_>,
+    suites: Suites,
+) -> Result<Arc<rustls::ClientConfig>, StationError> {
     let chain: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(t.cert)
         .map_err(|e| file_err(t.cert, e))?
         .collect::<Result<_, _>>()
@@ -146,8 +174,8 @@ pub fn client_config(t: &StationTls<'_>) -> Result<Arc<rustls::ClientConfig>, St
         return Err(file_err(t.cert, "no certificate found"));
     }
     let key = PrivateKeyDer::from_pem_file(t.key).map_err(|e| file_err(t.key, e))?;
-    let mut cfg =
-        config_builder(t.ca, t.version, t.server_name)?.with_client_auth_cert(chain, key)?;
+    let mut cfg = config_builder(t.ca, t.version, t.server_name, suites)?
+        .with_client_auth_cert(chain, key)?;
     if !t.resumption {
         cfg.resumption = rustls::client::Resumption::disabled();
     }
@@ -171,7 +199,15 @@ pub struct TunnelTls<'a> {
 /// Build the rustls client configuration of a PEAP or TTLS station: as
 /// [`client_config`], without a client certificate.
 pub fn tunnel_client_config(t: &TunnelTls<'_>) -> Result<Arc<rustls::ClientConfig>, StationError> {
-    let mut cfg = config_builder(t.ca, t.version, t.server_name)?.with_no_client_auth();
+    tunnel_client_config_for(t, Suites::Classic)
+}
+
+/// [`tunnel_client_config`] offering `suites`.
+pub fn tunnel_client_config_for(
+    t: &TunnelTls<'_>,
+    suites: Suites,
+) -> Result<Arc<rustls::ClientConfig>, StationError> {
+    let mut cfg = config_builder(t.ca, t.version, t.server_name, suites)?.with_no_client_auth();
     if !t.resumption {
         cfg.resumption = rustls::client::Resumption::disabled();
     }
@@ -184,11 +220,12 @@ fn config_builder(
     ca: &Path,
     version: Option<TlsChoice>,
     server_name: Option<&str>,
+    suites: Suites,
 ) -> Result<
     rustls::ConfigBuilder<rustls::ClientConfig, rustls::client::WantsClientCert>,
     StationError,
 > {
-    let provider = eap_methods::tls_common::classic_kx_provider();
+    let provider = suites.provider();
     let mut roots = rustls::RootCertStore::empty();
     for cert in CertificateDer::pem_file_iter(ca).map_err(|e| file_err(ca, e))? {
         let cert = cert.map_err(|e| file_err(ca, e))?;

@@ -171,6 +171,23 @@ fn akm_choice_and_refusals() {
     let (ok, _, err) = run_err(&["run", "--akm", "8", "--server", "127.0.0.1:9"]);
     assert!(!ok);
     assert!(err.contains("is not implemented"), "{err}");
+    // WPA3-Enterprise 192-bit requires PMF: --pmf optional is refused, saying
+    // why, before any RADIUS (the discard port 9 would fail otherwise).
+    let (ok, out, err) = run_err(&[
+        "run",
+        "--akm",
+        "12",
+        "--pmf",
+        "optional",
+        "--server",
+        "127.0.0.1:9",
+    ]);
+    assert!(!ok);
+    assert!(out.is_empty(), "{out}");
+    assert!(
+        err.contains("requires protected management frames (MFPR = 1 in the RSN element)"),
+        "{err}"
+    );
 }
 
 // --pmf: the station installs the IGTK and accepts only the AP's

@@ -51,7 +51,7 @@ fn ft_roam_akm3_and_akm13() {
 }
 
 #[test]
-fn ft_roam_refuses_other_keys_and_pmf() {
+fn ft_roam_refuses_other_keys() {
     // The station's MSK differs in the half AKM 3 takes (XXKey =
     // MSK[32..64]): the initial association's message 2 fails its MIC.
     let mut other = msk();
@@ -59,24 +59,8 @@ fn ft_roam_refuses_other_keys_and_pmf() {
     let r = roam(Akm::FtIeee8021x, &other);
     assert!(!r.initial.ptk_installed);
     assert!(!r.ft_ok);
-    let opts = SimOptions {
-        akm: Akm::FtIeee8021x,
-        pmf: Pmf::Required,
-        ..SimOptions::default()
-    };
-    let pmk = Pmk::from_msk(&msk()).unwrap();
-    let e = run_ft_roam(
-        &pmk,
-        &pmk,
-        AP1,
-        AP2,
-        STA,
-        &mut rand::rng(),
-        Instant::now(),
-        &opts,
-    );
-    assert!(e.unwrap_err().contains("--pmf"));
     // Not an FT AKM.
+    let pmk = Pmk::from_msk(&msk()).unwrap();
     let opts = SimOptions {
         akm: Akm::Ieee8021x,
         ..SimOptions::default()
@@ -92,6 +76,57 @@ fn ft_roam_refuses_other_keys_and_pmf() {
         &opts,
     );
     assert!(e.is_err());
+}
+
+// FT with management frame protection: the initial association carries the
+// IGTK KDE in message 3 (AP1's BIP-protected deauthentication accepted, the
+// forged ones refused), the Reassociation Response's FTE the IGTK
+// subelement of AP2, under which the station then accepts AP2's protected
+// deauthentication and refuses an unprotected, a forged and a replayed one.
+#[test]
+fn ft_roam_with_pmf_hands_over_the_igtk() {
+    for akm in [Akm::FtIeee8021x, Akm::FtIeee8021xSha384] {
+        for pmf in [Pmf::Optional, Pmf::Required] {
+            let opts = SimOptions {
+                akm,
+                pmf,
+                capture: true,
+                ..SimOptions::default()
+            };
+            let pmk = Pmk::from_msk(&msk()).unwrap();
+            let r = run_ft_roam(
+                &pmk,
+                &pmk,
+                AP1,
+                AP2,
+                STA,
+                &mut rand::rng(),
+                Instant::now(),
+                &opts,
+            )
+            .unwrap();
+            assert!(r.success(), "{akm} {pmf:?}: {r:?}");
+            assert_eq!(r.initial.pmf_ok, Some(true), "{akm} {pmf:?}");
+            assert_eq!(r.pmf_ok, Some(true), "{akm} {pmf:?}");
+            // Beacon, four FT frames, three data frames, four deauths.
+            assert_eq!(r.frames.len(), 12, "{akm} {pmf:?}");
+            let deauths: Vec<&[u8]> = r.frames[8..].iter().map(|f| &f.frame[..]).collect();
+            assert!(deauths.iter().all(|f| f[0] == 0xc0 && f[10..16] == AP2.0));
+            // The Reassociation Response's FTE ends with the IGTK
+            // subelement: ID 4, Key ID 4, IPN, Key Length, wrapped IGTK.
+            let key_len = if akm == Akm::FtIeee8021x { 16 } else { 32 };
+            let resp = &r.frames[4].frame;
+            let sub = &resp[resp.len() - (2 + 2 + 6 + 1 + key_len + 8)..];
+            assert_eq!(sub[..2], [4, (2 + 6 + 1 + key_len + 8) as u8], "{akm}");
+            assert_eq!(sub[2..4], [4, 0], "{akm}");
+            assert_eq!(usize::from(sub[10]), key_len, "{akm}");
+        }
+        // Positive control of the frame count: without PMF, no IGTK and
+        // no deauthentications.
+        let r = roam(akm, &msk());
+        assert_eq!(r.pmf_ok, None);
+        assert_eq!(r.frames.len(), 8);
+    }
 }
 
 fn tshark_texts(path: &std::path::Path) -> Vec<String> {

@@ -1,11 +1,18 @@
-//! The Mobility Domain element (MDE, §9.4.2.46) and the Fast BSS
-//! Transition element (FTE, §9.4.2.47) with its subelements, and the FTE
-//! MIC (§13.8.4, §13.8.5).
+//! The Mobility Domain element (MDE, §9.4.2.47) and the Fast BSS
+//! Transition element (FTE, §9.4.2.48) with its subelements, and the FTE
+//! MIC (§13.8.4, §13.8.5). 802.11-2016 numbers the two elements the same
+//! way.
 //!
 //! FTE: Element ID 55, Length, MIC Control (2: octet 0 reserved here,
-//! octet 1 the Element Count), MIC (16 octets; 24 for AKM 13, §9.4.2.47),
+//! octet 1 the Element Count), MIC (16 octets; 24 for AKM 13, §9.4.2.48),
 //! ANonce (32), SNonce (32), then subelements: R1KH-ID (1, 6 octets), GTK
-//! (2: Key Info 2, Key Length 1, RSC 8, Wrapped Key), R0KH-ID (3, 1..=48).
+//! (2: Key Info 2, Key Length 1, RSC 8, Wrapped Key), R0KH-ID (3, 1..=48),
+//! IGTK (4: Key ID 2, IPN 6, Key Length 1, Wrapped Key: the IGTK, 16
+//! octets for BIP-CMAC-128, 32 for BIP-GMAC-256, AES key wrapped with the
+//! KEK, 8 octets longer). The IGTK layout is hostapd's
+//! `wpa_ft_igtk_subelem` (src/ap/wpa_auth_ft.c) and wpa_supplicant's
+//! `wpa_ft_process_igtk_subelem` (src/rsn_supp/wpa_ft.c), which checks the
+//! length (2 + 6 + 1 + key + 8) and the Key Length octet.
 
 use zeroize::Zeroizing;
 
@@ -19,6 +26,7 @@ pub const FTE_ID: u8 = 55;
 const SUB_R1KH_ID: u8 = 1;
 const SUB_GTK: u8 = 2;
 const SUB_R0KH_ID: u8 = 3;
+const SUB_IGTK: u8 = 4;
 
 /// The MDE: MDID and FT Capability and Policy (0: FT over the air only,
 /// no resource request protocol).
@@ -26,7 +34,7 @@ pub fn mde(mdid: [u8; 2]) -> Vec<u8> {
     vec![MDE_ID, 3, mdid[0], mdid[1], 0]
 }
 
-/// The GTK subelement's content (§9.4.2.47, Figure 9-600); zeroized, no
+/// The GTK subelement's content (§9.4.2.48); zeroized, no
 /// `Debug`.
 pub struct FtGtk {
     /// Key ID (0..=3).
@@ -34,6 +42,16 @@ pub struct FtGtk {
     /// RSC (the GTK's receive sequence counter).
     pub rsc: [u8; 8],
     /// The GTK, clear.
+    pub key: Zeroizing<Vec<u8>>,
+}
+
+/// The IGTK subelement's content; zeroized, no `Debug`.
+pub struct FtIgtk {
+    /// Key ID (4 or 5).
+    pub key_id: u16,
+    /// IPN: the last packet number the AP used with this IGTK.
+    pub ipn: [u8; 6],
+    /// The IGTK, clear.
     pub key: Zeroizing<Vec<u8>>,
 }
 
@@ -56,6 +74,9 @@ pub struct Fte {
     /// GTK subelement, still wrapped with the KEK (Key Info, Key Length,
     /// RSC, Wrapped Key).
     pub gtk: Option<Vec<u8>>,
+    /// IGTK subelement, still wrapped with the KEK (Key ID, IPN, Key
+    /// Length, Wrapped Key).
+    pub igtk: Option<Vec<u8>>,
 }
 
 impl core::fmt::Debug for Fte {
@@ -65,6 +86,7 @@ impl core::fmt::Debug for Fte {
             .field("r0kh_id", &self.r0kh_id)
             .field("r1kh_id", &self.r1kh_id)
             .field("gtk", &self.gtk.is_some())
+            .field("igtk", &self.igtk.is_some())
             .finish_non_exhaustive()
     }
 }
@@ -80,6 +102,7 @@ impl Fte {
             r0kh_id: None,
             r1kh_id: None,
             gtk: None,
+            igtk: None,
         }
     }
 
@@ -103,6 +126,9 @@ impl Fte {
         }
         if let Some(r0) = &self.r0kh_id {
             sub(SUB_R0KH_ID, r0)?;
+        }
+        if let Some(i) = &self.igtk {
+            sub(SUB_IGTK, i)?;
         }
         let len = u8::try_from(body.len()).map_err(|_| EapolError::TooLong)?;
         let mut out = vec![FTE_ID, len];
@@ -135,6 +161,7 @@ impl Fte {
                     fte.r1kh_id = Some(data.try_into().map_err(|_| EapolError::BadElement)?)
                 }
                 SUB_GTK => fte.gtk = Some(data.to_vec()),
+                SUB_IGTK => fte.igtk = Some(data.to_vec()),
                 SUB_R0KH_ID if (1..=48).contains(&data.len()) => fte.r0kh_id = Some(data.to_vec()),
                 SUB_R0KH_ID => return Err(EapolError::BadElement),
                 _ => {}
@@ -171,6 +198,39 @@ pub fn unwrap_gtk(kek: &[u8], sub: &[u8]) -> Result<FtGtk, EapolError> {
     Ok(FtGtk {
         key_id: sub[0] & 3,
         rsc,
+        key: Zeroizing::new(key.to_vec()),
+    })
+}
+
+/// The IGTK subelement's content for `igtk` wrapped with the KEK: Key ID
+/// (little endian), IPN, Key Length, AES key wrap of the IGTK (a multiple
+/// of 8 octets: no padding), as hostapd's `wpa_ft_igtk_subelem` writes it.
+pub fn wrap_igtk(kek: &[u8], igtk: &FtIgtk) -> Result<Vec<u8>, EapolError> {
+    if !igtk.key.len().is_multiple_of(8) {
+        return Err(EapolError::BadElement);
+    }
+    let mut out = igtk.key_id.to_le_bytes().to_vec();
+    out.extend_from_slice(&igtk.ipn);
+    out.push(u8::try_from(igtk.key.len()).map_err(|_| EapolError::TooLong)?);
+    out.extend_from_slice(&wrap_key_data(kek, &igtk.key).map_err(|_| EapolError::TooLong)?);
+    Ok(out)
+}
+
+/// Unwrap an IGTK subelement with the KEK. `key_len` is the negotiated
+/// group management cipher's (16 or 32): the subelement must be exactly
+/// 2 + 6 + 1 + `key_len` + 8 octets and its Key Length octet `key_len`
+/// (wpa_supplicant's checks), else it is refused.
+pub fn unwrap_igtk(kek: &[u8], sub: &[u8], key_len: usize) -> Result<FtIgtk, EapolError> {
+    if sub.len() != 2 + 6 + 1 + key_len + 8 || usize::from(sub[8]) != key_len {
+        return Err(EapolError::BadElement);
+    }
+    let plain = unwrap_key_data(kek, &sub[9..]).map_err(|_| EapolError::BadElement)?;
+    let key = plain.get(..key_len).ok_or(EapolError::BadElement)?;
+    let mut ipn = [0u8; 6];
+    ipn.copy_from_slice(&sub[2..8]);
+    Ok(FtIgtk {
+        key_id: u16::from_le_bytes([sub[0], sub[1]]),
+        ipn,
         key: Zeroizing::new(key.to_vec()),
     })
 }

@@ -9,7 +9,8 @@
 //! STA -> AP  Reassociation Request: RSNE[PMKR1Name], MDE,
 //!            FTE[MIC(KCK, STA || BSSID || 5 || RSNE || MDE || FTE), ...]
 //! AP -> STA  Reassociation Response: RSNE[PMKR1Name], MDE,
-//!            FTE[MIC(KCK, ... 6 ...), GTK wrapped with the KEK]
+//!            FTE[MIC(KCK, ... 6 ...), GTK wrapped with the KEK,
+//!            with PMF also the IGTK wrapped with the KEK]
 //! ```
 //!
 //! Both sides derive the PTK from PMK-R1 with the FT-PTK KDF once the
@@ -19,7 +20,9 @@
 
 use zeroize::Zeroizing;
 
-use super::elements::{FTE_ID, FtGtk, Fte, MDE_ID, mde, unwrap_gtk, wrap_gtk};
+use super::elements::{
+    FTE_ID, FtGtk, FtIgtk, Fte, MDE_ID, mde, unwrap_gtk, unwrap_igtk, wrap_gtk, wrap_igtk,
+};
 use super::{PmkR0, PmkR1};
 use crate::akm::KeyProfile;
 use crate::eapol::{EapolError, RSN_ELEMENT_ID, RsnElement};
@@ -55,6 +58,10 @@ pub enum FtError {
     /// The GTK subelement is missing or does not unwrap.
     #[error("GTK subelement missing or invalid")]
     Gtk,
+    /// Management frame protection negotiated, and the IGTK subelement is
+    /// missing, of the wrong length, or does not unwrap.
+    #[error("IGTK subelement missing or invalid")]
+    Igtk,
 }
 
 impl From<EapolError> for FtError {
@@ -211,6 +218,7 @@ pub struct FtStation {
     ptk: Option<Ptk>,
     pmk_r1_name: Option<[u8; 16]>,
     gtk: Option<FtGtk>,
+    igtk: Option<FtIgtk>,
 }
 
 impl FtStation {
@@ -245,6 +253,7 @@ impl FtStation {
             ptk: None,
             pmk_r1_name: None,
             gtk: None,
+            igtk: None,
         }
     }
 
@@ -315,7 +324,13 @@ impl FtStation {
     }
 
     /// Handle the Reassociation Response: verify its MIC and echoed
-    /// values, unwrap the GTK. On success the PTK and GTK are in use.
+    /// values, unwrap the GTK, and with management frame protection (MFPC
+    /// in the station's RSN element, so MFPC on both sides for the
+    /// association to exist) the IGTK: a response without it is refused
+    /// (hostapd's `wpa_sm_write_assoc_resp_ies` adds the IGTK subelement
+    /// whenever management frame protection is in use; wpa_supplicant
+    /// accepts its absence, this station is stricter). On success the PTK,
+    /// GTK and IGTK are in use.
     pub fn handle_reassociation(&mut self, frame: &[u8]) -> Result<(), FtError> {
         let ptk = self.ptk.as_ref().ok_or(FtError::Malformed)?;
         let body = frame.get(MGMT_HEADER..).ok_or(FtError::Malformed)?;
@@ -339,8 +354,23 @@ impl FtStation {
         }
         verify(&self.profile, &ptk.kck, self.spa, self.target, 6, &e, &fte)?;
         let gtk = fte.gtk.as_deref().ok_or(FtError::Gtk)?;
-        self.gtk = Some(unwrap_gtk(&ptk.kek, gtk).map_err(|_| FtError::Gtk)?);
+        let gtk = unwrap_gtk(&ptk.kek, gtk).map_err(|_| FtError::Gtk)?;
+        let igtk = if self.rsne.mfp().0 {
+            let sub = fte.igtk.as_deref().ok_or(FtError::Igtk)?;
+            let key_len = self.profile.group_mgmt.key_len();
+            Some(unwrap_igtk(&ptk.kek, sub, key_len).map_err(|_| FtError::Igtk)?)
+        } else {
+            None
+        };
+        self.gtk = Some(gtk);
+        self.igtk = igtk;
         Ok(())
+    }
+
+    /// The IGTK from the Reassociation Response (management frame
+    /// protection only).
+    pub fn igtk(&self) -> Option<&FtIgtk> {
+        self.igtk.as_ref()
     }
 
     /// The PTK, once the Authentication response was handled.
@@ -367,6 +397,7 @@ pub struct FtTargetAp {
     r0kh_id: Option<Vec<u8>>,
     pmk_r1_name: Option<[u8; 16]>,
     ptk: Option<Ptk>,
+    igtk: Option<FtIgtk>,
 }
 
 impl FtTargetAp {
@@ -392,7 +423,15 @@ impl FtTargetAp {
             r0kh_id: None,
             pmk_r1_name: None,
             ptk: None,
+            igtk: None,
         }
+    }
+
+    /// The AP's IGTK, given to stations in the IGTK subelement when its
+    /// RSN element has MFPC (management frame protection).
+    pub fn with_igtk(mut self, igtk: FtIgtk) -> Self {
+        self.igtk = Some(igtk);
+        self
     }
 
     /// Handle an FT Authentication request. `pmk_r1` is the R0 key
@@ -440,8 +479,9 @@ impl FtTargetAp {
     }
 
     /// Handle the Reassociation Request: PMKR1Name, echoed FTE and MIC
-    /// checked; the response carries `gtk` wrapped with the KEK. On
-    /// success the PTK is in use.
+    /// checked; the response carries `gtk` wrapped with the KEK and, with
+    /// management frame protection, the IGTK (an AP with MFPC and no IGTK
+    /// refuses). On success the PTK is in use.
     pub fn handle_reassociation(&mut self, frame: &[u8], gtk: &FtGtk) -> Result<Vec<u8>, FtError> {
         let (Some(spa), Some(ptk)) = (self.spa, self.ptk.as_ref()) else {
             return Err(FtError::Malformed);
@@ -474,6 +514,13 @@ impl FtTargetAp {
         let rsne = rsne_with(&self.rsne, name)?;
         let mut out = fte.clone();
         out.gtk = Some(wrap_gtk(&ptk.kek, gtk).map_err(|_| FtError::Gtk)?);
+        if self.rsne.mfp().0 {
+            let igtk = self.igtk.as_ref().ok_or(FtError::Igtk)?;
+            if igtk.key.len() != self.profile.group_mgmt.key_len() {
+                return Err(FtError::Igtk);
+            }
+            out.igtk = Some(wrap_igtk(&ptk.kek, igtk).map_err(|_| FtError::Igtk)?);
+        }
         signed(
             &self.profile,
             &ptk.kck,

@@ -1,8 +1,13 @@
-//! Fast BSS transition (IEEE 802.11-2020 §12.7.1.7, §13): the FT key
+//! Fast BSS transition (IEEE 802.11-2020 §12.7.1.6, §13): the FT key
 //! hierarchy, the Mobility Domain and Fast BSS Transition elements, and the
 //! over-the-air FT protocol (§13.5.1) as sans-IO exchanges ([`exchange`]).
 //!
-//! Key hierarchy (§12.7.1.7.3, §12.7.1.7.4, §12.7.1.7.5), Hash = SHA-256
+//! Clause numbers are IEEE 802.11-2020's: its FT key hierarchy is
+//! 12.7.1.6 (KDF 12.7.1.6.2, PMK-R0 .3, PMK-R1 .4, PTK .5); 802.11-2016
+//! numbered the same text 12.7.1.7 (Wireshark and iwd cite "802.11-2016
+//! 12.7.1.7.3 PMK-R0") and 802.11-2012 11.6.1.7.
+//!
+//! Key hierarchy (§12.7.1.6.3, §12.7.1.6.4, §12.7.1.6.5), Hash = SHA-256
 //! for AKM 3 and SHA-384 for AKM 13, Q its output length:
 //!
 //! ```text
@@ -35,7 +40,7 @@ pub mod exchange;
 #[cfg(test)]
 mod tests;
 
-/// Length of a PMKR0Name / PMKR1Name (§12.7.1.7.3).
+/// Length of a PMKR0Name / PMKR1Name (§12.7.1.6.3).
 pub const NAME_LEN: usize = 16;
 
 /// The hash of an FT AKM's key hierarchy.
@@ -91,7 +96,7 @@ impl FtHash {
     }
 }
 
-/// What names the keys of one mobility domain (§12.7.1.7.3).
+/// What names the keys of one mobility domain (§12.7.1.6.3).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MobilityDomain {
     /// SSID of the ESS.
@@ -131,13 +136,13 @@ pub enum FtKeyError {
     /// AKM 3, 48 for AKM 13).
     #[error("MSK of {0} octets is too short for the FT XXKey")]
     MskTooShort(usize),
-    /// SSID, R0KH-ID or MDID out of range (§9.4.2.47: R0KH-ID is 1..=48
+    /// SSID, R0KH-ID or MDID out of range (§9.4.2.48: R0KH-ID is 1..=48
     /// octets).
     #[error("SSID or R0KH-ID of an invalid length")]
     BadIdentifier,
 }
 
-/// XXKey (§12.7.1.7.3): the second 256 bits of the MSK for AKM 3, its first
+/// XXKey (§12.7.1.6.3): the second 256 bits of the MSK for AKM 3, its first
 /// 384 for AKM 13. `msk` is the key material an AP or station took from
 /// the MSK ([`Pmk::from_msk`] keeps all 64 octets).
 pub fn xxkey(hash: FtHash, msk: &Pmk) -> Result<Zeroizing<Vec<u8>>, FtKeyError> {
@@ -150,7 +155,7 @@ pub fn xxkey(hash: FtHash, msk: &Pmk) -> Result<Zeroizing<Vec<u8>>, FtKeyError> 
         .ok_or(FtKeyError::MskTooShort(m.len()))
 }
 
-/// PMK-R0 and PMKR0Name (§12.7.1.7.3) for station `s0kh_id`.
+/// PMK-R0 and PMKR0Name (§12.7.1.6.3) for station `s0kh_id`.
 pub fn pmk_r0(
     hash: FtHash,
     xxkey: &[u8],
@@ -179,7 +184,7 @@ pub fn pmk_r0(
 }
 
 impl PmkR0 {
-    /// PMK-R1 and PMKR1Name (§12.7.1.7.4) for R1 key holder `r1kh_id` and
+    /// PMK-R1 and PMKR1Name (§12.7.1.6.4) for R1 key holder `r1kh_id` and
     /// station `s1kh_id`.
     pub fn pmk_r1(&self, r1kh_id: &[u8; 6], s1kh_id: &[u8; 6]) -> PmkR1 {
         let mut key = Zeroizing::new(vec![0u8; self.hash.q_len()]);

@@ -1,0 +1,95 @@
+//! The station's TLS for WPA3-Enterprise 192-bit (AKM 00-0F-AC:12).
+//!
+//! The WPA3 Specification (v3.x, §3.6, "WPA3-Enterprise 192-bit mode")
+//! requires PMF (MFPR = 1) and, with RFC 9190 §2.4 and RFC 6460 (the
+//! Suite B profile for TLS), allows with a 192-bit security level only
+//! TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384 (TLS 1.2) and
+//! TLS_AES_256_GCM_SHA384 (TLS 1.3), ECDHE on P-384, and ECDSA P-384
+//! signatures with SHA-384 on the handshake and on every certificate of the
+//! server's chain. [`provider`] restricts rustls to exactly that (what
+//! wpa_supplicant does for `key_mgmt=WPA-EAP-SUITE-B-192`: its
+//! `tls_set_conn_flags` with TLS_CONN_SUITEB).
+
+use std::sync::{Arc, OnceLock};
+
+use rustls::SignatureScheme;
+use rustls::crypto::aws_lc_rs::{cipher_suite, kx_group};
+use rustls::crypto::{CryptoProvider, WebPkiSupportedAlgorithms};
+use rustls_pki_types::alg_id;
+
+/// What the station offers, in words, for an error message.
+pub const OFFER: &str = "TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384 (TLS 1.2) or \
+     TLS_AES_256_GCM_SHA384 (TLS 1.3), ECDHE on P-384, ECDSA P-384 with SHA-384 signatures";
+
+fn algorithms() -> WebPkiSupportedAlgorithms {
+    static ALGS: OnceLock<WebPkiSupportedAlgorithms> = OnceLock::new();
+    *ALGS.get_or_init(|| {
+        let all = rustls::crypto::aws_lc_rs::default_provider().signature_verification_algorithms;
+        let p384: Vec<_> = all
+            .all
+            .iter()
+            .copied()
+            .filter(|a| {
+                a.public_key_alg_id() == alg_id::ECDSA_P384
+                    && a.signature_alg_id() == alg_id::ECDSA_SHA384
+            })
+            .collect();
+        let p384: &'static [_] = Box::leak(p384.into_boxed_slice());
+        let mapping: Vec<_> = all
+            .mapping
+            .iter()
+            .filter(|(scheme, _)| *scheme == SignatureScheme::ECDSA_NISTP384_SHA384)
+            .map(|(scheme, _)| (*scheme, p384))
+            .collect();
+        // Built once per process: the two small slices live as long as it.
+        WebPkiSupportedAlgorithms {
+            all: p384,
+            mapping: Box::leak(mapping.into_boxed_slice()),
+        }
+    })
+}
+
+/// The aws-lc-rs provider restricted to the 192-bit suites, key exchange
+/// group and signature algorithms.
+pub fn provider() -> Arc<CryptoProvider> {
+    let base = rustls::crypto::aws_lc_rs::default_provider();
+    Arc::new(CryptoProvider {
+        cipher_suites: vec![
+            cipher_suite::TLS13_AES_256_GCM_SHA384,
+            cipher_suite::TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384,
+        ],
+        kx_groups: vec![kx_group::SECP384R1],
+        signature_verification_algorithms: algorithms(),
+        ..base
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_the_192_bit_suites_group_and_signature() {
+        let p = provider();
+        let suites: Vec<_> = p.cipher_suites.iter().map(|s| s.suite()).collect();
+        assert_eq!(
+            suites,
+            [
+                rustls::CipherSuite::TLS13_AES_256_GCM_SHA384,
+                rustls::CipherSuite::TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384
+            ]
+        );
+        let groups: Vec<_> = p.kx_groups.iter().map(|g| g.name()).collect();
+        assert_eq!(groups, [rustls::NamedGroup::secp384r1]);
+        let schemes: Vec<_> = p
+            .signature_verification_algorithms
+            .mapping
+            .iter()
+            .map(|(s, _)| *s)
+            .collect();
+        assert_eq!(schemes, [SignatureScheme::ECDSA_NISTP384_SHA384]);
+        // The default provider has more of each: the restriction is real.
+        let d = rustls::crypto::aws_lc_rs::default_provider();
+        assert!(d.cipher_suites.len() > 2 && d.kx_groups.len() > 1);
+    }
+}
