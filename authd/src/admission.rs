@@ -26,14 +26,19 @@ use radius_proto::{Code, Packet, dict};
 use crate::clients::{NasClient, NasClients};
 
 /// How a request reached the server.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Transport {
     /// RADIUS over UDP (RFC 2865).
     Udp,
+    /// RADIUS over TLS (RFC 6614): the NAS client is the one the
+    /// connection's certificate named (`crate::radsec`), and `connection`
+    /// tells one connection from another from the same address, so that
+    /// duplicate detection runs per connection.
+    Tls { connection: u64 },
 }
 
 /// Where a request came from: the transport and the peer's address.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Origin {
     pub transport: Transport,
     pub peer: SocketAddr,
@@ -44,6 +49,14 @@ impl Origin {
     pub fn udp(peer: SocketAddr) -> Origin {
         Origin {
             transport: Transport::Udp,
+            peer,
+        }
+    }
+
+    /// A packet of TLS connection `connection` from `peer`.
+    pub fn tls(peer: SocketAddr, connection: u64) -> Origin {
+        Origin {
+            transport: Transport::Tls { connection },
             peer,
         }
     }
@@ -79,6 +92,16 @@ pub fn admit<'a>(
             client: None,
         });
     };
+    admit_from(client, origin, data)
+}
+
+/// The checks after the first: `client` is known, by source address
+/// ([`admit`]) or by the certificate of a TLS connection.
+pub fn admit_from(
+    client: Arc<NasClient>,
+    origin: Origin,
+    data: &[u8],
+) -> Result<Admitted<'_>, Refused> {
     let refuse = |label: &'static str, detail: String| Refused {
         label,
         detail,

@@ -21,6 +21,7 @@ pub mod metrics;
 pub mod pap;
 pub mod pki;
 pub mod policy;
+pub mod radsec;
 pub mod reply;
 pub mod server;
 pub mod sessions;

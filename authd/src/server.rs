@@ -45,6 +45,8 @@ pub enum ServerError {
     NoClients,
     #[error("store: {0}")]
     Store(#[from] StoreError),
+    #[error("{0}")]
+    Radsec(#[from] crate::radsec::RadsecError),
 }
 
 /// Build the NAS client table from the configuration.
@@ -53,6 +55,7 @@ pub fn nas_clients(config: &Config) -> NasClients {
         config
             .clients
             .iter()
+            .filter(|c| !c.is_radsec())
             .map(|c| NasClient {
                 name: c.name.clone(),
                 net: c.address,
@@ -129,6 +132,8 @@ pub struct Server {
     /// TLS ticket keys (from the store if any), when resumption is on.
     tickets: Option<Arc<TicketKeyring>>,
     store: Option<Store>,
+    /// The RADIUS/TLS listener, with `[listen] radsec`.
+    radsec: Option<crate::radsec::Radsec>,
 }
 
 /// The store with the credential key of `db` loaded, or created on first
@@ -177,6 +182,7 @@ fn config_client_entries(config: &Config) -> Vec<ClientEntry> {
     config
         .clients
         .iter()
+        .filter(|c| !c.is_radsec())
         .map(ClientEntry::from_config)
         .collect()
 }
@@ -254,6 +260,7 @@ impl Server {
                 "[listen] acct is set, but accounting is not recorded yet: not listening on the accounting port"
             );
         }
+        let radsec = crate::radsec::Radsec::bind(config, handler.clone()).await?;
         Ok(Server {
             handler,
             auth,
@@ -261,11 +268,17 @@ impl Server {
             client_sync,
             tickets,
             store,
+            radsec,
         })
     }
 
     pub fn auth_addr(&self) -> std::io::Result<SocketAddr> {
         self.auth.local_addr()
+    }
+
+    /// The RadSec listener's address, when it is on.
+    pub fn radsec_addr(&self) -> Option<SocketAddr> {
+        self.radsec.as_ref().and_then(|r| r.local_addr().ok())
     }
 
     pub fn handler(&self) -> Arc<AuthHandler> {
@@ -326,11 +339,16 @@ impl Server {
                 },
             ));
         }
+        let radsec_reload = self.radsec.as_ref().map(|r| r.reloader());
+        if let Some(radsec) = self.radsec {
+            tasks.spawn(radsec.run(shutdown.clone()));
+        }
         tasks.spawn(reload_on_sighup(
             self.handler.clone(),
             self.config_path.clone(),
             self.client_sync.clone(),
             self.tickets.clone(),
+            radsec_reload,
             shutdown.clone(),
         ));
         while let Some(res) = tasks.join_next().await {
@@ -432,6 +450,7 @@ async fn reload_on_sighup(
     config_path: Option<PathBuf>,
     client_sync: Option<Arc<ClientSync>>,
     tickets: Option<Arc<TicketKeyring>>,
+    radsec: Option<crate::radsec::RadsecReload>,
     shutdown: CancellationToken,
 ) {
     let Ok(mut hup) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()) else {
@@ -455,9 +474,16 @@ async fn reload_on_sighup(
                 Some(sync) => sync.set_config(config_client_entries(&c)),
                 None => nas_clients(&c),
             };
-            Ok((clients, eap))
+            Ok((clients, eap, c))
         }) {
-            Ok((clients, eap)) => {
+            Ok((clients, eap, c)) => {
+                if let Some(radsec) = &radsec
+                    && let Err(e) = radsec.reload(&c)
+                {
+                    error!(
+                        "SIGHUP: RadSec reload failed, keeping its running certificates and clients: {e}"
+                    );
+                }
                 info!(
                     clients = clients.len(),
                     "SIGHUP: configuration reloaded (clients, TLS)"

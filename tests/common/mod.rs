@@ -216,6 +216,7 @@ pub fn write_config(dir: &Path, pki: &TestPki, port: u16) -> PathBuf {
         name: "loopback".into(),
         address: "127.0.0.1/32".parse().unwrap(),
         secret: Secret::new(SECRET).unwrap(),
+        certificate_name: None,
         require_message_authenticator: true,
         limit_proxy_state: true,
     });

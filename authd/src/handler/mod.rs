@@ -282,11 +282,44 @@ impl AuthHandler {
         now: Instant,
     ) -> Option<Arc<[u8]>> {
         let (clients, tls) = self.live();
-        let Admitted { client, packet, .. } = self.admit(&clients, from, data, now)?;
+        let admitted = self.admit(&clients, from, data, now)?;
+        self.serve(admitted, &tls, now).await
+    }
+
+    /// Handle one packet of a RADIUS/TLS connection (`crate::radsec`)
+    /// whose certificate named `client`. What admission refuses is counted
+    /// and logged as for UDP and returned as its label: a malformed packet
+    /// or a bad authenticator closes the connection (RFC 6613 §2.6.4).
+    pub async fn handle_stream(
+        &self,
+        origin: Origin,
+        client: Arc<NasClient>,
+        data: &[u8],
+        now: Instant,
+    ) -> Result<Option<Arc<[u8]>>, &'static str> {
+        let (_, tls) = self.live();
+        match admission::admit_from(client, origin, data) {
+            Ok(admitted) => Ok(self.serve(admitted, &tls, now).await),
+            Err(refused) => {
+                let client = refused.client.as_ref().map(|c| c.name.as_str());
+                self.log_drop(origin.peer, client, refused.label, &refused.detail, now);
+                Err(refused.label)
+            }
+        }
+    }
+
+    /// Every stage after admission: duplicates, dispatch, reply.
+    async fn serve(&self, admitted: Admitted<'_>, tls: &EapTls, now: Instant) -> Option<Arc<[u8]>> {
+        let Admitted {
+            client,
+            packet,
+            origin,
+        } = admitted;
+        let from = origin.peer;
         Metrics::inc(&self.metrics.requests);
 
         let key = RequestKey {
-            from,
+            origin,
             identifier: packet.identifier(),
             authenticator: *packet.authenticator(),
         };
@@ -312,7 +345,7 @@ impl AuthHandler {
                 PacketBuilder::new(Code::AccessAccept, packet.identifier()),
             )
         } else {
-            self.access_request(from, &packet, &client, &tls, now).await
+            self.access_request(from, &packet, &client, tls, now).await
         };
         match reply {
             Some(bytes) => {
