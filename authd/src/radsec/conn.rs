@@ -28,6 +28,8 @@ use crate::admission::Origin;
 const MAX_OUTSTANDING: usize = 256;
 /// Octets read at once.
 const READ_BUFFER: usize = 4096;
+/// How long the writer may take to flush and close once the connection ends.
+const WRITER_GRACE: std::time::Duration = std::time::Duration::from_secs(5);
 /// RADIUS code of Status-Server (RFC 5997).
 const STATUS_SERVER: u8 = 12;
 
@@ -171,14 +173,22 @@ pub(super) async fn serve(
     let (tx, mut rx) = mpsc::channel::<Arc<[u8]>>(MAX_OUTSTANDING);
     let close = shutdown.child_token();
     let writer_close = close.clone();
-    let writer_task = tokio::spawn(async move {
+    let write_limit = limits.idle_timeout;
+    let mut writer_task = tokio::spawn(async move {
         loop {
             let reply = tokio::select! {
                 r = rx.recv() => r,
                 _ = writer_close.cancelled() => None,
             };
             let Some(reply) = reply else { break };
-            if writer.write_all(&reply).await.is_err() || writer.flush().await.is_err() {
+            // A peer that stops reading cannot hold the connection: a
+            // reply not taken within the idle timeout closes it.
+            let sent = tokio::time::timeout(write_limit, async {
+                writer.write_all(&reply).await?;
+                writer.flush().await
+            })
+            .await;
+            if !matches!(sent, Ok(Ok(()))) {
                 writer_close.cancel();
                 break;
             }
@@ -301,7 +311,12 @@ pub(super) async fn serve(
     };
     close.cancel();
     drop(tx);
-    let _ = writer_task.await;
+    if tokio::time::timeout(WRITER_GRACE, &mut writer_task)
+        .await
+        .is_err()
+    {
+        writer_task.abort();
+    }
     info!(
         peer = %peer,
         client = %client.name,
