@@ -329,3 +329,44 @@ fn fourway_sim_over_radsec() {
         f.server.log()
     );
 }
+
+/// A silent peer cannot hold a connection: one that never starts the TLS
+/// handshake is closed after `handshake_timeout_secs`, one that finished
+/// it and sends nothing after `idle_timeout_secs`; a peer that keeps
+/// sending Status-Server past the idle timeout stays open (the control).
+#[test]
+fn silent_peers_are_closed_by_the_timeouts() {
+    let f = setup("radsec-timeouts", |c| {
+        c.radsec.handshake_timeout_secs = 1;
+        c.radsec.idle_timeout_secs = 2;
+    });
+    // TCP only, no ClientHello.
+    let mut tcp = TcpStream::connect(("127.0.0.1", f.radsec)).unwrap();
+    tcp.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    let mut byte = [0u8; 1];
+    assert!(
+        matches!(tcp.read(&mut byte), Ok(0) | Err(_)),
+        "the server kept a connection without a handshake"
+    );
+    assert!(
+        f.server
+            .wait_for_log("TLS handshake not finished within 1 s", common::LOG_WAIT),
+        "{}",
+        f.server.log()
+    );
+
+    // Control: Status-Server every 500 ms keeps a connection open past
+    // the idle timeout.
+    let mut busy = connect(&f);
+    for id in 0..8 {
+        assert_status_answered(&mut busy, id);
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    // Then silence: closed as idle.
+    assert_closed(&mut busy);
+    assert!(
+        f.server.wait_for_log("idle for 2 s", common::LOG_WAIT),
+        "{}",
+        f.server.log()
+    );
+}
