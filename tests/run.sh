@@ -12,7 +12,7 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 # Debian packages the tests need. Add to this list, one place only.
-APT_PACKAGES="eapoltest hostapd wpasupplicant iproute2 tshark postgresql freeradius jq systemd"
+APT_PACKAGES="eapoltest hostapd wpasupplicant iproute2 tshark postgresql freeradius jq systemd radsecproxy"
 # The command each package provides, to tell whether it is installed.
 declare -A PROVIDES=(
     [eapoltest]=eapol_test
@@ -20,6 +20,7 @@ declare -A PROVIDES=(
     [wpasupplicant]=wpa_supplicant
     [iproute2]=ip
     [tshark]=tshark
+    [radsecproxy]=radsecproxy
     [postgresql]=pg_ctlcluster
     [freeradius]=freeradius
     [jq]=jq

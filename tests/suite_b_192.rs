@@ -89,6 +89,7 @@ fn start_authd(dir: &Path, pki: &Pki) -> Server {
         name: "loopback".into(),
         address: "127.0.0.1/32".parse().unwrap(),
         secret: Secret::new(common::SECRET).unwrap(),
+        certificate_name: None,
         require_message_authenticator: true,
         limit_proxy_state: true,
     });

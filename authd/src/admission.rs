@@ -37,19 +37,27 @@ use radius_proto::{Code, Packet, dict};
 use crate::clients::{NasClient, NasClients};
 
 /// How a request reached the server.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Transport {
     /// RADIUS over UDP (RFC 2865).
     Udp,
+    /// RADIUS over TLS (RFC 6614): the NAS client is the one the
+    /// connection's certificate named (`crate::radsec`), and `connection`
+    /// tells one connection from another from the same address, so that
+    /// duplicate detection runs per connection.
+    Tls { connection: u64 },
 }
 
 /// The service a request was sent to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Port {
     /// Authentication (RFC 2865, UDP 1812).
     Auth,
     /// Accounting (RFC 2866, UDP 1813).
     Acct,
+    /// A RadSec connection: access and accounting travel over the same
+    /// connection (RFC 6614 §2.4).
+    Radsec,
 }
 
 impl Port {
@@ -58,8 +66,8 @@ impl Port {
         matches!(
             (self, code),
             (_, Code::StatusServer)
-                | (Port::Auth, Code::AccessRequest)
-                | (Port::Acct, Code::AccountingRequest)
+                | (Port::Auth | Port::Radsec, Code::AccessRequest)
+                | (Port::Acct | Port::Radsec, Code::AccountingRequest)
         )
     }
 
@@ -67,13 +75,14 @@ impl Port {
         match self {
             Port::Auth => "authentication",
             Port::Acct => "accounting",
+            Port::Radsec => "RadSec",
         }
     }
 }
 
 /// Where a request came from: the transport, the peer's address and the
 /// port it was sent to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Origin {
     pub transport: Transport,
     pub peer: SocketAddr,
@@ -92,6 +101,15 @@ impl Origin {
             transport: Transport::Udp,
             peer,
             port,
+        }
+    }
+
+    /// A packet of TLS connection `connection` from `peer`.
+    pub fn tls(peer: SocketAddr, connection: u64) -> Origin {
+        Origin {
+            transport: Transport::Tls { connection },
+            peer,
+            port: Port::Radsec,
         }
     }
 }
@@ -126,6 +144,16 @@ pub fn admit<'a>(
             client: None,
         });
     };
+    admit_from(client, origin, data)
+}
+
+/// The checks after the first: `client` is known, by source address
+/// ([`admit`]) or by the certificate of a TLS connection.
+pub fn admit_from(
+    client: Arc<NasClient>,
+    origin: Origin,
+    data: &[u8],
+) -> Result<Admitted<'_>, Refused> {
     let refuse = |label: &'static str, detail: String| Refused {
         label,
         detail,

@@ -9,16 +9,18 @@
 //! a bounded number of entries.
 
 use std::collections::{HashMap, VecDeque};
-use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
+
+use crate::admission::Origin;
 
 const SHARDS: usize = 8;
 
 /// What identifies one request on the wire.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct RequestKey {
-    pub from: SocketAddr,
+    /// The source; a TLS origin names its connection.
+    pub origin: Origin,
     pub identifier: u8,
     pub authenticator: [u8; 16],
 }
@@ -151,7 +153,7 @@ mod tests {
 
     fn key(id: u8, a0: u8) -> RequestKey {
         RequestKey {
-            from: "127.0.0.1:40000".parse().unwrap(),
+            origin: Origin::udp("127.0.0.1:40000".parse().unwrap()),
             identifier: id,
             authenticator: [a0; 16],
         }

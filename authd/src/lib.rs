@@ -24,6 +24,7 @@ pub mod metrics_http;
 pub mod pap;
 pub mod pki;
 pub mod policy;
+pub mod radsec;
 pub mod reply;
 pub mod server;
 pub mod sessions;

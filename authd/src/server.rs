@@ -48,6 +48,8 @@ pub enum ServerError {
     NoClients,
     #[error("store: {0}")]
     Store(#[from] StoreError),
+    #[error("{0}")]
+    Radsec(#[from] crate::radsec::RadsecError),
 }
 
 /// Build the NAS client table from the configuration.
@@ -56,6 +58,7 @@ pub fn nas_clients(config: &Config) -> NasClients {
         config
             .clients
             .iter()
+            .filter(|c| !c.is_radsec())
             .map(|c| NasClient {
                 name: c.name.clone(),
                 net: c.address,
@@ -139,6 +142,8 @@ pub struct Server {
     /// The Prometheus endpoint (`[metrics] listen`), when configured.
     metrics: Option<tokio::net::TcpListener>,
     started: std::time::SystemTime,
+    /// The RADIUS/TLS listener, with `[listen] radsec`.
+    radsec: Option<crate::radsec::Radsec>,
 }
 
 /// The store with the credential key of `db` loaded, or created on first
@@ -187,6 +192,7 @@ fn config_client_entries(config: &Config) -> Vec<ClientEntry> {
     config
         .clients
         .iter()
+        .filter(|c| !c.is_radsec())
         .map(ClientEntry::from_config)
         .collect()
 }
@@ -292,6 +298,7 @@ impl Server {
             }
             None => None,
         };
+        let radsec = crate::radsec::Radsec::bind(config, handler.clone()).await?;
         Ok(Server {
             handler,
             auth,
@@ -303,6 +310,7 @@ impl Server {
             store,
             metrics,
             started: std::time::SystemTime::now(),
+            radsec,
         })
     }
 
@@ -318,6 +326,11 @@ impl Server {
     /// The metrics endpoint's address, when it listens.
     pub fn metrics_addr(&self) -> Option<SocketAddr> {
         self.metrics.as_ref().and_then(|l| l.local_addr().ok())
+    }
+
+    /// The RadSec listener's address, when it is on.
+    pub fn radsec_addr(&self) -> Option<SocketAddr> {
+        self.radsec.as_ref().and_then(|r| r.local_addr().ok())
     }
 
     pub fn handler(&self) -> Arc<AuthHandler> {
@@ -410,11 +423,16 @@ impl Server {
                 },
             ));
         }
+        let radsec_reload = self.radsec.as_ref().map(|r| r.reloader());
+        if let Some(radsec) = self.radsec {
+            tasks.spawn(radsec.run(shutdown.clone()));
+        }
         tasks.spawn(reload_on_sighup(
             self.handler.clone(),
             self.config_path.clone(),
             self.client_sync.clone(),
             self.tickets.clone(),
+            radsec_reload,
             shutdown.clone(),
         ));
         while let Some(res) = tasks.join_next().await {
@@ -468,7 +486,9 @@ async fn receive_loop(
         tokio::spawn(async move {
             let now = Instant::now();
             let reply = match port {
-                Port::Auth => handler.handle_auth(from, &datagram, now).await,
+                // UDP sockets are only ever the authentication and the
+                // accounting port.
+                Port::Auth | Port::Radsec => handler.handle_auth(from, &datagram, now).await,
                 Port::Acct => {
                     let unix_now = crate::store::unix_seconds(SystemTime::now());
                     handler.handle_acct(from, &datagram, now, unix_now).await
@@ -523,6 +543,7 @@ async fn reload_on_sighup(
     config_path: Option<PathBuf>,
     client_sync: Option<Arc<ClientSync>>,
     tickets: Option<Arc<TicketKeyring>>,
+    radsec: Option<crate::radsec::RadsecReload>,
     shutdown: CancellationToken,
 ) {
     let Ok(mut hup) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()) else {
@@ -546,9 +567,16 @@ async fn reload_on_sighup(
                 Some(sync) => sync.set_config(config_client_entries(&c)),
                 None => nas_clients(&c),
             };
-            Ok((clients, eap))
+            Ok((clients, eap, c))
         }) {
-            Ok((clients, eap)) => {
+            Ok((clients, eap, c)) => {
+                if let Some(radsec) = &radsec
+                    && let Err(e) = radsec.reload(&c)
+                {
+                    error!(
+                        "SIGHUP: RadSec reload failed, keeping its running certificates and clients: {e}"
+                    );
+                }
                 info!(
                     clients = clients.len(),
                     "SIGHUP: configuration reloaded (clients, TLS)"

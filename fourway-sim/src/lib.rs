@@ -27,6 +27,7 @@ pub mod load;
 pub mod pcap;
 pub mod pmksa;
 pub mod radius_client;
+pub mod radsec_client;
 pub mod roam;
 pub mod sim;
 pub mod station;

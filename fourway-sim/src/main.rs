@@ -41,7 +41,9 @@ use fourway_sim::station::{Suites, authenticate_on};
 
 mod pmksa_run;
 mod radius_args;
+mod radsec_args;
 use radius_args::RadiusArgs;
+use radsec_args::RadsecArgs;
 
 #[derive(Parser)]
 #[command(
@@ -102,6 +104,8 @@ struct RunArgs {
     ssid: String,
     #[command(flatten)]
     radius: RadiusArgs,
+    #[command(flatten)]
+    radsec: RadsecArgs,
     /// Passphrase (PSK mode).
     #[arg(long)]
     passphrase: Option<String>,
@@ -369,7 +373,11 @@ fn run_radius(args: &RunArgs) -> Result<ExitCode, String> {
     let suites = suites_for(akm);
     let r = &args.radius;
     let peer = r.peer(false, suites)?;
-    let nas = r.nas(&args.ssid);
+    let mut nas = r.nas(&args.ssid);
+    let radsec = args.radsec.options(r.ca.as_ref())?;
+    if radsec.is_some() {
+        nas.secret = zeroize::Zeroizing::new(fourway_sim::radsec_client::RADSEC_SECRET.to_vec());
+    }
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -388,9 +396,16 @@ fn run_radius(args: &RunArgs) -> Result<ExitCode, String> {
         let spa = station_addr(i);
         let started = Instant::now();
         let auth = runtime.block_on(async {
-            let mut transport = Transport::connect_from(r.server, r.bind, r.retransmit())
-                .await
-                .map_err(TransportError::Io)?;
+            let mut transport = match &radsec {
+                Some(o) => {
+                    let link = fourway_sim::radsec_client::RadsecLink::connect(o)
+                        .await
+                        .map_err(|e| TransportError::Io(std::io::Error::other(e)))?;
+                    Transport::radsec(link, o.server, r.retransmit()).await
+                }
+                None => Transport::connect_from(r.server, r.bind, r.retransmit()).await,
+            }
+            .map_err(TransportError::Io)?;
             authenticate_on(&mut transport, nas.clone(), spa.0, peer.clone()).await
         });
         let auth = match auth {

@@ -35,6 +35,8 @@ impl Default for Retransmit {
 
 pub struct Transport {
     sock: UdpSocket,
+    /// With RadSec, requests go over this TLS connection instead.
+    radsec: Option<crate::radsec_client::RadsecLink>,
     server: SocketAddr,
     policy: Retransmit,
     buf: Vec<u8>,
@@ -62,11 +64,24 @@ impl Transport {
         sock.connect(server).await?;
         Ok(Transport {
             sock,
+            radsec: None,
             server,
             policy,
             buf: vec![0u8; 4096],
             retransmits: 0,
         })
+    }
+
+    /// A transport that sends over the RadSec connection `link` (no
+    /// retransmission: each request waits `timeout` x `attempts`).
+    pub async fn radsec(
+        link: crate::radsec_client::RadsecLink,
+        server: SocketAddr,
+        policy: Retransmit,
+    ) -> std::io::Result<Self> {
+        let mut t = Self::connect(server, policy).await?;
+        t.radsec = Some(link);
+        Ok(t)
     }
 
     /// Send `request` and return the first datagram for which `accept`
@@ -77,6 +92,10 @@ impl Transport {
         request: &[u8],
         identifier: u8,
     ) -> Result<Vec<u8>, TransportError> {
+        if let Some(link) = &mut self.radsec {
+            let limit = self.policy.timeout * self.policy.attempts.max(1);
+            return link.exchange(request, identifier, limit).await;
+        }
         for attempt in 0..self.policy.attempts.max(1) {
             if attempt > 0 {
                 self.retransmits += 1;

@@ -46,7 +46,8 @@
 //!
 //! Modules: [`packet`] (header and attribute view), [`dict`] (type numbers),
 //! [`auth`] (authenticators), [`hiding`] (User-Password, MS-MPPE keys,
-//! Tunnel-Password), [`builder`] (encoding).
+//! Tunnel-Password), [`builder`] (encoding), [`stream`] (packets out of a
+//! TCP or TLS byte stream, RFC 6613 §2.6).
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
@@ -57,6 +58,7 @@ pub mod dict;
 mod error;
 pub mod hiding;
 pub mod packet;
+pub mod stream;
 
 pub use auth::{verify_request, verify_response, verify_response_with};
 pub use builder::PacketBuilder;

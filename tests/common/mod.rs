@@ -217,6 +217,7 @@ pub fn write_config(dir: &Path, pki: &TestPki, port: u16) -> PathBuf {
         name: "loopback".into(),
         address: "127.0.0.1/32".parse().unwrap(),
         secret: Secret::new(SECRET).unwrap(),
+        certificate_name: None,
         require_message_authenticator: true,
         limit_proxy_state: true,
     });
@@ -373,6 +374,11 @@ impl Server {
             }
         }
         server
+    }
+
+    /// The server's process id (for signals).
+    pub fn pid(&self) -> u32 {
+        self.child.id()
     }
 
     /// The server's resident memory (VmRSS), bytes.

@@ -23,8 +23,10 @@ use crate::cidr::IpNet;
 
 mod accounting;
 mod metrics;
+mod radsec;
 pub use accounting::{AccountingConfig, SqliteSynchronous};
 pub use metrics::{DEFAULT_LISTEN as DEFAULT_METRICS_LISTEN, MetricsConfig};
+pub use radsec::{RADSEC_SECRET, RadsecConfig};
 
 /// The whole configuration file.
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -59,6 +61,9 @@ pub struct Config {
     /// The Prometheus endpoint; absent: none.
     #[serde(default, skip_serializing_if = "MetricsConfig::is_off")]
     pub metrics: MetricsConfig,
+    /// RADIUS over TLS (`radsec.rs`).
+    #[serde(default)]
+    pub radsec: RadsecConfig,
     /// User store; absent means no store (certificate-only authorisation).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub database: Option<DatabaseConfig>,
@@ -75,6 +80,9 @@ pub struct Listen {
     /// Accounting socket; absent means accounting is not served.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub acct: Option<SocketAddr>,
+    /// RADIUS over TLS (RFC 6614) listener; absent means off.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub radsec: Option<SocketAddr>,
 }
 
 fn default_auth_addr() -> SocketAddr {
@@ -86,6 +94,7 @@ impl Default for Listen {
         Listen {
             auth: default_auth_addr(),
             acct: None,
+            radsec: None,
         }
     }
 }
@@ -98,8 +107,12 @@ pub struct ClientConfig {
     pub name: String,
     /// Source addresses allowed to use this client's secret.
     pub address: IpNet,
-    /// The shared secret.
+    /// The shared secret; left out by a RadSec client (`radsec.rs`).
+    #[serde(default = "radsec::default_secret")]
     pub secret: Secret,
+    /// A RadSec client's name in its certificate (SAN dNSName, else CN).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub certificate_name: Option<String>,
     /// Drop Access-Requests without a valid Message-Authenticator
     /// (RFC 3579 section 3.2). Default `true`: the BlastRADIUS attack
     /// (CVE-2024-3596) forges responses to requests that lack it.
@@ -876,6 +889,7 @@ impl Config {
             log: LogConfig::default(),
             accounting: AccountingConfig::default(),
             metrics: MetricsConfig::default(),
+            radsec: RadsecConfig::default(),
             database: None,
         }
     }
@@ -931,10 +945,14 @@ impl Config {
                 });
             }
         }
-        Ok(())
+        radsec::validate(self).map_err(|message| ConfigError::Invalid {
+            path: origin.to_owned(),
+            message,
+        })
     }
 
     fn resolve_paths(&mut self, base: &Path) {
+        self.radsec.resolve_paths(base);
         let tls = &mut self.tls;
         for p in [&mut tls.certificate, &mut tls.private_key, &mut tls.ca]
             .into_iter()

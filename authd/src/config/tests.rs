@@ -342,6 +342,7 @@ fn to_toml_round_trips() {
         name: "lo".into(),
         address: "127.0.0.1".parse().unwrap(),
         secret: Secret::new("testing123").unwrap(),
+        certificate_name: None,
         require_message_authenticator: true,
         limit_proxy_state: true,
     });

@@ -28,7 +28,7 @@ use tracing::{debug, warn};
 
 use super::AuthHandler;
 use crate::accounting;
-use crate::admission::{Admitted, Origin, Port};
+use crate::admission::{Origin, Port};
 use crate::clients::NasClient;
 use crate::logsafe;
 use crate::metrics::Metrics;
@@ -46,21 +46,9 @@ impl AuthHandler {
         now: Instant,
         unix_now: i64,
     ) -> Option<Arc<[u8]>> {
-        let (clients, _) = self.live();
-        let Admitted { client, packet, .. } =
-            self.admit(&clients, Origin::udp_to(from, Port::Acct), data, now)?;
-        client.counters.count(packet.code());
-        let key = match self.duplicate(from, &client, &packet, now) {
-            Ok(key) => key,
-            Err(replay) => return replay,
-        };
-        let reply = if packet.code() == Code::StatusServer {
-            self.status_server(&packet, &client, Code::AccountingResponse, now)
-        } else {
-            self.accounting_request(from, &packet, &client, now, unix_now)
-                .await
-        };
-        self.finish(key, &client, reply, now)
+        let (clients, tls) = self.live();
+        let admitted = self.admit(&clients, Origin::udp_to(from, Port::Acct), data, now)?;
+        self.serve(admitted, &tls, now, unix_now).await
     }
 
     /// Whether the store can be used now: no store configured, or the
@@ -98,7 +86,7 @@ impl AuthHandler {
         Some(reply)
     }
 
-    async fn accounting_request(
+    pub(super) async fn accounting_request(
         &self,
         from: SocketAddr,
         packet: &Packet<&[u8]>,

@@ -17,7 +17,7 @@
 
 use std::net::SocketAddr;
 use std::sync::{Arc, RwLock};
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 use eap_methods::server::{
     Outcome, PeerVerified, ServerConfig as EapServerConfig, ServerSession, Verdict,
@@ -27,7 +27,7 @@ use rustls::pki_types::UnixTime;
 use rustls::server::danger::ClientCertVerifier;
 use tracing::{debug, info, warn};
 
-use crate::admission::{self, Admitted, Origin};
+use crate::admission::{self, Admitted, Origin, Port};
 use crate::clients::{NasClient, NasClients};
 use crate::dedupe::{DuplicateCache, Lookup, RequestKey};
 use crate::logsafe::{self, escaped};
@@ -293,19 +293,75 @@ impl AuthHandler {
         now: Instant,
     ) -> Option<Arc<[u8]>> {
         let (clients, tls) = self.live();
-        let Admitted { client, packet, .. } = self.admit(&clients, Origin::udp(from), data, now)?;
+        let admitted = self.admit(&clients, Origin::udp(from), data, now)?;
+        self.serve(admitted, &tls, now, crate::store::unix_seconds(SystemTime::now()))
+            .await
+    }
+
+    /// Handle one packet of a RADIUS/TLS connection (`crate::radsec`)
+    /// whose certificate named `client`. What admission refuses is counted
+    /// and logged as for UDP and returned as its label: a malformed packet
+    /// or a bad authenticator closes the connection (RFC 6613 §2.6.4).
+    pub async fn handle_stream(
+        &self,
+        origin: Origin,
+        client: Arc<NasClient>,
+        data: &[u8],
+        now: Instant,
+    ) -> Result<Option<Arc<[u8]>>, &'static str> {
+        let (_, tls) = self.live();
+        match admission::admit_from(client, origin, data) {
+            Ok(admitted) => Ok(self
+                .serve(admitted, &tls, now, crate::store::unix_seconds(SystemTime::now()))
+                .await),
+            Err(refused) => {
+                let client = refused.client.as_ref().map(|c| c.name.as_str());
+                self.log_drop(origin.peer, client, refused.label, &refused.detail, now);
+                Err(refused.label)
+            }
+        }
+    }
+
+    /// Every stage after admission: duplicates, dispatch by code, reply.
+    /// `now` is monotonic, `unix_now` the wall clock in Unix seconds (for
+    /// accounting records).
+    pub(super) async fn serve(
+        &self,
+        admitted: Admitted<'_>,
+        tls: &EapTls,
+        now: Instant,
+        unix_now: i64,
+    ) -> Option<Arc<[u8]>> {
+        let Admitted {
+            client,
+            packet,
+            origin,
+        } = admitted;
+        let from = origin.peer;
         client.counters.count(packet.code());
-        let key = match self.duplicate(from, &client, &packet, now) {
+        let key = match self.duplicate(origin, &client, &packet, now) {
             Ok(key) => key,
             Err(replay) => return replay,
         };
-        let reply = if packet.code() == Code::StatusServer {
-            // RFC 5997 §3: answer Status-Server with Access-Accept. Not an
-            // authentication: not counted in `requests` nor `accepts`.
-            self.status_server(&packet, &client, Code::AccessAccept, now)
-        } else {
-            Metrics::inc(&self.metrics.requests);
-            self.access_request(from, &packet, &client, &tls, now).await
+        let reply = match packet.code() {
+            // RFC 5997 §3: Access-Accept on the authentication port (and
+            // over RadSec), Accounting-Response on the accounting port. Not
+            // an authentication: not counted in `requests` nor `accepts`.
+            Code::StatusServer => {
+                let code = match origin.port {
+                    Port::Acct => Code::AccountingResponse,
+                    Port::Auth | Port::Radsec => Code::AccessAccept,
+                };
+                self.status_server(&packet, &client, code, now)
+            }
+            Code::AccountingRequest => {
+                self.accounting_request(from, &packet, &client, now, unix_now)
+                    .await
+            }
+            _ => {
+                Metrics::inc(&self.metrics.requests);
+                self.access_request(from, &packet, &client, tls, now).await
+            }
         };
         self.finish(key, &client, reply, now)
     }
@@ -314,13 +370,14 @@ impl AuthHandler {
     /// request, `Err(what to send)` for a retransmission.
     fn duplicate(
         &self,
-        from: SocketAddr,
+        origin: Origin,
         client: &NasClient,
         packet: &Packet<&[u8]>,
         now: Instant,
     ) -> Result<RequestKey, Option<Arc<[u8]>>> {
+        let from = origin.peer;
         let key = RequestKey {
-            from,
+            origin,
             identifier: packet.identifier(),
             authenticator: *packet.authenticator(),
         };

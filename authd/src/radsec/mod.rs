@@ -1,0 +1,300 @@
+//! RADIUS over TLS (RadSec, RFC 6614): the TCP listener, the TLS
+//! handshake, and one task per connection feeding the same request path as
+//! UDP (ARCHITECTURE.md, "RadSec").
+//!
+//! - TLS 1.2 and 1.3 with mutual authentication: a client certificate is
+//!   required and verified against `[radsec] ca` (default `[tls] ca`, CRLs
+//!   included) by the same verifier set-up as EAP-TLS
+//!   ([`crate::tls::build_server_tls`]). An untrusted certificate fails the
+//!   handshake; a trusted one that names no `[[client]]`
+//!   ([`identity::RadsecClients::identify`]) is closed right after it. Both
+//!   are logged with the reason and counted.
+//! - Packets are cut from the stream by `radius_proto::stream` and go to
+//!   [`crate::handler::AuthHandler::handle_stream`] with an
+//!   [`Origin`](crate::admission::Origin) of
+//!   [`Transport::Tls`](crate::admission::Transport::Tls): the shared
+//!   secret is "radsec" (RFC 6614 §2.3), duplicates are detected per
+//!   connection (a TLS client does not retransmit on the same connection,
+//!   RFC 6614 §2.5), and replies are written in whatever order they are
+//!   ready.
+//! - Limits: `max_connections` in all (handshakes included), and
+//!   `max_connections_per_client`; a handshake within
+//!   `handshake_timeout_secs`; a connection without a request for
+//!   `idle_timeout_secs` is closed; at most 256 requests outstanding per
+//!   connection, one per Identifier (RFC 6613 §2.6.5); a malformed packet,
+//!   a bad authenticator or a client that disappeared on reload closes the
+//!   connection (RFC 6613 §2.6.4).
+//! - SIGHUP rebuilds the TLS acceptor (certificates, CA, CRLs) and the
+//!   client table ([`Radsec::reload`]); open connections keep theirs.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::Duration;
+
+use tokio::net::TcpListener;
+use tokio::sync::Semaphore;
+use tokio_rustls::TlsAcceptor;
+use tokio_util::sync::CancellationToken;
+use tracing::{info, warn};
+
+use crate::config::Config;
+use crate::handler::AuthHandler;
+use crate::metrics::RateLimitedLog;
+
+mod conn;
+pub mod identity;
+
+pub use identity::RadsecClients;
+
+/// Limits of the listener, from `[radsec]`.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    pub handshake_timeout: Duration,
+    pub idle_timeout: Duration,
+    pub max_connections: usize,
+    pub max_connections_per_client: usize,
+}
+
+impl Limits {
+    fn from_config(config: &Config) -> Limits {
+        let r = &config.radsec;
+        Limits {
+            handshake_timeout: Duration::from_secs(r.handshake_timeout_secs),
+            idle_timeout: Duration::from_secs(r.idle_timeout_secs),
+            max_connections: r.max_connections,
+            max_connections_per_client: r.max_connections_per_client,
+        }
+    }
+}
+
+/// Counters of the RadSec listener.
+#[derive(Debug, Default)]
+pub struct RadsecMetrics {
+    /// TLS handshakes completed with a certificate that named a client.
+    pub connections: AtomicU64,
+    /// Connections refused: over the global or the per-client bound.
+    pub connections_refused: AtomicU64,
+    /// Handshakes that failed (untrusted certificate, no certificate,
+    /// protocol error) or timed out.
+    pub handshake_failures: AtomicU64,
+    /// Trusted certificates that named no `[[client]]`.
+    pub unknown_certificates: AtomicU64,
+    /// Connections closed for a packet (malformed, bad authenticator,
+    /// Identifier reused while outstanding, client gone).
+    pub closed_for_packet: AtomicU64,
+    /// Connections closed as idle.
+    pub idle_closed: AtomicU64,
+    /// Requests handed to the request path.
+    pub requests: AtomicU64,
+    /// Status-Server requests answered (the peer's watchdog, RFC 5997).
+    pub status_server_answered: AtomicU64,
+}
+
+impl RadsecMetrics {
+    /// One line for the logs.
+    pub fn summary(&self) -> String {
+        let l = |c: &AtomicU64| c.load(Ordering::Relaxed);
+        format!(
+            "connections={} connections_refused={} handshake_failures={} unknown_certificates={} closed_for_packet={} idle_closed={} requests={} status_server_answered={}",
+            l(&self.connections),
+            l(&self.connections_refused),
+            l(&self.handshake_failures),
+            l(&self.unknown_certificates),
+            l(&self.closed_for_packet),
+            l(&self.idle_closed),
+            l(&self.requests),
+            l(&self.status_server_answered),
+        )
+    }
+}
+
+/// Errors setting the listener up.
+#[derive(Debug, thiserror::Error)]
+pub enum RadsecError {
+    #[error("[radsec] TLS: {0}")]
+    Tls(#[from] crate::tls::TlsSetupError),
+    #[error("cannot bind the RadSec socket {addr}: {source}")]
+    Bind {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
+}
+
+/// What a reload replaces.
+struct Live {
+    acceptor: TlsAcceptor,
+    clients: Arc<RadsecClients>,
+}
+
+/// State shared by the listener and its connections.
+struct Shared {
+    live: RwLock<Live>,
+    handler: Arc<AuthHandler>,
+    limits: Limits,
+    /// One permit per open connection.
+    connections: Arc<Semaphore>,
+    /// Open connections per client name (entries removed at zero, so the
+    /// map holds at most one entry per configured client).
+    per_client: Mutex<HashMap<String, usize>>,
+    next_connection: AtomicU64,
+    metrics: RadsecMetrics,
+    /// Lines about refused connections, at most 10 a second.
+    refusal_log: RateLimitedLog,
+}
+
+impl Shared {
+    fn live(&self) -> (TlsAcceptor, Arc<RadsecClients>) {
+        let live = crate::sync::read(&self.live);
+        (live.acceptor.clone(), live.clients.clone())
+    }
+
+    fn clients(&self) -> Arc<RadsecClients> {
+        crate::sync::read(&self.live).clients.clone()
+    }
+}
+
+/// The TLS acceptor of `[radsec]`: the server certificate and key, a
+/// required client certificate from the RadSec CA(s), TLS 1.2 and 1.3.
+pub fn acceptor(config: &Config) -> Result<TlsAcceptor, RadsecError> {
+    let tls = config.radsec.tls(&config.tls);
+    let built = crate::tls::build_server_tls(&tls, None)?;
+    let mut server = (*built.config).clone();
+    // Only EAP seals its own alert records; a RadSec connection's keys
+    // stay inside rustls.
+    server.enable_secret_extraction = false;
+    Ok(TlsAcceptor::from(Arc::new(server)))
+}
+
+/// A bound RadSec listener.
+pub struct Radsec {
+    listener: TcpListener,
+    shared: Arc<Shared>,
+}
+
+impl Radsec {
+    /// Builds the TLS set-up and binds `[listen] radsec`; `None` when it
+    /// is not configured.
+    pub async fn bind(
+        config: &Config,
+        handler: Arc<AuthHandler>,
+    ) -> Result<Option<Radsec>, RadsecError> {
+        let Some(addr) = config.listen.radsec else {
+            return Ok(None);
+        };
+        let acceptor = acceptor(config)?;
+        let clients = RadsecClients::from_config(config);
+        if clients.is_empty() {
+            warn!(
+                "[listen] radsec is set but no [[client]] has certificate_name: every RadSec connection will be refused"
+            );
+        }
+        let listener = TcpListener::bind(addr)
+            .await
+            .map_err(|source| RadsecError::Bind { addr, source })?;
+        let limits = Limits::from_config(config);
+        info!(
+            address = %listener.local_addr().unwrap_or(addr),
+            clients = clients.len(),
+            max_connections = limits.max_connections,
+            "listening for RADIUS over TLS (RadSec)"
+        );
+        Ok(Some(Radsec {
+            listener,
+            shared: Arc::new(Shared {
+                live: RwLock::new(Live {
+                    acceptor,
+                    clients: Arc::new(clients),
+                }),
+                handler,
+                connections: Arc::new(Semaphore::new(limits.max_connections)),
+                limits,
+                per_client: Mutex::new(HashMap::new()),
+                next_connection: AtomicU64::new(1),
+                metrics: RadsecMetrics::default(),
+                refusal_log: RateLimitedLog::new(Duration::from_millis(100)),
+            }),
+        }))
+    }
+
+    pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
+        self.listener.local_addr()
+    }
+
+    /// A handle that reloads this listener's certificates and clients.
+    pub fn reloader(&self) -> RadsecReload {
+        RadsecReload {
+            shared: self.shared.clone(),
+        }
+    }
+
+    /// Accepts connections until `shutdown`.
+    pub async fn run(self, shutdown: CancellationToken) {
+        loop {
+            let accepted = tokio::select! {
+                _ = shutdown.cancelled() => break,
+                a = self.listener.accept() => a,
+            };
+            let (tcp, peer) = match accepted {
+                Ok(a) => a,
+                Err(e) => {
+                    // EMFILE and friends: wait a little rather than spin.
+                    warn!("RadSec accept: {e}");
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                    continue;
+                }
+            };
+            let Ok(permit) = self.shared.connections.clone().try_acquire_owned() else {
+                Self::refused(&self.shared, peer, "max_connections reached");
+                continue;
+            };
+            let _ = tcp.set_nodelay(true);
+            tokio::spawn(conn::serve(
+                self.shared.clone(),
+                tcp,
+                peer,
+                permit,
+                shutdown.clone(),
+            ));
+        }
+        info!(summary = %self.shared.metrics.summary(), "RadSec listener stopped");
+    }
+
+    fn refused(shared: &Shared, peer: SocketAddr, why: &str) {
+        shared
+            .metrics
+            .connections_refused
+            .fetch_add(1, Ordering::Relaxed);
+        if let Some(suppressed) = shared.refusal_log.allow(std::time::Instant::now()) {
+            warn!(peer = %peer, suppressed, "RadSec connection refused: {why}");
+        }
+    }
+}
+
+/// Reloads a running listener (SIGHUP).
+#[derive(Clone)]
+pub struct RadsecReload {
+    shared: Arc<Shared>,
+}
+
+impl RadsecReload {
+    /// New connections use `config`'s certificates, CA and clients; on an
+    /// error nothing changes.
+    pub fn reload(&self, config: &Config) -> Result<(), RadsecError> {
+        let acceptor = acceptor(config)?;
+        let clients = Arc::new(RadsecClients::from_config(config));
+        let n = clients.len();
+        *crate::sync::write(&self.shared.live) = Live { acceptor, clients };
+        info!(
+            clients = n,
+            "SIGHUP: RadSec certificates and clients reloaded"
+        );
+        Ok(())
+    }
+
+    /// The listener's counters.
+    pub fn metrics(&self) -> &RadsecMetrics {
+        &self.shared.metrics
+    }
+}

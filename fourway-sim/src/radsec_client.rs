@@ -1,0 +1,128 @@
+//! RADIUS over TLS (RFC 6614) for the simulated AP: one TLS connection with
+//! the AP's own client certificate, packets cut from the stream by
+//! `radius_proto::stream` (the sans-IO framer), replies matched to their
+//! request by Identifier.
+//!
+//! No retransmission: TLS is reliable, and a RadSec client does not resend
+//! a request on the same connection (RFC 6614 §2.5 leaves retransmission to
+//! a new connection); a request unanswered within the time limit fails.
+//! The AP's secret over RadSec is "radsec" (RFC 6614 §2.3).
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use radius_proto::stream::StreamFramer;
+use rustls::pki_types::ServerName;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio_rustls::TlsConnector;
+use tokio_rustls::client::TlsStream;
+
+use crate::radius_client::TransportError;
+use crate::station::{StationTls, client_config};
+
+/// The shared secret of RADIUS over TLS (RFC 6614 §2.3).
+pub const RADSEC_SECRET: &[u8] = b"radsec";
+
+/// Where and with which certificate the AP connects.
+#[derive(Debug, Clone)]
+pub struct RadsecOptions {
+    pub server: SocketAddr,
+    /// The AP's client certificate and key (PEM).
+    pub cert: PathBuf,
+    pub key: PathBuf,
+    /// CA that issued the server's certificate.
+    pub ca: PathBuf,
+    /// Check the server certificate for this name (also sent as SNI);
+    /// `None`: the chain only, SNI "localhost".
+    pub server_name: Option<String>,
+}
+
+/// An open RadSec connection.
+pub struct RadsecLink {
+    tls: TlsStream<TcpStream>,
+    framer: StreamFramer,
+    buf: Vec<u8>,
+    server: SocketAddr,
+}
+
+impl RadsecLink {
+    /// Connects and finishes the TLS handshake.
+    pub async fn connect(opts: &RadsecOptions) -> Result<RadsecLink, String> {
+        let config = client_config(&StationTls {
+            cert: &opts.cert,
+            key: &opts.key,
+            ca: &opts.ca,
+            version: None,
+            server_name: opts.server_name.as_deref(),
+            resumption: false,
+        })
+        .map_err(|e| format!("RadSec TLS client: {e}"))?;
+        let name = ServerName::try_from(
+            opts.server_name
+                .clone()
+                .unwrap_or_else(|| "localhost".to_owned()),
+        )
+        .map_err(|e| format!("RadSec server name: {e}"))?;
+        let tcp = TcpStream::connect(opts.server)
+            .await
+            .map_err(|e| format!("RadSec connect {}: {e}", opts.server))?;
+        let _ = tcp.set_nodelay(true);
+        let tls = TlsConnector::from(config)
+            .connect(name, tcp)
+            .await
+            .map_err(|e| format!("RadSec TLS handshake with {}: {e}", opts.server))?;
+        Ok(RadsecLink {
+            tls,
+            framer: StreamFramer::new(),
+            buf: vec![0u8; 4096],
+            server: opts.server,
+        })
+    }
+
+    /// Sends `request` and returns the packet answering `identifier`
+    /// (others are skipped), within `limit`.
+    pub async fn exchange(
+        &mut self,
+        request: &[u8],
+        identifier: u8,
+        limit: Duration,
+    ) -> Result<Vec<u8>, TransportError> {
+        self.tls.write_all(request).await?;
+        self.tls.flush().await?;
+        let deadline = tokio::time::Instant::now() + limit;
+        loop {
+            let n = match tokio::time::timeout_at(deadline, self.tls.read(&mut self.buf)).await {
+                Err(_) => {
+                    return Err(TransportError::Timeout {
+                        server: self.server,
+                        attempts: 1,
+                    });
+                }
+                Ok(r) => r?,
+            };
+            if n == 0 {
+                return Err(std::io::Error::new(
+                    std::io::ErrorKind::UnexpectedEof,
+                    "RadSec connection closed by the server",
+                )
+                .into());
+            }
+            let mut input = &self.buf[..n];
+            let mut found = None;
+            while let Some(p) = self
+                .framer
+                .next_packet(&mut input)
+                .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e.to_string()))?
+            {
+                if p[1] == identifier && found.is_none() {
+                    found = Some(p);
+                }
+            }
+            if let Some(p) = found {
+                return Ok(p);
+            }
+        }
+    }
+}

@@ -1,0 +1,372 @@
+//! The RadSec listener against a raw TLS client (rustls): what a real peer
+//! would not send. Status-Server answered with the "radsec" secret
+//! (RFC 6614 §2.3) is the positive control of every refusal; a Length
+//! outside 20..=4096 and a bad Message-Authenticator close the connection
+//! (RFC 6613 §2.6.4); `max_connections_per_client` is enforced; SIGHUP
+//! reloads the listener's certificate; and the memory each idle connection
+//! holds is measured.
+
+mod common;
+
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::sync::Arc;
+use std::time::Duration;
+
+use authd::config::{ClientConfig, Config, Secret};
+use authd::pki::{CertificateAuthority, KeyKind};
+use common::{Creds, Server, TempDir, TestPki};
+use radius_proto::{Code, Packet, PacketBuilder, dict};
+use rustls::pki_types::ServerName;
+use rustls::{ClientConnection, RootCertStore, StreamOwned};
+
+type Tls = StreamOwned<ClientConnection, TcpStream>;
+
+struct Fixture {
+    _dir: TempDir,
+    pki: TestPki,
+    server: Server,
+    radsec: u16,
+    nas: Creds,
+}
+
+fn setup(name: &str, edit: impl FnOnce(&mut Config)) -> Fixture {
+    let dir = TempDir::new(name);
+    let pki = TestPki::create(dir.path());
+    let pki_dir = pki.ca_cert.parent().unwrap().to_owned();
+    let ca = CertificateAuthority::load(&pki.ca_cert, &pki_dir.join("ca.key")).unwrap();
+    let issued = ca
+        .issue_client_for_days("nas.test", KeyKind::EcdsaP256, 1)
+        .unwrap();
+    let nas = Creds {
+        name: "nas.test".into(),
+        cert: pki_dir.join("nas.pem"),
+        key: pki_dir.join("nas.key"),
+    };
+    issued.write(&nas.cert, &nas.key).unwrap();
+    let port = common::free_udp_port();
+    let radsec = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let path = common::write_config(dir.path(), &pki, port);
+    let mut config = Config::load(&path).unwrap();
+    config.listen.radsec = Some(format!("127.0.0.1:{radsec}").parse().unwrap());
+    config.clients.push(ClientConfig {
+        name: "nas".into(),
+        address: "127.0.0.1/32".parse().unwrap(),
+        secret: Secret::new("radsec").unwrap(),
+        certificate_name: Some("nas.test".into()),
+        require_message_authenticator: true,
+        limit_proxy_state: true,
+    });
+    edit(&mut config);
+    std::fs::write(&path, config.to_toml()).unwrap();
+    let server = Server::spawn(path, port);
+    assert!(
+        server.wait_for_log("listening for RADIUS over TLS", common::LOG_WAIT),
+        "{}",
+        server.log()
+    );
+    Fixture {
+        _dir: dir,
+        pki,
+        server,
+        radsec,
+        nas,
+    }
+}
+
+fn connect(f: &Fixture) -> Tls {
+    let mut roots = RootCertStore::empty();
+    for c in authd::tls::load_certificates(&f.pki.ca_cert).unwrap() {
+        roots.add(c).unwrap();
+    }
+    let config = rustls::ClientConfig::builder_with_provider(authd::tls::crypto_provider())
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_root_certificates(roots)
+        .with_client_auth_cert(
+            authd::tls::load_certificates(&f.nas.cert).unwrap(),
+            authd::tls::load_private_key(&f.nas.key).unwrap(),
+        )
+        .unwrap();
+    let conn = ClientConnection::new(Arc::new(config), ServerName::try_from("localhost").unwrap())
+        .unwrap();
+    let tcp = TcpStream::connect(("127.0.0.1", f.radsec)).unwrap();
+    tcp.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    let mut tls = StreamOwned::new(conn, tcp);
+    // Finish the handshake.
+    tls.flush().unwrap();
+    while tls.conn.is_handshaking() {
+        tls.conn.complete_io(&mut tls.sock).unwrap();
+    }
+    tls
+}
+
+fn status_server(id: u8, secret: &[u8]) -> (Vec<u8>, [u8; 16]) {
+    let auth = [id ^ 0x5a; 16];
+    let mut b = PacketBuilder::new(Code::StatusServer, id);
+    b.add(dict::NAS_IDENTIFIER, b"raw-client").unwrap();
+    (b.encode_request(auth, secret).unwrap(), auth)
+}
+
+/// One RADIUS packet from the stream, or `None` once the server closed it.
+fn read_packet(tls: &mut Tls) -> Option<Vec<u8>> {
+    let mut head = [0u8; 4];
+    tls.read_exact(&mut head).ok()?;
+    let len = usize::from(u16::from_be_bytes([head[2], head[3]]));
+    let mut p = head.to_vec();
+    p.resize(len, 0);
+    tls.read_exact(&mut p[4..]).ok()?;
+    Some(p)
+}
+
+/// Status-Server over `tls` gets an Access-Accept signed with "radsec".
+fn assert_status_answered(tls: &mut Tls, id: u8) {
+    let (req, auth) = status_server(id, b"radsec");
+    tls.write_all(&req).unwrap();
+    let reply = read_packet(tls).expect("an answer to Status-Server");
+    let p = Packet::new_checked(&reply[..]).unwrap();
+    assert_eq!(p.code(), Code::AccessAccept);
+    assert_eq!(p.identifier(), id);
+    radius_proto::verify_response(&p, &auth, b"radsec").expect("signed with \"radsec\"");
+}
+
+/// The server closes `tls`: a read ends without a packet.
+fn assert_closed(tls: &mut Tls) {
+    assert_eq!(read_packet(tls), None, "the connection is still open");
+}
+
+#[test]
+fn refused_packets_close_the_connection() {
+    let f = setup("radsec-raw", |_| {});
+    // Positive control, and several requests on one connection.
+    let mut tls = connect(&f);
+    assert_status_answered(&mut tls, 1);
+    assert_status_answered(&mut tls, 2);
+
+    // A Length of 5000: the stream cannot be read on.
+    let (mut bad, _) = status_server(3, b"radsec");
+    bad[2..4].copy_from_slice(&5000u16.to_be_bytes());
+    tls.write_all(&bad).unwrap();
+    assert_closed(&mut tls);
+    assert!(
+        f.server.wait_for_log("malformed packet", common::LOG_WAIT),
+        "{}",
+        f.server.log()
+    );
+
+    // Signed with another secret: Message-Authenticator does not verify.
+    let mut tls = connect(&f);
+    assert_status_answered(&mut tls, 1);
+    let (wrong, _) = status_server(4, b"not-radsec");
+    tls.write_all(&wrong).unwrap();
+    assert_closed(&mut tls);
+    assert!(
+        f.server
+            .wait_for_log("RadSec connection closed: refused packet", common::LOG_WAIT),
+        "{}",
+        f.server.log()
+    );
+    let log = f.server.log();
+    let line = log
+        .lines()
+        .find(|l| l.contains("RadSec connection closed: refused packet"))
+        .unwrap();
+    assert!(line.contains("message_authenticator"), "{line}");
+}
+
+#[test]
+fn connections_per_client_are_bounded_and_memory_per_connection() {
+    let f = setup("radsec-limit", |c| c.radsec.max_connections_per_client = 2);
+    let mut a = connect(&f);
+    let mut b = connect(&f);
+    assert_status_answered(&mut a, 1);
+    assert_status_answered(&mut b, 1);
+    let mut c = connect(&f);
+    assert_closed(&mut c);
+    assert!(
+        f.server
+            .wait_for_log("max_connections_per_client", common::LOG_WAIT),
+        "{}",
+        f.server.log()
+    );
+    // Once one closes, a new connection gets its slot.
+    drop(a);
+    let deadline = std::time::Instant::now() + common::LOG_WAIT;
+    loop {
+        let mut d = connect(&f);
+        let (req, _) = status_server(9, b"radsec");
+        d.write_all(&req).unwrap();
+        if read_packet(&mut d).is_some() {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "{}", f.server.log());
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    drop((b, c));
+
+    // Memory: idle connections of a client allowed many.
+    let f = setup("radsec-memory", |c| {
+        c.radsec.max_connections_per_client = 1000;
+        c.log.level = "info".into();
+    });
+    let mut warm = connect(&f);
+    assert_status_answered(&mut warm, 1);
+    std::thread::sleep(Duration::from_millis(300));
+    let before = f.server.rss();
+    const N: usize = 200;
+    let mut open: Vec<Tls> = (0..N).map(|_| connect(&f)).collect();
+    for (i, t) in open.iter_mut().enumerate() {
+        assert_status_answered(t, i as u8);
+    }
+    std::thread::sleep(Duration::from_millis(300));
+    let after = f.server.rss();
+    let per = after.saturating_sub(before) / N;
+    println!(
+        "RSS {before} -> {after} bytes with {N} more idle RadSec connections: {per} bytes each"
+    );
+    assert!(per > 0, "no memory measured for {N} connections");
+}
+
+#[test]
+fn sighup_reloads_the_listener_certificate() {
+    let f = setup("radsec-reload", |_| {});
+    let serial = |tls: &Tls| {
+        let der = tls.conn.peer_certificates().unwrap()[0].to_vec();
+        let (_, cert) = x509_parser::parse_x509_certificate(&der).unwrap();
+        cert.raw_serial().to_vec()
+    };
+    let first = serial(&connect(&f));
+    // A new server certificate in place of the old one.
+    let pki_dir = f.pki.ca_cert.parent().unwrap();
+    let ca = CertificateAuthority::load(&f.pki.ca_cert, &pki_dir.join("ca.key")).unwrap();
+    let renewed = ca.issue_server("authd", &["localhost".into()], 2).unwrap();
+    std::fs::remove_file(&f.pki.server.cert).unwrap();
+    std::fs::remove_file(&f.pki.server.key).unwrap();
+    renewed
+        .write(&f.pki.server.cert, &f.pki.server.key)
+        .unwrap();
+    let kill = std::process::Command::new("kill")
+        .args(["-HUP", &f.server.pid().to_string()])
+        .status()
+        .unwrap();
+    assert!(kill.success());
+    assert!(
+        f.server
+            .wait_for_log("RadSec certificates and clients reloaded", common::LOG_WAIT),
+        "{}",
+        f.server.log()
+    );
+    let mut tls = connect(&f);
+    assert_eq!(
+        serial(&tls),
+        renewed.serial,
+        "the renewed certificate is served"
+    );
+    assert_ne!(first, renewed.serial);
+    assert_status_answered(&mut tls, 1);
+}
+
+/// `fourway-sim run --radsec`: the simulated AP speaks RadSec with its own
+/// certificate, the station EAP-TLS with its own; the four-way handshake
+/// proves the MPPE keys came through TLS intact. The same AP with a
+/// certificate that names no client gets nowhere.
+#[test]
+fn fourway_sim_over_radsec() {
+    let f = setup("radsec-sim", |_| {});
+    let sim = |ap: &Creds| {
+        let out = std::process::Command::new(common::fourway_sim_binary())
+            .arg("run")
+            .arg("--radsec")
+            .arg(format!("127.0.0.1:{}", f.radsec))
+            .arg("--radsec-cert")
+            .arg(&ap.cert)
+            .arg("--radsec-key")
+            .arg(&ap.key)
+            .arg("--radsec-ca")
+            .arg(&f.pki.ca_cert)
+            .args(["--identity", &f.pki.good.name, "--cert"])
+            .arg(&f.pki.good.cert)
+            .arg("--key")
+            .arg(&f.pki.good.key)
+            .arg("--ca")
+            .arg(&f.pki.ca_cert)
+            .args(["--timeout", "2", "--attempts", "2"])
+            .output()
+            .expect("run fourway-sim");
+        (
+            out.status.success(),
+            format!(
+                "{}{}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            ),
+        )
+    };
+    let (ok, out) = sim(&f.nas);
+    let ctx = format!("{out}\n----- authd -----\n{}", f.server.log());
+    assert!(ok, "{ctx}");
+    let line = out
+        .lines()
+        .find(|l| l.starts_with("station 1 "))
+        .expect(&ctx);
+    for want in ["pmk=match", "ptk=installed", "gtk=installed", "ccmp=ok"] {
+        assert!(line.split_whitespace().any(|w| w == want), "{want}: {ctx}");
+    }
+    assert!(f.server.log().contains("Access-Accept client=nas"), "{ctx}");
+
+    // Negative control: an AP certificate for no [[client]].
+    let (ok, out) = sim(&f.pki.good);
+    assert!(!ok, "{out}");
+    assert!(!out.contains("ptk=installed"), "{out}");
+    assert!(
+        f.server
+            .wait_for_log("match no [[client]]", common::LOG_WAIT),
+        "{}",
+        f.server.log()
+    );
+}
+
+/// A silent peer cannot hold a connection: one that never starts the TLS
+/// handshake is closed after `handshake_timeout_secs`, one that finished
+/// it and sends nothing after `idle_timeout_secs`; a peer that keeps
+/// sending Status-Server past the idle timeout stays open (the control).
+#[test]
+fn silent_peers_are_closed_by_the_timeouts() {
+    let f = setup("radsec-timeouts", |c| {
+        c.radsec.handshake_timeout_secs = 1;
+        c.radsec.idle_timeout_secs = 2;
+    });
+    // TCP only, no ClientHello.
+    let mut tcp = TcpStream::connect(("127.0.0.1", f.radsec)).unwrap();
+    tcp.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    let mut byte = [0u8; 1];
+    assert!(
+        matches!(tcp.read(&mut byte), Ok(0) | Err(_)),
+        "the server kept a connection without a handshake"
+    );
+    assert!(
+        f.server
+            .wait_for_log("TLS handshake not finished within 1 s", common::LOG_WAIT),
+        "{}",
+        f.server.log()
+    );
+
+    // Control: Status-Server every 500 ms keeps a connection open past
+    // the idle timeout.
+    let mut busy = connect(&f);
+    for id in 0..8 {
+        assert_status_answered(&mut busy, id);
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    // Then silence: closed as idle.
+    assert_closed(&mut busy);
+    assert!(
+        f.server.wait_for_log("idle for 2 s", common::LOG_WAIT),
+        "{}",
+        f.server.log()
+    );
+}
