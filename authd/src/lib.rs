@@ -8,6 +8,7 @@
 pub mod admin;
 pub mod admission;
 pub mod certs;
+pub mod check;
 pub mod cidr;
 pub mod clients;
 pub mod config;
