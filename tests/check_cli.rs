@@ -3,6 +3,8 @@
 //! credential key), each fault with its exit status and the line it prints.
 
 mod common;
+#[path = "store_suite.rs"]
+mod suite;
 
 use std::fs;
 use std::path::PathBuf;
@@ -276,4 +278,45 @@ fn embedded_default_is_explained() {
     line(&stdout, "OK    config:", "generates one on first start");
     // Nothing was written.
     assert!(!data.exists());
+}
+
+/// A real PostgreSQL server (a throwaway cluster on a Unix socket): an
+/// empty database is a warning (migrated at start), a migrated one OK,
+/// and the check migrates nothing itself.
+#[test]
+fn postgresql_schema_as_found() {
+    let mut s = Setup::good("check-pg-real");
+    let cluster = suite::PgCluster::start();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let url = rt.block_on(cluster.create_database("checked"));
+    s.config.database.as_mut().unwrap().url = url.clone();
+    for _ in 0..2 {
+        let (out, stdout) = s.check();
+        assert_eq!(out.status.code(), Some(0), "{stdout}");
+        line(
+            &stdout,
+            "WARN  store:",
+            "reachable, empty: migrated to version",
+        );
+    }
+    rt.block_on(async {
+        authd::store::Store::connect(&url)
+            .await
+            .unwrap()
+            .close()
+            .await;
+    });
+    let (out, stdout) = s.check();
+    assert_eq!(out.status.code(), Some(0), "{stdout}");
+    line(
+        &stdout,
+        "OK    store: postgres://",
+        &format!(
+            "reachable, schema version {}",
+            authd::store::Store::schema_version()
+        ),
+    );
 }
