@@ -122,6 +122,7 @@ fn good_configuration_passes_every_check() {
             "CN=radius.example <- CN=check CA (a configured CA)",
         ),
         ("crl", "0 revoked, next update"),
+        ("tls", "builds as `authd serve` builds it"),
         ("clients", "1 configured"),
         ("store", "reachable, schema version"),
         ("credential_key", "mode 0600"),
@@ -133,7 +134,7 @@ fn good_configuration_passes_every_check() {
         "{stdout}"
     );
     assert!(
-        stdout.ends_with("authd check: 9 ok, 0 warnings, 0 errors\n"),
+        stdout.ends_with("authd check: 10 ok, 0 warnings, 0 errors\n"),
         "{stdout}"
     );
 }
@@ -183,6 +184,8 @@ fn key_of_another_certificate_is_an_error() {
     s.config.tls.private_key = s.path("other.key");
     let out = assert_fails_with(&s, "ERROR key:", "other.key does not match the certificate");
     line(&out, "OK    certificate:", "CN=radius.example");
+    // rustls refuses the pair too, as `serve` would.
+    line(&out, "ERROR tls:", "");
 }
 
 #[test]

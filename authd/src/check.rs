@@ -36,7 +36,7 @@ pub enum Level {
 pub struct Finding {
     pub level: Level,
     /// What was checked: `config`, `certificate`, `key`, `chain`, `ca`,
-    /// `crl`, `store`, `credential_key`, `clients`, `metrics`.
+    /// `crl`, `tls`, `store`, `credential_key`, `clients`, `metrics`.
     pub what: &'static str,
     pub message: String,
 }
@@ -482,6 +482,15 @@ pub async fn check_config(config: &Config, now: SystemTime) -> Report {
         crl_files.insert(0, tls.ca.clone());
     }
     check_crls(&mut report, &crl_files, &ca, tls.crl_expired, now);
+    // What `serve` builds from all of it (rustls' own checks, the 192-bit
+    // restrictions, the PEAP and TTLS tunnels).
+    match crate::server::eap_config(config, None) {
+        Ok(_) => report.ok(
+            "tls",
+            "the TLS configuration builds as `authd serve` builds it",
+        ),
+        Err(e) => report.error("tls", e.to_string()),
+    }
     check_clients(&mut report, config);
     if let Some(db) = &config.database {
         check_store(&mut report, db).await;
