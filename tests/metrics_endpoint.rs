@@ -307,3 +307,74 @@ fn idle_connection_is_closed_after_the_header_timeout() {
     let text = String::from_utf8_lossy(&buf);
     assert!(!text.contains("200 OK"), "{text}");
 }
+
+/// PAP against a store: one accept and one reject in the `pap` histogram
+/// and the reject reasons, and the store's health gauges at 1 beside the
+/// breaker at 0.
+#[test]
+fn pap_with_a_store_as_scraped() {
+    use common::radius::pap_request;
+    use std::process::{Command, Stdio};
+    let dir = TempDir::new("metrics-pap");
+    let pki = TestPki::create(dir.path());
+    let url = format!("sqlite://{}/authd.db", dir.path().display());
+    let mut child = Command::new(env!("CARGO_BIN_EXE_authd"))
+        .args(["user", "add", "pat", "--password", "--database", &url])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"correct horse battery\n")
+        .unwrap();
+    assert!(child.wait().unwrap().success());
+    let server = Server::start_with(
+        dir.path(),
+        &pki,
+        &format!("[database]\nurl = \"{url}\"\n\n[metrics]\nlisten = \"127.0.0.1:0\"\n"),
+    );
+    let addr = metrics_addr(&server);
+    let secret = SECRET.as_bytes();
+    let ask = |id, password| {
+        exchange(
+            server.port,
+            &pap_request(id, "pat", password, secret),
+            secret,
+        )
+        .unwrap_or_else(|| panic!("no answer:\n{}", server.log()))
+        .0
+    };
+    assert_eq!(ask(1, "correct horse battery"), Code::AccessAccept);
+    assert_eq!(ask(2, "wrong"), Code::AccessReject);
+
+    let (body, s) = scrape(addr);
+    let v = |name, labels: &[(&str, &str)]| value(&s, name, labels);
+    let loopback = |code| [("client", "loopback"), ("code", code)];
+    assert_eq!(
+        v("authd_auth_duration_seconds_count", &[("method", "pap")]),
+        Some(2.0)
+    );
+    assert_eq!(
+        v("authd_auth_duration_seconds_count", &[("method", "tls")]),
+        Some(0.0)
+    );
+    assert_eq!(
+        v("authd_rejects_total", &[("reason", "wrong_password")]),
+        Some(1.0)
+    );
+    assert_eq!(
+        v("authd_responses_total", &loopback("Access-Accept")),
+        Some(1.0)
+    );
+    assert_eq!(
+        v("authd_responses_total", &loopback("Access-Reject")),
+        Some(1.0)
+    );
+    assert_eq!(v("authd_store_configured", &[]), Some(1.0), "{body}");
+    assert_eq!(v("authd_store_changes_readable", &[]), Some(1.0), "{body}");
+    assert_eq!(v("authd_store_breaker_open", &[]), Some(0.0), "{body}");
+}

@@ -9,6 +9,7 @@ pub mod accounting;
 pub mod admin;
 pub mod admission;
 pub mod certs;
+pub mod check;
 pub mod cidr;
 pub mod class;
 pub mod clients;

@@ -25,6 +25,9 @@ struct Cli {
 enum Command {
     /// Run the server (the default command).
     Serve(ServeArgs),
+    /// Check the configuration, certificates, CRLs, store and key files
+    /// without starting (exit status 1 on any error).
+    Check(authd::check::CheckArgs),
     #[command(flatten)]
     Admin(authd::admin::AdminCommand),
 }
@@ -46,6 +49,7 @@ fn main() -> ExitCode {
     let args = match cli.command {
         Some(Command::Serve(a)) => a,
         Some(Command::Admin(cmd)) => return authd::admin::run(cmd),
+        Some(Command::Check(args)) => return authd::check::run(args),
         None => ServeArgs {
             config: None,
             data_dir: std::env::var_os("AUTHD_DATA_DIR")

@@ -527,7 +527,7 @@ pub struct DevPki {
 pub const DEV_CA_NAME: &str = "authd development CA";
 
 impl DevPki {
-    fn paths(dir: &Path, demo_user: &str) -> DevPki {
+    pub(crate) fn paths(dir: &Path, demo_user: &str) -> DevPki {
         DevPki {
             dir: dir.to_owned(),
             ca_cert: dir.join("ca.pem"),

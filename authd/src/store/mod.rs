@@ -25,6 +25,7 @@
 pub mod breaker;
 mod model;
 mod nas;
+pub mod probe;
 mod validate;
 
 use std::fs::OpenOptions;
