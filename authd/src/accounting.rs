@@ -134,7 +134,9 @@ impl Refusal {
 impl std::fmt::Display for Refusal {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            Refusal::MissingStatusType => f.write_str("Accounting-Request without Acct-Status-Type"),
+            Refusal::MissingStatusType => {
+                f.write_str("Accounting-Request without Acct-Status-Type")
+            }
             Refusal::UnsupportedStatusType(v) => {
                 write!(f, "Acct-Status-Type {v} is not recorded")
             }
@@ -243,7 +245,12 @@ pub fn parse(
     let i64_of = |v: Option<u32>| v.map(i64::from);
     Ok(AcctRecord {
         status,
-        session_key: session_key(nas_name, session_id, calling.unwrap_or_default(), &port_part),
+        session_key: session_key(
+            nas_name,
+            session_id,
+            calling.unwrap_or_default(),
+            &port_part,
+        ),
         acct_session_id: text(session_id),
         acct_multi_session_id: opt_text(dict::ACCT_MULTI_SESSION_ID),
         user_name: packet.attr(dict::USER_NAME).map(text).unwrap_or_default(),

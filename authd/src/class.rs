@@ -132,8 +132,7 @@ pub fn encode(
     let _ = write!(out, ";{:x}.{};", unix_time.max(0), hex::encode(random));
     // A serial is at most 21 octets (42 hex digits); anything else is not
     // a serial of ours and is left out rather than cut.
-    if let Some(s) = serial.filter(|s| s.len() <= 42 && s.bytes().all(|b| b.is_ascii_hexdigit()))
-    {
+    if let Some(s) = serial.filter(|s| s.len() <= 42 && s.bytes().all(|b| b.is_ascii_hexdigit())) {
         out.push_str(s);
     }
     out.push(';');

@@ -88,8 +88,7 @@ pub(super) async fn session_command(
                     vec![
                         s.session_key.get(..16).unwrap_or_default().to_owned(),
                         logsafe::escape(&s.acct_session_id).to_string(),
-                        logsafe::escape(s.auth_user.as_deref().unwrap_or(&s.user_name))
-                            .to_string(),
+                        logsafe::escape(s.auth_user.as_deref().unwrap_or(&s.user_name)).to_string(),
                         s.nas_name.clone(),
                         opt(&s.calling_station_id),
                         time(s.start_time),
@@ -107,8 +106,16 @@ pub(super) async fn session_command(
             table(
                 out,
                 &[
-                    "KEY", "SESSION-ID", "USER", "NAS", "STATION", "START", "STATE", "SECONDS",
-                    "IN", "OUT",
+                    "KEY",
+                    "SESSION-ID",
+                    "USER",
+                    "NAS",
+                    "STATION",
+                    "START",
+                    "STATE",
+                    "SECONDS",
+                    "IN",
+                    "OUT",
                 ],
                 rows,
             );
@@ -128,9 +135,15 @@ pub(super) async fn session_command(
             let num = |v: Option<i64>| v.map_or("-".to_owned(), |n| n.to_string());
             let rows = vec![
                 ("session key", s.session_key.clone()),
-                ("Acct-Session-Id", logsafe::escape(&s.acct_session_id).to_string()),
+                (
+                    "Acct-Session-Id",
+                    logsafe::escape(&s.acct_session_id).to_string(),
+                ),
                 ("Acct-Multi-Session-Id", opt(&s.acct_multi_session_id)),
-                ("state", if s.online() { "online" } else { "stopped" }.to_owned()),
+                (
+                    "state",
+                    if s.online() { "online" } else { "stopped" }.to_owned(),
+                ),
                 ("User-Name", logsafe::escape(&s.user_name).to_string()),
                 ("authorized user", opt(&s.auth_user)),
                 ("method", opt(&s.auth_method)),

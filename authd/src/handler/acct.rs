@@ -88,7 +88,11 @@ impl AuthHandler {
             }
             return None;
         }
-        let reply = self.respond(packet, client, PacketBuilder::new(code, packet.identifier()))?;
+        let reply = self.respond(
+            packet,
+            client,
+            PacketBuilder::new(code, packet.identifier()),
+        )?;
         Metrics::inc(&self.metrics.status_server_answered);
         Some(reply)
     }

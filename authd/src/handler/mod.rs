@@ -293,8 +293,7 @@ impl AuthHandler {
         now: Instant,
     ) -> Option<Arc<[u8]>> {
         let (clients, tls) = self.live();
-        let Admitted { client, packet, .. } =
-            self.admit(&clients, Origin::udp(from), data, now)?;
+        let Admitted { client, packet, .. } = self.admit(&clients, Origin::udp(from), data, now)?;
         let key = match self.duplicate(from, &packet, now) {
             Ok(key) => key,
             Err(replay) => return replay,
@@ -340,12 +339,7 @@ impl AuthHandler {
 
     /// Caches the reply for retransmissions, or forgets the request when
     /// there is none (a retransmission is then worked on again).
-    fn finish(
-        &self,
-        key: RequestKey,
-        reply: Option<Arc<[u8]>>,
-        now: Instant,
-    ) -> Option<Arc<[u8]>> {
+    fn finish(&self, key: RequestKey, reply: Option<Arc<[u8]>>, now: Instant) -> Option<Arc<[u8]>> {
         match reply {
             Some(bytes) => {
                 self.dedupe.complete(key, bytes.clone(), now);
