@@ -294,6 +294,11 @@ impl AuthHandler {
     ) -> Option<Arc<[u8]>> {
         let (clients, tls) = self.live();
         let Admitted { client, packet, .. } = self.admit(&clients, Origin::udp(from), data, now)?;
+        if packet.code() != Code::StatusServer {
+            // Every admitted Access-Request, retransmissions included;
+            // Status-Server is not an authentication (RFC 5997).
+            Metrics::inc(&self.metrics.requests);
+        }
         let key = match self.duplicate(from, &packet, now) {
             Ok(key) => key,
             Err(replay) => return replay,
@@ -303,7 +308,6 @@ impl AuthHandler {
             // authentication: not counted in `requests` nor `accepts`.
             self.status_server(&packet, &client, Code::AccessAccept, now)
         } else {
-            Metrics::inc(&self.metrics.requests);
             self.access_request(from, &packet, &client, &tls, now).await
         };
         self.finish(key, reply, now)
