@@ -74,6 +74,19 @@ fn tls12_succeeds_and_mppe_keys_match() {
         "{}",
         run.output
     );
+    // The Access-Accept's Class (eapol_test dumps it in hex): authd's,
+    // naming the certificate's user, EAP-TLS and a certificate serial.
+    let class = run
+        .output
+        .split("Attribute 25 (Class)")
+        .nth(1)
+        .and_then(|rest| rest.split("Value: ").nth(1))
+        .and_then(|v| hex::decode(v.lines().next()?.trim()).ok())
+        .unwrap_or_else(|| panic!("no Class in the Access-Accept:\n{}", run.output));
+    let info = authd::class::parse(&class).expect("authd's Class");
+    assert_eq!(info.method, authd::class::Method::Tls);
+    assert_eq!(info.user.as_deref(), Some(s.pki.good.name.as_str()));
+    assert!(info.serial.is_some_and(|s| !s.is_empty()));
 }
 
 #[test]

@@ -58,7 +58,10 @@ async fn suite(store: &Store) {
     let mut again = start.clone();
     again.event_time = t0; // same event, later arrival minus delay
     store.record_accounting(&again).await.unwrap();
-    let rows = store.list_sessions(&SessionFilter::default()).await.unwrap();
+    let rows = store
+        .list_sessions(&SessionFilter::default())
+        .await
+        .unwrap();
     assert_eq!(rows.len(), 1);
     let s = &rows[0];
     assert!(s.online());
@@ -79,7 +82,10 @@ async fn suite(store: &Store) {
         .await
         .unwrap();
     let s = store.session(&start.session_key).await.unwrap();
-    assert_eq!((s.session_time, s.input_octets, s.last_update), (60, 1000, t0 + 60));
+    assert_eq!(
+        (s.session_time, s.input_octets, s.last_update),
+        (60, 1000, t0 + 60)
+    );
 
     // Stop closes; a late Interim-Update and a second Stop change nothing
     // but are acknowledged (Ok).
@@ -187,7 +193,10 @@ async fn suite(store: &Store) {
         1
     );
     let s4 = store.session("S4").await.unwrap();
-    assert_eq!((s4.stop_time, s4.terminate_cause), (Some(t0 + 100), Some(3)));
+    assert_eq!(
+        (s4.stop_time, s4.terminate_cause),
+        (Some(t0 + 100), Some(3))
+    );
 
     // An Acct-Session-Id on two NASes is ambiguous; the key is not.
     store

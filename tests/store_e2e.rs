@@ -537,6 +537,10 @@ fn pap_against_the_store() {
     let reply = Packet::new_checked(&reply[..]).unwrap();
     assert_eq!(reply.attr(dict::USER_NAME), Some(&b"pat"[..]));
     assert_eq!(reply.attr(dict::TUNNEL_PRIVATE_GROUP_ID), Some(&b"77"[..]));
+    // authd's Class, for the accounting to name the user and the method.
+    let class = authd::class::parse(reply.attr(dict::CLASS).expect("Class")).unwrap();
+    assert_eq!(class.method, authd::class::Method::Pap);
+    assert_eq!(class.user.as_deref(), Some("pat"));
     server.expect_log("cached=false");
     // The second time comes from the cache, same answer.
     assert_eq!(ask(2, "pat", "correct horse battery").0, Code::AccessAccept);

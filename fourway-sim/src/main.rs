@@ -39,6 +39,7 @@ use fourway_sim::radius_client::{Transport, TransportError};
 use fourway_sim::sim::{Pmf, SimOptions, StationReport, run_handshakes};
 use fourway_sim::station::{Suites, authenticate_on};
 
+mod acct_load;
 mod pmksa_run;
 mod radius_args;
 mod radsec_args;
@@ -71,6 +72,8 @@ enum Command {
     Run(RunArgs),
     /// Generate authentication load against a RADIUS server.
     Load(LoadArgs),
+    /// Generate Accounting-Request load against a RADIUS accounting server.
+    AcctLoad(acct_load::AcctLoadArgs),
 }
 
 #[derive(Args)]
@@ -276,6 +279,7 @@ fn main() -> ExitCode {
         Command::Ptk(args) => ptk_cmd(&args),
         Command::Run(args) => run(&args),
         Command::Load(args) => load_cmd(&args),
+        Command::AcctLoad(args) => acct_load::acct_load_cmd(&args),
     };
     match result {
         Ok(code) => code,

@@ -177,3 +177,63 @@ fn counters_clamp_and_text_falls_back_to_hex() {
     assert_eq!(r.class.as_deref(), Some("hex:ff00"));
     assert_eq!(r.auth, None);
 }
+
+/// What a real hostapd 2.10 (`driver=wired`, PEAP with authd) sent to
+/// authd's accounting port, captured on loopback; shared secret
+/// `testing123`. No Message-Authenticator (hostapd's
+/// `radius_msg_finish_acct`), Event-Timestamp and Acct-Delay-Time present,
+/// authd's Class echoed.
+const HOSTAPD_ON: &str = "04000063551dd1d907f61b8f6776a13e9ef7527628060000000704067f000001200b61757468642d6532651e1446322d32462d44352d34342d41352d43343a3d060000001337066b0eef5c2906000000002c1231323932443637433941423436334532";
+const HOSTAPD_START: &str = "040900ca6cdebaee66d90e1c9cdb91773d03729d2806000000012d06000000010105626f6204067f000001200b61757468642d6532651e1446322d32462d44352d34342d41352d43343a3d06000000130606000000021f1331362d33382d36412d46362d35362d38424d17434f4e4e45435420304d627073203830322e3131622c1238303836423746414543333446464333192c6175746864313b706561703b36623065656635662e383037666463363831656134333335663b3b626f6237066b0eef5f290600000000";
+const HOSTAPD_STOP: &str = "040a00d6fce0dda6db97bf5d986e8303de2f601c2806000000022d06000000010105626f6204067f000001200b61757468642d6532651e1446322d32462d44352d34342d41352d43343a3d06000000130606000000021f1331362d33382d36412d46362d35362d38424d17434f4e4e45435420304d627073203830322e3131622c1238303836423746414543333446464333192c6175746864313b706561703b36623065656635662e383037666463363831656134333335663b3b626f6237066b0eef5f2906000000002e0600000000310600000001";
+
+#[test]
+fn hostapd_capture_is_admitted_and_parsed() {
+    use crate::admission::{Origin, Port, admit};
+    use crate::clients::{NasClient, NasClients};
+    let clients = NasClients::new(vec![NasClient {
+        name: "loopback".into(),
+        net: "127.0.0.1/32".parse().unwrap(),
+        secret: zeroize::Zeroizing::new(b"testing123".to_vec()),
+        // The default: required on Access-Requests, not on accounting.
+        require_message_authenticator: true,
+        limit_proxy_state: true,
+        counters: Default::default(),
+    }]);
+    let peer = "127.0.0.1:55352".parse().unwrap();
+    let mut records = Vec::new();
+    for hexed in [HOSTAPD_ON, HOSTAPD_START, HOSTAPD_STOP] {
+        let bytes = hex::decode(hexed).unwrap();
+        let a = admit(&clients, Origin::udp_to(peer, Port::Acct), &bytes)
+            .unwrap_or_else(|e| panic!("{}", e.detail));
+        records.push(parse(&a.packet, &a.client.name, peer.ip(), 0).unwrap());
+        // Positive control of the authenticator check: one bit flipped.
+        let mut bad = bytes.clone();
+        *bad.last_mut().unwrap() ^= 1;
+        let e = admit(&clients, Origin::udp_to(peer, Port::Acct), &bad)
+            .err()
+            .expect("tampered request refused");
+        assert_eq!(e.label, "bad_accounting_authenticator");
+    }
+    assert_eq!(records[0].status, StatusType::AccountingOn);
+    assert_eq!(records[0].nas_identifier.as_deref(), Some("authd-e2e"));
+    let (start, stop) = (&records[1], &records[2]);
+    assert_eq!(start.status, StatusType::Start);
+    assert_eq!(start.acct_session_id, "8086B7FAEC34FFC3");
+    assert_eq!(
+        start.calling_station_id.as_deref(),
+        Some("16-38-6A-F6-56-8B")
+    );
+    assert_eq!(
+        start.called_station_id.as_deref(),
+        Some("F2-2F-D5-44-A5-C4:")
+    );
+    assert_eq!(start.nas_ip_address.as_deref(), Some("127.0.0.1"));
+    assert_eq!(start.event_time, 0x6b0e_ef5f);
+    let auth = start.auth.as_ref().expect("authd's Class");
+    assert_eq!(auth.user.as_deref(), Some("bob"));
+    assert_eq!(auth.method, crate::class::Method::Peap);
+    assert_eq!(stop.status, StatusType::Stop);
+    assert_eq!(stop.terminate_cause, Some(1));
+    assert_eq!(stop.session_key, start.session_key);
+}

@@ -339,6 +339,11 @@ impl AuthHandler {
         } = admitted;
         let from = origin.peer;
         client.counters.count(packet.code());
+        if packet.code() == Code::AccessRequest {
+            // Every admitted Access-Request, retransmissions included;
+            // Status-Server is not an authentication (RFC 5997).
+            Metrics::inc(&self.metrics.requests);
+        }
         let key = match self.duplicate(origin, &client, &packet, now) {
             Ok(key) => key,
             Err(replay) => return replay,
@@ -358,10 +363,7 @@ impl AuthHandler {
                 self.accounting_request(from, &packet, &client, now, unix_now)
                     .await
             }
-            _ => {
-                Metrics::inc(&self.metrics.requests);
-                self.access_request(from, &packet, &client, tls, now).await
-            }
+            _ => self.access_request(from, &packet, &client, tls, now).await,
         };
         self.finish(key, &client, reply, now)
     }

@@ -289,3 +289,85 @@ fn state_being_worked_on_is_dropped_not_rejected() {
     let reply = run(h.handler.handle_auth(nas(1), &again, now));
     assert_eq!(code(&reply), Some(Code::AccessChallenge));
 }
+
+/// An Accounting-Request (Request Authenticator per RFC 2866 §3).
+fn accounting_request(id: u8, status: u32, session: &[u8]) -> Vec<u8> {
+    let mut b = PacketBuilder::new(Code::AccountingRequest, id);
+    b.add_u32(dict::ACCT_STATUS_TYPE, status).unwrap();
+    b.add(dict::ACCT_SESSION_ID, session).unwrap();
+    b.encode_request([0; 16], SECRET).unwrap()
+}
+
+#[tokio::test]
+async fn accounting_answered_after_the_write_and_not_when_the_store_fails() {
+    let h = harness("acct");
+    let store = crate::store::Store::connect(&crate::store::default_url(&h.dir))
+        .await
+        .unwrap();
+    let (_, tls) = h.handler.live();
+    let clients = crate::clients::NasClients::new(vec![crate::admission::tests::client(
+        "ap1",
+        "192.0.2.1/32",
+        true,
+        true,
+    )]);
+    let handler = AuthHandler::new(
+        clients,
+        tls,
+        Policy::with_store(store.clone()),
+        h.handler.settings.clone(),
+    );
+    handler.poll_store_changes().await;
+    let now = Instant::now();
+    let status = |id| {
+        PacketBuilder::new(Code::StatusServer, id)
+            .encode_request([id; 16], SECRET)
+            .unwrap()
+    };
+    // Recorded, then answered; the row is there when the answer is.
+    let reply = handler
+        .handle_acct(nas(1), &accounting_request(1, 1, b"H1"), now, 1000)
+        .await;
+    assert_eq!(code(&reply), Some(Code::AccountingResponse));
+    assert_eq!(store.session("H1").await.unwrap().start_time, Some(1000));
+    // Status-Server on the accounting port: Accounting-Response; an
+    // Access-Request there is refused.
+    let reply = handler.handle_acct(nas(1), &status(2), now, 1000).await;
+    assert_eq!(code(&reply), Some(Code::AccountingResponse));
+    let access = access_request(3, &[], None);
+    assert_eq!(handler.handle_acct(nas(1), &access, now, 1000).await, None);
+    assert_eq!(handler.metrics.drops()["unexpected_code"], 1);
+    // A refusal of the core is counted under its label.
+    let mut b = PacketBuilder::new(Code::AccountingRequest, 4);
+    b.add(dict::ACCT_SESSION_ID, b"H2").unwrap();
+    let no_status = b.encode_request([0; 16], SECRET).unwrap();
+    assert_eq!(
+        handler.handle_acct(nas(1), &no_status, now, 1000).await,
+        None
+    );
+    assert_eq!(handler.metrics.drops()["acct_missing_status_type"], 1);
+
+    // The store goes away: the poll fails, Status-Server goes unanswered
+    // on both ports, and an Accounting-Request that cannot be written gets
+    // no answer.
+    store.close().await;
+    handler.poll_store_changes().await;
+    assert!(!handler.store_usable(now));
+    assert_eq!(
+        handler.handle_acct(nas(1), &status(5), now, 1000).await,
+        None
+    );
+    assert_eq!(handler.handle_auth(nas(1), &status(6), now).await, None);
+    let reply = handler
+        .handle_acct(nas(1), &accounting_request(7, 1, b"H3"), now, 1000)
+        .await;
+    assert_eq!(reply, None);
+    use std::sync::atomic::Ordering::Relaxed;
+    assert_eq!(handler.metrics.accounting_written.load(Relaxed), 1);
+    assert_eq!(handler.metrics.accounting_write_failures.load(Relaxed), 1);
+    assert_eq!(handler.metrics.status_server_answered.load(Relaxed), 1);
+    assert_eq!(handler.metrics.status_server_unanswered.load(Relaxed), 2);
+    // Status-Server is never an authentication.
+    assert_eq!(handler.metrics.requests.load(Relaxed), 0);
+    assert_eq!(handler.metrics.accepts.load(Relaxed), 0);
+}
