@@ -18,7 +18,9 @@
 //! `credential.key` beside it), else `DATA_DIR/credential.key`, where the
 //! server looks too; created (mode 0600) if absent.
 
+mod disconnect;
 mod import;
+pub mod session;
 
 use std::fmt::Write as _;
 use std::fs;
@@ -77,6 +79,13 @@ pub enum AdminCommand {
     Pki {
         #[command(subcommand)]
         cmd: PkiCommand,
+    },
+    /// Accounting sessions: disconnect them (RFC 5176).
+    Session {
+        #[command(flatten)]
+        db: DbArgs,
+        #[command(subcommand)]
+        cmd: session::SessionCommand,
     },
     /// Show the audit log of administrative changes.
     Audit {
@@ -476,6 +485,7 @@ pub async fn execute(cmd: AdminCommand, out: &mut String) -> Result<(), AdminErr
             store.close().await;
             r
         }
+        AdminCommand::Session { db, cmd } => disconnect::session_command(&db, cmd, out).await,
         AdminCommand::Audit { db, limit } => {
             let store = open_store(&db).await?;
             let entries = store.audit_log(limit).await;
@@ -735,20 +745,32 @@ async fn user_command(
             )
         }
         UserCommand::Disable { name } => {
+            let since = crate::store::unix_seconds(SystemTime::now());
             store.set_user_enabled(&name, false).await?;
-            done(out, json_output, format!("user {name:?} disabled"))
+            done(out, json_output, format!("user {name:?} disabled"))?;
+            if json_output {
+                Ok(())
+            } else {
+                disconnect::print_queued(store, since, out).await
+            }
         }
         UserCommand::Enable { name } => {
             store.set_user_enabled(&name, true).await?;
             done(out, json_output, format!("user {name:?} enabled"))
         }
         UserCommand::Delete { name } => {
+            let since = crate::store::unix_seconds(SystemTime::now());
             let revoked = store.delete_user(&name).await?;
             done(
                 out,
                 json_output,
                 format!("user {name:?} deleted; {revoked} certificate(s) revoked"),
-            )
+            )?;
+            if json_output {
+                Ok(())
+            } else {
+                disconnect::print_queued(store, since, out).await
+            }
         }
         UserCommand::Passwd { name, no_mschap } => {
             // Fail on an unknown user or an unusable key before prompting.
@@ -1060,6 +1082,7 @@ async fn cert_command(
                     RevocationReasonName::names().collect::<Vec<_>>().join(", ")
                 ))
             })?;
+            let since = crate::store::unix_seconds(SystemTime::now());
             let record = match (serial, cert) {
                 (_, Some(path)) => {
                     let der = certificate_file(&path)?;
@@ -1086,7 +1109,7 @@ async fn cert_command(
                 "certificate {} of user {:?} revoked ({reason}); rejected from its next authentication",
                 record.serial, record.user
             );
-            Ok(())
+            disconnect::print_queued(store, since, out).await
         }
         CertCommand::Crl { days } => {
             if days == 0 {

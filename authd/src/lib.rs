@@ -12,6 +12,7 @@ pub mod cidr;
 pub mod clients;
 pub mod config;
 pub mod credkey;
+pub mod das;
 pub mod dedupe;
 pub mod defaults;
 pub mod gencache;

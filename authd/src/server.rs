@@ -129,6 +129,8 @@ pub struct Server {
     /// TLS ticket keys (from the store if any), when resumption is on.
     tickets: Option<Arc<TicketKeyring>>,
     store: Option<Store>,
+    /// Sends the store's queued Disconnect-Requests; `None` without a store.
+    das: Option<crate::das::worker::Worker>,
 }
 
 /// The store with the credential key of `db` loaded, or created on first
@@ -254,6 +256,12 @@ impl Server {
                 "[listen] acct is set, but accounting is not recorded yet: not listening on the accounting port"
             );
         }
+        let das = match &store {
+            Some(s) => {
+                Some(crate::das::worker::Worker::bind(s.clone(), config, handler.clone()).await?)
+            }
+            None => None,
+        };
         Ok(Server {
             handler,
             auth,
@@ -261,6 +269,7 @@ impl Server {
             client_sync,
             tickets,
             store,
+            das,
         })
     }
 
@@ -273,7 +282,7 @@ impl Server {
     }
 
     /// Serve until `shutdown` is cancelled.
-    pub async fn run(self, shutdown: CancellationToken) {
+    pub async fn run(mut self, shutdown: CancellationToken) {
         let limit = Arc::new(Semaphore::new(MAX_IN_FLIGHT));
         let mut tasks = JoinSet::new();
         for _ in 0..RECEIVERS {
@@ -325,6 +334,9 @@ impl Server {
                     }
                 },
             ));
+        }
+        if let Some(worker) = self.das.take() {
+            tasks.spawn(worker.run(shutdown.clone()));
         }
         tasks.spawn(reload_on_sighup(
             self.handler.clone(),

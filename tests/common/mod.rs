@@ -218,6 +218,7 @@ pub fn write_config(dir: &Path, pki: &TestPki, port: u16) -> PathBuf {
         secret: Secret::new(SECRET).unwrap(),
         require_message_authenticator: true,
         limit_proxy_state: true,
+        das_port: 3799,
     });
     config.log.level = "debug".into();
     let path = dir.join("authd.toml");

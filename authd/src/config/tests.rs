@@ -344,6 +344,7 @@ fn to_toml_round_trips() {
         secret: Secret::new("testing123").unwrap(),
         require_message_authenticator: true,
         limit_proxy_state: true,
+        das_port: 3799,
     });
     c.log.format = LogFormat::Json;
     c.database = Some(DatabaseConfig {
