@@ -15,7 +15,9 @@
 //! name, else the configuration file's.
 
 use std::collections::HashMap;
+use std::future::Future;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::pin::Pin;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
@@ -57,10 +59,18 @@ impl ConfigEndpoint {
     }
 }
 
-/// Where the worker counts its results: the server's handler, or bare
-/// [`Metrics`] in tests.
+/// What the worker needs of the server: where to count its results, and
+/// a way to drop what the server cached about users and certificates. The
+/// server's handler, or bare [`Metrics`] in tests.
 pub trait Counters: Send + Sync + 'static {
     fn metrics(&self) -> &Metrics;
+
+    /// Reads the store's change generation now (see
+    /// `AuthHandler::poll_store_changes`), rather than at the next
+    /// one-second poll.
+    fn store_changed(&self) -> Pin<Box<dyn Future<Output = ()> + Send + '_>> {
+        Box::pin(std::future::ready(()))
+    }
 }
 
 impl Counters for Metrics {
@@ -72,6 +82,10 @@ impl Counters for Metrics {
 impl Counters for crate::handler::AuthHandler {
     fn metrics(&self) -> &Metrics {
         &self.metrics
+    }
+
+    fn store_changed(&self) -> Pin<Box<dyn Future<Output = ()> + Send + '_>> {
+        Box::pin(self.poll_store_changes())
     }
 }
 
@@ -189,7 +203,15 @@ impl Worker {
     }
 
     /// Claims and starts every claimable request.
+    ///
+    /// First the server's cache of users and certificates is refreshed: a
+    /// station the NAS drops re-authenticates at once (wpa_supplicant
+    /// within milliseconds, by session resumption), and must meet the
+    /// disabled user or the revoked certificate, not the cached answer of
+    /// the last one-second poll. Every server is woken, so every server
+    /// refreshes, whichever one sends.
     async fn sweep(&mut self) -> Result<(), StoreError> {
+        self.counters.store_changed().await;
         let now = unix_seconds(SystemTime::now());
         let ids = self
             .store
