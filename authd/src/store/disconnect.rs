@@ -220,10 +220,10 @@ impl Store {
     /// After a commit that queued `n` requests: wakes the servers of this
     /// SQLite file (PostgreSQL's NOTIFY was part of the transaction).
     pub(super) fn disconnects_queued(&self, n: u64) {
-        if n > 0 {
-            if let Some(dir) = self.wake_dir() {
-                crate::das::wake::wake_all(&dir);
-            }
+        if n > 0
+            && let Some(dir) = self.wake_dir()
+        {
+            crate::das::wake::wake_all(&dir);
         }
     }
 
