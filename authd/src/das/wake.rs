@@ -178,27 +178,27 @@ async fn listen_postgres(pool: sqlx::PgPool, wake: Arc<Notify>, shutdown: Cancel
         }
         // Whatever was queued while not listening.
         wake.notify_one();
-        loop {
+        let lost = loop {
             tokio::select! {
                 _ = shutdown.cancelled() => return,
                 r = listener.try_recv() => match r {
                     Ok(Some(_)) => wake.notify_one(),
-                    // The connection dropped; the next try_recv reconnects
-                    // and listens again. Notifications in between are lost:
-                    // sweep now.
-                    Ok(None) => {
-                        debug!("{NOTIFY_CHANNEL} listener connection lost; reconnecting");
-                        wake.notify_one();
-                    }
+                    // The connection dropped: connect and LISTEN again at
+                    // once; the wake-up after that sweeps what was queued
+                    // in between (its NOTIFY went to nobody).
+                    Ok(None) => break true,
                     Err(e) => {
                         warn!("{NOTIFY_CHANNEL} listener: {e}; reconnecting");
                         failing = true;
-                        break;
+                        break false;
                     }
                 },
             }
-        }
-        if sleep_or_stop(&shutdown).await {
+        };
+        drop(listener);
+        if lost {
+            debug!("{NOTIFY_CHANNEL} listener connection lost; reconnecting");
+        } else if sleep_or_stop(&shutdown).await {
             return;
         }
     }
