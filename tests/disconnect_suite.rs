@@ -421,6 +421,52 @@ pub async fn run_disconnect_suite(url: &str) {
     .await;
     assert_eq!(r.len(), 1, "{r:?}");
 
+    // `cert revoke --cert FILE`: a certificate of another CA, unknown to
+    // the store until now: its sessions by serial, and its user's (the
+    // subject CN) by User-Name.
+    let mut ca = rcgen::CertificateParams::default();
+    ca.distinguished_name
+        .push(rcgen::DnType::CommonName, "Other CA");
+    ca.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+    let ca_key = rcgen::KeyPair::generate().unwrap();
+    ca.self_signed(&ca_key).unwrap();
+    let issuer = rcgen::Issuer::new(ca, ca_key);
+    let mut leaf = rcgen::CertificateParams::default();
+    leaf.distinguished_name
+        .push(rcgen::DnType::CommonName, "dave");
+    leaf.serial_number = Some(rcgen::SerialNumber::from_slice(&[0xd1, 0xa2]));
+    let key = rcgen::KeyPair::generate().unwrap();
+    let der = leaf.signed_by(&key, &issuer).unwrap().der().to_vec();
+    insert_session(
+        url,
+        "k-d1",
+        "laptop",
+        Some("laptop"),
+        Some("d1a2"),
+        "D1",
+        false,
+    )
+    .await;
+    insert_session(url, "k-d2", "dave", None, None, "D2", false).await;
+    insert_session(url, "k-d3", "erin", None, Some("d1a3"), "D3", false).await;
+    let rec = store
+        .revoke_presented_certificate(&der, RevocationReasonName::KeyCompromise, SystemTime::now())
+        .await
+        .unwrap();
+    assert_eq!((rec.serial.as_str(), rec.user.as_str()), ("d1a2", "dave"));
+    let r = rows(
+        url,
+        "SELECT session_key, reason FROM disconnect_requests WHERE session_key LIKE 'k-d%' ORDER BY session_key",
+    )
+    .await;
+    assert_eq!(
+        r,
+        vec![
+            ("k-d1".to_owned(), "cert.revoke".to_owned()),
+            ("k-d2".to_owned(), "cert.revoke".to_owned())
+        ]
+    );
+
     if url.starts_with("postgres") {
         // The LISTEN connection dies (a database restart, a proxy timeout):
         // the listeners reconnect, and a request queued right after is
