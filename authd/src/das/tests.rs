@@ -205,3 +205,21 @@ fn unusable_session_is_refused() {
     assert_eq!(c.outstanding(), 0);
     assert!(c.can_start(nas()));
 }
+
+#[test]
+fn request_bytes_pinned() {
+    // Computed apart from this code (Python hashlib): Message-Authenticator
+    // = HMAC-MD5 over the packet with a zero Request Authenticator and a
+    // zero Message-Authenticator (RFC 3579 section 3.2, RFC 5176 section
+    // 3.3), then Request Authenticator = MD5(Code | Identifier | Length |
+    // 16 zero octets | Attributes | secret) (RFC 5176 section 2.3). The
+    // same layout hostapd acknowledged in tests/hostapd_das.rs.
+    let r = request("a", nas());
+    let bytes = packet::disconnect_request(&r.session, 7, 1_700_000_123, SECRET).unwrap();
+    assert_eq!(
+        hex::encode(&bytes),
+        "2807005edb0df19b8fee2c13af945f91dbcfddb050121240e42ff0815cd2fbe60c426b1da8e1010761\
+         6c6963652c12303132333435363738394142434445461f1330322d30302d30302d30302d30302d3031\
+         04067f00000137066553f17b"
+    );
+}
