@@ -18,19 +18,14 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use common::wired::{Daemon, Link, hostapd_conf_with, supplicant_conf, supplicant_status};
+use common::wired::{Daemon, Link, hostapd_conf, supplicant_conf, supplicant_status};
 use common::{
     PasswordMethod, PasswordPeer, Server, TempDir, TestPki, TlsChoice, hexdump, require_tool,
 };
-
-fn hostapd_conf(dir: &Path, iface: &str, port: u16) -> PathBuf {
-    hostapd_conf_with(dir, iface, port, "")
-}
 
 /// Who authenticates over the wire, and how.
 enum Peer {

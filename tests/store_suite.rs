@@ -1185,6 +1185,46 @@ impl PgCluster {
         );
     }
 
+    /// Stops the server (`pg_ctl stop -m immediate`); [`PgCluster::resume`]
+    /// starts it again on the same data.
+    pub fn pause(&self) {
+        let data = self.dir.path().join("data");
+        self.run(
+            "pg_ctl",
+            &[
+                "-D",
+                &data.to_string_lossy(),
+                "-m",
+                "immediate",
+                "-w",
+                "stop",
+            ],
+        );
+    }
+
+    /// Starts the server stopped by [`PgCluster::pause`].
+    pub fn resume(&self) {
+        let data = self.dir.path().join("data");
+        let opts = format!(
+            "-c listen_addresses='' -k {} -c fsync=off -c max_connections=50",
+            self.dir.path().display()
+        );
+        let log = self.dir.path().join("log");
+        self.run(
+            "pg_ctl",
+            &[
+                "-D",
+                &data.to_string_lossy(),
+                "-l",
+                &log.to_string_lossy(),
+                "-o",
+                &opts,
+                "-w",
+                "start",
+            ],
+        );
+    }
+
     /// URL of database `db` (created by [`PgCluster::create_database`]).
     pub fn url(&self, db: &str) -> String {
         format!(

@@ -20,7 +20,9 @@
 
 mod disconnect;
 mod import;
-pub mod session;
+mod session;
+
+pub use session::SessionCommand;
 
 use std::fmt::Write as _;
 use std::fs;
@@ -80,13 +82,6 @@ pub enum AdminCommand {
         #[command(subcommand)]
         cmd: PkiCommand,
     },
-    /// Accounting sessions: disconnect them (RFC 5176).
-    Session {
-        #[command(flatten)]
-        db: DbArgs,
-        #[command(subcommand)]
-        cmd: session::SessionCommand,
-    },
     /// Show the audit log of administrative changes.
     Audit {
         #[command(flatten)]
@@ -94,6 +89,14 @@ pub enum AdminCommand {
         /// Number of entries, newest last.
         #[arg(long, default_value_t = 50)]
         limit: u32,
+    },
+    /// Accounting sessions recorded in the store; Disconnect-Requests
+    /// (RFC 5176).
+    Session {
+        #[command(flatten)]
+        db: DbArgs,
+        #[command(subcommand)]
+        cmd: SessionCommand,
     },
     /// Show the version of the store schema this binary expects.
     SchemaVersion,
@@ -473,6 +476,15 @@ pub async fn execute(cmd: AdminCommand, out: &mut String) -> Result<(), AdminErr
             store.close().await;
             r
         }
+        AdminCommand::Session { db, cmd } => {
+            if matches!(cmd, SessionCommand::Disconnect { .. }) {
+                disconnect::no_store_check(&db)?;
+            }
+            let store = open_store(&db).await?;
+            let r = session::session_command(&store, cmd, db.json, out).await;
+            store.close().await;
+            r
+        }
         AdminCommand::Client { db, cmd } => {
             let store = open_store(&db).await?;
             let r = client_command(&store, cmd, db.json, out).await;
@@ -485,7 +497,6 @@ pub async fn execute(cmd: AdminCommand, out: &mut String) -> Result<(), AdminErr
             store.close().await;
             r
         }
-        AdminCommand::Session { db, cmd } => disconnect::session_command(&db, cmd, out).await,
         AdminCommand::Audit { db, limit } => {
             let store = open_store(&db).await?;
             let entries = store.audit_log(limit).await;

@@ -7,13 +7,24 @@
 //! 1. the origin names a NAS client (UDP: longest-prefix match of the
 //!    source address);
 //! 2. the packet parses with every length checked (`Packet::new_checked`);
-//! 3. the code is one this server answers (Access-Request, Status-Server);
+//! 3. the code is one this port answers: Access-Request on the
+//!    authentication port, Accounting-Request on the accounting port,
+//!    Status-Server on both (RFC 5997 §3);
 //! 4. the authenticators with that client's secret: Message-Authenticator
 //!    required unless the client relaxes it, always with EAP-Message
-//!    (RFC 3579 §3.2) and for Status-Server (RFC 5997 §3);
+//!    (RFC 3579 §3.2) and for Status-Server (RFC 5997 §3). An
+//!    Accounting-Request's Request Authenticator is an MD5 over the whole
+//!    packet and the secret (RFC 2866 §3), checked always; its
+//!    Message-Authenticator is checked when present but not required,
+//!    whatever `require_message_authenticator` says: hostapd 2.10 sends
+//!    none (`radius_msg_finish_acct` only computes the authenticator), and
+//!    BlastRADIUS forges a response to an Access-Request, whose
+//!    authenticator is not keyed;
 //! 5. `limit_proxy_state`: Proxy-State without Message-Authenticator is
 //!    refused even where the client does not require it (BlastRADIUS,
-//!    CVE-2024-3596: the attack rides on attacker-chosen Proxy-State).
+//!    CVE-2024-3596: the attack rides on attacker-chosen Proxy-State); an
+//!    Accounting-Request's keyed authenticator already covers its
+//!    Proxy-State.
 //!
 //! No socket, no clock of its own, no logging: the caller counts and logs
 //! what is refused, so the stage is tested with bytes alone.
@@ -32,19 +43,55 @@ pub enum Transport {
     Udp,
 }
 
-/// Where a request came from: the transport and the peer's address.
+/// The service a request was sent to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Port {
+    /// Authentication (RFC 2865, UDP 1812).
+    Auth,
+    /// Accounting (RFC 2866, UDP 1813).
+    Acct,
+}
+
+impl Port {
+    /// Whether `code` is answered on this port.
+    pub fn accepts(self, code: Code) -> bool {
+        matches!(
+            (self, code),
+            (_, Code::StatusServer)
+                | (Port::Auth, Code::AccessRequest)
+                | (Port::Acct, Code::AccountingRequest)
+        )
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            Port::Auth => "authentication",
+            Port::Acct => "accounting",
+        }
+    }
+}
+
+/// Where a request came from: the transport, the peer's address and the
+/// port it was sent to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Origin {
     pub transport: Transport,
     pub peer: SocketAddr,
+    pub port: Port,
 }
 
 impl Origin {
-    /// A datagram from `peer`.
+    /// A datagram from `peer` to the authentication port.
     pub fn udp(peer: SocketAddr) -> Origin {
+        Origin::udp_to(peer, Port::Auth)
+    }
+
+    /// A datagram from `peer` to `port`.
+    pub fn udp_to(peer: SocketAddr, port: Port) -> Origin {
         Origin {
             transport: Transport::Udp,
             peer,
+            port,
         }
     }
 }
@@ -88,12 +135,13 @@ pub fn admit<'a>(
         Ok(p) => p,
         Err(e) => return Err(refuse(e.reason(), format!("malformed RADIUS packet: {e}"))),
     };
-    if !matches!(packet.code(), Code::AccessRequest | Code::StatusServer) {
+    if !origin.port.accepts(packet.code()) {
         return Err(refuse(
             "unexpected_code",
             format!(
-                "{:?} is not accepted on the authentication port",
-                packet.code()
+                "{:?} is not accepted on the {} port",
+                packet.code(),
+                origin.port.name()
             ),
         ));
     }
@@ -110,6 +158,7 @@ pub fn admit<'a>(
         ));
     }
     if client.limit_proxy_state
+        && packet.code() != Code::AccountingRequest
         && packet.attr(dict::PROXY_STATE).is_some()
         && packet.attr(dict::MESSAGE_AUTHENTICATOR).is_none()
     {
@@ -244,15 +293,30 @@ pub(crate) mod tests {
         assert!(admit(&clients(false, true), from("192.0.2.7"), &signed).is_ok());
     }
 
+    fn to_acct(ip: &str) -> Origin {
+        Origin::udp_to(SocketAddr::new(ip.parse().unwrap(), 40000), Port::Acct)
+    }
+
     #[test]
-    fn other_codes_are_refused() {
+    fn each_code_only_on_its_port() {
         let c = clients(true, true);
         let mut b = PacketBuilder::new(Code::AccountingRequest, 3);
-        b.add(dict::USER_NAME, b"bob").unwrap();
+        b.add(dict::ACCT_STATUS_TYPE, &[0, 0, 0, 1]).unwrap();
         let acct = b.encode_request([0; 16], SECRET).unwrap();
+        let access = request_with_ma(Code::AccessRequest, &[]);
+        let status = request_with_ma(Code::StatusServer, &[]);
         assert_eq!(
             refused(admit(&c, from("192.0.2.7"), &acct)),
             "unexpected_code"
         );
+        assert_eq!(
+            refused(admit(&c, to_acct("192.0.2.7"), &access)),
+            "unexpected_code"
+        );
+        // Positive controls: each where it belongs, Status-Server on both.
+        assert!(admit(&c, to_acct("192.0.2.7"), &acct).is_ok());
+        assert!(admit(&c, from("192.0.2.7"), &access).is_ok());
+        assert!(admit(&c, to_acct("192.0.2.7"), &status).is_ok());
+        assert!(admit(&c, from("192.0.2.7"), &status).is_ok());
     }
 }

@@ -1,6 +1,6 @@
 //! The embedded development default: what `authd` with no arguments runs.
 //!
-//! Listens on 127.0.0.1:1812, trusts 127.0.0.1 with
+//! Listens on 127.0.0.1:1812 (and 1813 for accounting), trusts 127.0.0.1 with
 //! the secret `testing123`, and uses a development PKI generated in the data
 //! directory on first start (never overwritten). It also writes, next to the
 //! PKI, an `eapol_test` configuration for the demo user and the same settings
@@ -36,6 +36,7 @@ pub fn config_text(pki: &DevPki) -> String {
         r#"# authd development configuration (generated; edit freely).
 [listen]
 auth = "127.0.0.1:1812"
+acct = "127.0.0.1:1813"
 
 [[client]]
 name = "localhost"

@@ -5,10 +5,12 @@
 //! the conversation table, the duplicate cache, the development PKI and the
 //! command line. See ARCHITECTURE.md for the path of one request.
 
+pub mod accounting;
 pub mod admin;
 pub mod admission;
 pub mod certs;
 pub mod cidr;
+pub mod class;
 pub mod clients;
 pub mod config;
 pub mod credkey;

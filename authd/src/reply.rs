@@ -49,6 +49,13 @@ pub fn user_attributes(b: &mut PacketBuilder, accept: &Accept) -> Result<(), rad
     Ok(())
 }
 
+/// The Class of the authentication (RFC 2865 §5.25, [`crate::class`]),
+/// which the NAS echoes in its accounting.
+pub fn class_attribute(b: &mut PacketBuilder, class: &str) -> Result<(), radius_proto::Error> {
+    b.add(dict::CLASS, class.as_bytes())?;
+    Ok(())
+}
+
 /// The Access-Accept attributes of an EAP authentication: the user's, the
 /// MS-MPPE keys and, when the NAS asked, EAP-Key-Name.
 pub fn eap_accept_attributes(

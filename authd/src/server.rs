@@ -4,7 +4,7 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 use eap_methods::server::ServerConfig as EapServerConfig;
 use tokio::net::UdpSocket;
@@ -13,6 +13,7 @@ use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 use tracing::{debug, error, info, warn};
 
+use crate::admission::Port;
 use crate::clients::{NasClient, NasClients};
 use crate::config::Config;
 use crate::credkey::CredentialKey;
@@ -28,6 +29,8 @@ const MAX_DATAGRAM: usize = 4096 + 1;
 const MAX_IN_FLIGHT: usize = 8192;
 /// Receive tasks per socket: two cores, two readers.
 const RECEIVERS: usize = 2;
+/// How often open accounting sessions are checked for staleness.
+const ACCOUNTING_SWEEP_INTERVAL: Duration = Duration::from_secs(60);
 
 #[derive(Debug, thiserror::Error)]
 pub enum ServerError {
@@ -123,6 +126,9 @@ pub fn settings(config: &Config) -> Settings {
 pub struct Server {
     handler: Arc<AuthHandler>,
     auth: Arc<UdpSocket>,
+    /// The accounting socket, with a store and `[listen] acct`.
+    acct: Option<Arc<UdpSocket>>,
+    accounting: crate::config::AccountingConfig,
     config_path: Option<PathBuf>,
     /// NAS clients from the store, polled while running; `None` without a store.
     client_sync: Option<Arc<ClientSync>>,
@@ -194,7 +200,8 @@ impl Server {
         // conflict); without one, everyone with a valid certificate is let in.
         let (clients, policy, client_sync) = match &config.database {
             Some(db) => {
-                let store = Store::connect(&db.url).await?;
+                let store =
+                    Store::connect_with(&db.url, config.accounting.sqlite_synchronous).await?;
                 info!(database = store.url(), "store connected");
                 let store = with_credential_key(store, db).await;
                 let sync = Arc::new(ClientSync::new(
@@ -246,16 +253,30 @@ impl Server {
             );
         }
         let auth = bind_udp("authentication", config.listen.auth).await?;
-        if let Some(addr) = config.listen.acct {
-            // RFC 2866 §4.1: an Accounting-Response acknowledges a request
-            // that was recorded. Nothing records accounting yet, so the port
-            // stays closed and the NAS's accounting server shows as down
-            // rather than silently losing its records.
-            warn!(
-                address = %addr,
-                "[listen] acct is set, but accounting is not recorded yet: not listening on the accounting port"
-            );
-        }
+        let acct = match config.listen.acct {
+            Some(addr) if store.is_some() => {
+                let sock = bind_udp("accounting", addr).await?;
+                info!(
+                    sqlite_synchronous = ?config.accounting.sqlite_synchronous,
+                    stale_after_intervals = config.accounting.stale_after_intervals,
+                    interim_interval_secs = config.accounting.interim_interval_secs,
+                    "accounting recorded in the store"
+                );
+                Some(sock)
+            }
+            Some(addr) => {
+                // RFC 2866 §4.1: an Accounting-Response acknowledges a
+                // request that was recorded. Without a store nothing can
+                // be, so the port stays closed and the NAS's accounting
+                // server shows as down rather than silently losing records.
+                warn!(
+                    address = %addr,
+                    "[listen] acct is set but there is no [database] to record accounting in: not listening on the accounting port"
+                );
+                None
+            }
+            None => None,
+        };
         let das = match &store {
             Some(s) => {
                 Some(crate::das::worker::Worker::bind(s.clone(), config, handler.clone()).await?)
@@ -265,6 +286,8 @@ impl Server {
         Ok(Server {
             handler,
             auth,
+            acct,
+            accounting: config.accounting.clone(),
             config_path,
             client_sync,
             tickets,
@@ -277,6 +300,11 @@ impl Server {
         self.auth.local_addr()
     }
 
+    /// The accounting socket's address, when accounting is served.
+    pub fn acct_addr(&self) -> Option<std::io::Result<SocketAddr>> {
+        self.acct.as_ref().map(|s| s.local_addr())
+    }
+
     pub fn handler(&self) -> Arc<AuthHandler> {
         self.handler.clone()
     }
@@ -285,12 +313,35 @@ impl Server {
     pub async fn run(mut self, shutdown: CancellationToken) {
         let limit = Arc::new(Semaphore::new(MAX_IN_FLIGHT));
         let mut tasks = JoinSet::new();
-        for _ in 0..RECEIVERS {
-            tasks.spawn(receive_loop(
-                self.auth.clone(),
-                self.handler.clone(),
-                limit.clone(),
+        let sockets = std::iter::once((self.auth.clone(), Port::Auth))
+            .chain(self.acct.clone().map(|s| (s, Port::Acct)));
+        for (sock, port) in sockets {
+            for _ in 0..RECEIVERS {
+                tasks.spawn(receive_loop(
+                    sock.clone(),
+                    port,
+                    self.handler.clone(),
+                    limit.clone(),
+                    shutdown.clone(),
+                ));
+            }
+        }
+        if self.acct.is_some() && self.accounting.stale_after_intervals > 0 {
+            let handler = self.handler.clone();
+            let a = self.accounting.clone();
+            tasks.spawn(every(
+                ACCOUNTING_SWEEP_INTERVAL,
                 shutdown.clone(),
+                move || {
+                    let handler = handler.clone();
+                    let a = a.clone();
+                    async move {
+                        let now = crate::store::unix_seconds(SystemTime::now());
+                        handler
+                            .sweep_accounting(now, a.stale_after_intervals, a.interim_interval_secs)
+                            .await
+                    }
+                },
             ));
         }
         tasks.spawn(housekeeping(self.handler.clone(), shutdown.clone()));
@@ -366,6 +417,7 @@ async fn bind_udp(what: &'static str, addr: SocketAddr) -> Result<Arc<UdpSocket>
 
 async fn receive_loop(
     sock: Arc<UdpSocket>,
+    port: Port,
     handler: Arc<AuthHandler>,
     limit: Arc<Semaphore>,
     shutdown: CancellationToken,
@@ -394,7 +446,13 @@ async fn receive_loop(
         let handler = handler.clone();
         tokio::spawn(async move {
             let now = Instant::now();
-            let reply = handler.handle_auth(from, &datagram, now).await;
+            let reply = match port {
+                Port::Auth => handler.handle_auth(from, &datagram, now).await,
+                Port::Acct => {
+                    let unix_now = crate::store::unix_seconds(SystemTime::now());
+                    handler.handle_acct(from, &datagram, now, unix_now).await
+                }
+            };
             if let Some(reply) = reply
                 && let Err(e) = sock.send_to(&reply, from).await
             {

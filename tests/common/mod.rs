@@ -398,6 +398,12 @@ impl Server {
         wait_bounded(&mut self.child, Duration::from_secs(10));
     }
 
+    /// Kills the server with SIGKILL (no shutdown, no flush) and reaps it.
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
     /// Everything the server wrote so far.
     pub fn log(&self) -> String {
         self.log.lock().map(|l| l.clone()).unwrap_or_default()

@@ -1,7 +1,6 @@
-//! The wired 802.1X set-up of the hostapd tests: a veth pair with one end
-//! in a network namespace of its own, hostapd (`driver=wired`) on the other
-//! end, wpa_supplicant (`-D wired`) inside, each a [`Daemon`] whose log is
-//! printed when the test fails.
+//! The wired 802.1X set-up of the hostapd tests: a veth pair with the
+//! supplicant's end in a network namespace of its own, daemons with their
+//! logs in files, and the hostapd / wpa_supplicant configurations.
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -151,8 +150,12 @@ impl Drop for Daemon {
     }
 }
 
-/// hostapd's configuration: `driver=wired` on `iface`, RADIUS to authd
-/// on loopback `port`, then `extra` lines.
+/// hostapd's configuration: 802.1X on `iface` with authd at `port`, and
+/// `extra` lines appended (e.g. the accounting server).
+pub fn hostapd_conf(dir: &Path, iface: &str, port: u16) -> PathBuf {
+    hostapd_conf_with(dir, iface, port, "")
+}
+
 pub fn hostapd_conf_with(dir: &Path, iface: &str, port: u16, extra: &str) -> PathBuf {
     let ctrl = dir.join("hostapd-ctrl");
     let conf = format!(
@@ -169,8 +172,7 @@ pub fn hostapd_conf_with(dir: &Path, iface: &str, port: u16, extra: &str) -> Pat
          nas_identifier=authd-e2e\n\
          auth_server_addr=127.0.0.1\n\
          auth_server_port={port}\n\
-         auth_server_shared_secret={SECRET}\n\
-         {extra}",
+         auth_server_shared_secret={SECRET}\n{extra}",
         ctrl.display()
     );
     let path = dir.join("hostapd.conf");

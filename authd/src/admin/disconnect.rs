@@ -8,8 +8,7 @@
 use std::fmt::Write as _;
 use std::time::{Duration, Instant, SystemTime};
 
-use super::session::SessionCommand;
-use super::{AdminError, DbArgs, json, open_store};
+use super::{AdminError, DbArgs, json};
 use crate::das::error_cause_name;
 use crate::store::disconnect::DisconnectRequestRecord;
 use crate::store::{Store, unix_seconds};
@@ -17,22 +16,9 @@ use crate::store::{Store, unix_seconds};
 /// How often `--wait` reads the results.
 const WAIT_POLL: Duration = Duration::from_millis(100);
 
-/// Runs `authd session ...`.
-pub async fn session_command(
-    db: &DbArgs,
-    cmd: SessionCommand,
-    out: &mut String,
-) -> Result<(), AdminError> {
-    no_store_check(db)?;
-    let store = open_store(db).await?;
-    let r = disconnect(&store, db.json, cmd, out).await;
-    store.close().await;
-    r
-}
-
 /// Without a store nothing records sessions: say so rather than "no
 /// [database] section".
-fn no_store_check(db: &DbArgs) -> Result<(), AdminError> {
+pub(super) fn no_store_check(db: &DbArgs) -> Result<(), AdminError> {
     if db.database.is_some() {
         return Ok(());
     }
@@ -48,13 +34,15 @@ fn no_store_check(db: &DbArgs) -> Result<(), AdminError> {
     Ok(())
 }
 
-async fn disconnect(
+/// `authd session disconnect [ID] [--user USER] [--wait SECS]`.
+pub(super) async fn disconnect(
     store: &Store,
     json_output: bool,
-    cmd: SessionCommand,
+    id: Option<String>,
+    user: Option<String>,
+    wait: u64,
     out: &mut String,
 ) -> Result<(), AdminError> {
-    let SessionCommand::Disconnect { id, user, wait } = cmd;
     let since = unix_seconds(SystemTime::now());
     match (id, user) {
         (Some(id), None) => {

@@ -21,6 +21,9 @@ use zeroize::Zeroizing;
 
 use crate::cidr::IpNet;
 
+mod accounting;
+pub use accounting::{AccountingConfig, SqliteSynchronous};
+
 /// The whole configuration file.
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
@@ -48,6 +51,9 @@ pub struct Config {
     /// Logging.
     #[serde(default)]
     pub log: LogConfig,
+    /// Accounting (RFC 2866) into the store.
+    #[serde(default)]
+    pub accounting: AccountingConfig,
     /// User store; absent means no store (certificate-only authorisation).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub database: Option<DatabaseConfig>,
@@ -867,6 +873,7 @@ impl Config {
             pap: PapConfig::default(),
             store_breaker: StoreBreakerConfig::default(),
             log: LogConfig::default(),
+            accounting: AccountingConfig::default(),
             database: None,
         }
     }

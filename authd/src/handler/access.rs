@@ -294,8 +294,14 @@ impl AuthHandler {
                 };
                 let mut b = PacketBuilder::new(Code::AccessAccept, packet.identifier());
                 b.add_eap_message(&eap);
+                let class = crate::class::for_eap(
+                    &auth.peer,
+                    &accept.user_name,
+                    crate::store::unix_seconds(std::time::SystemTime::now()),
+                );
                 if let Err(e) =
                     reply::eap_accept_attributes(&mut b, packet, &client.secret, &auth, &accept)
+                        .and_then(|()| reply::class_attribute(&mut b, &class))
                 {
                     warn!(client = %client.name, "could not build Access-Accept: {e}");
                     return None;

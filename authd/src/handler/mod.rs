@@ -94,6 +94,10 @@ pub struct AuthHandler {
     unknown_client_log: RateLimitedLog,
     bad_packet_log: RateLimitedLog,
     eviction_log: RateLimitedLog,
+    /// Accounting writes and Status-Server left unanswered: the store.
+    store_down_log: RateLimitedLog,
+    /// The last change-generation poll worked (true until one fails).
+    store_poll_ok: std::sync::atomic::AtomicBool,
     reject_log: KeyedRateLimit<(String, &'static str)>,
 }
 
@@ -135,6 +139,8 @@ impl AuthHandler {
             unknown_client_log: RateLimitedLog::new(Duration::from_secs(1)),
             bad_packet_log: RateLimitedLog::new(Duration::from_millis(100)),
             eviction_log: RateLimitedLog::new(Duration::from_secs(1)),
+            store_down_log: RateLimitedLog::new(Duration::from_secs(1)),
+            store_poll_ok: std::sync::atomic::AtomicBool::new(true),
             reject_log: KeyedRateLimit::new(
                 REJECT_LINES_PER_SECOND,
                 Duration::from_secs(1),
@@ -198,6 +204,8 @@ impl AuthHandler {
         };
         match store.changes_generation().await {
             Ok(g) => {
+                self.store_poll_ok
+                    .store(true, std::sync::atomic::Ordering::Relaxed);
                 if self.policy.set_store_generation(g) {
                     debug!(
                         generation = g,
@@ -209,6 +217,8 @@ impl AuthHandler {
                 }
             }
             Err(e) => {
+                self.store_poll_ok
+                    .store(false, std::sync::atomic::Ordering::Relaxed);
                 self.policy.store_generation_unknown();
                 if let Some(pap) = &self.pap {
                     pap.generation_unknown();
@@ -247,11 +257,12 @@ impl AuthHandler {
     fn admit<'a>(
         &self,
         clients: &NasClients,
-        from: SocketAddr,
+        origin: Origin,
         data: &'a [u8],
         now: Instant,
     ) -> Option<Admitted<'a>> {
-        match admission::admit(clients, Origin::udp(from), data) {
+        let from = origin.peer;
+        match admission::admit(clients, origin, data) {
             Ok(admitted) => Some(admitted),
             Err(refused) if refused.client.is_none() => {
                 self.metrics.drop_reason(refused.label);
@@ -282,38 +293,59 @@ impl AuthHandler {
         now: Instant,
     ) -> Option<Arc<[u8]>> {
         let (clients, tls) = self.live();
-        let Admitted { client, packet, .. } = self.admit(&clients, from, data, now)?;
-        Metrics::inc(&self.metrics.requests);
+        let Admitted { client, packet, .. } =
+            self.admit(&clients, Origin::udp(from), data, now)?;
+        let key = match self.duplicate(from, &packet, now) {
+            Ok(key) => key,
+            Err(replay) => return replay,
+        };
+        let reply = if packet.code() == Code::StatusServer {
+            // RFC 5997 §3: answer Status-Server with Access-Accept. Not an
+            // authentication: not counted in `requests` nor `accepts`.
+            self.status_server(&packet, &client, Code::AccessAccept, now)
+        } else {
+            Metrics::inc(&self.metrics.requests);
+            self.access_request(from, &packet, &client, &tls, now).await
+        };
+        self.finish(key, reply, now)
+    }
 
+    /// The duplicates stage ([`crate::dedupe`]): `Ok(key)` for a new
+    /// request, `Err(what to send)` for a retransmission.
+    fn duplicate(
+        &self,
+        from: SocketAddr,
+        packet: &Packet<&[u8]>,
+        now: Instant,
+    ) -> Result<RequestKey, Option<Arc<[u8]>>> {
         let key = RequestKey {
             from,
             identifier: packet.identifier(),
             authenticator: *packet.authenticator(),
         };
         match self.dedupe.check(key, now) {
-            Lookup::New => {}
+            Lookup::New => Ok(key),
             Lookup::InProgress => {
                 Metrics::inc(&self.metrics.duplicates_in_progress);
                 debug!(peer = %from, id = packet.identifier(), "retransmission of a request in progress dropped");
-                return None;
+                Err(None)
             }
             Lookup::Replay(reply) => {
                 Metrics::inc(&self.metrics.duplicates_replayed);
                 debug!(peer = %from, id = packet.identifier(), "retransmission answered from the duplicate cache");
-                return Some(reply);
+                Err(Some(reply))
             }
         }
+    }
 
-        let reply = if packet.code() == Code::StatusServer {
-            // RFC 5997 §3: answer Status-Server with Access-Accept.
-            self.respond(
-                &packet,
-                &client,
-                PacketBuilder::new(Code::AccessAccept, packet.identifier()),
-            )
-        } else {
-            self.access_request(from, &packet, &client, &tls, now).await
-        };
+    /// Caches the reply for retransmissions, or forgets the request when
+    /// there is none (a retransmission is then worked on again).
+    fn finish(
+        &self,
+        key: RequestKey,
+        reply: Option<Arc<[u8]>>,
+        now: Instant,
+    ) -> Option<Arc<[u8]>> {
         match reply {
             Some(bytes) => {
                 self.dedupe.complete(key, bytes.clone(), now);
@@ -369,6 +401,7 @@ impl AuthHandler {
 }
 
 mod access;
+mod acct;
 mod pap;
 
 use access::Conversation;

@@ -67,7 +67,15 @@ impl AuthHandler {
             }
             PapOutcome::Accept { accept, cached } => {
                 let mut b = PacketBuilder::new(Code::AccessAccept, packet.identifier());
-                if let Err(e) = reply::user_attributes(&mut b, &accept) {
+                let class = crate::class::issue(
+                    crate::class::Method::Pap,
+                    &accept.user_name,
+                    None,
+                    crate::store::unix_seconds(std::time::SystemTime::now()),
+                );
+                if let Err(e) = reply::user_attributes(&mut b, &accept)
+                    .and_then(|()| reply::class_attribute(&mut b, &class))
+                {
                     warn!(client = %client.name, "could not build Access-Accept: {e}");
                     return None;
                 }

@@ -48,6 +48,7 @@ use crate::config::Secret;
 use crate::credkey::CredentialKey;
 use crate::logsafe::{POSTGRES_PARAMETERS, redact_database_url};
 
+pub use accounting::{Recorded, SessionFilter, SessionRecord};
 pub use credentials::{ImportSummary, NtCredential, PreparedPassword, UserImport};
 pub use model::{
     AuditEntry, Authorization, CertificateRecord, CertificateStatus, Change, Group, GroupUpdate,
@@ -310,6 +311,7 @@ macro_rules! count {
 }
 
 // After the macros, which they use.
+mod accounting;
 mod credentials;
 #[macro_use]
 pub mod disconnect;
@@ -411,6 +413,15 @@ impl Store {
     /// migrations. Several processes may connect at once: PostgreSQL
     /// migrations take an advisory lock, SQLite ones a write lock.
     pub async fn connect(url: &str) -> Result<Store, StoreError> {
+        Self::connect_with(url, crate::config::SqliteSynchronous::Full).await
+    }
+
+    /// [`Store::connect`] with SQLite's commit durability chosen
+    /// (`[accounting] sqlite_synchronous`).
+    pub async fn connect_with(
+        url: &str,
+        synchronous: crate::config::SqliteSynchronous,
+    ) -> Result<Store, StoreError> {
         let shown = redact_database_url(url);
         let invalid = |source| StoreError::InvalidUrl {
             url: shown.clone(),
@@ -427,7 +438,10 @@ impl Store {
                 let options = options
                     .create_if_missing(false)
                     .journal_mode(SqliteJournalMode::Wal)
-                    .synchronous(SqliteSynchronous::Normal)
+                    .synchronous(match synchronous {
+                        crate::config::SqliteSynchronous::Full => SqliteSynchronous::Full,
+                        crate::config::SqliteSynchronous::Normal => SqliteSynchronous::Normal,
+                    })
                     .busy_timeout(SQLITE_BUSY_TIMEOUT)
                     .foreign_keys(true);
                 let pool = SqlitePoolOptions::new()
