@@ -6,8 +6,10 @@
 //! `authd session disconnect` of a session hostapd does not know must come
 //! back as Disconnect-NAK with hostapd's Error-Cause.
 //!
-//! The session row is what accounting records for the station (from
-//! `hostapd_cli all_sta`: its Acct-Session-Id, MAC and user).
+//! The session row is the one authd's accounting records from hostapd's
+//! Accounting-Request Start (with the Class of the Access-Accept, naming
+//! alice); the unknown session is a row inserted with a made-up
+//! Acct-Session-Id for that NAS.
 //!
 //! Needs root, `ip`, `hostapd`, `hostapd_cli`, `wpa_supplicant` and
 //! `wpa_cli`: a missing piece fails the test.
@@ -97,14 +99,17 @@ fn disable_disconnects_the_station_and_unknown_session_is_nak() {
     let pki = TestPki::create(dir.path());
     let port = common::free_udp_port();
     let das_port = common::free_udp_port();
+    let acct = common::free_udp_port();
     let config = common::write_store_config(dir.path(), &pki, port, |c| {
         c.clients[0].das_port = das_port;
+        c.listen.acct = Some(format!("127.0.0.1:{acct}").parse().unwrap());
     });
     let db = dir.path().join("authd.db");
     let user = pki.good.name.clone();
     admin(&config, &["user", "add", &user]);
     let server = Server::spawn(config.clone(), port);
     server.expect_log("Disconnect worker started");
+    server.expect_log("accounting recorded in the store");
 
     let link = Link::create();
     let das = format!(
@@ -112,7 +117,10 @@ fn disable_disconnects_the_station_and_unknown_session_is_nak() {
          radius_das_client=127.0.0.1 {SECRET}\n\
          radius_das_time_window=300\n\
          radius_das_require_event_timestamp=1\n\
-         radius_das_require_message_authenticator=1\n"
+         radius_das_require_message_authenticator=1\n\
+         acct_server_addr=127.0.0.1\n\
+         acct_server_port={acct}\n\
+         acct_server_shared_secret={SECRET}\n"
     );
     let mut hostapd = Daemon::spawn(
         "hostapd",
@@ -160,25 +168,31 @@ fn disable_disconnects_the_station_and_unknown_session_is_nak() {
         server.log()
     );
 
-    // The station as hostapd knows it: what accounting would record.
+    // The station as hostapd knows it, and the session authd's accounting
+    // recorded for it: same Acct-Session-Id, station and user, and the
+    // user authd's Class names.
     let sta = hostapd_cli(dir.path(), &link.outer, &["all_sta"]);
     assert!(sta.contains("flags=[AUTHORIZED]"), "{sta}");
     let mac = sta.lines().next().unwrap().trim().to_owned();
     let acct_id = field(&sta, "dot1xAuthSessionId")
         .expect("Acct-Session-Id")
         .to_owned();
-    let name = field(&sta, "dot1xAuthSessionUserName").unwrap().to_owned();
-    assert_eq!(name, user);
-    assert_eq!(acct_id.len(), 16, "{acct_id}");
+    assert_eq!(field(&sta, "dot1xAuthSessionUserName"), Some(user.as_str()));
     let calling = mac.to_uppercase().replace(':', "-");
-    insert_session(
-        &db,
-        "e2e-alice",
-        &name,
-        &format!("'{user}'"),
-        &acct_id,
-        &calling,
-    );
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let mut recorded = None;
+    while Instant::now() < deadline && recorded.is_none() {
+        recorded = sql(
+            &db,
+            &format!(
+                "SELECT session_key, COALESCE(auth_user, '') FROM acct_sessions WHERE acct_session_id = '{acct_id}' AND calling_station_id = '{calling}' AND stop_time IS NULL"
+            ),
+        );
+        thread::sleep(Duration::from_millis(100));
+    }
+    let (alice_key, auth_user) = recorded
+        .unwrap_or_else(|| panic!("no accounting session for {acct_id}:\n{}", server.log()));
+    assert_eq!(auth_user, user, "the Class names the user");
     // A session hostapd does not know, for the NAK.
     insert_session(
         &db,
@@ -193,12 +207,14 @@ fn disable_disconnects_the_station_and_unknown_session_is_nak() {
     let t0 = Instant::now();
     let out = admin(&config, &["user", "disable", &user]);
     assert!(out.contains("1 Disconnect-Request(s) queued"), "{out}");
-    assert!(out.contains("e2e-alice"), "{out}");
+    assert!(out.contains(&alice_key), "{out}");
     let mut row = None;
     while t0.elapsed() < Duration::from_secs(20) {
         row = sql(
             &db,
-            "SELECT state, COALESCE(CAST(finished_at - requested_at AS TEXT), '') FROM disconnect_requests WHERE session_key = 'e2e-alice'",
+            &format!(
+                "SELECT state, COALESCE(CAST(finished_at - requested_at AS TEXT), '') FROM disconnect_requests WHERE session_key = '{alice_key}'"
+            ),
         );
         if row
             .as_ref()
@@ -214,9 +230,27 @@ fn disable_disconnects_the_station_and_unknown_session_is_nak() {
     eprintln!(
         "Disconnect-ACK recorded {elapsed:?} after `authd user disable` started (row: finished_at - requested_at = {secs} s)"
     );
-    let session = sql(&db, "SELECT disconnect_status, CAST(disconnect_at AS TEXT) FROM acct_sessions WHERE session_key = 'e2e-alice'").unwrap();
+    let session = sql(&db, &format!("SELECT disconnect_status, CAST(disconnect_at AS TEXT) FROM acct_sessions WHERE session_key = '{alice_key}'")).unwrap();
     assert_eq!(session.0, "ack");
     server.expect_log("result=\"ack\"");
+    // `authd session show` has it; hostapd then stops the session in
+    // accounting (Acct-Terminate-Cause), which closes the row.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let mut shown = serde_json::Value::Null;
+    while Instant::now() < deadline {
+        let out = admin(&config, &["session", "show", &alice_key, "--json"]);
+        shown = serde_json::from_str(&out).unwrap();
+        if shown["online"] == false {
+            break;
+        }
+        thread::sleep(Duration::from_millis(100));
+    }
+    assert_eq!(shown["disconnect_status"], "ack", "{shown}");
+    assert_eq!(
+        shown["online"], false,
+        "no Accounting Stop after the Disconnect: {shown}"
+    );
+    eprintln!("authd session show after the ACK: {shown}");
 
     // hostapd: matched, disconnected, no longer authorized.
     let log = hostapd.output();
