@@ -888,7 +888,7 @@ fn session_disconnect() {
     );
     // Still pending: a second request for the same session is not queued,
     // and disabling bob queues nothing new either.
-    let out = cli.ok(&["session", "disconnect", "k1", "--wait", "0"]);
+    let out = cli.ok(&["session", "disconnect", "0123456789ABCDEF", "--wait", "0"]);
     assert!(out.contains("0 Disconnect-Request(s) queued"), "{out}");
     let out = cli.ok(&["user", "disable", "bob"]);
     assert!(out.contains("disabled"), "{out}");

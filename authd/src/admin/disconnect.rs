@@ -46,8 +46,10 @@ pub(super) async fn disconnect(
     let since = unix_seconds(SystemTime::now());
     match (id, user) {
         (Some(id), None) => {
+            // A session key, or a unique Acct-Session-Id (as `session show`).
+            let key = store.session(&id).await?.session_key;
             store
-                .enqueue_session_disconnect(&id, "session.disconnect")
+                .enqueue_session_disconnect(&key, "session.disconnect")
                 .await?;
         }
         (None, Some(user)) => {

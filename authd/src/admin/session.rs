@@ -34,10 +34,11 @@ pub enum SessionCommand {
     /// Show one session, by session key or by a unique Acct-Session-Id.
     Show { id: String },
     /// Ask the NAS to end a session (RFC 5176 Disconnect-Request): session
-    /// ID (its key), or every online session of --user. A running server
+    /// ID (its key or a unique Acct-Session-Id), or every online session of
+    /// --user. A running server
     /// sends it; this waits --wait seconds for the NAS's answer.
     Disconnect {
-        /// The session's key.
+        /// The session's key, or its Acct-Session-Id if unique.
         id: Option<String>,
         /// Every online session of this user.
         #[arg(long)]
