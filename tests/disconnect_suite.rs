@@ -311,6 +311,19 @@ pub async fn run_disconnect_suite(url: &str) {
         claimed.iter().all(|(_, by)| names.contains(by)),
         "{claimed:?}"
     );
+    // The server whose claim went stale comes back with a late answer: it
+    // is not recorded over the one of the server that took over.
+    let late = authd::store::disconnect::DisconnectOutcome {
+        state: "timeout",
+        error_cause: None,
+    };
+    assert!(
+        !store
+            .finish_disconnect(&id, winner, late, 200)
+            .await
+            .unwrap()
+    );
+    assert_eq!(store.disconnect_request(&id).await.unwrap().state, "ack");
 
     // Queued while the workers run: sent at once (PostgreSQL NOTIFY or the
     // SQLite wake socket), well before the safety poll.
