@@ -256,6 +256,25 @@ pub async fn run_disconnect_suite(url: &str) {
             .unwrap()
             .is_none()
     );
+    // Handed back (no Identifier free): only by its claimer; then pending
+    // and claimable again.
+    store.release_disconnect(&id, "server-c").await.unwrap();
+    assert_eq!(
+        store.disconnect_request(&id).await.unwrap().state,
+        "sending"
+    );
+    store.release_disconnect(&id, winner).await.unwrap();
+    assert_eq!(
+        store.disconnect_request(&id).await.unwrap().state,
+        "pending"
+    );
+    assert!(
+        store
+            .claim_disconnect(&id, winner, 100, 60)
+            .await
+            .unwrap()
+            .is_some()
+    );
     assert!(
         store
             .claimable_disconnects(150, 60, 10)

@@ -258,8 +258,11 @@ impl Worker {
                 self.send(t.to, &t.bytes).await;
             }
             Err(StartError::Busy) => {
-                // Leave it to a later sweep: the claim goes stale and is
-                // taken again (by this server or another).
+                // Back to the queue for a later sweep (this server's or
+                // another's), when an Identifier to that NAS is free.
+                if let Err(e) = self.store.release_disconnect(&job.id, &self.me).await {
+                    warn!(request = %job.id, "cannot hand a Disconnect-Request back: {e}; retried after the claim timeout");
+                }
             }
             Err(StartError::Build(e)) => self.give_up(&job, &e.to_string()).await,
         }

@@ -325,6 +325,24 @@ impl Store {
         Ok(job)
     }
 
+    /// Hands request `id` back to the queue (pending, unclaimed) when
+    /// server `me` claimed it but cannot send it now (256 requests already
+    /// outstanding to that NAS).
+    pub async fn release_disconnect(&self, id: &str, me: &str) -> Result<(), StoreError> {
+        with_pool!(self, pool => {
+            sqlx::query(
+                "UPDATE disconnect_requests SET state = 'pending', claimed_by = NULL, \
+                 claimed_at = NULL WHERE id = $1 AND state = 'sending' AND claimed_by = $2",
+            )
+            .bind(id)
+            .bind(me)
+            .execute(pool)
+            .await?
+            .rows_affected()
+        });
+        Ok(())
+    }
+
     /// Records the answer to request `id` (claimed by `me`) on the request
     /// and on its session. Returns false if the claim was taken over in the
     /// meantime (nothing written).
