@@ -828,3 +828,71 @@ fn credential_key_location() {
         "{err}"
     );
 }
+
+/// `authd session disconnect`: without a store there is nothing to
+/// disconnect; with one, what it queued and that no server picked it up.
+#[test]
+fn session_disconnect() {
+    let cli = Cli::new();
+    let dir = TempDir::new("admin-cli-das");
+    let config = dir.path().join("authd.toml");
+    std::fs::write(
+        &config,
+        "[tls]\ncertificate = \"s.pem\"\nprivate_key = \"s.key\"\nca = \"ca.pem\"\n",
+    )
+    .unwrap();
+    let err = cli.fails(
+        &[
+            "session",
+            "disconnect",
+            "--user",
+            "bob",
+            "--config",
+            config.to_str().unwrap(),
+        ],
+        "",
+    );
+    assert!(err.contains("nothing to disconnect"), "{err}");
+    let err = cli.fails(&["session", "disconnect"], "");
+    assert!(err.contains("ID or --user"), "{err}");
+    let err = cli.fails(&["session", "disconnect", "no-such-session"], "");
+    assert!(err.contains("no-such-session"), "{err}");
+
+    // A session of bob in the store (as accounting records it): queued,
+    // and with no server running it stays pending.
+    cli.ok(&["user", "add", "bob"]);
+    let url = format!("sqlite://{}/authd.db", cli.data.path().display());
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        use sqlx::Connection;
+        let mut c = sqlx::SqliteConnection::connect(&url).await.unwrap();
+        sqlx::query(
+            "INSERT INTO acct_sessions (session_key, acct_session_id, user_name, nas_name, \
+             nas_address, auth_user, last_update, created_at) \
+             VALUES ('k1', '0123456789ABCDEF', 'bob', 'ap1', '192.0.2.1', 'bob', 1, 1)",
+        )
+        .execute(&mut c)
+        .await
+        .unwrap();
+        c.close().await.ok();
+    });
+    let out = cli.ok(&["session", "disconnect", "--user", "bob", "--wait", "1"]);
+    assert!(out.contains("1 Disconnect-Request(s) queued"), "{out}");
+    assert!(out.contains("session k1 user \"bob\" NAS \"ap1\""), "{out}");
+    assert!(
+        out.contains("is a server running on this database?"),
+        "{out}"
+    );
+    // Still pending: a second request for the same session is not queued,
+    // and disabling bob queues nothing new either.
+    let out = cli.ok(&["session", "disconnect", "0123456789ABCDEF", "--wait", "0"]);
+    assert!(out.contains("0 Disconnect-Request(s) queued"), "{out}");
+    let out = cli.ok(&["user", "disable", "bob"]);
+    assert!(out.contains("disabled"), "{out}");
+    assert!(!out.contains("queued"), "{out}");
+    let audit = cli.ok(&["audit"]);
+    assert!(audit.contains("session.disconnect"), "{audit}");
+}

@@ -51,6 +51,7 @@ impl Setup {
             require_message_authenticator: true,
             limit_proxy_state: true,
             certificate_name: None,
+            das_port: authd::das::default_das_port(),
         });
         let url = format!("sqlite://{}/authd.db", d.display());
         let key = d.join("credential.key");

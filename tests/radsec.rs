@@ -58,6 +58,7 @@ fn setup(name: &str, edit: impl FnOnce(&mut Config)) -> Fixture {
         address: "127.0.0.1/32".parse().unwrap(),
         secret: Secret::new("radsec").unwrap(),
         certificate_name: Some("nas.test".into()),
+        das_port: 3799,
         require_message_authenticator: true,
         limit_proxy_state: true,
     });

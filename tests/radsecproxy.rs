@@ -183,6 +183,7 @@ fn setup(name: &str) -> Fixture {
             address: "127.0.0.1/32".parse().unwrap(),
             secret: Secret::new("radsec").unwrap(),
             certificate_name: Some(PROXY_NAME.into()),
+            das_port: 3799,
             require_message_authenticator: true,
             limit_proxy_state: true,
         });

@@ -4,6 +4,8 @@
 //! authd instances would hold) see each other's changes and that migrating
 //! concurrently is safe.
 
+#[path = "disconnect_suite.rs"]
+mod disconnect_suite;
 #[path = "store_suite.rs"]
 mod suite;
 
@@ -41,4 +43,11 @@ async fn suite_on_postgres() {
     ));
     a.close().await;
     b.close().await;
+}
+
+#[tokio::test]
+async fn disconnect_on_postgres() {
+    let cluster = suite::PgCluster::start();
+    let url = cluster.create_database("das").await;
+    disconnect_suite::run_disconnect_suite(&url).await;
 }

@@ -1,6 +1,8 @@
 //! The store suite against SQLite, and what only SQLite does: the file is
 //! created with mode 0600 in WAL mode, and a missing directory is an error.
 
+#[path = "disconnect_suite.rs"]
+mod disconnect_suite;
 #[path = "store_suite.rs"]
 mod suite;
 
@@ -156,4 +158,11 @@ async fn certificates_recorded_before_issuers_keep_working() {
         CertificateStatus::Revoked { .. }
     ));
     store.close().await;
+}
+
+#[tokio::test]
+async fn disconnect_on_sqlite() {
+    let dir = TempDir::new("store-sqlite-das");
+    let url = format!("sqlite://{}", dir.path().join("authd.db").display());
+    disconnect_suite::run_disconnect_suite(&url).await;
 }

@@ -92,6 +92,7 @@ fn start_authd(dir: &Path, pki: &Pki) -> Server {
         certificate_name: None,
         require_message_authenticator: true,
         limit_proxy_state: true,
+        das_port: 3799,
     });
     let path = dir.join("authd.toml");
     std::fs::write(&path, config.to_toml()).unwrap();

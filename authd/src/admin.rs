@@ -18,6 +18,7 @@
 //! `credential.key` beside it), else `DATA_DIR/credential.key`, where the
 //! server looks too; created (mode 0600) if absent.
 
+mod disconnect;
 mod import;
 mod session;
 
@@ -89,7 +90,8 @@ pub enum AdminCommand {
         #[arg(long, default_value_t = 50)]
         limit: u32,
     },
-    /// Accounting sessions recorded in the store.
+    /// Accounting sessions recorded in the store; Disconnect-Requests
+    /// (RFC 5176).
     Session {
         #[command(flatten)]
         db: DbArgs,
@@ -475,6 +477,9 @@ pub async fn execute(cmd: AdminCommand, out: &mut String) -> Result<(), AdminErr
             r
         }
         AdminCommand::Session { db, cmd } => {
+            if matches!(cmd, SessionCommand::Disconnect { .. }) {
+                disconnect::no_store_check(&db)?;
+            }
             let store = open_store(&db).await?;
             let r = session::session_command(&store, cmd, db.json, out).await;
             store.close().await;
@@ -751,20 +756,32 @@ async fn user_command(
             )
         }
         UserCommand::Disable { name } => {
+            let since = crate::store::unix_seconds(SystemTime::now());
             store.set_user_enabled(&name, false).await?;
-            done(out, json_output, format!("user {name:?} disabled"))
+            done(out, json_output, format!("user {name:?} disabled"))?;
+            if json_output {
+                Ok(())
+            } else {
+                disconnect::print_queued(store, since, out).await
+            }
         }
         UserCommand::Enable { name } => {
             store.set_user_enabled(&name, true).await?;
             done(out, json_output, format!("user {name:?} enabled"))
         }
         UserCommand::Delete { name } => {
+            let since = crate::store::unix_seconds(SystemTime::now());
             let revoked = store.delete_user(&name).await?;
             done(
                 out,
                 json_output,
                 format!("user {name:?} deleted; {revoked} certificate(s) revoked"),
-            )
+            )?;
+            if json_output {
+                Ok(())
+            } else {
+                disconnect::print_queued(store, since, out).await
+            }
         }
         UserCommand::Passwd { name, no_mschap } => {
             // Fail on an unknown user or an unusable key before prompting.
@@ -1076,6 +1093,7 @@ async fn cert_command(
                     RevocationReasonName::names().collect::<Vec<_>>().join(", ")
                 ))
             })?;
+            let since = crate::store::unix_seconds(SystemTime::now());
             let record = match (serial, cert) {
                 (_, Some(path)) => {
                     let der = certificate_file(&path)?;
@@ -1102,7 +1120,7 @@ async fn cert_command(
                 "certificate {} of user {:?} revoked ({reason}); rejected from its next authentication",
                 record.serial, record.user
             );
-            Ok(())
+            disconnect::print_queued(store, since, out).await
         }
         CertCommand::Crl { days } => {
             if days == 0 {

@@ -15,6 +15,7 @@ pub mod class;
 pub mod clients;
 pub mod config;
 pub mod credkey;
+pub mod das;
 pub mod dedupe;
 pub mod defaults;
 pub mod gencache;

@@ -144,6 +144,8 @@ pub struct Server {
     started: std::time::SystemTime,
     /// The RADIUS/TLS listener, with `[listen] radsec`.
     radsec: Option<crate::radsec::Radsec>,
+    /// Sends the store's queued Disconnect-Requests; `None` without a store.
+    das: Option<crate::das::worker::Worker>,
 }
 
 /// The store with the credential key of `db` loaded, or created on first
@@ -299,6 +301,12 @@ impl Server {
             None => None,
         };
         let radsec = crate::radsec::Radsec::bind(config, handler.clone()).await?;
+        let das = match &store {
+            Some(s) => {
+                Some(crate::das::worker::Worker::bind(s.clone(), config, handler.clone()).await?)
+            }
+            None => None,
+        };
         Ok(Server {
             handler,
             auth,
@@ -311,6 +319,7 @@ impl Server {
             metrics,
             started: std::time::SystemTime::now(),
             radsec,
+            das,
         })
     }
 
@@ -426,6 +435,9 @@ impl Server {
         let radsec_reload = self.radsec.as_ref().map(|r| r.reloader());
         if let Some(radsec) = self.radsec {
             tasks.spawn(radsec.run(shutdown.clone()));
+        }
+        if let Some(worker) = self.das.take() {
+            tasks.spawn(worker.run(shutdown.clone()));
         }
         tasks.spawn(reload_on_sighup(
             self.handler.clone(),

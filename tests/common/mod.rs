@@ -220,6 +220,7 @@ pub fn write_config(dir: &Path, pki: &TestPki, port: u16) -> PathBuf {
         certificate_name: None,
         require_message_authenticator: true,
         limit_proxy_state: true,
+        das_port: 3799,
     });
     config.log.level = "debug".into();
     let path = dir.join("authd.toml");

@@ -1,5 +1,7 @@
 //! `authd session`: the accounting sessions the store recorded.
 //!
+//! `disconnect` is in `disconnect.rs`.
+//!
 //! `list` prints one line per session (the most recently updated first),
 //! `show` every column of one. With `--json`, `list` prints an array and
 //! `show` one object, each session with the columns of `acct_sessions`
@@ -31,6 +33,20 @@ pub enum SessionCommand {
     },
     /// Show one session, by session key or by a unique Acct-Session-Id.
     Show { id: String },
+    /// Ask the NAS to end a session (RFC 5176 Disconnect-Request): session
+    /// ID (its key or a unique Acct-Session-Id), or every online session of
+    /// --user. A running server
+    /// sends it; this waits --wait seconds for the NAS's answer.
+    Disconnect {
+        /// The session's key, or its Acct-Session-Id if unique.
+        id: Option<String>,
+        /// Every online session of this user.
+        #[arg(long)]
+        user: Option<String>,
+        /// Seconds to wait for the results (0: do not wait).
+        #[arg(long, default_value_t = 5)]
+        wait: u64,
+    },
 }
 
 /// A session as `--json` prints it.
@@ -58,6 +74,9 @@ pub(super) async fn session_command(
     out: &mut String,
 ) -> Result<(), AdminError> {
     match cmd {
+        SessionCommand::Disconnect { id, user, wait } => {
+            super::disconnect::disconnect(store, as_json, id, user, wait, out).await
+        }
         SessionCommand::List {
             user,
             nas,

@@ -124,6 +124,10 @@ pub struct ClientConfig {
     /// request). Default `true`.
     #[serde(default = "default_true")]
     pub limit_proxy_state: bool,
+    /// UDP port of the NAS's Dynamic Authorization server, where
+    /// Disconnect-Requests go (RFC 5176 section 2.1; default 3799).
+    #[serde(default = "crate::das::default_das_port")]
+    pub das_port: u16,
 }
 
 fn default_true() -> bool {

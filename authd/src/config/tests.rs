@@ -345,6 +345,7 @@ fn to_toml_round_trips() {
         certificate_name: None,
         require_message_authenticator: true,
         limit_proxy_state: true,
+        das_port: 3799,
     });
     c.log.format = LogFormat::Json;
     c.database = Some(DatabaseConfig {

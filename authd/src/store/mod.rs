@@ -57,7 +57,8 @@ pub use model::{
     UserAttributes, UserUpdate, issuer_key,
 };
 pub use nas::{
-    CLIENT_REFRESH_INTERVAL, ClientEntry, ClientSync, merge_clients, run_client_refresh,
+    CLIENT_REFRESH_INTERVAL, ClientEntry, ClientSync, DEFAULT_DAS_PORT, DasEndpoint, merge_clients,
+    run_client_refresh,
 };
 pub use validate::normalize_serial;
 
@@ -313,6 +314,8 @@ macro_rules! count {
 // After the macros, which they use.
 mod accounting;
 mod credentials;
+#[macro_use]
+pub mod disconnect;
 
 /// A handle on the store; cheap to clone (the pool is shared).
 #[derive(Clone)]
@@ -625,8 +628,10 @@ impl Store {
             if done.rows_affected() == 0 {
                 return Err(StoreError::NotFound { kind: "user", name: name.to_owned() });
             }
+            let queued = if enabled { 0 } else { enqueue_disconnects!(tx, disconnect::Target::User(name), action, &self.actor) };
             audit!(tx, &self.actor, action, name, "");
             tx.commit().await?;
+            self.disconnects_queued(queued);
         });
         Ok(())
     }
@@ -655,8 +660,10 @@ impl Store {
             .execute(&mut *tx)
             .await?
             .rows_affected();
+            let queued = enqueue_disconnects!(tx, disconnect::Target::User(name), "user.delete", &self.actor);
             audit!(tx, &self.actor, "user.delete", name, format!("certificates_revoked={revoked}"));
             tx.commit().await?;
+            self.disconnects_queued(queued);
             revoked
         });
         Ok(revoked)
@@ -1096,8 +1103,10 @@ impl Store {
                     reason: format!("`{}` is already revoked", found.serial),
                 });
             }
+            let queued = enqueue_disconnects!(tx, disconnect::Target::Certificate { issuer: &found.issuer, serial: &found.serial }, "cert.revoke", &self.actor);
             audit!(tx, &self.actor, "cert.revoke", &found.serial, revoke_detail(&found.issuer_name, reason));
             tx.commit().await?;
+            self.disconnects_queued(queued);
         });
         self.certificate_of(&found.issuer, &found.serial).await
     }
@@ -1167,8 +1176,10 @@ impl Store {
                     .await?;
                 }
             }
+            let queued = enqueue_disconnects!(tx, disconnect::Target::Certificate { issuer: &issuer, serial: &cert.serial }, "cert.revoke", &self.actor);
             audit!(tx, &self.actor, "cert.revoke", &cert.serial, revoke_detail(&cert.issuer.text, reason));
             tx.commit().await?;
+            self.disconnects_queued(queued);
         });
         self.certificate_of(&issuer, &cert.serial).await
     }

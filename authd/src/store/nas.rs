@@ -71,6 +71,36 @@ impl ClientEntry {
     }
 }
 
+/// The Dynamic Authorization port of a NAS client whose `das_port` is
+/// not set (RFC 5176 section 2.1: UDP port 3799).
+pub const DEFAULT_DAS_PORT: u16 = 3799;
+
+/// Where and how to send a NAS client Disconnect-Requests.
+pub struct DasEndpoint {
+    pub secret: Zeroizing<Vec<u8>>,
+    pub das_port: u16,
+}
+
+impl Store {
+    /// The shared secret and DAS port of the store's NAS client `name`
+    /// (`das_port` NULL: [`DEFAULT_DAS_PORT`]), or `None` if the store has
+    /// no such client.
+    pub async fn das_endpoint(&self, name: &str) -> Result<Option<DasEndpoint>, StoreError> {
+        const SQL: &str = "SELECT secret, das_port FROM nas_clients WHERE name = $1";
+        let row: Option<(String, Option<i64>)> = match &self.pool {
+            super::Pool::Sqlite(p) => sqlx::query_as(SQL).bind(name).fetch_optional(p).await?,
+            super::Pool::Postgres(p) => sqlx::query_as(SQL).bind(name).fetch_optional(p).await?,
+        };
+        Ok(row.map(|(secret, port)| DasEndpoint {
+            secret: Zeroizing::new(secret.into_bytes()),
+            das_port: port
+                .and_then(|p| u16::try_from(p).ok())
+                .filter(|p| *p != 0)
+                .unwrap_or(DEFAULT_DAS_PORT),
+        }))
+    }
+}
+
 /// The client table from configuration and store entries; a store entry
 /// replaces every configuration entry with its name or its network.
 pub fn merge_clients(config: &[ClientEntry], store: &[ClientEntry]) -> NasClients {
