@@ -356,10 +356,18 @@ fn akm12_against_freeradius_with_p384_certificates() {
         assert_eq!(a.tls_version, Some(version));
         akm12(&a, &format!("FreeRADIUS {version:?}"));
         // The same MSK through FreeRADIUS makes the FT key hierarchy:
-        // AKM 3 and 13, initial association through AP1, roam to AP2.
-        for akm in [Akm::FtIeee8021x, Akm::FtIeee8021xSha384] {
+        // AKM 3 and 13, initial association through AP1, roam to AP2; with
+        // PMF required AP2's IGTK crosses in the FTE and its BIP-protected
+        // deauthentication is accepted, the forged ones refused.
+        for (akm, pmf) in [
+            (Akm::FtIeee8021x, Pmf::Disabled),
+            (Akm::FtIeee8021xSha384, Pmf::Disabled),
+            (Akm::FtIeee8021x, Pmf::Required),
+            (Akm::FtIeee8021xSha384, Pmf::Required),
+        ] {
             let opts = SimOptions {
                 akm,
+                pmf,
                 ..SimOptions::default()
             };
             let (first, roam) = fourway_sim::roam::associate(
@@ -373,7 +381,11 @@ fn akm12_against_freeradius_with_p384_certificates() {
             )
             .unwrap();
             assert!(first.success(), "FreeRADIUS {akm}: {:?}", first.error);
-            assert!(roam.is_some_and(|r| r.success()), "FreeRADIUS {akm}");
+            let roam = roam.expect("an FT AKM roams");
+            assert!(roam.success(), "FreeRADIUS {akm} {pmf:?}: {roam:?}");
+            let want = (pmf == Pmf::Required).then_some(true);
+            assert_eq!(roam.pmf_ok, want, "FreeRADIUS {akm} {pmf:?}");
+            assert_eq!(first.pmf_ok, want, "FreeRADIUS {akm} {pmf:?}");
         }
     }
 }

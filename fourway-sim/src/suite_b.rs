@@ -1,14 +1,16 @@
 //! The station's TLS for WPA3-Enterprise 192-bit (AKM 00-0F-AC:12).
 //!
-//! The WPA3 Specification (v3.x, §3.6, "WPA3-Enterprise 192-bit mode")
-//! requires PMF (MFPR = 1) and, with RFC 9190 §2.4 and RFC 6460 (the
-//! Suite B profile for TLS), allows with a 192-bit security level only
-//! TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384 (TLS 1.2) and
-//! TLS_AES_256_GCM_SHA384 (TLS 1.3), ECDHE on P-384, and ECDSA P-384
-//! signatures with SHA-384 on the handshake and on every certificate of the
-//! server's chain. [`provider`] restricts rustls to exactly that (what
-//! wpa_supplicant does for `key_mgmt=WPA-EAP-SUITE-B-192`: its
-//! `tls_set_conn_flags` with TLS_CONN_SUITEB).
+//! The WPA3 Specification's WPA3-Enterprise 192-bit mode requires a STA to
+//! set MFPR = 1 (PMF required). Its EAP cipher suites are
+//! TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384 on P-384 and, with RSA of at
+//! least 3072 bits, TLS_ECDHE_RSA_ and TLS_DHE_RSA_WITH_AES_256_GCM_SHA384;
+//! this station, like authd's `[tls] suite_b_192`, offers the ECDSA one only
+//! (RFC 6460's Suite B profile, RFC 9190 §2.4): on TLS 1.2
+//! TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384, on TLS 1.3
+//! TLS_AES_256_GCM_SHA384, ECDHE on P-384, and ECDSA P-384 signatures with
+//! SHA-384 on the handshake and on every certificate of the server's chain.
+//! [`provider`] restricts rustls to exactly that (wpa_supplicant does the
+//! like with TLS_CONN_SUITEB in its `tls_set_conn_flags`).
 
 use std::sync::{Arc, OnceLock};
 
