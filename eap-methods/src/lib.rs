@@ -36,6 +36,7 @@ pub mod mschapv2;
 pub mod peer;
 mod reason;
 pub mod server;
+pub mod suite_b;
 pub mod tls_common;
 
 /// The rustls this crate is built against, so callers build configs with

@@ -12,59 +12,11 @@
 //! [`provider`] restricts rustls to exactly that (wpa_supplicant does the
 //! like with TLS_CONN_SUITEB in its `tls_set_conn_flags`).
 
-use std::sync::{Arc, OnceLock};
-
-use rustls::SignatureScheme;
-use rustls::crypto::aws_lc_rs::{cipher_suite, kx_group};
-use rustls::crypto::{CryptoProvider, WebPkiSupportedAlgorithms};
-use rustls_pki_types::alg_id;
-
 /// What the station offers, in words, for an error message.
 pub const OFFER: &str = "TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384 (TLS 1.2) or \
      TLS_AES_256_GCM_SHA384 (TLS 1.3), ECDHE on P-384, ECDSA P-384 with SHA-384 signatures";
 
-fn algorithms() -> WebPkiSupportedAlgorithms {
-    static ALGS: OnceLock<WebPkiSupportedAlgorithms> = OnceLock::new();
-    *ALGS.get_or_init(|| {
-        let all = rustls::crypto::aws_lc_rs::default_provider().signature_verification_algorithms;
-        let p384: Vec<_> = all
-            .all
-            .iter()
-            .copied()
-            .filter(|a| {
-                a.public_key_alg_id() == alg_id::ECDSA_P384
-                    && a.signature_alg_id() == alg_id::ECDSA_SHA384
-            })
-            .collect();
-        let p384: &'static [_] = Box::leak(p384.into_boxed_slice());
-        let mapping: Vec<_> = all
-            .mapping
-            .iter()
-            .filter(|(scheme, _)| *scheme == SignatureScheme::ECDSA_NISTP384_SHA384)
-            .map(|(scheme, _)| (*scheme, p384))
-            .collect();
-        // Built once per process: the two small slices live as long as it.
-        WebPkiSupportedAlgorithms {
-            all: p384,
-            mapping: Box::leak(mapping.into_boxed_slice()),
-        }
-    })
-}
-
-/// The aws-lc-rs provider restricted to the 192-bit suites, key exchange
-/// group and signature algorithms.
-pub fn provider() -> Arc<CryptoProvider> {
-    let base = rustls::crypto::aws_lc_rs::default_provider();
-    Arc::new(CryptoProvider {
-        cipher_suites: vec![
-            cipher_suite::TLS13_AES_256_GCM_SHA384,
-            cipher_suite::TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384,
-        ],
-        kx_groups: vec![kx_group::SECP384R1],
-        signature_verification_algorithms: algorithms(),
-        ..base
-    })
-}
+pub use eap_methods::suite_b::provider;
 
 #[cfg(test)]
 mod tests {
@@ -89,7 +41,7 @@ mod tests {
             .iter()
             .map(|(s, _)| *s)
             .collect();
-        assert_eq!(schemes, [SignatureScheme::ECDSA_NISTP384_SHA384]);
+        assert_eq!(schemes, [rustls::SignatureScheme::ECDSA_NISTP384_SHA384]);
         // The default provider has more of each: the restriction is real.
         let d = rustls::crypto::aws_lc_rs::default_provider();
         assert!(d.cipher_suites.len() > 2 && d.kx_groups.len() > 1);

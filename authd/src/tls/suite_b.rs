@@ -13,12 +13,7 @@
 //! that is not P-384 / ecdsa-with-SHA384.
 
 use std::path::Path;
-use std::sync::{Arc, OnceLock};
 
-use rustls::SignatureScheme;
-use rustls::crypto::aws_lc_rs::{cipher_suite, kx_group};
-use rustls::crypto::{CryptoProvider, WebPkiSupportedAlgorithms};
-use rustls_pki_types::alg_id;
 use x509_parser::oid_registry::{
     OID_KEY_TYPE_EC_PUBLIC_KEY, OID_NIST_EC_P384, OID_SIG_ECDSA_WITH_SHA384,
 };
@@ -26,46 +21,7 @@ use x509_parser::prelude::{FromDer, X509Certificate};
 
 use super::TlsSetupError;
 
-fn algorithms() -> WebPkiSupportedAlgorithms {
-    static ALGS: OnceLock<WebPkiSupportedAlgorithms> = OnceLock::new();
-    *ALGS.get_or_init(|| {
-        let all = rustls::crypto::aws_lc_rs::default_provider().signature_verification_algorithms;
-        let p384: Vec<_> = all
-            .all
-            .iter()
-            .copied()
-            .filter(|a| {
-                a.public_key_alg_id() == alg_id::ECDSA_P384
-                    && a.signature_alg_id() == alg_id::ECDSA_SHA384
-            })
-            .collect();
-        let mapping: Vec<_> = all
-            .mapping
-            .iter()
-            .filter(|(scheme, _)| *scheme == SignatureScheme::ECDSA_NISTP384_SHA384)
-            .map(|(scheme, _)| (*scheme, &*Box::leak(p384.clone().into_boxed_slice())))
-            .collect();
-        // Built once per process: the two small slices live as long as it.
-        WebPkiSupportedAlgorithms {
-            all: Box::leak(p384.into_boxed_slice()),
-            mapping: Box::leak(mapping.into_boxed_slice()),
-        }
-    })
-}
-
-/// The aws-lc-rs provider restricted to the 192-bit suites.
-pub fn provider() -> Arc<CryptoProvider> {
-    let base = rustls::crypto::aws_lc_rs::default_provider();
-    Arc::new(CryptoProvider {
-        cipher_suites: vec![
-            cipher_suite::TLS13_AES_256_GCM_SHA384,
-            cipher_suite::TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384,
-        ],
-        kx_groups: vec![kx_group::SECP384R1],
-        signature_verification_algorithms: algorithms(),
-        ..base
-    })
-}
+pub use eap_methods::suite_b::provider;
 
 /// Refuse a certificate (the server's, or CA number `index` of `path`)
 /// whose key is not ECDSA P-384 or whose signature is not
