@@ -28,7 +28,9 @@ use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use common::wired::{Daemon, Link, hostapd_conf_with, supplicant_conf, supplicant_status};
+use common::wired::{
+    Daemon, Link, hostapd_conf_with, spawn_supplicant, supplicant_conf, supplicant_status,
+};
 use common::{PasswordMethod, PasswordPeer, SECRET, Server, TempDir, TestPki, TlsChoice};
 use radius_proto::{Code, Packet, PacketBuilder, dict};
 
@@ -132,23 +134,7 @@ fn hostapd_session_online_then_closed_on_logoff() {
         &pki.ca_cert,
     );
     let (conf, ctrl) = supplicant_conf(dir.path(), &network);
-    let mut supplicant = Daemon::spawn(
-        "wpa_supplicant",
-        Command::new("ip")
-            .args([
-                "netns",
-                "exec",
-                &link.netns,
-                "wpa_supplicant",
-                "-D",
-                "wired",
-                "-i",
-                &link.inner,
-            ])
-            .args(["-dd", "-K", "-t", "-c"])
-            .arg(&conf),
-        dir.path().join("wpa_supplicant.log"),
-    );
+    let mut supplicant = spawn_supplicant(&link, &conf, dir.path());
     let deadline = Instant::now() + Duration::from_secs(30);
     while !supplicant_status(&link, &ctrl).contains("suppPortStatus=Authorized") {
         hostapd.assert_running();

@@ -21,7 +21,9 @@ use std::process::Command;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use common::wired::{Daemon, Link, hostapd_conf_with, supplicant_conf, supplicant_status};
+use common::wired::{
+    Daemon, Link, hostapd_conf_with, spawn_supplicant, supplicant_conf, supplicant_status,
+};
 use common::{SECRET, Server, TempDir, TestPki, TlsChoice, require_tool};
 
 fn hostapd_cli(dir: &Path, iface: &str, args: &[&str]) -> String {
@@ -134,23 +136,7 @@ fn disable_disconnects_the_station_and_unknown_session_is_nak() {
 
     let network = common::network_block(&pki.good, &pki.ca_cert, TlsChoice::Only13);
     let (conf, ctrl) = supplicant_conf(dir.path(), &network);
-    let mut supplicant = Daemon::spawn(
-        "wpa_supplicant",
-        Command::new("ip")
-            .args([
-                "netns",
-                "exec",
-                &link.netns,
-                "wpa_supplicant",
-                "-D",
-                "wired",
-                "-i",
-            ])
-            .arg(&link.inner)
-            .args(["-dd", "-K", "-t", "-c"])
-            .arg(&conf),
-        dir.path().join("wpa_supplicant.log"),
-    );
+    let mut supplicant = spawn_supplicant(&link, &conf, dir.path());
     let authorized = |status: &str| {
         status.contains("suppPortStatus=Authorized") && status.contains("EAP state=SUCCESS")
     };

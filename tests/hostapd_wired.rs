@@ -22,7 +22,9 @@ use std::process::Command;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use common::wired::{Daemon, Link, hostapd_conf, supplicant_conf, supplicant_status};
+use common::wired::{
+    Daemon, Link, hostapd_conf, spawn_supplicant, supplicant_conf, supplicant_status,
+};
 use common::{
     PasswordMethod, PasswordPeer, Server, TempDir, TestPki, TlsChoice, hexdump, require_tool,
 };
@@ -105,26 +107,7 @@ fn over_wire(label: &str, peer: Peer, tls: TlsChoice, expect_version: &str) {
     hostapd.assert_running();
 
     let (conf, ctrl) = supplicant_conf(dir.path(), &network);
-    let mut supplicant = Daemon::spawn(
-        "wpa_supplicant",
-        Command::new("ip")
-            .args([
-                "netns",
-                "exec",
-                &link.netns,
-                "wpa_supplicant",
-                "-D",
-                "wired",
-                "-i",
-                &link.inner,
-                "-dd",
-                "-K",
-                "-t",
-                "-c",
-            ])
-            .arg(&conf),
-        dir.path().join("wpa_supplicant.log"),
-    );
+    let mut supplicant = spawn_supplicant(&link, &conf, dir.path());
 
     let deadline = Instant::now() + Duration::from_secs(30);
     let mut status = String::new();

@@ -191,6 +191,29 @@ pub fn supplicant_conf(dir: &Path, network: &str) -> (PathBuf, PathBuf) {
     (path, ctrl)
 }
 
+/// wpa_supplicant on the namespace's end of `link` (`-D wired`, debug
+/// log with keys and timestamps into `dir/wpa_supplicant.log`) with the
+/// configuration `conf`.
+pub fn spawn_supplicant(link: &Link, conf: &Path, dir: &Path) -> Daemon {
+    Daemon::spawn(
+        "wpa_supplicant",
+        Command::new("ip")
+            .args([
+                "netns",
+                "exec",
+                &link.netns,
+                "wpa_supplicant",
+                "-D",
+                "wired",
+                "-i",
+            ])
+            .arg(&link.inner)
+            .args(["-dd", "-K", "-t", "-c"])
+            .arg(conf),
+        dir.join("wpa_supplicant.log"),
+    )
+}
+
 /// `wpa_cli status` of the supplicant, run inside the namespace.
 pub fn supplicant_status(link: &Link, ctrl: &Path) -> String {
     Command::new("ip")
