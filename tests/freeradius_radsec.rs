@@ -417,8 +417,7 @@ fn eap_tls_and_peap_through_freeradius_over_radsec() {
         let log = f.server.log();
         let line = log
             .lines()
-            .filter(|l| l.contains("corrupt message"))
-            .last()
+            .rfind(|l| l.contains("corrupt message"))
             .unwrap();
         assert!(
             line.contains("RadSec connection closed") && line.contains("client=freeradius"),
