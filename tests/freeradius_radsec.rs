@@ -41,6 +41,8 @@ struct FreeRadiusProxy {
     child: Child,
     /// Its UDP authentication port (secret `common::SECRET`).
     port: u16,
+    /// Its UDP accounting port.
+    acct_port: u16,
     log: PathBuf,
     /// radmin's control socket.
     control: PathBuf,
@@ -228,6 +230,7 @@ rm -f "{raddb}"/sites-enabled/* "{raddb}"/mods-enabled/*
         let fr = FreeRadiusProxy {
             child,
             port,
+            acct_port,
             log,
             control: dir.join("fr-run/control.sock"),
         };
@@ -375,6 +378,43 @@ fn eap_tls_and_peap_through_freeradius_over_radsec() {
         "{}",
         report("wrong password", &run.output)
     );
+    // Accounting through the same home server (`type = auth+acct`): over
+    // the TLS connection too (RFC 6614 §2.4), recorded in authd's store
+    // as sessions of the RadSec client.
+    let sessions = |f: &Fixture| {
+        let config = f.server.config.clone();
+        common::admin_cli(
+            &config,
+            &["session", "list", "--nas", "freeradius", "--json"],
+            "",
+        )
+    };
+    assert_eq!(
+        serde_json::from_str::<serde_json::Value>(&sessions(&f)).unwrap(),
+        serde_json::json!([]),
+        "no session before any Accounting-Request"
+    );
+    let out = Command::new(common::fourway_sim_binary())
+        .arg("acct-load")
+        .args(["--server", &format!("127.0.0.1:{}", fr.acct_port)])
+        .args(["--secret", common::SECRET])
+        .args(["--senders", "1", "--sessions", "3", "--timeout-ms", "5000"])
+        .output()
+        .expect("run fourway-sim acct-load");
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success() && text.contains("acknowledged=3 lost=0"),
+        "{}",
+        report("accounting through FreeRADIUS", &text)
+    );
+    let listed: serde_json::Value = serde_json::from_str(&sessions(&f)).unwrap();
+    assert_eq!(
+        listed.as_array().map(Vec::len),
+        Some(3),
+        "{}",
+        report("sessions of the RadSec client", &listed.to_string())
+    );
+
     // FreeRADIUS sends Status-Server only to a home server it believes
     // dead or zombie (proxy.conf, "status_check"): none so far (the
     // control for what follows).
