@@ -23,10 +23,10 @@
 # the load tool and authd: each of the C workers opens one TLS connection
 # (its own NAS certificate, `[[client]] certificate_name`) and runs all its
 # stations over it, as a proxy would, so the figure is the cost of the
-# transport per authentication, not of a TLS handshake per station. They
-# run on authd only: FreeRADIUS 3.2 would need a TLS listen section with
-# its own clients section (sites-available/tls), not set up here. The
-# report sets each radsec-tlsNN run beside the tlsNN run of the same
+# transport per authentication, not of a TLS handshake per station.
+# FreeRADIUS gets a TLS listen section in front of the same virtual server
+# for them (bench/freeradius/radsec, the layout of its sites-available/tls).
+# The report sets each radsec-tlsNN run beside the tlsNN run of the same
 # server (CPU per authentication over RadSec / over UDP).
 #
 # Usage: bench/compare.sh [options]     (as root: installs FreeRADIUS and jq
@@ -134,6 +134,7 @@ AUTHD_RADSEC_PORT=18183
 NAS_NAME=bench-nas
 FR_AUTH_PORT=18121
 FR_ACCT_PORT=18131
+FR_RADSEC_PORT=18184
 
 log() { echo "compare.sh: $*" >&2; }
 die() { log "$*"; exit 1; }
@@ -456,13 +457,24 @@ start_freeradius() {
         -e "s|@FRAGMENT@|1398|" -e "s|@PERSIST_DIR@|$TMP/fr-tlscache|" \
         -e "s|@DEFAULT_EAP@|$EAP_METHOD|" \
         bench/freeradius/eap >"$RADDB/mods-available/eap"
+    # The RadSec listener, only for the radsec-* scenarios.
+    rm -f "$RADDB/sites-enabled/radsec"
+    if [ "$RADSEC" = 1 ]; then
+        sed -e "s|@KEY@|$PKI/server.key|" -e "s|@CERT@|$PKI/server.pem|" \
+            -e "s|@CA@|$PKI/ca.pem|" -e "s|@RADSEC_PORT@|$FR_RADSEC_PORT|" \
+            bench/freeradius/radsec >"$RADDB/sites-enabled/radsec"
+    fi
     "${SERVER_PIN[@]}" "$FREERADIUS" -f -d "$RADDB" -l "$TMP/fr-log/radius-$4.log" \
         >"$TMP/freeradius-$4.out" 2>&1 &
     SERVER_PID=$!
-    wait_ready "$SERVER_PID" "$FR_AUTH_PORT" "$TMP/freeradius-$4.out"
+    wait_ready "$SERVER_PID" "$FR_AUTH_PORT" "$TMP/freeradius-$4.out" &&
+        { [ "$RADSEC" = 0 ] || wait_tcp "$FR_RADSEC_PORT" "$TMP/fr-log/radius-$4.log"; }
 }
 
 server_port() { if [ "$1" = authd ]; then echo "$AUTHD_AUTH_PORT"; else echo "$FR_AUTH_PORT"; fi; }
+radsec_port() { if [ "$1" = authd ]; then echo "$AUTHD_RADSEC_PORT"; else echo "$FR_RADSEC_PORT"; fi; }
+# Whether the next FreeRADIUS start has its RadSec listener (run_scenario).
+RADSEC=0
 
 # start_server SERVER TLS_MIN TLS_MAX CACHE LABEL
 start_server() {
@@ -546,7 +558,7 @@ run_scenario() {
     local server=$1 sc=$2 tmin=1.2 tmax=1.3 cache=no
     local -a args
     local -a password=(--password-env FOURWAY_SIM_PASSWORD)
-    EAP_METHOD=tls
+    EAP_METHOD=tls RADSEC=0
     mapfile -t args < <(sim_common "$server")
     if [[ "$sc" == *@* ]]; then
         args+=(--rate "${sc#*@}")
@@ -562,9 +574,8 @@ run_scenario() {
     ttls-pap13) tmin=1.3 tmax=1.3 EAP_METHOD=ttls args+=(--tls 1.3 --method ttls-pap "${password[@]}") ;;
     pap) args+=(--pap-user "$USER_NAME") ;;
     radsec-tls12 | radsec-tls13)
-        [ "$server" = authd ] || return 0
-        tmin=${sc%@*} tmin=1.${tmin: -1} tmax=1.${tmin: -1}
-        args+=(--tls "$tmin" --radsec "127.0.0.1:$AUTHD_RADSEC_PORT"
+        tmin=${sc%@*} tmin=1.${tmin: -1} tmax=1.${tmin: -1} RADSEC=1
+        args+=(--tls "$tmin" --radsec "127.0.0.1:$(radsec_port "$server")"
             --radsec-cert "$PKI/$NAS_NAME.pem" --radsec-key "$PKI/$NAS_NAME.key")
         ;;
     *) die "unknown scenario $sc" ;;
@@ -613,6 +624,7 @@ $(jq -r '"\(.succeeded) succeeded, \(.failed) failed"' "$json" 2>/dev/null || ec
     fi
     stop_server "$(server_port "$server")"
     EAP_METHOD=tls
+    RADSEC=0
 }
 
 # half_error SERVER TLS ERROR
