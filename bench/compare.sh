@@ -404,6 +404,9 @@ ca = "$PKI/ca.pem"
 min_version = "$1"
 max_version = "$2"
 
+[radsec]
+max_connections_per_client = 1024
+
 [log]
 level = "$AUTHD_LOG_LEVEL"
 

@@ -359,6 +359,14 @@ async fn run_phase(
                             local.timeouts += 1;
                         }
                         *local.failures.entry(failure_label(&e)).or_insert(0) += 1;
+                        // A RadSec connection that failed is gone (no
+                        // reconnection here): the worker stops, counted.
+                        if radsec.is_some()
+                            && matches!(e, StationError::Transport(TransportError::Io(_)))
+                        {
+                            done.fetch_add(1, Ordering::Relaxed);
+                            break;
+                        }
                     }
                 }
                 done.fetch_add(1, Ordering::Relaxed);
