@@ -2,7 +2,8 @@
 # authd and FreeRADIUS side by side under the same load.
 #
 # For each server and scenario (EAP-TLS 1.2 / 1.3, full and resumed,
-# PEAP-MSCHAPv2 and TTLS-PAP on TLS 1.2 / 1.3, PAP),
+# PEAP-MSCHAPv2 and TTLS-PAP on TLS 1.2 / 1.3, PAP, and EAP-TLS 1.2 / 1.3
+# over RadSec),
 # the script starts the server alone on its CPU(s), runs `fourway-sim load`
 # on the other CPU(s) with the same concurrency and duration, and reads the
 # server's CPU time (utime + stime of all its threads, /proc/PID/stat) and
@@ -18,6 +19,16 @@
 # modules (templates in bench/freeradius/). In the PEAP and TTLS runs both
 # servers propose that method first (no Nak round trip).
 #
+# The radsec-* scenarios are EAP-TLS with RADIUS over TLS (RFC 6614) between
+# the load tool and authd: each of the C workers opens one TLS connection
+# (its own NAS certificate, `[[client]] certificate_name`) and runs all its
+# stations over it, as a proxy would, so the figure is the cost of the
+# transport per authentication, not of a TLS handshake per station.
+# FreeRADIUS gets a TLS listen section in front of the same virtual server
+# for them (bench/freeradius/radsec, the layout of its sites-available/tls).
+# The report sets each radsec-tlsNN run beside the tlsNN run of the same
+# server (CPU per authentication over RadSec / over UDP).
+#
 # Usage: bench/compare.sh [options]     (as root: installs FreeRADIUS and jq
 #                                        with apt when missing)
 #   --smoke              a few seconds, debug binaries, one EAP-TLS and one
@@ -30,7 +41,8 @@
 #   --warmup N           uncounted authentications before each run
 #                        (default 2 x concurrency, $BENCH_WARMUP)
 #   --scenarios "..."    among tls12 tls13 tls12-resume tls13-resume peap12
-#                        peap13 ttls-pap12 ttls-pap13 pap, each
+#                        peap13 ttls-pap12 ttls-pap13 pap radsec-tls12
+#                        radsec-tls13, each
 #                        optionally paced: NAME@RATE starts RATE
 #                        authentications per second (open loop, latency from
 #                        the scheduled start) instead of as many as the
@@ -86,7 +98,7 @@ done
 if [ "$SMOKE" = 1 ]; then
     CONCURRENCY=${BENCH_CONCURRENCY:-4}
     DURATION=${BENCH_DURATION:-1}
-    SCENARIOS=${BENCH_SCENARIOS:-"tls13 peap12"}
+    SCENARIOS=${BENCH_SCENARIOS:-"tls13 radsec-tls13 peap12"}
     HALF_OPEN=${BENCH_HALF_OPEN:-200}
     HALF_OPEN_TLS=${BENCH_HALF_OPEN_TLS:-1.3}
     HOLD=${BENCH_HOLD:-0.5}
@@ -94,7 +106,7 @@ if [ "$SMOKE" = 1 ]; then
 else
     CONCURRENCY=${BENCH_CONCURRENCY:-32}
     DURATION=${BENCH_DURATION:-10}
-    SCENARIOS=${BENCH_SCENARIOS:-"tls12 tls13 tls12-resume tls13-resume peap12 peap13 ttls-pap12 ttls-pap13 pap tls13@1000"}
+    SCENARIOS=${BENCH_SCENARIOS:-"tls12 tls13 radsec-tls12 radsec-tls13 tls12-resume tls13-resume peap12 peap13 ttls-pap12 ttls-pap13 pap tls13@1000"}
     HALF_OPEN=${BENCH_HALF_OPEN:-10000}
     HALF_OPEN_TLS=${BENCH_HALF_OPEN_TLS:-"1.3 1.2"}
     HOLD=${BENCH_HOLD:-5}
@@ -117,21 +129,25 @@ USER_NAME=benchuser
 PAP_PASSWORD=bench-password-4711
 AUTHD_AUTH_PORT=18120
 AUTHD_ACCT_PORT=18130
+AUTHD_RADSEC_PORT=18183
+# The NAS of the radsec-* scenarios: its certificate names its [[client]].
+NAS_NAME=bench-nas
 FR_AUTH_PORT=18121
 FR_ACCT_PORT=18131
+FR_RADSEC_PORT=18184
 
 log() { echo "compare.sh: $*" >&2; }
 die() { log "$*"; exit 1; }
 
 # ---------------------------------------------------------------- tables
 
-# markdown REPORT [runs|half|all]: the tables of a JSON report, as markdown.
+# markdown REPORT [runs|radsec|half|all]: the tables of a JSON report, as markdown.
 markdown() {
     jq -r --arg part "${2:-all}" '
     def f(n; d): if n == null then "-" else (n * pow(10; d) | round / pow(10; d) | tostring) end;
     def fails: if (.failures // {}) == {} then "0"
                else ([.failures | to_entries[] | "\(.value) \(.key)"] | join(", ")) end;
-    (if $part != "half" then
+    (if $part == "all" or $part == "runs" then
     "| scenario | server | auth/s | server CPU ms/auth | server CPU % | p99 ms | round trips | peak RSS MiB | succeeded | failures | CPU/auth authd÷FR | auth/s authd÷FR |",
     "|---|---|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|",
     (.runs[] |
@@ -141,8 +157,15 @@ markdown() {
         "| \(.scenario) | \(.server) | \(f(.auths_per_s; 0)) | \(f(.cpu_ms_per_auth; 3)) | \(f(.server_cpu_s / .elapsed_s * 100; 0)) | \(if .succeeded > 0 then f(.p99_ms; 2) else "-" end) | \(if .succeeded > 0 then f(.round_trips; 2) else "-" end) | \(f(.peak_rss_kb / 1024; 1)) | \(.succeeded)\(if .resumed > 0 then " (\(.resumed) resumed)" else "" end) | \(fails | gsub("\\|"; "/")) | \(f(.cpu_ratio; 3)) | \(f(.throughput_ratio; 2)) |"
       end)
     else empty end),
+    (if ($part == "all" or $part == "radsec") and (.radsec_vs_udp // [] | length) > 0 then
+      (if $part == "all" then "" else empty end),
+      "| RadSec vs UDP | server | CPU ms/auth UDP | CPU ms/auth RadSec | added ms/auth | CPU RadSec÷UDP | auth/s RadSec÷UDP |",
+      "|---|---|---:|---:|---:|---:|---:|",
+      (.radsec_vs_udp[] |
+        "| \(.scenario) | \(.server) | \(f(.udp_cpu_ms_per_auth; 3)) | \(f(.radsec_cpu_ms_per_auth; 3)) | \(f(.added_cpu_ms_per_auth; 3)) | \(f(.cpu_ratio; 3)) | \(f(.throughput_ratio; 2)) |")
+    else empty end),
     (if $part == "all" then "" else empty end),
-    (if $part != "runs" and (.half_open | length) > 0 then
+    (if ($part == "all" or $part == "half") and (.half_open | length) > 0 then
       "| half-open | server | TLS | reached | round trips | first flight octets | VmRSS before MiB | VmRSS held MiB | bytes per session | failures |",
       "|---|---|---|---:|---:|---:|---:|---:|---:|---|",
       (.half_open[] |
@@ -160,6 +183,11 @@ print_tables() {
         (if .smoke then "SMOKE RUN: debug binaries and short runs, the numbers mean nothing" else empty end),
         (if .perf_recording == "yes" then "perf was recording authd: its CPU figures include perf'"'"'s overhead" else empty end)' "$1"
     markdown "$1" runs | column -t -s '|' -o '|'
+    if [ "$(jq '.radsec_vs_udp // [] | length' "$1")" -gt 0 ]; then
+        echo
+        echo "EAP-TLS over RadSec (one TLS connection per load worker) vs over UDP:"
+        markdown "$1" radsec | column -t -s '|' -o '|'
+    fi
     if [ "$(jq '.half_open | length' "$1")" -gt 0 ]; then
         echo
         echo "Server memory per EAP-TLS conversation in progress (VmRSS held - VmRSS before, / reached):"
@@ -262,6 +290,10 @@ CRED_KEY=$TMP/credential.key
 if [ ! -s "$PKI/$USER_NAME.pem" ] || [ ! -s "$PKI/$USER_NAME.key" ]; then
     die "authd cert issue wrote no client certificate"
 fi
+"$AUTHD" user add "$NAS_NAME" --database "$DB_URL" >/dev/null
+"$AUTHD" cert issue "$NAS_NAME" --database "$DB_URL" --out "$PKI" \
+    --ca-cert "$PKI/ca.pem" --ca-key "$PKI/ca.key" >/dev/null
+[ -s "$PKI/$NAS_NAME.pem" ] || die "authd cert issue wrote no NAS certificate"
 # The password (PAP, TTLS-PAP; with the NT hash, PEAP-MSCHAPv2).
 PAP_SETUP="ok"
 if ! printf '%s\n' "$PAP_PASSWORD" | "$AUTHD" user passwd "$USER_NAME" --database "$DB_URL" \
@@ -295,6 +327,24 @@ wait_ready() {
         sleep 0.05
     done
     log "server did not bind port $2 within 15 s"
+    return 1
+}
+
+# tcp_listening PORT: a TCP socket listens on 127.0.0.1:PORT.
+tcp_listening() {
+    local hex
+    hex=$(printf '0100007F:%04X' "$1")
+    awk -v a="$hex" '$2 == a && $4 == "0A" { found = 1 } END { exit !found }' /proc/net/tcp
+}
+
+# wait_tcp PORT LOG: until the RadSec listener is up.
+wait_tcp() {
+    for _ in $(seq 1 300); do
+        tcp_listening "$1" && return 0
+        sleep 0.05
+    done
+    log "server did not listen on TCP $1 within 15 s; its log:"
+    tail -n 30 "$2" >&2 || true
     return 1
 }
 
@@ -335,11 +385,17 @@ start_authd() {
 [listen]
 auth = "127.0.0.1:$AUTHD_AUTH_PORT"
 acct = "127.0.0.1:$AUTHD_ACCT_PORT"
+radsec = "127.0.0.1:$AUTHD_RADSEC_PORT"
 
 [[client]]
 name = "bench"
 address = "127.0.0.0/8"
 secret = "$SECRET"
+
+[[client]]
+name = "bench-radsec"
+address = "127.0.0.0/8"
+certificate_name = "$NAS_NAME"
 
 [tls]
 certificate = "$PKI/server.pem"
@@ -347,6 +403,9 @@ private_key = "$PKI/server.key"
 ca = "$PKI/ca.pem"
 min_version = "$1"
 max_version = "$2"
+
+[radsec]
+max_connections_per_client = 1024
 
 [log]
 level = "$AUTHD_LOG_LEVEL"
@@ -360,7 +419,8 @@ methods = [$(authd_methods)]
 EOF
     "${SERVER_PIN[@]}" "$AUTHD" serve --config "$conf" >"$TMP/authd-$3.log" 2>&1 &
     SERVER_PID=$!
-    wait_ready "$SERVER_PID" "$AUTHD_AUTH_PORT" "$TMP/authd-$3.log"
+    wait_ready "$SERVER_PID" "$AUTHD_AUTH_PORT" "$TMP/authd-$3.log" &&
+        wait_tcp "$AUTHD_RADSEC_PORT" "$TMP/authd-$3.log"
 }
 
 # The private FreeRADIUS configuration: a copy of the Debian one with the
@@ -400,13 +460,24 @@ start_freeradius() {
         -e "s|@FRAGMENT@|1398|" -e "s|@PERSIST_DIR@|$TMP/fr-tlscache|" \
         -e "s|@DEFAULT_EAP@|$EAP_METHOD|" \
         bench/freeradius/eap >"$RADDB/mods-available/eap"
+    # The RadSec listener, only for the radsec-* scenarios.
+    rm -f "$RADDB/sites-enabled/radsec"
+    if [ "$RADSEC" = 1 ]; then
+        sed -e "s|@KEY@|$PKI/server.key|" -e "s|@CERT@|$PKI/server.pem|" \
+            -e "s|@CA@|$PKI/ca.pem|" -e "s|@RADSEC_PORT@|$FR_RADSEC_PORT|" \
+            bench/freeradius/radsec >"$RADDB/sites-enabled/radsec"
+    fi
     "${SERVER_PIN[@]}" "$FREERADIUS" -f -d "$RADDB" -l "$TMP/fr-log/radius-$4.log" \
         >"$TMP/freeradius-$4.out" 2>&1 &
     SERVER_PID=$!
-    wait_ready "$SERVER_PID" "$FR_AUTH_PORT" "$TMP/freeradius-$4.out"
+    wait_ready "$SERVER_PID" "$FR_AUTH_PORT" "$TMP/freeradius-$4.out" &&
+        { [ "$RADSEC" = 0 ] || wait_tcp "$FR_RADSEC_PORT" "$TMP/fr-log/radius-$4.log"; }
 }
 
 server_port() { if [ "$1" = authd ]; then echo "$AUTHD_AUTH_PORT"; else echo "$FR_AUTH_PORT"; fi; }
+radsec_port() { if [ "$1" = authd ]; then echo "$AUTHD_RADSEC_PORT"; else echo "$FR_RADSEC_PORT"; fi; }
+# Whether the next FreeRADIUS start has its RadSec listener (run_scenario).
+RADSEC=0
 
 # start_server SERVER TLS_MIN TLS_MAX CACHE LABEL
 start_server() {
@@ -490,7 +561,7 @@ run_scenario() {
     local server=$1 sc=$2 tmin=1.2 tmax=1.3 cache=no
     local -a args
     local -a password=(--password-env FOURWAY_SIM_PASSWORD)
-    EAP_METHOD=tls
+    EAP_METHOD=tls RADSEC=0
     mapfile -t args < <(sim_common "$server")
     if [[ "$sc" == *@* ]]; then
         args+=(--rate "${sc#*@}")
@@ -505,6 +576,11 @@ run_scenario() {
     ttls-pap12) tmin=1.2 tmax=1.2 EAP_METHOD=ttls args+=(--tls 1.2 --method ttls-pap "${password[@]}") ;;
     ttls-pap13) tmin=1.3 tmax=1.3 EAP_METHOD=ttls args+=(--tls 1.3 --method ttls-pap "${password[@]}") ;;
     pap) args+=(--pap-user "$USER_NAME") ;;
+    radsec-tls12 | radsec-tls13)
+        tmin=${sc%@*} tmin=1.${tmin: -1} tmax=1.${tmin: -1} RADSEC=1
+        args+=(--tls "$tmin" --radsec "127.0.0.1:$(radsec_port "$server")"
+            --radsec-cert "$PKI/$NAS_NAME.pem" --radsec-key "$PKI/$NAS_NAME.key")
+        ;;
     *) die "unknown scenario $sc" ;;
     esac
     local label="$sc"
@@ -551,6 +627,7 @@ $(jq -r '"\(.succeeded) succeeded, \(.failed) failed"' "$json" 2>/dev/null || ec
     fi
     stop_server "$(server_port "$server")"
     EAP_METHOD=tls
+    RADSEC=0
 }
 
 # half_error SERVER TLS ERROR
@@ -649,6 +726,17 @@ jq -n --slurpfile runs "$RESULTS" --slurpfile half "$HALF_RESULTS" \
                        {cpu_ratio: ratio($r.cpu_ms_per_auth; $fr.cpu_ms_per_auth),
                         throughput_ratio: ratio($r.auths_per_s; $fr.auths_per_s)}
                      else {} end) ],
+     radsec_vs_udp: [ $runs[] as $r
+             | select($r.error == null and ($r.scenario | startswith("radsec-")))
+             | ($runs | map(select(.error == null and .server == $r.server
+                                   and .scenario == ($r.scenario | ltrimstr("radsec-")))) | first) as $u
+             | select($u != null)
+             | {server: $r.server, scenario: $r.scenario,
+                udp_cpu_ms_per_auth: $u.cpu_ms_per_auth, radsec_cpu_ms_per_auth: $r.cpu_ms_per_auth,
+                added_cpu_ms_per_auth: (if $u.cpu_ms_per_auth != null and $r.cpu_ms_per_auth != null
+                                        then $r.cpu_ms_per_auth - $u.cpu_ms_per_auth else null end),
+                cpu_ratio: ratio($r.cpu_ms_per_auth; $u.cpu_ms_per_auth),
+                throughput_ratio: ratio($r.auths_per_s; $u.auths_per_s)} ],
      half_open: $half}' >"$REPORT"
 
 print_tables "$REPORT"

@@ -397,6 +397,7 @@ fn wrong_password_pap_flood_does_not_starve_eap() {
                 attempts: 1,
             },
             progress: false,
+            radsec: None,
             warmup: 0,
             ready_file: None,
             rate: None,

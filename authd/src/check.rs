@@ -36,7 +36,8 @@ pub enum Level {
 pub struct Finding {
     pub level: Level,
     /// What was checked: `config`, `certificate`, `key`, `chain`, `ca`,
-    /// `crl`, `tls`, `store`, `credential_key`, `clients`, `metrics`.
+    /// `crl`, `tls`, `store`, `credential_key`, `clients`, `radsec`,
+    /// `metrics`.
     pub what: &'static str,
     pub message: String,
 }
@@ -434,7 +435,9 @@ pub fn check_clients(report: &mut Report, config: &Config) {
     let short: Vec<&str> = config
         .clients
         .iter()
-        .filter(|c| c.secret.expose().len() <= crate::clients::SHORT_SECRET_LEN)
+        // A RadSec client's secret is the fixed "radsec" (RFC 6614 §2.3):
+        // TLS protects it, not its length.
+        .filter(|c| !c.is_radsec() && c.secret.expose().len() <= crate::clients::SHORT_SECRET_LEN)
         .map(|c| c.name.as_str())
         .collect();
     if short.is_empty() {
@@ -492,6 +495,7 @@ pub async fn check_config(config: &Config, now: SystemTime) -> Report {
         Err(e) => report.error("tls", e.to_string()),
     }
     check_clients(&mut report, config);
+    radsec::check_radsec(&mut report, config, now);
     if let Some(db) = &config.database {
         check_store(&mut report, db).await;
         if let Some(key) = &db.credential_key {
@@ -593,6 +597,8 @@ pub fn run(args: CheckArgs) -> ExitCode {
         ExitCode::SUCCESS
     }
 }
+
+mod radsec;
 
 #[cfg(test)]
 mod tests;

@@ -76,6 +76,10 @@ pub struct LoadOptions {
     /// shows it in the percentiles (no coordinated omission). `concurrency`
     /// still bounds the authentications in flight.
     pub rate: Option<f64>,
+    /// RADIUS over TLS (RFC 6614) instead of UDP: each worker opens one
+    /// connection at the start of a phase and runs all its stations over
+    /// it, as a proxy would; `nas.secret` must then be "radsec".
+    pub radsec: Option<crate::radsec_client::RadsecOptions>,
 }
 
 #[derive(Debug, Default, Serialize)]
@@ -184,6 +188,25 @@ fn worker_modes(mode: &Mode, workers: usize) -> Vec<Mode> {
         .collect()
 }
 
+/// A worker's transport: a UDP socket, or one RadSec connection (TLS
+/// handshake done here, once per worker and phase).
+async fn connect(
+    server: SocketAddr,
+    bind: Option<IpAddr>,
+    retransmit: Retransmit,
+    radsec: Option<&crate::radsec_client::RadsecOptions>,
+) -> Result<Transport, String> {
+    let Some(o) = radsec else {
+        return Transport::connect_from(server, bind, retransmit)
+            .await
+            .map_err(|e| format!("socket: {e}"));
+    };
+    let link = crate::radsec_client::RadsecLink::connect(o).await?;
+    Transport::radsec(link, o.server, retransmit)
+        .await
+        .map_err(|e| format!("socket: {e}"))
+}
+
 /// Run the load (after the warm-up, if any) and report.
 pub async fn run_load(opts: LoadOptions) -> LoadReport {
     let modes = worker_modes(&opts.mode, opts.concurrency.max(1));
@@ -264,12 +287,13 @@ async fn run_phase(
         let nas = opts.nas.clone();
         let (server, bind) = (opts.server, opts.bind);
         let retransmit = opts.retransmit;
+        let radsec = opts.radsec.clone();
         workers.push(tokio::spawn(async move {
-            let mut transport = match Transport::connect_from(server, bind, retransmit).await {
+            let mut transport = match connect(server, bind, retransmit, radsec.as_ref()).await {
                 Ok(t) => t,
                 Err(e) => {
                     let mut s = shared.lock().await;
-                    *s.failures.entry(format!("socket: {e}")).or_insert(0) += 1;
+                    *s.failures.entry(e).or_insert(0) += 1;
                     return;
                 }
             };
@@ -335,6 +359,14 @@ async fn run_phase(
                             local.timeouts += 1;
                         }
                         *local.failures.entry(failure_label(&e)).or_insert(0) += 1;
+                        // A RadSec connection that failed is gone (no
+                        // reconnection here): the worker stops, counted.
+                        if radsec.is_some()
+                            && matches!(e, StationError::Transport(TransportError::Io(_)))
+                        {
+                            done.fetch_add(1, Ordering::Relaxed);
+                            break;
+                        }
                     }
                 }
                 done.fetch_add(1, Ordering::Relaxed);

@@ -214,6 +214,10 @@ fn print_key(i: u32, spa: MacAddr, pmk: &Pmk, akm: Akm) {
 struct LoadArgs {
     #[command(flatten)]
     radius: RadiusArgs,
+    /// `--radsec ADDR ...`: every worker's stations over one RadSec
+    /// connection of its own (--concurrency connections in all).
+    #[command(flatten)]
+    radsec: RadsecArgs,
     /// Network name reported in Called-Station-Id.
     #[arg(long, default_value = "authd-lab")]
     ssid: String,
@@ -536,6 +540,9 @@ fn half_open_cmd(args: &LoadArgs, sessions: usize) -> Result<ExitCode, String> {
 
 fn load_cmd(args: &LoadArgs) -> Result<ExitCode, String> {
     if let Some(n) = args.half_open {
+        if args.radsec.radsec.is_some() {
+            return Err("--half-open measures UDP conversations: no --radsec".into());
+        }
         return half_open_cmd(args, n);
     }
     if args.duration.is_none() && args.count.is_none() {
@@ -560,11 +567,17 @@ fn load_cmd(args: &LoadArgs) -> Result<ExitCode, String> {
             resume: args.resume,
         },
     };
+    let radsec = args.radsec.options(r.ca.as_ref())?;
+    let mut nas = r.nas(&args.ssid);
+    if radsec.is_some() {
+        nas.secret = zeroize::Zeroizing::new(fourway_sim::radsec_client::RADSEC_SECRET.to_vec());
+    }
     let opts = LoadOptions {
         server: r.server,
         bind: r.bind,
-        nas: r.nas(&args.ssid),
+        nas,
         mode,
+        radsec,
         concurrency: args.concurrency.max(1),
         duration: args.duration.map(|d| Duration::from_secs_f64(d.max(0.0))),
         count: args.count,
