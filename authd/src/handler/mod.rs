@@ -294,8 +294,13 @@ impl AuthHandler {
     ) -> Option<Arc<[u8]>> {
         let (clients, tls) = self.live();
         let admitted = self.admit(&clients, Origin::udp(from), data, now)?;
-        self.serve(admitted, &tls, now, crate::store::unix_seconds(SystemTime::now()))
-            .await
+        self.serve(
+            admitted,
+            &tls,
+            now,
+            crate::store::unix_seconds(SystemTime::now()),
+        )
+        .await
     }
 
     /// Handle one packet of a RADIUS/TLS connection (`crate::radsec`)
@@ -312,7 +317,12 @@ impl AuthHandler {
         let (_, tls) = self.live();
         match admission::admit_from(client, origin, data) {
             Ok(admitted) => Ok(self
-                .serve(admitted, &tls, now, crate::store::unix_seconds(SystemTime::now()))
+                .serve(
+                    admitted,
+                    &tls,
+                    now,
+                    crate::store::unix_seconds(SystemTime::now()),
+                )
                 .await),
             Err(refused) => {
                 let client = refused.client.as_ref().map(|c| c.name.as_str());
