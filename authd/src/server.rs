@@ -363,7 +363,9 @@ impl Server {
                 ));
             }
         }
-        if self.acct.is_some() && self.accounting.stale_after_intervals > 0 {
+        // Accounting comes on the accounting port or over RadSec.
+        let accounting = self.acct.is_some() || self.radsec.is_some();
+        if accounting && self.store.is_some() && self.accounting.stale_after_intervals > 0 {
             let handler = self.handler.clone();
             let a = self.accounting.clone();
             tasks.spawn(every(
