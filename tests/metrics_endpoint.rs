@@ -44,7 +44,13 @@ fn metrics_addr(server: &Server) -> SocketAddr {
 
 /// One HTTP/1.1 request; the status line, the headers and the body.
 fn http(addr: SocketAddr, request: &str) -> (String, String, String) {
+    http_from(addr, request).1
+}
+
+/// [`http`], with the client's own address (the peer the server logs).
+fn http_from(addr: SocketAddr, request: &str) -> (SocketAddr, (String, String, String)) {
     let mut s = TcpStream::connect(addr).unwrap();
+    let local = s.local_addr().unwrap();
     s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
     s.write_all(request.as_bytes()).unwrap();
     let mut raw = Vec::new();
@@ -53,9 +59,12 @@ fn http(addr: SocketAddr, request: &str) -> (String, String, String) {
     let (head, body) = raw.split_once("\r\n\r\n").expect("header and body");
     let (status, headers) = head.split_once("\r\n").unwrap_or((head, ""));
     (
-        status.to_owned(),
-        headers.to_ascii_lowercase(),
-        body.to_owned(),
+        local,
+        (
+            status.to_owned(),
+            headers.to_ascii_lowercase(),
+            body.to_owned(),
+        ),
     )
 }
 
@@ -235,17 +244,26 @@ fn one_eap_tls_authentication_and_two_drops_as_scraped() {
 #[test]
 fn only_get_metrics_and_bounded_connections() {
     let (_dir, _pki, server, addr) = start();
-    let (status, _, _) = http(addr, "GET / HTTP/1.1\r\nHost: a\r\n\r\n");
+    let (a, (status, _, _)) = http_from(addr, "GET / HTTP/1.1\r\nHost: a\r\n\r\n");
     assert_eq!(status, "HTTP/1.1 404 Not Found");
-    let (status, headers, _) = http(
+    let (b, (status, headers, _)) = http_from(
         addr,
         "POST /metrics HTTP/1.1\r\nHost: a\r\nContent-Length: 0\r\n\r\n",
     );
     assert_eq!(status, "HTTP/1.1 405 Method Not Allowed");
     assert!(headers.contains("allow: get"), "{headers}");
     // Not HTTP at all: refused, the endpoint goes on.
-    let (status, _, _) = http(addr, "\x16\x03\x01 garbage\r\n\r\n");
+    let (c, (status, _, _)) = http_from(addr, "\x16\x03\x01 garbage\r\n\r\n");
     assert!(status.starts_with("HTTP/1.1 400"), "{status}");
+    // Their slots are free before the idle clients come: the server logs
+    // it after releasing a slot (the client's EOF above can come first).
+    for peer in [a, b, c] {
+        assert!(
+            server.wait_for_log(&format!("connection from {peer} closed"), LOG_WAIT),
+            "{}",
+            server.log()
+        );
+    }
 
     // Seventeen idle clients: sixteen hold every slot, the server closes
     // the last one at accept (it logs so). While they hold them, a

@@ -292,6 +292,10 @@ pub enum ClientCommand {
         /// BlastRADIUS, CVE-2024-3596).
         #[arg(long)]
         no_require_message_authenticator: bool,
+        /// UDP port of the NAS's Dynamic Authorization server (RFC 5176),
+        /// where Disconnect-Requests go; 3799 when not given.
+        #[arg(long, value_parser = clap::value_parser!(u16).range(1..))]
+        das_port: Option<u16>,
     },
     /// List NAS clients of the database (not the config file's).
     List,
@@ -624,6 +628,7 @@ async fn client_command(
             name,
             address,
             no_require_message_authenticator,
+            das_port,
         } => {
             let net: IpNet = address
                 .parse()
@@ -634,6 +639,9 @@ async fn client_command(
             store
                 .add_client(&name, net, &secret, !no_require_message_authenticator)
                 .await?;
+            if let Some(port) = das_port {
+                store.set_client_das_port(&name, port).await?;
+            }
             done(
                 out,
                 json_output,
@@ -660,12 +668,18 @@ async fn client_command(
                             "no"
                         }
                         .to_owned(),
+                        c.das_port.to_string(),
                     ]
                 })
                 .collect();
             table(
                 out,
-                &["NAME", "ADDRESS", "REQUIRE-MESSAGE-AUTHENTICATOR"],
+                &[
+                    "NAME",
+                    "ADDRESS",
+                    "REQUIRE-MESSAGE-AUTHENTICATOR",
+                    "DAS-PORT",
+                ],
                 rows,
             );
             Ok(())

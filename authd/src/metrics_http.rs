@@ -94,6 +94,8 @@ pub async fn serve(
                 },
             }
             drop(slot);
+            // After the slot is free: a client's EOF comes before it.
+            debug!("metrics endpoint: connection from {peer} closed");
         });
     }
 }

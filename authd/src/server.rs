@@ -363,7 +363,9 @@ impl Server {
                 ));
             }
         }
-        if self.acct.is_some() && self.accounting.stale_after_intervals > 0 {
+        // Accounting comes on the accounting port or over RadSec.
+        let accounting = self.acct.is_some() || self.radsec.is_some();
+        if accounting && self.store.is_some() && self.accounting.stale_after_intervals > 0 {
             let handler = self.handler.clone();
             let a = self.accounting.clone();
             tasks.spawn(every(
@@ -436,6 +438,7 @@ impl Server {
         if let Some(radsec) = self.radsec {
             tasks.spawn(radsec.run(shutdown.clone()));
         }
+        let das_reload = self.das.as_ref().map(|w| w.reloader());
         if let Some(worker) = self.das.take() {
             tasks.spawn(worker.run(shutdown.clone()));
         }
@@ -445,6 +448,7 @@ impl Server {
             self.client_sync.clone(),
             self.tickets.clone(),
             radsec_reload,
+            das_reload,
             shutdown.clone(),
         ));
         while let Some(res) = tasks.join_next().await {
@@ -556,6 +560,7 @@ async fn reload_on_sighup(
     client_sync: Option<Arc<ClientSync>>,
     tickets: Option<Arc<TicketKeyring>>,
     radsec: Option<crate::radsec::RadsecReload>,
+    das: Option<crate::das::worker::DasReload>,
     shutdown: CancellationToken,
 ) {
     let Ok(mut hup) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()) else {
@@ -593,6 +598,9 @@ async fn reload_on_sighup(
                     clients = clients.len(),
                     "SIGHUP: configuration reloaded (clients, TLS)"
                 );
+                if let Some(das) = &das {
+                    das.reload(&c);
+                }
                 handler.reload(clients, eap);
             }
             Err(e) => error!("SIGHUP: reload failed, keeping the running configuration: {e}"),

@@ -12,7 +12,9 @@
 //! The Disconnect-Request goes to the session's `nas_address` (the source
 //! of its accounting, so a NAS client that is a CIDR range works) at the
 //! NAS client's `das_port`, with its secret: the store's client of that
-//! name, else the configuration file's.
+//! name (read for every request, so `authd client add --das-port` takes
+//! effect at once), else the configuration file's, which SIGHUP's reload
+//! replaces ([`DasReload`]).
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -22,7 +24,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
 use tokio::net::UdpSocket;
-use tokio::sync::Notify;
+use tokio::sync::{Notify, watch};
 use tokio_util::sync::CancellationToken;
 use tracing::{info, warn};
 use zeroize::Zeroizing;
@@ -102,7 +104,8 @@ pub struct Worker {
     socket: UdpSocket,
     client: DasClient,
     counters: Arc<dyn Counters>,
-    config: Vec<ConfigEndpoint>,
+    config: watch::Receiver<Arc<Vec<ConfigEndpoint>>>,
+    reload: DasReload,
     wake: Arc<Notify>,
     in_flight: HashMap<String, InFlight>,
     ignored_log: KeyedRateLimit<&'static str>,
@@ -126,12 +129,7 @@ impl Worker {
                     addr,
                     source,
                 })?;
-        let endpoints = config
-            .clients
-            .iter()
-            .map(ConfigEndpoint::from_config)
-            .collect();
-        Ok(Worker::new(store, socket, counters, endpoints))
+        Ok(Worker::new(store, socket, counters, endpoints(config)))
     }
 
     /// A worker sending from `socket`.
@@ -146,6 +144,7 @@ impl Worker {
             std::process::id(),
             hex::encode(rand::random::<[u8; 6]>())
         );
+        let (tx, config) = watch::channel(Arc::new(config));
         Worker {
             store,
             me,
@@ -153,6 +152,7 @@ impl Worker {
             client: DasClient::new(),
             counters,
             config,
+            reload: DasReload(Arc::new(tx)),
             wake: Arc::new(Notify::new()),
             in_flight: HashMap::new(),
             ignored_log: KeyedRateLimit::new(10, Duration::from_secs(1), 16),
@@ -162,6 +162,11 @@ impl Worker {
     /// This server's name in `claimed_by`.
     pub fn instance(&self) -> &str {
         &self.me
+    }
+
+    /// Replaces the configuration file's clients of a running worker.
+    pub fn reloader(&self) -> DasReload {
+        self.reload.clone()
     }
 
     /// Wakes the worker (a sweep of the queue at once).
@@ -278,7 +283,7 @@ impl Worker {
         })?;
         let (secret, das_port) = match self.store.das_endpoint(&job.nas_name).await {
             Ok(Some(e)) => (e.secret, e.das_port),
-            Ok(None) => match self.config.iter().find(|c| c.name == job.nas_name) {
+            Ok(None) => match self.config.borrow().iter().find(|c| c.name == job.nas_name) {
                 Some(c) => (c.secret.clone(), c.das_port),
                 None => return Err("no NAS client of that name".into()),
             },
@@ -397,6 +402,37 @@ impl Worker {
             }
             Err(e) => warn!(request = %f.id, "cannot record the Disconnect result: {e}"),
         }
+    }
+}
+
+/// The configuration file's clients as the worker keeps them.
+fn endpoints(config: &crate::config::Config) -> Vec<ConfigEndpoint> {
+    config
+        .clients
+        .iter()
+        .map(ConfigEndpoint::from_config)
+        .collect()
+}
+
+/// Hands a reloaded configuration's NAS clients (secret, `das_port`) to a
+/// running worker: requests started after it use them; requests in flight
+/// keep the secret they were signed with.
+#[derive(Clone)]
+pub struct DasReload(Arc<watch::Sender<Arc<Vec<ConfigEndpoint>>>>);
+
+impl DasReload {
+    pub fn reload(&self, config: &crate::config::Config) {
+        self.0.send_replace(Arc::new(endpoints(config)));
+    }
+
+    /// The `das_port` the worker would use for configuration client
+    /// `name`, if it has one of that name.
+    pub fn das_port(&self, name: &str) -> Option<u16> {
+        self.0
+            .borrow()
+            .iter()
+            .find(|c| c.name == name)
+            .map(|c| c.das_port)
     }
 }
 

@@ -371,3 +371,62 @@ async fn accounting_answered_after_the_write_and_not_when_the_store_fails() {
     assert_eq!(handler.metrics.requests.load(Relaxed), 0);
     assert_eq!(handler.metrics.accepts.load(Relaxed), 0);
 }
+
+/// The stale-session sweep as the server's task runs it: sessions
+/// recorded through the request path, `sweep_accounting` with the
+/// configured multiple of the interim interval. The session the NAS
+/// stopped updating is closed with Lost-Service at its last update; the
+/// one it updates stays online.
+#[tokio::test]
+async fn sweep_closes_the_stale_session_and_keeps_the_fresh_one() {
+    let h = harness("acct-sweep");
+    let store = crate::store::Store::connect(&crate::store::default_url(&h.dir))
+        .await
+        .unwrap();
+    let (_, tls) = h.handler.live();
+    let clients = crate::clients::NasClients::new(vec![crate::admission::tests::client(
+        "ap1",
+        "192.0.2.1/32",
+        true,
+        true,
+    )]);
+    let handler = AuthHandler::new(
+        clients,
+        tls,
+        Policy::with_store(store.clone()),
+        h.handler.settings.clone(),
+    );
+    handler.poll_store_changes().await;
+    let now = Instant::now();
+    let send = async |id, status, session: &[u8], at| {
+        let reply = handler
+            .handle_acct(nas(1), &accounting_request(id, status, session), now, at)
+            .await;
+        assert_eq!(code(&reply), Some(Code::AccountingResponse));
+    };
+    // Both start at 1000; only "FRESH" gets an Interim-Update, at 1300.
+    send(1, dict::ACCT_STATUS_TYPE_START, b"STALE", 1000).await;
+    send(2, dict::ACCT_STATUS_TYPE_START, b"FRESH", 1000).await;
+    send(3, dict::ACCT_STATUS_TYPE_INTERIM_UPDATE, b"FRESH", 1300).await;
+    // 3 intervals of 60 s (no Acct-Interim-Interval from the NAS): at
+    // 1179 "STALE" is 179 s old, not yet stale (the boundary).
+    handler.sweep_accounting(1179, 3, 60).await;
+    assert!(store.session("STALE").await.unwrap().online());
+    handler.sweep_accounting(1310, 3, 60).await;
+    let stale = store.session("STALE").await.unwrap();
+    assert!(!stale.online());
+    assert_eq!(
+        (stale.stop_time, stale.terminate_cause),
+        (
+            Some(1000),
+            Some(crate::accounting::terminate_cause::LOST_SERVICE)
+        )
+    );
+    let fresh = store.session("FRESH").await.unwrap();
+    assert!(fresh.online(), "the updated session stays open");
+    assert_eq!(fresh.terminate_cause, None);
+    // Intervals 0 (`stale_after_intervals = 0`): the sweep is off.
+    send(4, dict::ACCT_STATUS_TYPE_START, b"OFF", 1000).await;
+    handler.sweep_accounting(100_000, 0, 60).await;
+    assert!(store.session("OFF").await.unwrap().online());
+}

@@ -580,7 +580,7 @@ impl Store {
     pub async fn list_clients(&self) -> Result<Vec<NasClientRecord>, StoreError> {
         let rows: Vec<model::ClientRow> = with_pool!(self, pool => {
             sqlx::query_as(
-                "SELECT name, address, require_message_authenticator, created_at \
+                "SELECT name, address, require_message_authenticator, das_port, created_at \
                  FROM nas_clients ORDER BY name",
             )
             .fetch_all(pool)

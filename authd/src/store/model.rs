@@ -141,6 +141,9 @@ pub struct NasClientRecord {
     /// Address or CIDR, as stored.
     pub address: String,
     pub require_message_authenticator: bool,
+    /// Where its Disconnect-Requests go (RFC 5176), the default 3799 when
+    /// not set.
+    pub das_port: u16,
     /// Unix seconds.
     pub created_at: i64,
 }
@@ -420,6 +423,7 @@ pub(super) struct ClientRow {
     name: String,
     address: String,
     require_message_authenticator: bool,
+    das_port: Option<i64>,
     created_at: i64,
 }
 
@@ -429,6 +433,7 @@ impl From<ClientRow> for NasClientRecord {
             name: r.name,
             address: r.address,
             require_message_authenticator: r.require_message_authenticator,
+            das_port: super::nas::das_port_or_default(r.das_port),
             created_at: r.created_at,
         }
     }

@@ -93,12 +93,48 @@ impl Store {
         };
         Ok(row.map(|(secret, port)| DasEndpoint {
             secret: Zeroizing::new(secret.into_bytes()),
-            das_port: port
-                .and_then(|p| u16::try_from(p).ok())
-                .filter(|p| *p != 0)
-                .unwrap_or(DEFAULT_DAS_PORT),
+            das_port: das_port_or_default(port),
         }))
     }
+
+    /// Sets the DAS port of the store's NAS client `name` (`authd client
+    /// add --das-port`). Servers read it for each Disconnect-Request, so
+    /// it takes effect at the next one.
+    pub async fn set_client_das_port(&self, name: &str, das_port: u16) -> Result<(), StoreError> {
+        if das_port == 0 {
+            return Err(StoreError::invalid("das_port", "must not be 0"));
+        }
+        const SQL: &str = "UPDATE nas_clients SET das_port = $1 WHERE name = $2";
+        let port = i64::from(das_port);
+        let done = match &self.pool {
+            super::Pool::Sqlite(p) => sqlx::query(SQL)
+                .bind(port)
+                .bind(name)
+                .execute(p)
+                .await?
+                .rows_affected(),
+            super::Pool::Postgres(p) => sqlx::query(SQL)
+                .bind(port)
+                .bind(name)
+                .execute(p)
+                .await?
+                .rows_affected(),
+        };
+        if done == 0 {
+            return Err(StoreError::NotFound {
+                kind: "client",
+                name: name.to_owned(),
+            });
+        }
+        Ok(())
+    }
+}
+
+/// A stored `das_port`: NULL, 0 or out of range is [`DEFAULT_DAS_PORT`].
+pub(super) fn das_port_or_default(port: Option<i64>) -> u16 {
+    port.and_then(|p| u16::try_from(p).ok())
+        .filter(|p| *p != 0)
+        .unwrap_or(DEFAULT_DAS_PORT)
 }
 
 /// The client table from configuration and store entries; a store entry
