@@ -26,7 +26,7 @@ mod metrics;
 mod radsec;
 pub use accounting::{AccountingConfig, SqliteSynchronous};
 pub use metrics::{DEFAULT_LISTEN as DEFAULT_METRICS_LISTEN, MetricsConfig};
-pub use radsec::{RADSEC_SECRET, RadsecConfig};
+pub use radsec::{RADSEC_SECRET, Radius11Mode, RadsecConfig};
 
 /// The whole configuration file.
 #[derive(Debug, Clone, Deserialize, Serialize)]

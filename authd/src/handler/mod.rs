@@ -294,8 +294,13 @@ impl AuthHandler {
     ) -> Option<Arc<[u8]>> {
         let (clients, tls) = self.live();
         let admitted = self.admit(&clients, Origin::udp(from), data, now)?;
-        self.serve(admitted, &tls, now, crate::store::unix_seconds(SystemTime::now()))
-            .await
+        self.serve(
+            admitted,
+            &tls,
+            now,
+            crate::store::unix_seconds(SystemTime::now()),
+        )
+        .await
     }
 
     /// Handle one packet of a RADIUS/TLS connection (`crate::radsec`)
@@ -312,7 +317,12 @@ impl AuthHandler {
         let (_, tls) = self.live();
         match admission::admit_from(client, origin, data) {
             Ok(admitted) => Ok(self
-                .serve(admitted, &tls, now, crate::store::unix_seconds(SystemTime::now()))
+                .serve(
+                    admitted,
+                    &tls,
+                    now,
+                    crate::store::unix_seconds(SystemTime::now()),
+                )
                 .await),
             Err(refused) => {
                 let client = refused.client.as_ref().map(|c| c.name.as_str());
@@ -337,7 +347,6 @@ impl AuthHandler {
             packet,
             origin,
         } = admitted;
-        let from = origin.peer;
         client.counters.count(packet.code());
         if packet.code() == Code::AccessRequest {
             // Every admitted Access-Request, retransmissions included;
@@ -357,13 +366,16 @@ impl AuthHandler {
                     Port::Acct => Code::AccountingResponse,
                     Port::Auth | Port::Radsec => Code::AccessAccept,
                 };
-                self.status_server(&packet, &client, code, now)
+                self.status_server(origin, &packet, &client, code, now)
             }
             Code::AccountingRequest => {
-                self.accounting_request(from, &packet, &client, now, unix_now)
+                self.accounting_request(origin, &packet, &client, now, unix_now)
                     .await
             }
-            _ => self.access_request(from, &packet, &client, tls, now).await,
+            _ => {
+                self.access_request(origin, &packet, &client, tls, now)
+                    .await
+            }
         };
         self.finish(key, &client, reply, now)
     }
@@ -378,10 +390,22 @@ impl AuthHandler {
         now: Instant,
     ) -> Result<RequestKey, Option<Arc<[u8]>>> {
         let from = origin.peer;
-        let key = RequestKey {
-            origin,
-            identifier: packet.identifier(),
-            authenticator: *packet.authenticator(),
+        let key = if origin.radius_1_1() {
+            // RFC 9765 §4: duplicates are detected on the Token alone, per
+            // connection; Reserved-1 and Reserved-2 are not examined.
+            let mut authenticator = [0u8; 16];
+            authenticator[..4].copy_from_slice(&radius_proto::v11::token(packet));
+            RequestKey {
+                origin,
+                identifier: 0,
+                authenticator,
+            }
+        } else {
+            RequestKey {
+                origin,
+                identifier: packet.identifier(),
+                authenticator: *packet.authenticator(),
+            }
         };
         match self.dedupe.check(key, now) {
             Lookup::New => Ok(key),
@@ -425,11 +449,12 @@ impl AuthHandler {
     /// cannot be encoded is logged and nothing is sent.
     fn respond(
         &self,
+        origin: Origin,
         request: &Packet<&[u8]>,
         client: &NasClient,
         b: PacketBuilder,
     ) -> Option<Arc<[u8]>> {
-        match reply::encode(request, &client.secret, b) {
+        match reply::encode_in(reply::Profile::of(origin), request, &client.secret, b) {
             Ok(bytes) => Some(bytes),
             Err(e) => {
                 self.metrics.drop_reason("reply_not_encodable");
@@ -441,6 +466,7 @@ impl AuthHandler {
 
     fn reject(
         &self,
+        origin: Origin,
         request: &Packet<&[u8]>,
         client: &NasClient,
         eap_failure: Option<Vec<u8>>,
@@ -459,7 +485,7 @@ impl AuthHandler {
         if let Some(eap) = eap_failure {
             b.add_eap_message(&eap);
         }
-        self.respond(request, client, b)
+        self.respond(origin, request, client, b)
     }
 }
 
