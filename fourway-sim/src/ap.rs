@@ -282,3 +282,81 @@ impl ApSession {
         radius_proto::decrypt_mppe_key(value, &self.config.secret, request_auth)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn nas() -> NasConfig {
+        NasConfig {
+            secret: Zeroizing::new(b"radsec".to_vec()),
+            nas_identifier: "ap".into(),
+            framed_mtu: 1400,
+            bssid: [2, 0, 0, 0, 0, 1],
+            ssid: "test".into(),
+            request_key_name: false,
+        }
+    }
+
+    /// A RADIUS/1.1 Access-Accept as RFC 9765 §4 and §5.1.4 lay it out:
+    /// the Token echoed, the MPPE keys as they are.
+    fn accept(token: [u8; 4], msk: &[u8; 64]) -> Vec<u8> {
+        let mut b = PacketBuilder::new(Code::AccessAccept, 0);
+        b.add_vendor(dict::VENDOR_MICROSOFT, dict::MS_MPPE_RECV_KEY, &msk[..32])
+            .unwrap();
+        b.add_vendor(dict::VENDOR_MICROSOFT, dict::MS_MPPE_SEND_KEY, &msk[32..])
+            .unwrap();
+        b.add_eap_message(&[3, 1, 0, 4]);
+        b.encode_radius_1_1(token).unwrap()
+    }
+
+    #[test]
+    fn radius_1_1_request_has_the_token_and_the_accept_gives_the_pmk() {
+        let mut ap = ApSession::new(nas(), [2, 0, 0, 0, 0, 2], 1);
+        ap.set_radius_1_1(true);
+        let mut fresh = [0u8; 16];
+        fresh[..4].copy_from_slice(&[0xca, 0xfe, 0xba, 0xbe]);
+        fresh[4..].fill(0x77);
+        let req = ap.access_request(&[2, 1, 0, 6, 1, b'a'], fresh).unwrap();
+        assert_eq!(&req[1..2], &[0]);
+        assert_eq!(
+            &req[4..20],
+            &[0xca, 0xfe, 0xba, 0xbe, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]
+        );
+        let p = Packet::new_checked(&req[..]).unwrap();
+        assert!(p.attr(dict::MESSAGE_AUTHENTICATOR).is_none());
+
+        let msk: [u8; 64] = std::array::from_fn(|i| i as u8);
+        // Another Token is not the answer.
+        assert!(matches!(
+            ap.handle_response(&accept([0, 0, 0, 1], &msk)),
+            Err(ApError::WrongToken { .. })
+        ));
+        let RadiusOutcome::Accept(a) = ap
+            .handle_response(&accept([0xca, 0xfe, 0xba, 0xbe], &msk))
+            .unwrap()
+        else {
+            panic!("not an Accept");
+        };
+        let expected = Pmk::from_msk(&msk).unwrap();
+        assert!(
+            a.pmk.as_bytes() == expected.as_bytes(),
+            "the PMK is MSK-derived"
+        );
+    }
+
+    #[test]
+    fn classic_session_refuses_the_radius_1_1_accept() {
+        // Control: without set_radius_1_1 the same bytes do not verify.
+        let mut ap = ApSession::new(nas(), [2, 0, 0, 0, 0, 2], 1);
+        let req = ap.access_request(&[2, 1, 0, 6, 1, b'a'], [9; 16]).unwrap();
+        let p = Packet::new_checked(&req[..]).unwrap();
+        assert!(p.attr(dict::MESSAGE_AUTHENTICATOR).is_some());
+        let mut reply = accept([9, 9, 9, 9], &[1; 64]);
+        reply[1] = p.identifier();
+        assert!(matches!(
+            ap.handle_response(&reply),
+            Err(ApError::BadAuthenticator(_))
+        ));
+    }
+}
