@@ -9,8 +9,8 @@
 //! The AP's secret over RadSec is "radsec" (RFC 6614 §2.3).
 //!
 //! With `radius_1_1` the AP offers only the ALPN protocol "radius/1.1"
-//! over TLS 1.3 (RFC 9765 §3.1, §3.3) and closes the connection when the
-//! server does not select it (RFC 9765 §3.2, a client that requires
+//! over TLS 1.3 (RFC 9765 §3) and closes the connection when the
+//! server does not select it (RFC 9765 §3, a client that requires
 //! RADIUS/1.1); replies are then matched by Token, not Identifier.
 
 use std::net::SocketAddr;
@@ -62,7 +62,7 @@ impl RadsecLink {
             cert: &opts.cert,
             key: &opts.key,
             ca: &opts.ca,
-            // RFC 9765 §3.3: RADIUS/1.1 only over TLS 1.3.
+            // RFC 9765 §3: RADIUS/1.1 only over TLS 1.3.
             version: opts.radius_1_1.then_some(TlsChoice::Tls13),
             server_name: opts.server_name.as_deref(),
             resumption: false,
@@ -92,7 +92,7 @@ impl RadsecLink {
         let alpn = tls.get_ref().1.alpn_protocol();
         if opts.radius_1_1 && alpn != Some(radius_proto::v11::ALPN_RADIUS_1_1) {
             return Err(format!(
-                "RadSec server {} did not select ALPN radius/1.1 (RFC 9765 §3.2: a client that requires RADIUS/1.1 closes the connection)",
+                "RadSec server {} did not select ALPN radius/1.1 (RFC 9765 §3: a client that requires RADIUS/1.1 closes the connection)",
                 opts.server
             ));
         }

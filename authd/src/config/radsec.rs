@@ -48,13 +48,13 @@ pub struct RadsecConfig {
     #[serde(default = "default_max_connections_per_client")]
     pub max_connections_per_client: usize,
     /// RADIUS/1.1 (RFC 9765), negotiated by ALPN: `allow` (the default,
-    /// RFC 9765 §3.2), `require` or `forbid`.
+    /// RFC 9765 §3), `require` or `forbid`.
     #[serde(default)]
     pub radius_1_1: Radius11Mode,
 }
 
 /// `[radsec] radius_1_1`: which of RADIUS/1.1 and classic RadSec the
-/// listener speaks (RFC 9765 §3.2; [`crate::radsec`] applies it).
+/// listener speaks (RFC 9765 §3; [`crate::radsec`] applies it).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Radius11Mode {

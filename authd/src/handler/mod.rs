@@ -464,6 +464,8 @@ impl AuthHandler {
         }
     }
 
+    // The origin rides along for the reply's profile (RFC 9765 or not).
+    #[allow(clippy::too_many_arguments)]
     fn reject(
         &self,
         origin: Origin,

@@ -10,10 +10,10 @@
 //! the writer (at most one per request in progress).
 //!
 //! RADIUS/1.1 (RFC 9765) is the ALPN protocol "radius/1.1": it needs
-//! TLS 1.3 (RFC 9765 §3.3, "Implementations of this specification MUST
+//! TLS 1.3 (RFC 9765 §3, "Implementations of this specification MUST
 //! require TLS version 1.3 or later"), so a TLS 1.2 connection that
 //! negotiated it is closed; under `radius_1_1 = "require"` a connection
-//! without it is closed (RFC 9765 §3.2). Both are logged and counted in
+//! without it is closed (RFC 9765 §3). Both are logged and counted in
 //! `protocol_refused`. rustls sends no alert after a finished handshake;
 //! the peer sees the connection closed.
 
@@ -123,17 +123,17 @@ impl Outstanding {
 }
 
 /// Whether a finished handshake may carry RADIUS traffic in `mode`:
-/// `Ok(radius_1_1)`, or why the connection is refused (RFC 9765 §3.2,
-/// §3.3). `alpn` is the protocol rustls negotiated, `tls13` whether the
+/// `Ok(radius_1_1)`, or why the connection is refused (RFC 9765 §3).
+/// `alpn` is the protocol rustls negotiated, `tls13` whether the
 /// version is TLS 1.3.
 fn protocol(mode: Radius11Mode, alpn: Option<&[u8]>, tls13: bool) -> Result<bool, &'static str> {
     let radius_1_1 = alpn == Some(radius_proto::v11::ALPN_RADIUS_1_1);
     if radius_1_1 && !tls13 {
-        return Err("ALPN radius/1.1 over TLS 1.2: RADIUS/1.1 requires TLS 1.3 (RFC 9765 §3.3)");
+        return Err("ALPN radius/1.1 over TLS 1.2: RADIUS/1.1 requires TLS 1.3 (RFC 9765 §3)");
     }
     if mode == Radius11Mode::Require && !radius_1_1 {
         return Err(
-            "no ALPN radius/1.1 while [radsec] radius_1_1 = \"require\" (RFC 9765 §3.2: the server closes the connection)",
+            "no ALPN radius/1.1 while [radsec] radius_1_1 = \"require\" (RFC 9765 §3: the server closes the connection)",
         );
     }
     Ok(radius_1_1)

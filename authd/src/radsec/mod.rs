@@ -24,6 +24,9 @@
 //!   connection, one per Identifier (RFC 6613 §2.6.5); a malformed packet,
 //!   a bad authenticator or a client that disappeared on reload closes the
 //!   connection (RFC 6613 §2.6.4).
+//! - RADIUS/1.1 (RFC 9765) when ALPN selects "radius/1.1" ([`alpn_protocols`],
+//!   `[radsec] radius_1_1`): TLS 1.3 only, no MD5; the connection's
+//!   [`Origin`](crate::admission::Origin) says so to every stage.
 //! - SIGHUP rebuilds the TLS acceptor (certificates, CA, CRLs) and the
 //!   client table ([`Radsec::reload`]); open connections keep theirs.
 
@@ -182,7 +185,7 @@ pub fn acceptor(config: &Config) -> Result<TlsAcceptor, RadsecError> {
 /// §3.1 names "radius/1.0" (classic RadSec) and "radius/1.1". A client
 /// whose ALPN list shares none of them gets the fatal alert
 /// no_application_protocol from rustls (RFC 7301 §3.2, which RFC 9765
-/// §3.2 invokes when no protocol is compatible): under `forbid`, a client
+/// §3 invokes when no protocol is compatible): under `forbid`, a client
 /// that offers only "radius/1.1". A client without ALPN is not refused by
 /// the handshake; `require` closes it after ([`conn`]).
 pub fn alpn_protocols(mode: Radius11Mode) -> Vec<Vec<u8>> {
