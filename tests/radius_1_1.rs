@@ -277,6 +277,17 @@ fn raw_client_token_echo_pap_in_clear_and_no_message_authenticator() {
     let reply = read_packet(&mut tls).unwrap();
     assert_eq!(v11_reply(&reply, [0, 0, 0, 9]).code(), Code::AccessReject);
 
+    // A Token used again once its reply arrived is a new request (RFC
+    // 9765 §4), not a duplicate: [0, 0, 0, 0] answered Status-Server with
+    // an Access-Accept above; now a wrong password under it is rejected.
+    let again = v11_request(
+        Code::AccessRequest,
+        [0, 0, 0, 0],
+        &[(dict::USER_NAME, b"pat"), (dict::USER_PASSWORD, b"wrong")],
+    );
+    tls.write_all(&again).unwrap();
+    let reply = read_packet(&mut tls).unwrap();
+    assert_eq!(v11_reply(&reply, [0, 0, 0, 0]).code(), Code::AccessReject);
     // The connection stays open after a reject: the next Token answered.
     assert_status_v11(&mut tls, [0xff, 0xff, 0xff, 0xff]);
     assert!(

@@ -391,15 +391,20 @@ impl AuthHandler {
     ) -> Result<RequestKey, Option<Arc<[u8]>>> {
         let from = origin.peer;
         let key = if origin.radius_1_1() {
-            // RFC 9765 §4: duplicates are detected on the Token alone, per
-            // connection; Reserved-1 and Reserved-2 are not examined.
+            // RFC 9765 §4: requests are told apart by the Token alone, per
+            // connection (Reserved-1 and Reserved-2 are not examined), and
+            // deduplication is done only where RADIUS requires it, which a
+            // reliable TLS connection does not; a Token may be used again
+            // once its reply arrived, so a cache would answer a new request
+            // with an old reply. A Token reused while its request is in
+            // progress is refused by `radsec/conn.rs`.
             let mut authenticator = [0u8; 16];
             authenticator[..4].copy_from_slice(&radius_proto::v11::token(packet));
-            RequestKey {
+            return Ok(RequestKey {
                 origin,
                 identifier: 0,
                 authenticator,
-            }
+            });
         } else {
             RequestKey {
                 origin,
@@ -432,6 +437,13 @@ impl AuthHandler {
         reply: Option<Arc<[u8]>>,
         now: Instant,
     ) -> Option<Arc<[u8]>> {
+        if key.origin.radius_1_1() {
+            // Not in the duplicate cache (see `duplicate`).
+            if let Some(bytes) = &reply {
+                client.counters.count_reply(bytes);
+            }
+            return reply;
+        }
         match reply {
             Some(bytes) => {
                 self.dedupe.complete(key, bytes.clone(), now);
