@@ -44,8 +44,10 @@ pub enum Transport {
     /// RADIUS over TLS (RFC 6614): the NAS client is the one the
     /// connection's certificate named (`crate::radsec`), and `connection`
     /// tells one connection from another from the same address, so that
-    /// duplicate detection runs per connection.
-    Tls { connection: u64 },
+    /// duplicate detection runs per connection. `radius_1_1`: the
+    /// connection negotiated RADIUS/1.1 by ALPN (RFC 9765): no MD5, the
+    /// Token instead of Identifier and Authenticator.
+    Tls { connection: u64, radius_1_1: bool },
 }
 
 /// The service a request was sent to.
@@ -104,13 +106,34 @@ impl Origin {
         }
     }
 
-    /// A packet of TLS connection `connection` from `peer`.
+    /// A packet of classic RadSec connection `connection` from `peer`.
     pub fn tls(peer: SocketAddr, connection: u64) -> Origin {
+        Origin::tls_with(peer, connection, false)
+    }
+
+    /// A packet of TLS connection `connection` from `peer`, which speaks
+    /// RADIUS/1.1 when `radius_1_1` (RFC 9765, negotiated by ALPN).
+    pub fn tls_with(peer: SocketAddr, connection: u64, radius_1_1: bool) -> Origin {
         Origin {
-            transport: Transport::Tls { connection },
+            transport: Transport::Tls {
+                connection,
+                radius_1_1,
+            },
             peer,
             port: Port::Radsec,
         }
+    }
+
+    /// Whether the request came over a RADIUS/1.1 connection: no
+    /// authenticator to check or compute, no MD5 hiding (RFC 9765 §4, §5).
+    pub fn radius_1_1(&self) -> bool {
+        matches!(
+            self.transport,
+            Transport::Tls {
+                radius_1_1: true,
+                ..
+            }
+        )
     }
 }
 
@@ -172,6 +195,17 @@ pub fn admit_from(
                 origin.port.name()
             ),
         ));
+    }
+    if origin.radius_1_1() {
+        // RFC 9765 §4: no Request Authenticator, and §5.2: a
+        // Message-Authenticator is discarded, not checked. TLS
+        // authenticates every octet, so neither step has anything to add;
+        // the BlastRADIUS checks below guard an MD5 that is not used.
+        return Ok(Admitted {
+            client,
+            packet,
+            origin,
+        });
     }
     if let Err(e) = radius_proto::verify_request(
         &packet,
@@ -320,6 +354,43 @@ pub(crate) mod tests {
         assert!(admit(&clients(false, false), from("192.0.2.7"), &req).is_ok());
         let signed = request_with_ma(Code::AccessRequest, &[(dict::PROXY_STATE, b"hop1")]);
         assert!(admit(&clients(false, true), from("192.0.2.7"), &signed).is_ok());
+    }
+
+    #[test]
+    fn radius_1_1_checks_no_authenticator_and_ignores_message_authenticator() {
+        let c = Arc::new(client("proxy", "0.0.0.0/0", true, true));
+        let peer: SocketAddr = "192.0.2.9:2083".parse().unwrap();
+        let v11 = Origin::tls_with(peer, 1, true);
+        let classic = Origin::tls(peer, 1);
+        assert!(v11.radius_1_1() && !classic.radius_1_1());
+        // A RADIUS/1.1 request: Token header, no Message-Authenticator.
+        let mut b = PacketBuilder::new(Code::AccessRequest, 0);
+        b.add(dict::USER_NAME, b"bob").unwrap();
+        b.add(dict::PROXY_STATE, b"hop").unwrap();
+        let req = b.encode_radius_1_1([0, 0, 0, 1]).unwrap();
+        assert!(admit_from(c.clone(), v11, &req).is_ok());
+        // Control: the same bytes on a classic connection are refused.
+        assert_eq!(
+            refused(admit_from(c.clone(), classic, &req)),
+            "missing_message_authenticator"
+        );
+        // A Message-Authenticator that verifies nothing is ignored (RFC
+        // 9765 §5.2: discarded, the packet still processed).
+        let mut with_ma = request_without_ma(&[(dict::MESSAGE_AUTHENTICATOR, &[0xee; 16])]);
+        with_ma[1] = 0;
+        assert!(admit_from(c.clone(), v11, &with_ma).is_ok());
+        // Still refused: what admission checks besides MD5.
+        let mut acct = PacketBuilder::new(Code::AccountingRequest, 0);
+        acct.add(dict::ACCT_STATUS_TYPE, &[0, 0, 0, 1]).unwrap();
+        let acct = acct.encode_radius_1_1([0, 0, 0, 2]).unwrap();
+        assert!(admit_from(c.clone(), v11, &acct).is_ok());
+        let mut short = req.clone();
+        short[3] += 1;
+        assert_ne!(refused(admit_from(c.clone(), v11, &short)), "");
+        let coa = PacketBuilder::new(Code::CoaRequest, 0)
+            .encode_radius_1_1([0; 4])
+            .unwrap();
+        assert_eq!(refused(admit_from(c, v11, &coa)), "unexpected_code");
     }
 
     fn to_acct(ip: &str) -> Origin {

@@ -12,7 +12,50 @@ use std::sync::Arc;
 use eap_methods::server::Authenticated;
 use radius_proto::{Packet, PacketBuilder, dict};
 
+use crate::admission::Origin;
 use crate::policy::Accept;
+
+/// How a reply is encoded: classic RADIUS with the client's shared
+/// secret, or RADIUS/1.1 (RFC 9765) on a connection that negotiated it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Profile {
+    /// RFC 2865: Response Authenticator, Message-Authenticator, MD5 hiding.
+    Classic,
+    /// RFC 9765: the request's Token, no Message-Authenticator, no hiding.
+    Radius11,
+}
+
+impl Profile {
+    /// The profile of a request from `origin`.
+    pub fn of(origin: Origin) -> Profile {
+        if origin.radius_1_1() {
+            Profile::Radius11
+        } else {
+            Profile::Classic
+        }
+    }
+}
+
+/// [`encode`] in `profile`: on RADIUS/1.1 the reply carries the
+/// request's Token, Reserved fields zero and no Message-Authenticator
+/// (RFC 9765 §4, §5.2); `secret` is not used.
+pub fn encode_in(
+    profile: Profile,
+    request: &Packet<&[u8]>,
+    secret: &[u8],
+    mut b: PacketBuilder,
+) -> Result<Arc<[u8]>, radius_proto::Error> {
+    match profile {
+        Profile::Classic => encode(request, secret, b),
+        Profile::Radius11 => {
+            for state in request.attrs(dict::PROXY_STATE) {
+                b.add(dict::PROXY_STATE, state)?;
+            }
+            b.encode_radius_1_1(radius_proto::v11::token(request))
+                .map(Arc::from)
+        }
+    }
+}
 
 /// Encodes the reply `b` to `request` with the client's `secret`, after
 /// copying the request's Proxy-State. Errors when the reply would pass
@@ -64,11 +107,24 @@ pub fn eap_accept_attributes(
     secret: &[u8],
     auth: &Authenticated,
     accept: &Accept,
+    profile: Profile,
 ) -> Result<(), radius_proto::Error> {
     user_attributes(b, accept)?;
     // RFC 2548 §2.4.2/§2.4.3; the PMK for WPA is MSK[0..32] in the
     // Recv-Key (from the NAS's point of view, received from the peer).
     let msk = auth.msk.as_bytes();
+    if profile == Profile::Radius11 {
+        // RFC 9765 §5.1.4: the keys as their base data type, without the
+        // salt and MD5 of RFC 2548; TLS protects them.
+        let recv = radius_proto::v11::mppe_key(&msk[..32])?;
+        let send = radius_proto::v11::mppe_key(&msk[32..64])?;
+        b.add_vendor(dict::VENDOR_MICROSOFT, dict::MS_MPPE_RECV_KEY, recv)?;
+        b.add_vendor(dict::VENDOR_MICROSOFT, dict::MS_MPPE_SEND_KEY, send)?;
+        if request.attr(dict::EAP_KEY_NAME).is_some() {
+            b.add(dict::EAP_KEY_NAME, &auth.session_id)?;
+        }
+        return Ok(());
+    }
     let authn = request.authenticator();
     let mut salts = [0u8; 4];
     rand::fill(&mut salts);
@@ -134,6 +190,40 @@ mod tests {
         .unwrap();
         let p = Packet::new_checked(&reply[..]).unwrap();
         assert_eq!(p.attrs(dict::PROXY_STATE).count(), 0);
+    }
+
+    #[test]
+    fn radius_1_1_reply_echoes_the_token_without_message_authenticator() {
+        let mut b = PacketBuilder::new(Code::AccessRequest, 0);
+        b.add(dict::USER_NAME, b"bob").unwrap();
+        b.add(dict::PROXY_STATE, b"hop").unwrap();
+        let wire = b.encode_radius_1_1([9, 8, 7, 6]).unwrap();
+        let req = Packet::new_checked(&wire[..]).unwrap();
+        let reply = encode_in(
+            Profile::Radius11,
+            &req,
+            SECRET,
+            PacketBuilder::reply_to(Code::AccessReject, &req),
+        )
+        .unwrap();
+        let p = Packet::new_checked(&reply[..]).unwrap();
+        assert_eq!(&reply[1..2], &[0]);
+        assert_eq!(
+            &reply[4..20],
+            &[9, 8, 7, 6, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]
+        );
+        assert!(p.attr(dict::MESSAGE_AUTHENTICATOR).is_none());
+        assert_eq!(p.attr(dict::PROXY_STATE), Some(&b"hop"[..]));
+        // Control: the classic profile of the same request signs it.
+        let classic = encode_in(
+            Profile::Classic,
+            &req,
+            SECRET,
+            PacketBuilder::reply_to(Code::AccessReject, &req),
+        )
+        .unwrap();
+        let p = Packet::new_checked(&classic[..]).unwrap();
+        assert!(p.attr(dict::MESSAGE_AUTHENTICATOR).is_some());
     }
 
     #[test]

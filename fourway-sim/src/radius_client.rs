@@ -84,6 +84,13 @@ impl Transport {
         Ok(t)
     }
 
+    /// Whether requests go over a RADIUS/1.1 connection (RFC 9765).
+    pub fn radius_1_1(&self) -> bool {
+        self.radsec
+            .as_ref()
+            .is_some_and(crate::radsec_client::RadsecLink::radius_1_1)
+    }
+
     /// Send `request` and return the first datagram for which `accept`
     /// returns true (others, such as late answers to an earlier request, are
     /// skipped), retransmitting on timeout.

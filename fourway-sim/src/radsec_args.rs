@@ -27,6 +27,10 @@ pub(crate) struct RadsecArgs {
     /// chain only).
     #[arg(long, value_name = "NAME", requires = "radsec")]
     pub(crate) radsec_server_name: Option<String>,
+    /// Speak RADIUS/1.1 (RFC 9765): offer only ALPN "radius/1.1" over
+    /// TLS 1.3; no MD5, the Token matches replies.
+    #[arg(long = "radius-1-1", requires = "radsec")]
+    pub(crate) radius_1_1: bool,
 }
 
 impl RadsecArgs {
@@ -50,6 +54,7 @@ impl RadsecArgs {
             key: key.clone(),
             ca: ca.clone(),
             server_name: self.radsec_server_name.clone(),
+            radius_1_1: self.radius_1_1,
         }))
     }
 }

@@ -7,6 +7,11 @@
 //! a request on the same connection (RFC 6614 §2.5 leaves retransmission to
 //! a new connection); a request unanswered within the time limit fails.
 //! The AP's secret over RadSec is "radsec" (RFC 6614 §2.3).
+//!
+//! With `radius_1_1` the AP offers only the ALPN protocol "radius/1.1"
+//! over TLS 1.3 (RFC 9765 §3) and closes the connection when the
+//! server does not select it (RFC 9765 §3, a client that requires
+//! RADIUS/1.1); replies are then matched by Token, not Identifier.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -20,7 +25,7 @@ use tokio_rustls::TlsConnector;
 use tokio_rustls::client::TlsStream;
 
 use crate::radius_client::TransportError;
-use crate::station::{StationTls, client_config};
+use crate::station::{StationTls, TlsChoice, client_config};
 
 /// The shared secret of RADIUS over TLS (RFC 6614 §2.3).
 pub const RADSEC_SECRET: &[u8] = b"radsec";
@@ -37,6 +42,8 @@ pub struct RadsecOptions {
     /// Check the server certificate for this name (also sent as SNI);
     /// `None`: the chain only, SNI "localhost".
     pub server_name: Option<String>,
+    /// Speak RADIUS/1.1 (RFC 9765): ALPN "radius/1.1", TLS 1.3.
+    pub radius_1_1: bool,
 }
 
 /// An open RadSec connection.
@@ -45,6 +52,7 @@ pub struct RadsecLink {
     framer: StreamFramer,
     buf: Vec<u8>,
     server: SocketAddr,
+    radius_1_1: bool,
 }
 
 impl RadsecLink {
@@ -54,11 +62,19 @@ impl RadsecLink {
             cert: &opts.cert,
             key: &opts.key,
             ca: &opts.ca,
-            version: None,
+            // RFC 9765 §3: RADIUS/1.1 only over TLS 1.3.
+            version: opts.radius_1_1.then_some(TlsChoice::Tls13),
             server_name: opts.server_name.as_deref(),
             resumption: false,
         })
         .map_err(|e| format!("RadSec TLS client: {e}"))?;
+        let config = if opts.radius_1_1 {
+            let mut c = std::sync::Arc::unwrap_or_clone(config);
+            c.alpn_protocols = vec![radius_proto::v11::ALPN_RADIUS_1_1.to_vec()];
+            std::sync::Arc::new(c)
+        } else {
+            config
+        };
         let name = ServerName::try_from(
             opts.server_name
                 .clone()
@@ -73,22 +89,37 @@ impl RadsecLink {
             .connect(name, tcp)
             .await
             .map_err(|e| format!("RadSec TLS handshake with {}: {e}", opts.server))?;
+        let alpn = tls.get_ref().1.alpn_protocol();
+        if opts.radius_1_1 && alpn != Some(radius_proto::v11::ALPN_RADIUS_1_1) {
+            return Err(format!(
+                "RadSec server {} did not select ALPN radius/1.1 (RFC 9765 §3: a client that requires RADIUS/1.1 closes the connection)",
+                opts.server
+            ));
+        }
         Ok(RadsecLink {
             tls,
             framer: StreamFramer::new(),
             buf: vec![0u8; 4096],
             server: opts.server,
+            radius_1_1: opts.radius_1_1,
         })
     }
 
+    /// Whether the connection speaks RADIUS/1.1.
+    pub fn radius_1_1(&self) -> bool {
+        self.radius_1_1
+    }
+
     /// Sends `request` and returns the packet answering `identifier`
-    /// (others are skipped), within `limit`.
+    /// (others are skipped), within `limit`. On RADIUS/1.1 the answer is
+    /// the packet with the request's Token (RFC 9765 §4).
     pub async fn exchange(
         &mut self,
         request: &[u8],
         identifier: u8,
         limit: Duration,
     ) -> Result<Vec<u8>, TransportError> {
+        let token = radius_proto::v11::token_of(request).filter(|_| self.radius_1_1);
         self.tls.write_all(request).await?;
         self.tls.flush().await?;
         let deadline = tokio::time::Instant::now() + limit;
@@ -116,7 +147,11 @@ impl RadsecLink {
                 .next_packet(&mut input)
                 .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e.to_string()))?
             {
-                if p[1] == identifier && found.is_none() {
+                let ours = match token {
+                    Some(t) => radius_proto::v11::token_of(&p) == Some(t),
+                    None => p[1] == identifier,
+                };
+                if ours && found.is_none() {
                     found = Some(p);
                 }
             }

@@ -381,6 +381,7 @@ pub async fn authenticate_on(
     let retransmits_before = transport.retransmits;
     let mut peer = PeerSession::new(peer);
     let mut ap = ApSession::new(nas, station, rand::random());
+    ap.set_radius_1_1(transport.radius_1_1());
     // The authenticator opens with EAP-Request/Identity (RFC 3748 §5.1).
     let mut to_peer: Vec<u8> = vec![1, 1, 0, 5, 1];
     let mut eap_log = Vec::new();

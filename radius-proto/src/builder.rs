@@ -130,7 +130,7 @@ impl PacketBuilder {
 
     /// Lays out header + optional zeroed Message-Authenticator + attributes.
     /// Returns the buffer; the MA value, when present, sits at offset 22.
-    fn layout(&self, authenticator: &[u8; 16], with_ma: bool) -> Result<Vec<u8>, Error> {
+    pub(crate) fn layout(&self, authenticator: &[u8; 16], with_ma: bool) -> Result<Vec<u8>, Error> {
         let len = HEADER_LEN + if with_ma { MA_ATTR_LEN } else { 0 } + self.attrs.len();
         if len > MAX_PACKET_LEN {
             return Err(Error::PacketTooLong);

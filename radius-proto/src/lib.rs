@@ -47,7 +47,8 @@
 //! Modules: [`packet`] (header and attribute view), [`dict`] (type numbers),
 //! [`auth`] (authenticators), [`hiding`] (User-Password, MS-MPPE keys,
 //! Tunnel-Password), [`builder`] (encoding), [`stream`] (packets out of a
-//! TCP or TLS byte stream, RFC 6613 §2.6).
+//! TCP or TLS byte stream, RFC 6613 §2.6), [`v11`] (RADIUS/1.1, RFC 9765:
+//! the Token header, no MD5).
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
@@ -59,6 +60,7 @@ mod error;
 pub mod hiding;
 pub mod packet;
 pub mod stream;
+pub mod v11;
 
 pub use auth::{verify_request, verify_response, verify_response_with};
 pub use builder::PacketBuilder;

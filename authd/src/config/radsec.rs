@@ -47,6 +47,26 @@ pub struct RadsecConfig {
     /// Connections one RadSec client may hold open at once.
     #[serde(default = "default_max_connections_per_client")]
     pub max_connections_per_client: usize,
+    /// RADIUS/1.1 (RFC 9765), negotiated by ALPN: `allow` (the default,
+    /// RFC 9765 §3), `require` or `forbid`.
+    #[serde(default)]
+    pub radius_1_1: Radius11Mode,
+}
+
+/// `[radsec] radius_1_1`: which of RADIUS/1.1 and classic RadSec the
+/// listener speaks (RFC 9765 §3; [`crate::radsec`] applies it).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Radius11Mode {
+    /// ALPN "radius/1.1" when the client offers it (TLS 1.3 only),
+    /// classic RadSec ("radius/1.0", or no ALPN) otherwise.
+    #[default]
+    Allow,
+    /// Only RADIUS/1.1: a client that does not offer it is refused.
+    Require,
+    /// Only classic RadSec: a client that offers only "radius/1.1" gets
+    /// the TLS alert no_application_protocol (RFC 7301 §3.2).
+    Forbid,
 }
 
 fn default_handshake_timeout() -> u64 {
@@ -75,6 +95,7 @@ impl Default for RadsecConfig {
             idle_timeout_secs: default_idle_timeout(),
             max_connections: default_max_connections(),
             max_connections_per_client: default_max_connections_per_client(),
+            radius_1_1: Radius11Mode::default(),
         }
     }
 }
@@ -241,6 +262,23 @@ ca = "pki/ca.pem"
         assert_eq!(c.radsec.idle_timeout_secs, 60);
         assert!(matches!(
             parse("[radsec]\nbogus = 1\n"),
+            Err(ConfigError::Syntax { .. })
+        ));
+    }
+
+    #[test]
+    fn radius_1_1_mode_defaults_to_allow() {
+        assert_eq!(parse("").unwrap().radsec.radius_1_1, Radius11Mode::Allow);
+        for (text, mode) in [
+            ("allow", Radius11Mode::Allow),
+            ("require", Radius11Mode::Require),
+            ("forbid", Radius11Mode::Forbid),
+        ] {
+            let c = parse(&format!("[radsec]\nradius_1_1 = \"{text}\"\n")).unwrap();
+            assert_eq!(c.radsec.radius_1_1, mode);
+        }
+        assert!(matches!(
+            parse("[radsec]\nradius_1_1 = \"yes\"\n"),
             Err(ConfigError::Syntax { .. })
         ));
     }

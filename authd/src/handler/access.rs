@@ -63,12 +63,13 @@ impl Drop for Busy<'_> {
 impl AuthHandler {
     pub(super) async fn access_request(
         &self,
-        from: SocketAddr,
+        origin: Origin,
         packet: &Packet<&[u8]>,
         client: &Arc<NasClient>,
         tls: &EapTls,
         now: Instant,
     ) -> Option<Arc<[u8]>> {
+        let from = origin.peer;
         let user_name = packet
             .attr(dict::USER_NAME)
             .map(|v| String::from_utf8_lossy(v).into_owned())
@@ -76,10 +77,11 @@ impl AuthHandler {
         let Some(eap) = packet.eap_message() else {
             if let Some(hidden) = packet.attr(dict::USER_PASSWORD) {
                 return self
-                    .pap(from, packet, client, hidden, &user_name, now)
+                    .pap(origin, packet, client, hidden, &user_name, now)
                     .await;
             }
             return self.reject(
+                origin,
                 packet,
                 client,
                 None,
@@ -130,6 +132,7 @@ impl AuthHandler {
             Some(value) => {
                 let Ok(state) = StateKey::try_from(value) else {
                     return self.reject(
+                        origin,
                         packet,
                         client,
                         Some(eap_methods::server::failure_packet(eap_id)),
@@ -161,7 +164,7 @@ impl AuthHandler {
                         return None;
                     }
                     CheckOut::Unknown => {
-                        return self.reject(
+                        return self.reject(origin,
                             packet,
                             client,
                             Some(eap_methods::server::failure_packet(eap_id)),
@@ -233,7 +236,7 @@ impl AuthHandler {
                     warn!("could not add State: {e}");
                     return None;
                 }
-                let reply = self.respond(packet, client, b)?;
+                let reply = self.respond(origin, packet, client, b)?;
                 if !self.keep_conversation(state, conv, now) {
                     return None;
                 }
@@ -268,8 +271,11 @@ impl AuthHandler {
                 }
                 match conv.refused.take() {
                     // The policy's refusal, after the access_denied alert.
-                    Some((label, why)) => self.reject(packet, client, Some(eap), label, &why, &who),
+                    Some((label, why)) => {
+                        self.reject(origin, packet, client, Some(eap), label, &why, &who)
+                    }
                     None => self.reject(
+                        origin,
                         packet,
                         client,
                         Some(eap),
@@ -284,6 +290,7 @@ impl AuthHandler {
                     // The core only succeeds after an Allow; never accept
                     // without the policy's grant.
                     return self.reject(
+                        origin,
                         packet,
                         client,
                         Some(eap_methods::server::failure_packet(
@@ -301,14 +308,20 @@ impl AuthHandler {
                     &accept.user_name,
                     crate::store::unix_seconds(std::time::SystemTime::now()),
                 );
-                if let Err(e) =
-                    reply::eap_accept_attributes(&mut b, packet, &client.secret, &auth, &accept)
-                        .and_then(|()| reply::class_attribute(&mut b, &class))
+                if let Err(e) = reply::eap_accept_attributes(
+                    &mut b,
+                    packet,
+                    &client.secret,
+                    &auth,
+                    &accept,
+                    reply::Profile::of(origin),
+                )
+                .and_then(|()| reply::class_attribute(&mut b, &class))
                 {
                     warn!(client = %client.name, "could not build Access-Accept: {e}");
                     return None;
                 }
-                let reply = self.respond(packet, client, b)?;
+                let reply = self.respond(origin, packet, client, b)?;
                 Metrics::inc(&self.metrics.accepts);
                 let method = AuthMethod::of_eap(auth.peer.method);
                 self.metrics.auth_finished(method, conv.started);

@@ -65,6 +65,7 @@ impl AuthHandler {
     /// is usable.
     pub(super) fn status_server(
         &self,
+        origin: Origin,
         packet: &Packet<&[u8]>,
         client: &NasClient,
         code: Code,
@@ -78,6 +79,7 @@ impl AuthHandler {
             return None;
         }
         let reply = self.respond(
+            origin,
             packet,
             client,
             PacketBuilder::new(code, packet.identifier()),
@@ -88,12 +90,13 @@ impl AuthHandler {
 
     pub(super) async fn accounting_request(
         &self,
-        from: SocketAddr,
+        origin: Origin,
         packet: &Packet<&[u8]>,
         client: &NasClient,
         now: Instant,
         unix_now: i64,
     ) -> Option<Arc<[u8]>> {
+        let from = origin.peer;
         let record = match accounting::parse(packet, &client.name, from.ip(), unix_now) {
             Ok(r) => r,
             Err(refusal) => {
@@ -130,6 +133,7 @@ impl AuthHandler {
                     "Accounting-Request recorded"
                 );
                 self.respond(
+                    origin,
                     packet,
                     client,
                     PacketBuilder::new(Code::AccountingResponse, packet.identifier()),

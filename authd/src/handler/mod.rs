@@ -347,7 +347,6 @@ impl AuthHandler {
             packet,
             origin,
         } = admitted;
-        let from = origin.peer;
         client.counters.count(packet.code());
         if packet.code() == Code::AccessRequest {
             // Every admitted Access-Request, retransmissions included;
@@ -367,13 +366,16 @@ impl AuthHandler {
                     Port::Acct => Code::AccountingResponse,
                     Port::Auth | Port::Radsec => Code::AccessAccept,
                 };
-                self.status_server(&packet, &client, code, now)
+                self.status_server(origin, &packet, &client, code, now)
             }
             Code::AccountingRequest => {
-                self.accounting_request(from, &packet, &client, now, unix_now)
+                self.accounting_request(origin, &packet, &client, now, unix_now)
                     .await
             }
-            _ => self.access_request(from, &packet, &client, tls, now).await,
+            _ => {
+                self.access_request(origin, &packet, &client, tls, now)
+                    .await
+            }
         };
         self.finish(key, &client, reply, now)
     }
@@ -388,10 +390,27 @@ impl AuthHandler {
         now: Instant,
     ) -> Result<RequestKey, Option<Arc<[u8]>>> {
         let from = origin.peer;
-        let key = RequestKey {
-            origin,
-            identifier: packet.identifier(),
-            authenticator: *packet.authenticator(),
+        let key = if origin.radius_1_1() {
+            // RFC 9765 §4: requests are told apart by the Token alone, per
+            // connection (Reserved-1 and Reserved-2 are not examined), and
+            // deduplication is done only where RADIUS requires it, which a
+            // reliable TLS connection does not; a Token may be used again
+            // once its reply arrived, so a cache would answer a new request
+            // with an old reply. A Token reused while its request is in
+            // progress is refused by `radsec/conn.rs`.
+            let mut authenticator = [0u8; 16];
+            authenticator[..4].copy_from_slice(&radius_proto::v11::token(packet));
+            return Ok(RequestKey {
+                origin,
+                identifier: 0,
+                authenticator,
+            });
+        } else {
+            RequestKey {
+                origin,
+                identifier: packet.identifier(),
+                authenticator: *packet.authenticator(),
+            }
         };
         match self.dedupe.check(key, now) {
             Lookup::New => Ok(key),
@@ -418,6 +437,13 @@ impl AuthHandler {
         reply: Option<Arc<[u8]>>,
         now: Instant,
     ) -> Option<Arc<[u8]>> {
+        if key.origin.radius_1_1() {
+            // Not in the duplicate cache (see `duplicate`).
+            if let Some(bytes) = &reply {
+                client.counters.count_reply(bytes);
+            }
+            return reply;
+        }
         match reply {
             Some(bytes) => {
                 self.dedupe.complete(key, bytes.clone(), now);
@@ -435,11 +461,12 @@ impl AuthHandler {
     /// cannot be encoded is logged and nothing is sent.
     fn respond(
         &self,
+        origin: Origin,
         request: &Packet<&[u8]>,
         client: &NasClient,
         b: PacketBuilder,
     ) -> Option<Arc<[u8]>> {
-        match reply::encode(request, &client.secret, b) {
+        match reply::encode_in(reply::Profile::of(origin), request, &client.secret, b) {
             Ok(bytes) => Some(bytes),
             Err(e) => {
                 self.metrics.drop_reason("reply_not_encodable");
@@ -449,8 +476,11 @@ impl AuthHandler {
         }
     }
 
+    // The origin rides along for the reply's profile (RFC 9765 or not).
+    #[allow(clippy::too_many_arguments)]
     fn reject(
         &self,
+        origin: Origin,
         request: &Packet<&[u8]>,
         client: &NasClient,
         eap_failure: Option<Vec<u8>>,
@@ -469,7 +499,7 @@ impl AuthHandler {
         if let Some(eap) = eap_failure {
             b.add_eap_message(&eap);
         }
-        self.respond(request, client, b)
+        self.respond(origin, request, client, b)
     }
 }
 

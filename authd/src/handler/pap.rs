@@ -9,7 +9,7 @@ impl AuthHandler {
     /// (see [`crate::pap`]).
     pub(super) async fn pap(
         &self,
-        from: SocketAddr,
+        origin: Origin,
         packet: &Packet<&[u8]>,
         client: &NasClient,
         hidden: &[u8],
@@ -20,6 +20,7 @@ impl AuthHandler {
             (self.settings.pap_enabled, &self.pap, self.policy.store())
         else {
             return self.reject(
+                origin,
                 packet,
                 client,
                 None,
@@ -30,6 +31,7 @@ impl AuthHandler {
         };
         if user_name.is_empty() {
             return self.reject(
+                origin,
                 packet,
                 client,
                 None,
@@ -38,14 +40,19 @@ impl AuthHandler {
                 user_name,
             );
         }
-        let password = match radius_proto::decrypt_user_password(
-            hidden,
-            &client.secret,
-            packet.authenticator(),
-        ) {
+        let from = origin.peer;
+        // RFC 9765 §5.1.1: on RADIUS/1.1 the value is the password itself.
+        let password = if origin.radius_1_1() {
+            radius_proto::v11::user_password(hidden)
+                .map(|p| radius_proto::Zeroizing::new(p.to_vec()))
+        } else {
+            radius_proto::decrypt_user_password(hidden, &client.secret, packet.authenticator())
+        };
+        let password = match password {
             Ok(p) => p,
             Err(e) => {
                 return self.reject(
+                    origin,
                     packet,
                     client,
                     None,
@@ -64,7 +71,7 @@ impl AuthHandler {
             }
             PapOutcome::Reject { label, why } => {
                 self.metrics.auth_finished(Some(AuthMethod::Pap), now);
-                self.reject(packet, client, None, label, &why, user_name)
+                self.reject(origin, packet, client, None, label, &why, user_name)
             }
             PapOutcome::Accept { accept, cached } => {
                 let mut b = PacketBuilder::new(Code::AccessAccept, packet.identifier());
@@ -80,7 +87,7 @@ impl AuthHandler {
                     warn!(client = %client.name, "could not build Access-Accept: {e}");
                     return None;
                 }
-                let reply = self.respond(packet, client, b)?;
+                let reply = self.respond(origin, packet, client, b)?;
                 Metrics::inc(&self.metrics.accepts);
                 self.metrics.auth_finished(Some(AuthMethod::Pap), now);
                 if cached {

@@ -5,8 +5,17 @@
 //!
 //! What a connection holds is bounded: a 4096-octet read buffer, the
 //! framer's one incomplete packet (at most 4096), at most 256 requests in
-//! progress (one per Identifier), and the replies queued for the writer
-//! (at most one per request in progress).
+//! progress (one per Identifier; on RADIUS/1.1 one per Token, and the
+//! reader waits while 256 are in progress), and the replies queued for
+//! the writer (at most one per request in progress).
+//!
+//! RADIUS/1.1 (RFC 9765) is the ALPN protocol "radius/1.1": it needs
+//! TLS 1.3 (RFC 9765 §3, "Implementations of this specification MUST
+//! require TLS version 1.3 or later"), so a TLS 1.2 connection that
+//! negotiated it is closed; under `radius_1_1 = "require"` a connection
+//! without it is closed (RFC 9765 §3). Both are logged and counted in
+//! `protocol_refused`. rustls sends no alert after a finished handshake;
+//! the peer sees the connection closed.
 
 use std::net::SocketAddr;
 use std::sync::atomic::Ordering;
@@ -22,6 +31,7 @@ use tracing::{debug, info, warn};
 
 use super::{Radsec, Shared};
 use crate::admission::Origin;
+use crate::config::Radius11Mode;
 
 /// Requests in progress per connection: one per Identifier (RFC 6613
 /// §2.6.5: the 8-bit Identifier limits a connection to 256 outstanding).
@@ -64,27 +74,69 @@ fn take_slot<'a>(shared: &'a Shared, name: &str) -> Option<ClientSlot<'a>> {
     })
 }
 
-/// The Identifiers of the requests in progress on one connection.
+/// What matches a reply to its request: the Identifier, or on RADIUS/1.1
+/// the Token (RFC 9765 §4: Reserved-1 is not examined).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Key {
+    Id(u8),
+    Token([u8; 4]),
+}
+
+/// The Identifiers (or Tokens) of the requests in progress on one
+/// connection. Tokens are at most [`MAX_OUTSTANDING`]: the reader waits
+/// for a slot before it claims one.
 #[derive(Default)]
-struct Outstanding([u64; 4]);
+struct Outstanding {
+    ids: [u64; 4],
+    tokens: std::collections::HashSet<[u8; 4]>,
+}
 
 impl Outstanding {
-    /// Marks `id` as in progress; false if it already is.
-    fn claim(&mut self, id: u8) -> bool {
-        let (word, bit) = (usize::from(id / 64), id % 64);
-        let was = self.0[word] & (1 << bit) != 0;
-        self.0[word] |= 1 << bit;
-        !was
+    /// Marks `key` as in progress; false if it already is.
+    fn claim(&mut self, key: Key) -> bool {
+        match key {
+            Key::Id(id) => {
+                let (word, bit) = (usize::from(id / 64), id % 64);
+                let was = self.ids[word] & (1 << bit) != 0;
+                self.ids[word] |= 1 << bit;
+                !was
+            }
+            Key::Token(t) => self.tokens.insert(t),
+        }
     }
 
-    fn release(&mut self, id: u8) {
-        let (word, bit) = (usize::from(id / 64), id % 64);
-        self.0[word] &= !(1 << bit);
+    fn release(&mut self, key: Key) {
+        match key {
+            Key::Id(id) => {
+                let (word, bit) = (usize::from(id / 64), id % 64);
+                self.ids[word] &= !(1 << bit);
+            }
+            Key::Token(t) => {
+                self.tokens.remove(&t);
+            }
+        }
     }
 
     fn is_empty(&self) -> bool {
-        self.0.iter().all(|w| *w == 0)
+        self.ids.iter().all(|w| *w == 0) && self.tokens.is_empty()
     }
+}
+
+/// Whether a finished handshake may carry RADIUS traffic in `mode`:
+/// `Ok(radius_1_1)`, or why the connection is refused (RFC 9765 §3).
+/// `alpn` is the protocol rustls negotiated, `tls13` whether the
+/// version is TLS 1.3.
+fn protocol(mode: Radius11Mode, alpn: Option<&[u8]>, tls13: bool) -> Result<bool, &'static str> {
+    let radius_1_1 = alpn == Some(radius_proto::v11::ALPN_RADIUS_1_1);
+    if radius_1_1 && !tls13 {
+        return Err("ALPN radius/1.1 over TLS 1.2: RADIUS/1.1 requires TLS 1.3 (RFC 9765 §3)");
+    }
+    if mode == Radius11Mode::Require && !radius_1_1 {
+        return Err(
+            "no ALPN radius/1.1 while [radsec] radius_1_1 = \"require\" (RFC 9765 §3: the server closes the connection)",
+        );
+    }
+    Ok(radius_1_1)
 }
 
 /// Serves one accepted TCP connection to its end.
@@ -95,7 +147,7 @@ pub(super) async fn serve(
     _permit: OwnedSemaphorePermit,
     shutdown: CancellationToken,
 ) {
-    let (acceptor, clients) = shared.live();
+    let (acceptor, clients, mode) = shared.live();
     let limits = shared.limits;
     let tls = match tokio::time::timeout(limits.handshake_timeout, acceptor.accept(tcp)).await {
         Ok(Ok(tls)) => tls,
@@ -129,6 +181,24 @@ pub(super) async fn serve(
         .and_then(|c| c.first())
         .map(|c| c.as_ref().to_vec());
     let version = session.protocol_version();
+    let tls13 = version == Some(rustls::ProtocolVersion::TLSv1_3);
+    let radius_1_1 = match protocol(mode, session.alpn_protocol(), tls13) {
+        Ok(v11) => v11,
+        Err(why) => {
+            shared
+                .metrics
+                .protocol_refused
+                .fetch_add(1, Ordering::Relaxed);
+            shared
+                .handler
+                .metrics
+                .drop_reason("radsec_protocol_refused");
+            log_refusal(&shared, peer, format_args!("{why}"));
+            let mut tls = tls;
+            let _ = tls.shutdown().await;
+            return;
+        }
+    };
     // RFC 6614 §2.3: the certificate names the client.
     let (cert_name, client) = match clients.identify(leaf.as_deref(), peer.ip()) {
         Ok(found) => found,
@@ -165,9 +235,18 @@ pub(super) async fn serve(
         certificate_name = %crate::logsafe::escape(&cert_name),
         connection,
         tls = ?version,
+        radius_1_1,
         "RadSec connection open"
     );
-    let origin = Origin::tls(peer, connection);
+    if radius_1_1 {
+        shared
+            .metrics
+            .radius_1_1_connections
+            .fetch_add(1, Ordering::Relaxed);
+    }
+    let origin = Origin::tls_with(peer, connection, radius_1_1);
+    // One permit per request in progress: at 256 the reader waits.
+    let slots = Arc::new(tokio::sync::Semaphore::new(MAX_OUTSTANDING));
 
     let (mut reader, mut writer) = tokio::io::split(tls);
     let (tx, mut rx) = mpsc::channel::<Arc<[u8]>>(MAX_OUTSTANDING);
@@ -249,20 +328,36 @@ pub(super) async fn serve(
                     .fetch_add(1, Ordering::Relaxed);
                 break 'conn "its [[client]] is no longer configured".into();
             };
-            let id = packet[1];
-            if !crate::sync::lock(&outstanding).claim(id) {
+            let key = match radius_proto::v11::token_of(&packet) {
+                Some(token) if radius_1_1 => Key::Token(token),
+                _ => Key::Id(packet[1]),
+            };
+            let slot = tokio::select! {
+                _ = close.cancelled() => break 'conn "closed (shutdown, write error or refused packet)".into(),
+                s = slots.clone().acquire_owned() => s,
+            };
+            let Ok(slot) = slot else {
+                break 'conn "closed".into();
+            };
+            if !crate::sync::lock(&outstanding).claim(key) {
                 // A TLS client never retransmits on the same connection
                 // (RFC 6614 §2.5), so an Identifier in use is the peer's
                 // error: the reply could not be matched (RFC 6613 §2.6.5).
+                // On RADIUS/1.1 the same holds for the Token (RFC 9765 §4:
+                // it changes for every new packet).
                 shared
                     .metrics
                     .closed_for_packet
                     .fetch_add(1, Ordering::Relaxed);
-                shared
-                    .handler
-                    .metrics
-                    .drop_reason("radsec_identifier_in_use");
-                break 'conn format!("Identifier {id} reused while its request is in progress");
+                let (label, what) = match key {
+                    Key::Id(id) => ("radsec_identifier_in_use", format!("Identifier {id}")),
+                    Key::Token(t) => (
+                        "radsec_token_in_use",
+                        format!("Token {:08x}", u32::from_be_bytes(t)),
+                    ),
+                };
+                shared.handler.metrics.drop_reason(label);
+                break 'conn format!("{what} reused while its request is in progress");
             }
             requests += 1;
             shared.metrics.requests.fetch_add(1, Ordering::Relaxed);
@@ -273,6 +368,7 @@ pub(super) async fn serve(
                 outstanding.clone(),
             );
             tokio::spawn(async move {
+                let _slot = slot;
                 let now = Instant::now();
                 let status = packet[0] == STATUS_SERVER;
                 match shared
@@ -288,10 +384,10 @@ pub(super) async fn serve(
                                 .fetch_add(1, Ordering::Relaxed);
                             debug!(peer = %origin.peer, connection, "Status-Server answered");
                         }
-                        crate::sync::lock(&outstanding).release(id);
+                        crate::sync::lock(&outstanding).release(key);
                         let _ = tx.send(reply).await;
                     }
-                    Ok(None) => crate::sync::lock(&outstanding).release(id),
+                    Ok(None) => crate::sync::lock(&outstanding).release(key),
                     Err(label) => {
                         shared
                             .metrics
@@ -342,15 +438,48 @@ mod tests {
         let mut o = Outstanding::default();
         assert!(o.is_empty());
         for id in 0..=255u8 {
-            assert!(o.claim(id), "{id}");
+            assert!(o.claim(Key::Id(id)), "{id}");
         }
-        assert!(!o.claim(0));
-        assert!(!o.claim(255));
-        o.release(255);
-        assert!(o.claim(255));
+        assert!(!o.claim(Key::Id(0)));
+        assert!(!o.claim(Key::Id(255)));
+        o.release(Key::Id(255));
+        assert!(o.claim(Key::Id(255)));
         for id in 0..=255u8 {
-            o.release(id);
+            o.release(Key::Id(id));
         }
         assert!(o.is_empty());
+    }
+
+    #[test]
+    fn tokens_are_claimed_once_and_apart_from_identifiers() {
+        let mut o = Outstanding::default();
+        assert!(o.claim(Key::Token([0, 0, 0, 7])));
+        assert!(!o.claim(Key::Token([0, 0, 0, 7])));
+        // Another Token with the same low octet is another request.
+        assert!(o.claim(Key::Token([1, 0, 0, 7])));
+        assert!(o.claim(Key::Id(7)));
+        o.release(Key::Token([0, 0, 0, 7]));
+        o.release(Key::Token([1, 0, 0, 7]));
+        o.release(Key::Id(7));
+        assert!(o.is_empty());
+    }
+
+    #[test]
+    fn protocol_follows_rfc_9765() {
+        use Radius11Mode::*;
+        let v11 = Some(radius_proto::v11::ALPN_RADIUS_1_1);
+        let v10 = Some(radius_proto::v11::ALPN_RADIUS_1_0);
+        assert_eq!(protocol(Allow, v11, true), Ok(true));
+        assert_eq!(protocol(Allow, v10, true), Ok(false));
+        assert_eq!(protocol(Allow, None, false), Ok(false));
+        assert!(
+            protocol(Allow, v11, false).is_err(),
+            "RADIUS/1.1 over TLS 1.2"
+        );
+        assert_eq!(protocol(Require, v11, true), Ok(true));
+        assert!(protocol(Require, None, true).is_err());
+        assert!(protocol(Require, v10, true).is_err());
+        assert_eq!(protocol(Forbid, v10, true), Ok(false));
+        assert_eq!(protocol(Forbid, None, true), Ok(false));
     }
 }

@@ -24,6 +24,9 @@
 //!   connection, one per Identifier (RFC 6613 §2.6.5); a malformed packet,
 //!   a bad authenticator or a client that disappeared on reload closes the
 //!   connection (RFC 6613 §2.6.4).
+//! - RADIUS/1.1 (RFC 9765) when ALPN selects "radius/1.1" ([`alpn_protocols`],
+//!   `[radsec] radius_1_1`): TLS 1.3 only, no MD5; the connection's
+//!   [`Origin`](crate::admission::Origin) says so to every stage.
 //! - SIGHUP rebuilds the TLS acceptor (certificates, CA, CRLs) and the
 //!   client table ([`Radsec::reload`]); open connections keep theirs.
 
@@ -40,6 +43,7 @@ use tokio_util::sync::CancellationToken;
 use tracing::{info, warn};
 
 use crate::config::Config;
+use crate::config::Radius11Mode;
 use crate::handler::AuthHandler;
 use crate::metrics::RateLimitedLog;
 
@@ -81,6 +85,11 @@ pub struct RadsecMetrics {
     pub handshake_failures: AtomicU64,
     /// Trusted certificates that named no `[[client]]`.
     pub unknown_certificates: AtomicU64,
+    /// Handshakes refused for their protocol (RFC 9765): RADIUS/1.1 over
+    /// TLS 1.2, or no "radius/1.1" under `radius_1_1 = "require"`.
+    pub protocol_refused: AtomicU64,
+    /// Connections that negotiated RADIUS/1.1.
+    pub radius_1_1_connections: AtomicU64,
     /// Connections closed for a packet (malformed, bad authenticator,
     /// Identifier reused while outstanding, client gone).
     pub closed_for_packet: AtomicU64,
@@ -97,11 +106,13 @@ impl RadsecMetrics {
     pub fn summary(&self) -> String {
         let l = |c: &AtomicU64| c.load(Ordering::Relaxed);
         format!(
-            "connections={} connections_refused={} handshake_failures={} unknown_certificates={} closed_for_packet={} idle_closed={} requests={} status_server_answered={}",
+            "connections={} radius_1_1_connections={} connections_refused={} handshake_failures={} unknown_certificates={} protocol_refused={} closed_for_packet={} idle_closed={} requests={} status_server_answered={}",
             l(&self.connections),
+            l(&self.radius_1_1_connections),
             l(&self.connections_refused),
             l(&self.handshake_failures),
             l(&self.unknown_certificates),
+            l(&self.protocol_refused),
             l(&self.closed_for_packet),
             l(&self.idle_closed),
             l(&self.requests),
@@ -126,6 +137,7 @@ pub enum RadsecError {
 struct Live {
     acceptor: TlsAcceptor,
     clients: Arc<RadsecClients>,
+    radius_1_1: Radius11Mode,
 }
 
 /// State shared by the listener and its connections.
@@ -145,9 +157,9 @@ struct Shared {
 }
 
 impl Shared {
-    fn live(&self) -> (TlsAcceptor, Arc<RadsecClients>) {
+    fn live(&self) -> (TlsAcceptor, Arc<RadsecClients>, Radius11Mode) {
         let live = crate::sync::read(&self.live);
-        (live.acceptor.clone(), live.clients.clone())
+        (live.acceptor.clone(), live.clients.clone(), live.radius_1_1)
     }
 
     fn clients(&self) -> Arc<RadsecClients> {
@@ -164,7 +176,25 @@ pub fn acceptor(config: &Config) -> Result<TlsAcceptor, RadsecError> {
     // Only EAP seals its own alert records; a RadSec connection's keys
     // stay inside rustls.
     server.enable_secret_extraction = false;
+    server.alpn_protocols = alpn_protocols(config.radsec.radius_1_1);
     Ok(TlsAcceptor::from(Arc::new(server)))
+}
+
+/// The ALPN protocol IDs offered in `mode`, in the server's order of
+/// preference (rustls picks the first the client also offers). RFC 9765
+/// §3.1 names "radius/1.0" (classic RadSec) and "radius/1.1". A client
+/// whose ALPN list shares none of them gets the fatal alert
+/// no_application_protocol from rustls (RFC 7301 §3.2, which RFC 9765
+/// §3 invokes when no protocol is compatible): under `forbid`, a client
+/// that offers only "radius/1.1". A client without ALPN is not refused by
+/// the handshake; `require` closes it after ([`conn`]).
+pub fn alpn_protocols(mode: Radius11Mode) -> Vec<Vec<u8>> {
+    use radius_proto::v11::{ALPN_RADIUS_1_0, ALPN_RADIUS_1_1};
+    match mode {
+        Radius11Mode::Allow => vec![ALPN_RADIUS_1_1.to_vec(), ALPN_RADIUS_1_0.to_vec()],
+        Radius11Mode::Require => vec![ALPN_RADIUS_1_1.to_vec()],
+        Radius11Mode::Forbid => vec![ALPN_RADIUS_1_0.to_vec()],
+    }
 }
 
 /// A bound RadSec listener.
@@ -206,6 +236,7 @@ impl Radsec {
                 live: RwLock::new(Live {
                     acceptor,
                     clients: Arc::new(clients),
+                    radius_1_1: config.radsec.radius_1_1,
                 }),
                 handler,
                 connections: Arc::new(Semaphore::new(limits.max_connections)),
@@ -285,7 +316,11 @@ impl RadsecReload {
         let acceptor = acceptor(config)?;
         let clients = Arc::new(RadsecClients::from_config(config));
         let n = clients.len();
-        *crate::sync::write(&self.shared.live) = Live { acceptor, clients };
+        *crate::sync::write(&self.shared.live) = Live {
+            acceptor,
+            clients,
+            radius_1_1: config.radsec.radius_1_1,
+        };
         info!(
             clients = n,
             "SIGHUP: RadSec certificates and clients reloaded"

@@ -1,0 +1,427 @@
+//! RADIUS/1.1 (RFC 9765) on the RadSec listener: ALPN "radius/1.1" over
+//! TLS 1.3, the Token instead of Identifier and Authenticator, no MD5.
+//!
+//! No packaged peer speaks RADIUS/1.1 (radsecproxy 1.9 has no ALPN, and
+//! FreeRADIUS 3.2 only in special builds), so the peers are a raw rustls
+//! client that lays the packets out by hand from RFC 9765 §4 and §5, and
+//! fourway-sim's AP with `--radius-1-1`, whose four-way handshake proves
+//! the MS-MPPE keys arrived intact without the RFC 2548 salt. Every
+//! refusal has its positive control on the same server.
+
+mod common;
+
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::process::{Command, Stdio};
+use std::sync::Arc;
+use std::time::Duration;
+
+use authd::config::{ClientConfig, Config, DatabaseConfig, Radius11Mode, Secret};
+use authd::pki::{CertificateAuthority, KeyKind};
+use common::{Creds, Server, TempDir, TestPki};
+use radius_proto::v11::{ALPN_RADIUS_1_0, ALPN_RADIUS_1_1};
+use radius_proto::{Code, Packet, PacketBuilder, dict};
+use rustls::pki_types::ServerName;
+use rustls::{ClientConnection, RootCertStore, StreamOwned, SupportedProtocolVersion};
+
+type Tls = StreamOwned<ClientConnection, TcpStream>;
+
+const PASSWORD: &str = "correct horse battery";
+
+struct Fixture {
+    _dir: TempDir,
+    pki: TestPki,
+    server: Server,
+    radsec: u16,
+    nas: Creds,
+}
+
+/// authd with a RadSec listener in `mode`, a RadSec client `nas.test`,
+/// and, when `store`, a SQLite store holding user `pat` with [`PASSWORD`]
+/// (without one, EAP-TLS accepts any certificate from the test CA).
+fn setup(name: &str, mode: Radius11Mode, store: bool) -> Fixture {
+    let dir = TempDir::new(name);
+    let pki = TestPki::create(dir.path());
+    let pki_dir = pki.ca_cert.parent().unwrap().to_owned();
+    let ca = CertificateAuthority::load(&pki.ca_cert, &pki_dir.join("ca.key")).unwrap();
+    let nas = Creds {
+        name: "nas.test".into(),
+        cert: pki_dir.join("nas.pem"),
+        key: pki_dir.join("nas.key"),
+    };
+    ca.issue_client_for_days("nas.test", KeyKind::EcdsaP256, 1)
+        .unwrap()
+        .write(&nas.cert, &nas.key)
+        .unwrap();
+    let url = format!("sqlite://{}/authd.db", dir.path().display());
+    if store {
+        add_user(&url);
+    }
+    let port = common::free_udp_port();
+    let radsec = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let path = common::write_config(dir.path(), &pki, port);
+    let mut config = Config::load(&path).unwrap();
+    config.listen.radsec = Some(format!("127.0.0.1:{radsec}").parse().unwrap());
+    config.radsec.radius_1_1 = mode;
+    if store {
+        config.database = Some(DatabaseConfig::new(url));
+    }
+    config.clients.push(ClientConfig {
+        name: "nas".into(),
+        address: "127.0.0.1/32".parse().unwrap(),
+        secret: Secret::new("radsec").unwrap(),
+        certificate_name: Some("nas.test".into()),
+        das_port: 3799,
+        require_message_authenticator: true,
+        limit_proxy_state: true,
+    });
+    std::fs::write(&path, config.to_toml()).unwrap();
+    let server = Server::spawn(path, port);
+    assert!(
+        server.wait_for_log("listening for RADIUS over TLS", common::LOG_WAIT),
+        "{}",
+        server.log()
+    );
+    Fixture {
+        _dir: dir,
+        pki,
+        server,
+        radsec,
+        nas,
+    }
+}
+
+/// User `pat` with [`PASSWORD`] in the store at `url`.
+fn add_user(url: &str) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_authd"))
+        .args(["user", "add", "pat", "--password", "--database", url])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(format!("{PASSWORD}\n").as_bytes())
+        .unwrap();
+    assert!(child.wait().unwrap().success());
+}
+
+const TLS13: &[&SupportedProtocolVersion] = &[&rustls::version::TLS13];
+const TLS12: &[&SupportedProtocolVersion] = &[&rustls::version::TLS12];
+
+/// A TLS connection with the NAS certificate, offering `alpn` over
+/// `versions`; the handshake's error as text when it fails.
+fn connect(
+    f: &Fixture,
+    alpn: &[&[u8]],
+    versions: &[&'static SupportedProtocolVersion],
+) -> Result<Tls, String> {
+    let mut roots = RootCertStore::empty();
+    for c in authd::tls::load_certificates(&f.pki.ca_cert).unwrap() {
+        roots.add(c).unwrap();
+    }
+    let mut config = rustls::ClientConfig::builder_with_provider(authd::tls::crypto_provider())
+        .with_protocol_versions(versions)
+        .unwrap()
+        .with_root_certificates(roots)
+        .with_client_auth_cert(
+            authd::tls::load_certificates(&f.nas.cert).unwrap(),
+            authd::tls::load_private_key(&f.nas.key).unwrap(),
+        )
+        .unwrap();
+    config.alpn_protocols = alpn.iter().map(|p| p.to_vec()).collect();
+    let conn = ClientConnection::new(Arc::new(config), ServerName::try_from("localhost").unwrap())
+        .unwrap();
+    let tcp = TcpStream::connect(("127.0.0.1", f.radsec)).unwrap();
+    tcp.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    let mut tls = StreamOwned::new(conn, tcp);
+    while tls.conn.is_handshaking() {
+        tls.conn
+            .complete_io(&mut tls.sock)
+            .map_err(|e| e.to_string())?;
+    }
+    Ok(tls)
+}
+
+/// One RADIUS packet from the stream, or `None` once the server closed it.
+fn read_packet(tls: &mut Tls) -> Option<Vec<u8>> {
+    let mut head = [0u8; 4];
+    tls.read_exact(&mut head).ok()?;
+    let len = usize::from(u16::from_be_bytes([head[2], head[3]]));
+    let mut p = head.to_vec();
+    p.resize(len, 0);
+    tls.read_exact(&mut p[4..]).ok()?;
+    Some(p)
+}
+
+/// A RADIUS/1.1 request laid out by hand (RFC 9765 §4): Reserved-1 zero,
+/// the Token, twelve zero octets, then `attrs`.
+fn v11_request(code: Code, token: [u8; 4], attrs: &[(u8, &[u8])]) -> Vec<u8> {
+    let mut p = vec![u8::from(code), 0, 0, 0];
+    p.extend_from_slice(&token);
+    p.extend_from_slice(&[0; 12]);
+    for (t, v) in attrs {
+        p.push(*t);
+        p.push(v.len() as u8 + 2);
+        p.extend_from_slice(v);
+    }
+    let len = p.len() as u16;
+    p[2..4].copy_from_slice(&len.to_be_bytes());
+    p
+}
+
+/// Checks the RFC 9765 §4 header of a reply to `token` and returns it.
+fn v11_reply(reply: &[u8], token: [u8; 4]) -> Packet<&[u8]> {
+    let p = Packet::new_checked(reply).expect("a well-formed reply");
+    assert_eq!(reply[1], 0, "Reserved-1 is zero");
+    assert_eq!(&reply[4..8], &token, "the Token is echoed");
+    assert_eq!(&reply[8..20], &[0u8; 12], "Reserved-2 is zero");
+    assert!(
+        p.attr(dict::MESSAGE_AUTHENTICATOR).is_none(),
+        "no Message-Authenticator on RADIUS/1.1 (RFC 9765 §5.2)"
+    );
+    p
+}
+
+fn assert_status_v11(tls: &mut Tls, token: [u8; 4]) {
+    tls.write_all(&v11_request(Code::StatusServer, token, &[]))
+        .unwrap();
+    let reply = read_packet(tls).expect("an answer to Status-Server");
+    assert_eq!(v11_reply(&reply, token).code(), Code::AccessAccept);
+}
+
+/// A classic Status-Server (Message-Authenticator with "radsec") answered
+/// and signed.
+fn assert_status_classic(tls: &mut Tls, id: u8) {
+    let auth = [id ^ 0x5a; 16];
+    let req = PacketBuilder::new(Code::StatusServer, id)
+        .encode_request(auth, b"radsec")
+        .unwrap();
+    tls.write_all(&req).unwrap();
+    let reply = read_packet(tls).expect("an answer to Status-Server");
+    let p = Packet::new_checked(&reply[..]).unwrap();
+    assert_eq!(p.code(), Code::AccessAccept);
+    assert_eq!(p.identifier(), id);
+    radius_proto::verify_response(&p, &auth, b"radsec").expect("signed with \"radsec\"");
+}
+
+fn assert_closed(tls: &mut Tls) {
+    assert_eq!(read_packet(tls), None, "the connection is still open");
+}
+
+#[test]
+fn raw_client_token_echo_pap_in_clear_and_no_message_authenticator() {
+    let f = setup("v11-raw", Radius11Mode::Allow, true);
+    let mut tls = connect(&f, &[ALPN_RADIUS_1_1, ALPN_RADIUS_1_0], TLS13).unwrap();
+    assert_eq!(tls.conn.alpn_protocol(), Some(ALPN_RADIUS_1_1));
+    assert_status_v11(&mut tls, [0, 0, 0, 0]);
+
+    // PAP: User-Password in clear (RFC 9765 §5.1.1). Two requests in one
+    // write, both with Reserved-1 zero: only the Token tells them apart.
+    let good = v11_request(
+        Code::AccessRequest,
+        [0xa1, 0xb2, 0xc3, 0xd4],
+        &[
+            (dict::USER_NAME, b"pat"),
+            (dict::USER_PASSWORD, PASSWORD.as_bytes()),
+            // Meaningless on RADIUS/1.1: ignored, not checked (§5.2).
+            (dict::MESSAGE_AUTHENTICATOR, &[0xee; 16]),
+        ],
+    );
+    let bad = v11_request(
+        Code::AccessRequest,
+        [0xa1, 0xb2, 0xc3, 0xd5],
+        &[
+            (dict::USER_NAME, b"pat"),
+            (dict::USER_PASSWORD, b"not the password"),
+        ],
+    );
+    let mut both = good.clone();
+    both.extend_from_slice(&bad);
+    tls.write_all(&both).unwrap();
+    let mut codes = std::collections::HashMap::new();
+    for _ in 0..2 {
+        let reply = read_packet(&mut tls).unwrap_or_else(|| panic!("{}", f.server.log()));
+        let token: [u8; 4] = reply[4..8].try_into().unwrap();
+        let code = v11_reply(&reply, token).code();
+        codes.insert(token, code);
+    }
+    assert_eq!(
+        codes.get(&[0xa1, 0xb2, 0xc3, 0xd4]),
+        Some(&Code::AccessAccept),
+        "{}",
+        f.server.log()
+    );
+    assert_eq!(
+        codes.get(&[0xa1, 0xb2, 0xc3, 0xd5]),
+        Some(&Code::AccessReject)
+    );
+
+    // The password hidden as classic RADIUS would (MD5 with "radsec") is
+    // not the password on RADIUS/1.1: rejected.
+    let hidden =
+        radius_proto::encrypt_user_password(PASSWORD.as_bytes(), b"radsec", &[0; 16]).unwrap();
+    let req = v11_request(
+        Code::AccessRequest,
+        [0, 0, 0, 9],
+        &[(dict::USER_NAME, b"pat"), (dict::USER_PASSWORD, &hidden)],
+    );
+    tls.write_all(&req).unwrap();
+    let reply = read_packet(&mut tls).unwrap();
+    assert_eq!(v11_reply(&reply, [0, 0, 0, 9]).code(), Code::AccessReject);
+
+    // A Token used again once its reply arrived is a new request (RFC
+    // 9765 §4), not a duplicate: [0, 0, 0, 0] answered Status-Server with
+    // an Access-Accept above; now a wrong password under it is rejected.
+    let again = v11_request(
+        Code::AccessRequest,
+        [0, 0, 0, 0],
+        &[(dict::USER_NAME, b"pat"), (dict::USER_PASSWORD, b"wrong")],
+    );
+    tls.write_all(&again).unwrap();
+    let reply = read_packet(&mut tls).unwrap();
+    assert_eq!(v11_reply(&reply, [0, 0, 0, 0]).code(), Code::AccessReject);
+    // The connection stays open after a reject: the next Token answered.
+    assert_status_v11(&mut tls, [0xff, 0xff, 0xff, 0xff]);
+    assert!(
+        f.server.log().contains("radius_1_1=true"),
+        "{}",
+        f.server.log()
+    );
+}
+
+#[test]
+fn require_refuses_classic_and_accepts_radius_1_1() {
+    let f = setup("v11-require", Radius11Mode::Require, false);
+    // A classic client without ALPN: the handshake finishes, then the
+    // server closes the connection (RFC 9765 §3).
+    let mut classic = connect(&f, &[], TLS13).unwrap();
+    let _ = classic.write_all(
+        &PacketBuilder::new(Code::StatusServer, 1)
+            .encode_request([1; 16], b"radsec")
+            .unwrap(),
+    );
+    assert_closed(&mut classic);
+    assert!(
+        f.server
+            .wait_for_log("no ALPN radius/1.1", common::LOG_WAIT),
+        "{}",
+        f.server.log()
+    );
+    // Offering only radius/1.0: no common protocol, alert from rustls.
+    let Err(e) = connect(&f, &[ALPN_RADIUS_1_0], TLS13) else {
+        panic!("the handshake succeeded");
+    };
+    assert!(e.contains("NoApplicationProtocol"), "{e}");
+    // Positive control: a RADIUS/1.1 client on the same server.
+    let mut v11 = connect(&f, &[ALPN_RADIUS_1_1], TLS13).unwrap();
+    assert_status_v11(&mut v11, [7, 7, 7, 7]);
+}
+
+#[test]
+fn forbid_refuses_radius_1_1_only_and_accepts_classic() {
+    let f = setup("v11-forbid", Radius11Mode::Forbid, false);
+    // Only radius/1.1 offered: the TLS alert no_application_protocol
+    // (RFC 7301 §3.2; RFC 9765 §3 when no protocol is compatible).
+    let Err(e) = connect(&f, &[ALPN_RADIUS_1_1], TLS13) else {
+        panic!("the handshake succeeded");
+    };
+    assert!(e.contains("NoApplicationProtocol"), "{e}");
+    // Controls: both offered -> radius/1.0; no ALPN -> classic RadSec.
+    let mut both = connect(&f, &[ALPN_RADIUS_1_1, ALPN_RADIUS_1_0], TLS13).unwrap();
+    assert_eq!(both.conn.alpn_protocol(), Some(ALPN_RADIUS_1_0));
+    assert_status_classic(&mut both, 3);
+    let mut none = connect(&f, &[], TLS13).unwrap();
+    assert_eq!(none.conn.alpn_protocol(), None);
+    assert_status_classic(&mut none, 4);
+}
+
+#[test]
+fn radius_1_1_over_tls_1_2_is_refused() {
+    let f = setup("v11-tls12", Radius11Mode::Allow, false);
+    let mut tls = connect(&f, &[ALPN_RADIUS_1_1], TLS12).unwrap();
+    assert_eq!(tls.conn.alpn_protocol(), Some(ALPN_RADIUS_1_1));
+    let _ = tls.write_all(&v11_request(Code::StatusServer, [1, 2, 3, 4], &[]));
+    assert_closed(&mut tls);
+    assert!(
+        f.server
+            .wait_for_log("RADIUS/1.1 requires TLS 1.3", common::LOG_WAIT),
+        "{}",
+        f.server.log()
+    );
+    // Controls: TLS 1.2 classic (no ALPN) and TLS 1.3 RADIUS/1.1 work.
+    let mut classic = connect(&f, &[], TLS12).unwrap();
+    assert_status_classic(&mut classic, 5);
+    let mut v11 = connect(&f, &[ALPN_RADIUS_1_1], TLS13).unwrap();
+    assert_status_v11(&mut v11, [1, 2, 3, 4]);
+}
+
+fn sim(f: &Fixture, extra: &[&str]) -> (bool, String) {
+    let out = Command::new(common::fourway_sim_binary())
+        .arg("run")
+        .arg("--radsec")
+        .arg(format!("127.0.0.1:{}", f.radsec))
+        .arg("--radsec-cert")
+        .arg(&f.nas.cert)
+        .arg("--radsec-key")
+        .arg(&f.nas.key)
+        .arg("--radsec-ca")
+        .arg(&f.pki.ca_cert)
+        .args(extra)
+        .args(["--identity", &f.pki.good.name, "--cert"])
+        .arg(&f.pki.good.cert)
+        .arg("--key")
+        .arg(&f.pki.good.key)
+        .arg("--ca")
+        .arg(&f.pki.ca_cert)
+        .args(["--timeout", "2", "--attempts", "2"])
+        .output()
+        .expect("run fourway-sim");
+    (
+        out.status.success(),
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ),
+    )
+}
+
+#[test]
+fn eap_tls_with_fourway_sim_over_radius_1_1() {
+    let f = setup("v11-sim", Radius11Mode::Allow, false);
+    let (ok, out) = sim(&f, &["--radius-1-1"]);
+    let ctx = format!("{out}\n----- authd -----\n{}", f.server.log());
+    assert!(ok, "{ctx}");
+    let line = out
+        .lines()
+        .find(|l| l.starts_with("station 1 "))
+        .expect(&ctx);
+    for want in ["pmk=match", "ptk=installed", "gtk=installed", "ccmp=ok"] {
+        assert!(line.split_whitespace().any(|w| w == want), "{want}: {ctx}");
+    }
+    eprintln!("RADIUS/1.1: {line}");
+    assert!(f.server.log().contains("radius_1_1=true"), "{ctx}");
+    assert!(f.server.log().contains("Access-Accept client=nas"), "{ctx}");
+
+    // Negative control: the simulator requiring RADIUS/1.1 against a
+    // server that forbids it gets no_application_protocol and no keys.
+    let g = setup("v11-sim-forbid", Radius11Mode::Forbid, false);
+    let (ok, out) = sim(&g, &["--radius-1-1"]);
+    assert!(!ok, "{out}");
+    assert!(!out.contains("pmk=match"), "{out}");
+    // And classic RadSec from the same simulator on that server works.
+    let (ok, out) = sim(&g, &[]);
+    assert!(ok, "{out}\n{}", g.server.log());
+    assert!(out.contains("pmk=match"), "{out}");
+    if let Some(line) = out.lines().find(|l| l.starts_with("station 1 ")) {
+        eprintln!("classic RadSec: {line}");
+    }
+}
