@@ -1,7 +1,7 @@
 //! The admin CLI end to end: the real `authd` binary against a temporary
 //! SQLite database and PKI directory.
 
-#[path = "store_suite.rs"]
+#[path = "store_suite/mod.rs"]
 mod suite;
 
 use std::io::Write;

@@ -3,7 +3,7 @@
 //! credential key), each fault with its exit status and the line it prints.
 
 mod common;
-#[path = "store_suite.rs"]
+#[path = "store_suite/mod.rs"]
 mod suite;
 
 use std::fs;

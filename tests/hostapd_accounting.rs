@@ -16,7 +16,7 @@
 //! and PostgreSQL's server binaries: a missing piece fails the test.
 
 mod common;
-#[path = "store_suite.rs"]
+#[path = "store_suite/mod.rs"]
 #[allow(unused)]
 mod suite;
 

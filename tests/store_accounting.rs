@@ -3,7 +3,7 @@
 //! no reopening after Stop, Accounting-On closing one NAS's sessions, the
 //! stale sweep, and the queries of `authd session`.
 
-#[path = "store_suite.rs"]
+#[path = "store_suite/mod.rs"]
 #[allow(unused)]
 mod suite;
 

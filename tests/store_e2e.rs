@@ -5,7 +5,7 @@
 
 #[path = "common/mod.rs"]
 mod common;
-#[path = "store_suite.rs"]
+#[path = "store_suite/mod.rs"]
 mod suite;
 
 use std::io::Write;

@@ -3,7 +3,7 @@
 
 #[path = "disconnect_suite.rs"]
 mod disconnect_suite;
-#[path = "store_suite.rs"]
+#[path = "store_suite/mod.rs"]
 mod suite;
 
 use std::os::unix::fs::PermissionsExt;
