@@ -1,6 +1,7 @@
 //! Certificates issued and revoked, keyed by issuer and serial (a serial
 //! is unique only per issuer, RFC 5280 §4.1.2.2).
 
+use super::BeginWrite;
 use super::*;
 
 impl Store {
@@ -16,7 +17,7 @@ impl Store {
         );
         let now = unix_now();
         with_pool!(self, pool => {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             if count!(tx, "SELECT COUNT(*) FROM users WHERE name = $1", &cert.user) == 0 {
                 return Err(StoreError::NotFound { kind: "user", name: cert.user.clone() });
             }
@@ -151,7 +152,7 @@ impl Store {
         let found = self.certificate(serial).await?;
         let at = unix_seconds(at);
         with_pool!(self, pool => {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             let done = sqlx::query(
                 "UPDATE certificates SET revoked_at = $1, reason = $2 \
                  WHERE issuer = $3 AND serial = $4 AND revoked_at IS NULL",
@@ -191,7 +192,7 @@ impl Store {
         let at = unix_seconds(at);
         let now = unix_now();
         with_pool!(self, pool => {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             let row: Option<model::CertificateRow> = sqlx::query_as(AssertSqlSafe(format!(
                 "{} WHERE serial = $1 AND issuer IN ($2, '') ORDER BY issuer DESC LIMIT 1",
                 model::CERT_SELECT
@@ -260,7 +261,7 @@ impl Store {
     ) -> Result<(u64, Vec<CertificateRecord>), StoreError> {
         let issuer = issuer_key(issuer);
         let (number, rows): (i64, Vec<model::CertificateRow>) = with_pool!(self, pool => {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             let number = sqlx::query_scalar::<_, i64>(
                 "UPDATE counters SET value = value + 1 WHERE name = 'crl_number' RETURNING value",
             )
@@ -300,7 +301,7 @@ impl Store {
         let not_after = cert.validity().not_after.timestamp();
         let now = unix_now();
         with_pool!(self, pool => {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             let marked = sqlx::query("INSERT INTO counters (name, value) VALUES ('demo_seeded', 1)")
                 .execute(&mut *tx)
                 .await;

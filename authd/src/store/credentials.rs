@@ -10,6 +10,7 @@
 
 #![forbid(unsafe_code)]
 
+use super::BeginWrite;
 use std::collections::HashSet;
 use std::fmt;
 use std::sync::Arc;
@@ -190,7 +191,7 @@ impl Store {
             if p.has_nt_hash() { "set" } else { "none" }
         );
         with_pool!(self, pool => {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             let done = sqlx::query(
                 "UPDATE users SET password_hash = $1, nt_hash_encrypted = $2 WHERE name = $3",
             )
@@ -284,7 +285,7 @@ impl Store {
         let with_nt_hash = users.iter().filter(|u| u.password.has_nt_hash()).count() as u64;
         let now = unix_now();
         let (created, updated) = with_pool!(self, pool => {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             let (mut created, mut updated) = (0u64, 0u64);
             for (i, u) in users.iter().enumerate() {
                 if let Some(group) = &u.group

@@ -13,6 +13,7 @@
 //! every server of that database file after the commit
 //! ([`crate::das::wake`]).
 
+use super::BeginWrite;
 use std::path::PathBuf;
 
 use sqlx::{Postgres, Sqlite, Transaction};
@@ -186,7 +187,7 @@ impl Store {
         reason: &str,
     ) -> Result<u64, StoreError> {
         let n = with_pool!(self, pool => {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             let known: i64 = count!(tx, "SELECT COUNT(*) FROM acct_sessions WHERE session_key = $1", key);
             if known == 0 {
                 return Err(StoreError::NotFound { kind: "session", name: key.to_owned() });
@@ -207,7 +208,7 @@ impl Store {
         reason: &str,
     ) -> Result<u64, StoreError> {
         let n = with_pool!(self, pool => {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             let n = enqueue_disconnects!(tx, Target::User(user), reason, &self.actor);
             audit!(tx, &self.actor, "session.disconnect", user, format!("queued={n}"));
             tx.commit().await?;
@@ -355,7 +356,7 @@ impl Store {
     ) -> Result<bool, StoreError> {
         let cause = outcome.error_cause.map(i64::from);
         Ok(with_pool!(self, pool => {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             let done = sqlx::query(
                 "UPDATE disconnect_requests SET state = $1, finished_at = $2, error_cause = $3 \
                  WHERE id = $4 AND state = 'sending' AND claimed_by = $5",

@@ -26,7 +26,10 @@ pub mod breaker;
 mod model;
 mod nas;
 pub mod probe;
+mod tx;
 mod validate;
+
+pub(crate) use tx::BeginWrite;
 
 use std::fs::OpenOptions;
 use std::os::unix::fs::OpenOptionsExt;
@@ -528,7 +531,7 @@ impl Store {
         );
         let now = unix_now();
         with_pool!(self, pool => {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             if count!(tx, "SELECT COUNT(*) FROM nas_clients WHERE name = $1", name) > 0 {
                 return Err(StoreError::Duplicate { kind: "client", name: name.to_owned() });
             }
@@ -559,7 +562,7 @@ impl Store {
     /// Removes a NAS client.
     pub async fn remove_client(&self, name: &str) -> Result<(), StoreError> {
         with_pool!(self, pool => {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             let done = sqlx::query("DELETE FROM nas_clients WHERE name = $1")
                 .bind(name)
                 .execute(&mut *tx)
@@ -604,7 +607,7 @@ impl Store {
     /// address no longer parses are skipped with a warning.
     pub async fn client_entries(&self) -> Result<(i64, Vec<ClientEntry>), StoreError> {
         let (generation, rows): (i64, Vec<model::ClientSecretRow>) = with_pool!(self, pool => {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             let generation = sqlx::query_scalar::<_, i64>(
                 "SELECT value FROM counters WHERE name = 'clients'",
             )
@@ -687,7 +690,7 @@ impl Store {
     ) -> Result<bool, StoreError> {
         let secret = Zeroizing::new(hex::encode(&key.secret[..]));
         Ok(with_pool!(self, pool => {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             sqlx::query("DELETE FROM tls_ticket_keys WHERE not_after <= $1")
                 .bind(now)
                 .execute(&mut *tx)

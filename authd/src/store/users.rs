@@ -1,6 +1,7 @@
 //! Users and groups: the accounts the policy authorizes and the
 //! attributes their groups give them by default.
 
+use super::BeginWrite;
 use super::*;
 
 impl Store {
@@ -24,7 +25,7 @@ impl Store {
         );
         let now = unix_now();
         with_pool!(self, pool => {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             if let Some(group) = &attrs.group
                 && count!(tx, "SELECT COUNT(*) FROM groups WHERE name = $1", group) == 0
             {
@@ -83,7 +84,7 @@ impl Store {
         }
         let detail = update.describe();
         with_pool!(self, pool => {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             if count!(tx, "SELECT COUNT(*) FROM users WHERE name = $1", name) == 0 {
                 return Err(StoreError::NotFound { kind: "user", name: name.to_owned() });
             }
@@ -118,7 +119,7 @@ impl Store {
             "user.disable"
         };
         with_pool!(self, pool => {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             let done = sqlx::query("UPDATE users SET enabled = $1 WHERE name = $2")
                 .bind(enabled)
                 .bind(name)
@@ -141,7 +142,7 @@ impl Store {
     pub async fn delete_user(&self, name: &str) -> Result<u64, StoreError> {
         let now = unix_now();
         let revoked = with_pool!(self, pool => {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             let done = sqlx::query("DELETE FROM users WHERE name = $1")
                 .bind(name)
                 .execute(&mut *tx)
@@ -221,7 +222,7 @@ impl Store {
         );
         let now = unix_now();
         with_pool!(self, pool => {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             sqlx::query(
                 "INSERT INTO groups (name, vlan, session_timeout, created_at) VALUES ($1, $2, $3, $4)",
             )
@@ -263,7 +264,7 @@ impl Store {
         }
         let detail = update.describe();
         with_pool!(self, pool => {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             if count!(tx, "SELECT COUNT(*) FROM groups WHERE name = $1", name) == 0 {
                 return Err(StoreError::NotFound { kind: "group", name: name.to_owned() });
             }
@@ -284,7 +285,7 @@ impl Store {
     /// Deletes a group that has no members.
     pub async fn delete_group(&self, name: &str) -> Result<(), StoreError> {
         with_pool!(self, pool => {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             let members = count!(tx, "SELECT COUNT(*) FROM users WHERE group_name = $1", name);
             if members > 0 {
                 return Err(StoreError::InUse {
