@@ -156,12 +156,23 @@ pub fn certificate_serial(der: &[u8]) -> Option<String> {
 /// The Class of an EAP authentication: the method, the authorized `user`,
 /// and the serial of the client certificate when the peer presented one.
 pub fn for_eap(peer: &eap_methods::server::PeerVerified, user: &str, unix_time: i64) -> String {
-    let method = Method::of_eap(peer.method).unwrap_or(Method::Tls);
     let serial = peer
         .peer_certificates
         .first()
         .and_then(|c| certificate_serial(c.as_ref()));
-    issue(method, user, serial.as_deref(), unix_time)
+    for_eap_serial(peer, user, serial.as_deref(), unix_time)
+}
+
+/// [`for_eap`] with the certificate's serial already read (the
+/// verification cache keeps it, as the store writes serials).
+pub fn for_eap_serial(
+    peer: &eap_methods::server::PeerVerified,
+    user: &str,
+    serial: Option<&str>,
+    unix_time: i64,
+) -> String {
+    let method = Method::of_eap(peer.method).unwrap_or(Method::Tls);
+    issue(method, user, serial, unix_time)
 }
 
 /// Reads a Class value back; `None` when it is not a version 1 Class of

@@ -17,12 +17,11 @@
 //! TLS layer. A store that cannot be read rejects (fail closed).
 
 use eap_methods::server::PeerVerified;
-use x509_parser::extensions::GeneralName;
-use x509_parser::prelude::{FromDer, X509Certificate};
 
 use std::sync::Arc;
 use std::time::Instant;
 
+use crate::certs::LeafFacts;
 use crate::gencache::{GenerationCache, UNKNOWN_GENERATION};
 use crate::store::breaker::Breaker;
 use crate::store::{Authorization, CertificateStatus, Store};
@@ -208,8 +207,23 @@ impl Policy {
     /// The decision for a peer that proved `leaf` (DER, if it presented a
     /// certificate) and said `eap_identity`.
     pub async fn authorize_peer(&self, eap_identity: &str, leaf: Option<&[u8]>) -> Decision {
+        let leaf = leaf.map(LeafFacts::parse);
+        self.authorize_leaf(eap_identity, leaf.as_ref().map(|r| r.as_ref()))
+            .await
+    }
+
+    /// [`Policy::authorize_peer`] with the leaf already read (or why it
+    /// could not be): what the verification cache keeps.
+    pub async fn authorize_leaf(
+        &self,
+        eap_identity: &str,
+        leaf: Option<Result<&LeafFacts, &String>>,
+    ) -> Decision {
         let (user_name, cert) = match leaf {
-            Some(der) => match certificate_identity(der, self.identity) {
+            Some(read) => match read
+                .map_err(String::clone)
+                .and_then(|l| leaf_identity(l, self.identity))
+            {
                 Ok(found) => found,
                 Err(why) => {
                     return Decision::Reject {
@@ -318,30 +332,24 @@ pub fn certificate_identity(
     der: &[u8],
     source: IdentitySource,
 ) -> Result<(String, Option<CertificateKey>), String> {
-    let (_, cert) = X509Certificate::from_der(der)
-        .map_err(|e| format!("client certificate does not parse: {e}"))?;
-    let key = Some(CertificateKey::new(
-        cert.issuer().as_raw(),
-        cert.raw_serial(),
-    ));
-    let missing = || format!("client certificate has no {}", source.describe());
+    leaf_identity(&LeafFacts::parse(der)?, source)
+}
+
+/// [`certificate_identity`] of a leaf already read.
+pub fn leaf_identity(
+    leaf: &LeafFacts,
+    source: IdentitySource,
+) -> Result<(String, Option<CertificateKey>), String> {
+    let key = Some(CertificateKey::new(&leaf.issuer_der, &leaf.serial));
     let name = match source {
-        IdentitySource::CommonName => crate::certs::common_name(cert.subject()).map(str::to_owned),
-        san => {
-            let Ok(Some(ext)) = cert.subject_alternative_name() else {
-                return Err(missing());
-            };
-            ext.value.general_names.iter().find_map(|g| match (san, g) {
-                (IdentitySource::SanEmail, GeneralName::RFC822Name(s))
-                | (IdentitySource::SanDns, GeneralName::DNSName(s))
-                | (IdentitySource::SanUri, GeneralName::URI(s)) => Some((*s).to_owned()),
-                _ => None,
-            })
-        }
+        IdentitySource::CommonName => &leaf.common_name,
+        IdentitySource::SanEmail => &leaf.san_email,
+        IdentitySource::SanDns => &leaf.san_dns,
+        IdentitySource::SanUri => &leaf.san_uri,
     };
     match name {
-        Some(n) if !n.is_empty() => Ok((n, key)),
-        _ => Err(missing()),
+        Some(n) if !n.is_empty() => Ok((n.clone(), key)),
+        _ => Err(format!("client certificate has no {}", source.describe())),
     }
 }
 

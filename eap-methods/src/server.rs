@@ -512,10 +512,10 @@ impl ServerSession {
                 if eap_type == Some(EapType::Tls)
                     && out.has_more()
                     && crate::tls_common::TlsPacket::new_checked(data).is_ok_and(|p| p.is_ack())
-                    && let Some(fragment) = out.next_fragment()
+                    && let Some(fragment) = out.next_type_data()
                 {
                     self.state = State::Denied(out);
-                    return self.request(EapType::Tls, &fragment.to_vec());
+                    return self.request(EapType::Tls, &fragment);
                 }
                 // The peer acknowledged (or answered) the alert: end.
                 self.fail(id, Reason::AccessDenied)
@@ -666,10 +666,10 @@ impl ServerSession {
     /// Starts sending the access_denied alert flight.
     fn send_denied(&mut self, tls: Box<TlsServer>, id: u8) -> Outcome {
         let mut out = tls.into_denied();
-        match out.next_fragment() {
+        match out.next_type_data() {
             Some(fragment) => {
                 self.state = State::Denied(out);
-                self.request(EapType::Tls, &fragment.to_vec())
+                self.request(EapType::Tls, &fragment)
             }
             None => self.fail(id, Reason::AccessDenied),
         }

@@ -22,6 +22,9 @@ pub(super) struct Conversation {
     /// What the policy granted when the EAP core asked (before any success
     /// indication left); the Access-Accept carries it.
     granted: Option<crate::policy::Accept>,
+    /// EAP-TLS: the client certificate's serial as the store writes it,
+    /// read once with the verified chain; the Class carries it.
+    certificate_serial: Option<String>,
     /// Why the policy refused: the EAP core sends the access_denied alert,
     /// and the Access-Reject that ends the conversation says this.
     refused: Option<(&'static str, String)>,
@@ -121,6 +124,7 @@ impl AuthHandler {
                     started: now,
                     round_trips: 0,
                     granted: None,
+                    certificate_serial: None,
                     refused: None,
                     wrong_password_is: None,
                     inner_identity: None,
@@ -212,7 +216,7 @@ impl AuthHandler {
         }
         if let Outcome::Decide(peer) = outcome {
             // RFC 9190 §2.5: decide before the success indication leaves.
-            outcome = match self.decide(&peer, tls).await {
+            outcome = match self.decide(&peer, tls, &mut conv).await {
                 Decision::Accept(accept) => {
                     conv.granted = Some(accept);
                     conv.eap.decide(Verdict::Allow)
@@ -303,11 +307,16 @@ impl AuthHandler {
                 };
                 let mut b = PacketBuilder::new(Code::AccessAccept, packet.identifier());
                 b.add_eap_message(&eap);
-                let class = crate::class::for_eap(
-                    &auth.peer,
-                    &accept.user_name,
-                    crate::store::unix_seconds(std::time::SystemTime::now()),
-                );
+                let unix_now = crate::store::unix_seconds(std::time::SystemTime::now());
+                let class = match conv.certificate_serial.take() {
+                    Some(serial) => crate::class::for_eap_serial(
+                        &auth.peer,
+                        &accept.user_name,
+                        Some(&serial),
+                        unix_now,
+                    ),
+                    None => crate::class::for_eap(&auth.peer, &accept.user_name, unix_now),
+                };
                 if let Err(e) = reply::eap_accept_attributes(
                     &mut b,
                     packet,
@@ -353,16 +362,27 @@ impl AuthHandler {
     /// The authorization decision for a peer TLS authenticated: a resumed
     /// session's certificate is verified again first, then the store's
     /// policy decides. A PEAP or TTLS user is named by its inner identity
-    /// (mapped to the stored name), never by the outer one.
-    async fn decide(&self, peer: &PeerVerified, tls: &EapTls) -> Decision {
+    /// (mapped to the stored name), never by the outer one. The EAP-TLS
+    /// leaf is read from the verification cache (`tls/verify_cache.rs`),
+    /// not parsed again; its serial is kept on `conv` for the Class.
+    async fn decide(&self, peer: &PeerVerified, tls: &EapTls, conv: &mut Conversation) -> Decision {
         if peer.inner.is_some() {
             let user = self.settings.inner_names.user_name(&peer.identity);
             return self.policy.authorize_peer(user, None).await;
         }
-        match recheck_resumed(peer, tls.verifier.as_ref()) {
-            Some(reject) => reject,
-            None => self.policy.authorize(peer).await,
-        }
+        let verified = match verified_chain(peer, &tls.verifier, UnixTime::now()) {
+            Ok(v) => v,
+            Err(reject) => return reject,
+        };
+        let leaf = match &verified {
+            Some(Verified::Cached(entry)) => Some(entry.leaf.as_ref()),
+            Some(Verified::Parsed(read)) => Some(read.as_ref()),
+            None => None,
+        };
+        conv.certificate_serial = leaf
+            .and_then(|l| l.ok())
+            .and_then(crate::certs::LeafFacts::serial_text);
+        self.policy.authorize_leaf(&peer.identity, leaf).await
     }
 
     /// The credential a PEAP or TTLS inner method asks for. Why a check
@@ -518,23 +538,45 @@ pub(super) fn fragment_size(configured: usize, packet: &Packet<&[u8]>) -> Option
     )
 }
 
-/// A resumed TLS session skipped certificate verification: check the
-/// certificate it was established with against today's CA, CRLs and clock,
-/// so that a certificate revoked (CRL) or expired since the ticket was
-/// issued is refused. `None` when there is nothing to refuse.
-fn recheck_resumed(auth: &PeerVerified, verifier: &dyn ClientCertVerifier) -> Option<Decision> {
+/// The leaf of an EAP-TLS peer's verified chain: the cache's entry, or
+/// read here when the cache holds none for it.
+enum Verified {
+    Cached(Arc<VerifiedChain>),
+    Parsed(Result<crate::certs::LeafFacts, String>),
+}
+
+/// The verified chain of `auth` at `now`. A full handshake verified it
+/// moments ago: its cache entry is used when there is one, else the leaf
+/// is read (nothing is verified twice). A resumed TLS session skipped
+/// certificate verification: its certificate is checked against today's
+/// CA, CRLs and clock, so that a certificate revoked (CRL) or expired
+/// since the ticket was issued is refused; that check is answered from the
+/// cache while an entry of this verifier's generation is valid (a CRL
+/// reload is a new generation). `Ok(None)`: no certificate (a full
+/// handshake of a method without one). `Err`: the rejection.
+fn verified_chain(
+    auth: &PeerVerified,
+    verifier: &CachingVerifier,
+    now: UnixTime,
+) -> Result<Option<Verified>, Decision> {
     if !auth.resumed {
-        return None;
+        let Some(leaf) = auth.peer_certificates.first() else {
+            return Ok(None);
+        };
+        return Ok(Some(match verifier.lookup(&auth.peer_certificates, now) {
+            Some(entry) => Verified::Cached(entry),
+            None => Verified::Parsed(crate::certs::LeafFacts::parse(leaf)),
+        }));
     }
-    let Some((leaf, intermediates)) = auth.peer_certificates.split_first() else {
-        return Some(Decision::Reject {
+    if auth.peer_certificates.is_empty() {
+        return Err(Decision::Reject {
             label: "resumed_without_certificate",
             why: "resumed TLS session carries no client certificate".to_owned(),
         });
-    };
-    match verifier.verify_client_cert(leaf, intermediates, UnixTime::now()) {
-        Ok(_) => None,
-        Err(e) => Some(Decision::Reject {
+    }
+    match verifier.verify_chain(&auth.peer_certificates, now) {
+        Ok(entry) => Ok(Some(Verified::Cached(entry))),
+        Err(e) => Err(Decision::Reject {
             label: "resumed_certificate_invalid",
             why: format!("certificate of the resumed session no longer verifies: {e}"),
         }),

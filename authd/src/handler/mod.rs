@@ -19,12 +19,12 @@ use std::net::SocketAddr;
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant, SystemTime};
 
+use crate::tls::{CachingVerifier, VerifiedChain};
 use eap_methods::server::{
     Outcome, PeerVerified, ServerConfig as EapServerConfig, ServerSession, Verdict,
 };
 use radius_proto::{Code, Packet, PacketBuilder, dict};
 use rustls::pki_types::UnixTime;
-use rustls::server::danger::ClientCertVerifier;
 use tracing::{debug, info, warn};
 
 use crate::admission::{self, Admitted, Origin, Port};
@@ -73,7 +73,7 @@ pub struct Settings {
 #[derive(Clone)]
 pub struct EapTls {
     pub eap: Arc<EapServerConfig>,
-    pub verifier: Arc<dyn ClientCertVerifier>,
+    pub verifier: Arc<CachingVerifier>,
 }
 
 /// Swappable parts, replaced on reload.

@@ -239,11 +239,13 @@ pub fn build_server_config(tls: &TlsConfig) -> Result<Arc<ServerConfig>, TlsSetu
 }
 
 /// The EAP-TLS server configuration, and the client certificate verifier it
-/// uses, kept to check the certificate of a resumed session again.
+/// uses (with its chain verification cache, `verify_cache.rs`), kept to
+/// check the certificate of a resumed session again and to read the
+/// verified leaf.
 #[derive(Debug, Clone)]
 pub struct ServerTls {
     pub config: Arc<ServerConfig>,
-    pub verifier: Arc<dyn ClientCertVerifier>,
+    pub verifier: Arc<CachingVerifier>,
 }
 
 /// TLS 1.3 tickets sent after a full handshake: one is enough for EAP, and
@@ -322,7 +324,8 @@ pub fn build_server_tls(
     }
 
     let builder = WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider.clone());
-    let verifier: Arc<dyn ClientCertVerifier> = if crls.is_empty() {
+    let next_updates: Vec<i64> = loaded.iter().filter_map(LoadedCrl::next_update).collect();
+    let inner: Arc<dyn ClientCertVerifier> = if crls.is_empty() {
         // No CRL at all: no revocation checking, as before CRLs were set up.
         builder.build().map_err(|reason| TlsSetupError::Verifier {
             ca: tls.ca.clone(),
@@ -348,6 +351,9 @@ pub fn build_server_tls(
             crls: loaded,
         })
     };
+    // A new verifier, a new generation: nothing verified against the CA
+    // set or CRLs of an earlier one is answered from its cache.
+    let verifier = Arc::new(CachingVerifier::new(inner, next_updates));
 
     let builder = ServerConfig::builder_with_provider(provider)
         .with_protocol_versions(&protocol_versions(tls))
@@ -460,8 +466,10 @@ pub fn build_tunnel_tls(
 
 mod revocation;
 mod suite_b;
+pub mod verify_cache;
 
 use revocation::{LoadedCrl, RevocationExplainer};
+pub use verify_cache::{CachingVerifier, VerifiedChain};
 
 #[cfg(test)]
 mod tests;

@@ -42,6 +42,11 @@ impl LoadedCrl {
         })
     }
 
+    /// nextUpdate, Unix seconds, if the CRL has one.
+    pub(super) fn next_update(&self) -> Option<i64> {
+        self.next_update
+    }
+
     /// `CRL of CN=X (file F, number N, nextUpdate T)`.
     fn describe(&self) -> String {
         let mut s = format!("CRL of {} ({}", self.issuer, self.source.display());

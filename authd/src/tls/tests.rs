@@ -4,10 +4,10 @@ use rustls::{ClientConfig, ClientConnection, ServerConnection};
 use std::fs;
 use std::time::{Duration, SystemTime};
 
-struct TempDir(PathBuf);
+pub(super) struct TempDir(pub(super) PathBuf);
 
 impl TempDir {
-    fn new(name: &str) -> TempDir {
+    pub(super) fn new(name: &str) -> TempDir {
         let mut r = [0u8; 8];
         rand::fill(&mut r[..]);
         let p = std::env::temp_dir().join(format!(
@@ -26,7 +26,7 @@ impl Drop for TempDir {
     }
 }
 
-fn dev_config(dir: &Path) -> (TlsConfig, crate::pki::DevPki) {
+pub(super) fn dev_config(dir: &Path) -> (TlsConfig, crate::pki::DevPki) {
     let (pki, _) = ensure_dev_pki(&dir.join("pki"), "demo").unwrap();
     (
         TlsConfig::new(&pki.server_cert, &pki.server_key, &pki.ca_cert),
@@ -35,7 +35,7 @@ fn dev_config(dir: &Path) -> (TlsConfig, crate::pki::DevPki) {
 }
 
 /// Runs a handshake in memory; `Ok(version)` or the first error.
-fn handshake(
+pub(super) fn handshake(
     server: Arc<ServerConfig>,
     client_cert: &Path,
     client_key: &Path,
@@ -253,10 +253,10 @@ fn revoked_client_is_refused_via_crl_in_ca_file_or_crl_list() {
 
 /// A CA of a test hierarchy, built with rcgen directly: the development
 /// PKI signs leaves only.
-struct TestCa {
+pub(super) struct TestCa {
     issuer: rcgen::Issuer<'static, rcgen::KeyPair>,
-    pem: String,
-    serial: Vec<u8>,
+    pub(super) pem: String,
+    pub(super) serial: Vec<u8>,
 }
 
 fn test_serial() -> Vec<u8> {
@@ -288,7 +288,7 @@ fn ca_params(cn: &str, serial: &[u8]) -> rcgen::CertificateParams {
 }
 
 impl TestCa {
-    fn root(cn: &str) -> TestCa {
+    pub(super) fn root(cn: &str) -> TestCa {
         let serial = test_serial();
         let params = ca_params(cn, &serial);
         let key = rcgen::KeyPair::generate().unwrap();
@@ -300,7 +300,7 @@ impl TestCa {
         }
     }
 
-    fn intermediate(&self, cn: &str) -> TestCa {
+    pub(super) fn intermediate(&self, cn: &str) -> TestCa {
         let serial = test_serial();
         let mut params = ca_params(cn, &serial);
         params.use_authority_key_identifier_extension = true;
@@ -314,7 +314,7 @@ impl TestCa {
     }
 
     /// A client certificate; its file holds the leaf then `self`.
-    fn leaf(&self, dir: &Path, cn: &str) -> (PathBuf, PathBuf, Vec<u8>) {
+    pub(super) fn leaf(&self, dir: &Path, cn: &str) -> (PathBuf, PathBuf, Vec<u8>) {
         let serial = test_serial();
         let mut params = test_params(cn, &serial);
         params.is_ca = rcgen::IsCa::ExplicitNoCa;
@@ -331,7 +331,7 @@ impl TestCa {
 
     /// A CRL of this CA revoking `serials`, written to `dir/file`;
     /// `age` moves thisUpdate and nextUpdate that far into the past.
-    fn crl(&self, dir: &Path, file: &str, serials: &[&[u8]], age: Duration) -> PathBuf {
+    pub(super) fn crl(&self, dir: &Path, file: &str, serials: &[&[u8]], age: Duration) -> PathBuf {
         let now = time::OffsetDateTime::now_utc() - age;
         let params = rcgen::CertificateRevocationListParams {
             this_update: now - time::Duration::minutes(1),
@@ -384,7 +384,12 @@ fn logged<T>(f: impl FnOnce() -> T) -> (T, String) {
 }
 
 /// The server of the dev PKI trusting `root` for clients, with `crls`.
-fn hierarchy_config(tls: &TlsConfig, dir: &Path, root: &TestCa, crls: Vec<PathBuf>) -> TlsConfig {
+pub(super) fn hierarchy_config(
+    tls: &TlsConfig,
+    dir: &Path,
+    root: &TestCa,
+    crls: Vec<PathBuf>,
+) -> TlsConfig {
     let ca = dir.join("root.pem");
     fs::write(&ca, &root.pem).unwrap();
     let mut t = tls.clone();

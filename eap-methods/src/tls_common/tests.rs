@@ -47,6 +47,15 @@ fn fragment_and_reassemble() {
         out = r.push(&TlsPacket::new_checked(&f[..]).unwrap()).unwrap();
     }
     assert_eq!(out.unwrap(), msg);
+    // Type-Data written straight from the flight: the same octets.
+    let mut direct = Fragmenter::new(msg.clone(), 300);
+    let mut written = Vec::new();
+    while let Some(td) = direct.next_type_data() {
+        assert_eq!(td.capacity(), td.len(), "one exact allocation");
+        written.push(td);
+    }
+    assert_eq!(written, frames);
+    assert!(direct.next_type_data().is_none() && !direct.has_more());
     // A flight that fits is sent without flags.
     let mut small = Fragmenter::new(vec![1, 2, 3], 300);
     assert_eq!(small.next_fragment().unwrap().to_vec(), [0, 1, 2, 3]);
