@@ -125,7 +125,7 @@ impl Origin {
     }
 
     /// Whether the request came over a RADIUS/1.1 connection: no
-    /// authenticator to check or compute, no MD5 hiding (RFC 9765 §4, §5).
+    /// authenticator to check or compute, no MD5 hiding (RFC 9765 §4.1, §5.1).
     pub fn radius_1_1(&self) -> bool {
         matches!(
             self.transport,
@@ -197,7 +197,7 @@ pub fn admit_from(
         ));
     }
     if origin.radius_1_1() {
-        // RFC 9765 §4: no Request Authenticator, and §5.2: a
+        // RFC 9765 §4.1: no Request Authenticator, and §5.2: a
         // Message-Authenticator is discarded, not checked. TLS
         // authenticates every octet, so neither step has anything to add;
         // the BlastRADIUS checks below guard an MD5 that is not used.

@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 pub mod client;
 pub mod exposition;
 pub mod latency;
+pub mod radsec;
 pub mod render;
 
 pub use client::ClientCounters;
@@ -40,6 +41,8 @@ pub struct Metrics {
     pub latency: latency::Latency,
     /// The last poll of the store's change generation worked.
     pub store_changes_readable: AtomicBool,
+    /// The RadSec listener's counters and its clients' packet counters.
+    pub radsec: radsec::RadsecMetrics,
     drops: Mutex<BTreeMap<&'static str, u64>>,
     reject_reasons: Mutex<BTreeMap<&'static str, u64>>,
     /// Disconnect-Request outcomes (RFC 5176): "ack", "nak", "timeout",

@@ -38,7 +38,7 @@ impl Profile {
 
 /// [`encode`] in `profile`: on RADIUS/1.1 the reply carries the
 /// request's Token, Reserved fields zero and no Message-Authenticator
-/// (RFC 9765 §4, §5.2); `secret` is not used.
+/// (RFC 9765 §4.1, §5.2); `secret` is not used.
 pub fn encode_in(
     profile: Profile,
     request: &Packet<&[u8]>,

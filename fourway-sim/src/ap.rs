@@ -134,7 +134,7 @@ impl ApSession {
 
     /// Build the Access-Request carrying `eap` from the station.
     /// `authenticator` must be fresh random bytes (RFC 2865 §3); on
-    /// RADIUS/1.1 its first four octets are the Token (RFC 9765 §4 lets the
+    /// RADIUS/1.1 its first four octets are the Token (RFC 9765 §4.1 lets the
     /// sender choose it by any method that changes it for every packet).
     pub fn access_request(
         &mut self,
@@ -298,7 +298,7 @@ mod tests {
         }
     }
 
-    /// A RADIUS/1.1 Access-Accept as RFC 9765 §4 and §5.1.4 lay it out:
+    /// A RADIUS/1.1 Access-Accept as RFC 9765 §4.1 and §5.1.4 lay it out:
     /// the Token echoed, the MPPE keys as they are.
     fn accept(token: [u8; 4], msk: &[u8; 64]) -> Vec<u8> {
         let mut b = PacketBuilder::new(Code::AccessAccept, 0);

@@ -91,6 +91,14 @@ impl Transport {
             .is_some_and(crate::radsec_client::RadsecLink::radius_1_1)
     }
 
+    /// On a RADIUS/1.1 connection, the Token the next request must carry
+    /// ([`crate::radsec_client::RadsecLink::next_token`]).
+    pub fn next_token(&mut self) -> Option<[u8; 4]> {
+        self.radsec
+            .as_mut()
+            .and_then(crate::radsec_client::RadsecLink::next_token)
+    }
+
     /// Send `request` and return the first datagram for which `accept`
     /// returns true (others, such as late answers to an earlier request, are
     /// skipped), retransmitting on timeout.

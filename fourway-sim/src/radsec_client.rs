@@ -9,8 +9,8 @@
 //! The AP's secret over RadSec is "radsec" (RFC 6614 §2.3).
 //!
 //! With `radius_1_1` the AP offers only the ALPN protocol "radius/1.1"
-//! over TLS 1.3 (RFC 9765 §3) and closes the connection when the
-//! server does not select it (RFC 9765 §3, a client that requires
+//! over TLS 1.3 (RFC 9765 §3.4) and closes the connection when the
+//! server does not select it (RFC 9765 §3.3, a client that requires
 //! RADIUS/1.1); replies are then matched by Token, not Identifier.
 
 use std::net::SocketAddr;
@@ -53,6 +53,9 @@ pub struct RadsecLink {
     buf: Vec<u8>,
     server: SocketAddr,
     radius_1_1: bool,
+    /// The next RADIUS/1.1 Token: a 32-bit counter of this connection,
+    /// started at a random value (RFC 9765 §4.2.1).
+    next_token: u32,
 }
 
 impl RadsecLink {
@@ -62,7 +65,7 @@ impl RadsecLink {
             cert: &opts.cert,
             key: &opts.key,
             ca: &opts.ca,
-            // RFC 9765 §3: RADIUS/1.1 only over TLS 1.3.
+            // RFC 9765 §3.4: RADIUS/1.1 only over TLS 1.3.
             version: opts.radius_1_1.then_some(TlsChoice::Tls13),
             server_name: opts.server_name.as_deref(),
             resumption: false,
@@ -92,7 +95,7 @@ impl RadsecLink {
         let alpn = tls.get_ref().1.alpn_protocol();
         if opts.radius_1_1 && alpn != Some(radius_proto::v11::ALPN_RADIUS_1_1) {
             return Err(format!(
-                "RadSec server {} did not select ALPN radius/1.1 (RFC 9765 §3: a client that requires RADIUS/1.1 closes the connection)",
+                "RadSec server {} did not select ALPN radius/1.1 (RFC 9765 §3.3: a client that requires RADIUS/1.1 closes the connection)",
                 opts.server
             ));
         }
@@ -102,7 +105,22 @@ impl RadsecLink {
             buf: vec![0u8; 4096],
             server: opts.server,
             radius_1_1: opts.radius_1_1,
+            next_token: rand::random(),
         })
+    }
+
+    /// On RADIUS/1.1, the Token of the next request: RFC 9765 §4.2.1,
+    /// "the Token values MUST be generated from a 32-bit counter which is
+    /// unique to each connection", incremented for every new packet (so
+    /// stations sharing the connection never share a Token). `None` on
+    /// classic RadSec.
+    pub fn next_token(&mut self) -> Option<[u8; 4]> {
+        if !self.radius_1_1 {
+            return None;
+        }
+        let t = self.next_token;
+        self.next_token = t.wrapping_add(1);
+        Some(t.to_be_bytes())
     }
 
     /// Whether the connection speaks RADIUS/1.1.
@@ -112,7 +130,7 @@ impl RadsecLink {
 
     /// Sends `request` and returns the packet answering `identifier`
     /// (others are skipped), within `limit`. On RADIUS/1.1 the answer is
-    /// the packet with the request's Token (RFC 9765 §4).
+    /// the packet with the request's Token (RFC 9765 §4.1).
     pub async fn exchange(
         &mut self,
         request: &[u8],

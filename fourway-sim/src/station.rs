@@ -400,7 +400,13 @@ pub async fn authenticate_on(
             }
         };
         eap_log.push((Direction::ToAp, response.clone()));
-        let request = ap.access_request(&response, rand::random())?;
+        // On RADIUS/1.1 the first four octets are the Token, taken from
+        // the connection's counter (RFC 9765 §4.2.1).
+        let mut authenticator: [u8; 16] = rand::random();
+        if let Some(token) = transport.next_token() {
+            authenticator[..4].copy_from_slice(&token);
+        }
+        let request = ap.access_request(&response, authenticator)?;
         let reply = transport.exchange(&request, ap.identifier()).await?;
         match ap.handle_response(&reply)? {
             RadiusOutcome::Challenge(eap) => to_peer = eap,

@@ -29,7 +29,7 @@ mod tls;
 pub use accounting::{AccountingConfig, SqliteSynchronous};
 pub use eap::*;
 pub use metrics::{DEFAULT_LISTEN as DEFAULT_METRICS_LISTEN, MetricsConfig};
-pub use radsec::{RADSEC_SECRET, Radius11Mode, RadsecConfig};
+pub use radsec::{RADSEC_REQUEST_CHARGE, RADSEC_SECRET, Radius11Mode, RadsecConfig};
 pub use tls::*;
 
 /// The whole configuration file.

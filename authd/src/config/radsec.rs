@@ -48,13 +48,25 @@ pub struct RadsecConfig {
     #[serde(default = "default_max_connections_per_client")]
     pub max_connections_per_client: usize,
     /// RADIUS/1.1 (RFC 9765), negotiated by ALPN: `allow` (the default,
-    /// RFC 9765 §3), `require` or `forbid`.
+    /// RFC 9765 §3.3), `require` or `forbid`.
     #[serde(default)]
     pub radius_1_1: Radius11Mode,
+    /// Octets all RadSec connections together may hold in requests in
+    /// progress and replies not yet written; each request is charged
+    /// [`RADSEC_REQUEST_CHARGE`] (a request and its reply of 4096 octets
+    /// at most). A connection that finds the budget spent stops reading
+    /// until replies drain (`crate::radsec`'s backpressure).
+    #[serde(default = "default_max_buffered_bytes")]
+    pub max_buffered_bytes: usize,
 }
 
+/// What one RadSec request in progress is charged against
+/// `[radsec] max_buffered_bytes`: its packet and its reply, 4096 octets at
+/// most each (RFC 6613 §2.1 keeps RFC 2865's maximum).
+pub const RADSEC_REQUEST_CHARGE: usize = 2 * 4096;
+
 /// `[radsec] radius_1_1`: which of RADIUS/1.1 and classic RadSec the
-/// listener speaks (RFC 9765 §3; [`crate::radsec`] applies it).
+/// listener speaks (RFC 9765 §3.3; [`crate::radsec`] applies it).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Radius11Mode {
@@ -85,6 +97,10 @@ fn default_max_connections_per_client() -> usize {
     8
 }
 
+fn default_max_buffered_bytes() -> usize {
+    32 << 20
+}
+
 impl Default for RadsecConfig {
     fn default() -> RadsecConfig {
         RadsecConfig {
@@ -96,6 +112,7 @@ impl Default for RadsecConfig {
             max_connections: default_max_connections(),
             max_connections_per_client: default_max_connections_per_client(),
             radius_1_1: Radius11Mode::default(),
+            max_buffered_bytes: default_max_buffered_bytes(),
         }
     }
 }
@@ -190,6 +207,14 @@ pub(super) fn validate(config: &Config) -> Result<(), String> {
             "[radsec] max_connections and max_connections_per_client must be at least 1".into(),
         );
     }
+    if config.radsec.max_buffered_bytes < RADSEC_REQUEST_CHARGE
+        || config.radsec.max_buffered_bytes > u32::MAX as usize
+    {
+        return Err(format!(
+            "[radsec] max_buffered_bytes must be between {RADSEC_REQUEST_CHARGE} (one request and its reply) and {}",
+            u32::MAX
+        ));
+    }
     if config.radsec.handshake_timeout_secs == 0 || config.radsec.idle_timeout_secs == 0 {
         return Err(
             "[radsec] handshake_timeout_secs and idle_timeout_secs must be at least 1".into(),
@@ -241,6 +266,7 @@ ca = "pki/ca.pem"
         assert_eq!(tls.ca, Path::new("/etc/authd/pki/ca.pem"));
         assert!(!tls.resumption);
         assert_eq!(c.radsec.max_connections_per_client, 8);
+        assert_eq!(c.radsec.max_buffered_bytes, 32 << 20);
         // The round trip through to_toml keeps the client a RadSec client.
         let back = Config::parse(&c.to_toml(), Path::new("/x/authd.toml")).unwrap();
         assert_eq!(
@@ -281,6 +307,14 @@ ca = "pki/ca.pem"
             parse("[radsec]\nradius_1_1 = \"yes\"\n"),
             Err(ConfigError::Syntax { .. })
         ));
+    }
+
+    #[test]
+    fn buffer_budget_holds_at_least_one_request() {
+        let c = parse("[radsec]\nmax_buffered_bytes = 8192\n").unwrap();
+        assert_eq!(c.radsec.max_buffered_bytes, RADSEC_REQUEST_CHARGE);
+        let m = invalid("[radsec]\nmax_buffered_bytes = 8191\n");
+        assert!(m.contains("max_buffered_bytes"), "{m}");
     }
 
     #[test]

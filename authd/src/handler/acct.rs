@@ -8,7 +8,9 @@
 //! transmit an Accounting-Response reply if it successfully records the
 //! accounting packet, and MUST NOT transmit any reply if it fails to
 //! record"). A store that cannot write means no answer: the NAS
-//! retransmits, or fails over to another accounting server.
+//! retransmits, or fails over to another accounting server. On a
+//! RADIUS/1.1 connection the answer is a Protocol-Error with Error-Cause
+//! 506 instead (RFC 9765 §6.1), which tells the client to go elsewhere.
 //!
 //! Status-Server (RFC 5997 §3) is answered on the authentication port with
 //! Access-Accept and on the accounting port with Accounting-Response, but
@@ -112,7 +114,7 @@ impl AuthHandler {
                 "Accounting-Request without a store to record it",
                 now,
             );
-            return None;
+            return self.unable_to_process(origin, packet, client);
         };
         let written = match self.policy.breaker() {
             Some(b) => b.call(now, store.record_accounting(&record)).await,
@@ -149,9 +151,32 @@ impl AuthHandler {
                         "Accounting-Request not recorded, not answered: {e}"
                     );
                 }
-                None
+                self.unable_to_process(origin, packet, client)
             }
         }
+    }
+
+    /// A request this server cannot process (no store, or the store
+    /// failed): no answer over UDP and classic RadSec (the NAS
+    /// retransmits or fails over), and on RADIUS/1.1 the Protocol-Error
+    /// with Error-Cause 506 (Resources Unavailable) that RFC 9765 §6.1
+    /// requires of a home server ("it MUST respond with a Protocol-Error
+    /// packet containing an Error-Cause attribute").
+    fn unable_to_process(
+        &self,
+        origin: Origin,
+        packet: &Packet<&[u8]>,
+        client: &NasClient,
+    ) -> Option<Arc<[u8]>> {
+        if !origin.radius_1_1() {
+            return None;
+        }
+        self.respond(
+            origin,
+            packet,
+            client,
+            radius_proto::v11::protocol_error(radius_proto::v11::ERROR_CAUSE_RESOURCES_UNAVAILABLE),
+        )
     }
 
     /// Closes the sessions gone stale (see

@@ -80,6 +80,15 @@ pub fn render(handler: &AuthHandler, process: Process, now: Instant) -> String {
                 }
             }
         }
+        // RadSec clients (named by certificate, not in the UDP table;
+        // a name is one `[[client]]`, so it never repeats a UDP client's).
+        for (name, counters) in m.radsec.clients() {
+            for (code, d, count) in counters.read() {
+                if d == dir {
+                    e.int(family, &[("client", &name), ("code", code)], count);
+                }
+            }
+        }
     }
 
     e.family(
@@ -208,6 +217,8 @@ pub fn render(handler: &AuthHandler, process: Process, now: Instant) -> String {
             count,
         );
     }
+
+    m.radsec.render(&mut e);
 
     let store = handler.store_health(now);
     e.single(

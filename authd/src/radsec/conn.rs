@@ -4,21 +4,29 @@
 //! its Identifier).
 //!
 //! What a connection holds is bounded: a 4096-octet read buffer, the
-//! framer's one incomplete packet (at most 4096), at most 256 requests in
-//! progress (one per Identifier; on RADIUS/1.1 one per Token, and the
-//! reader waits while 256 are in progress), and the replies queued for
-//! the writer (at most one per request in progress).
+//! framer's one incomplete packet (at most 4096), rustls' buffers (one
+//! TLS record being read, 16 KiB of plaintext read, what one reply
+//! writes), and at most 256 requests in progress (one per Identifier; on
+//! RADIUS/1.1 one per Token, and the reader waits while 256 are in
+//! progress), each holding its share of the byte budget shared by all
+//! connections (`[radsec] max_buffered_bytes`) from the moment it is read
+//! until its reply is written: a reply queued for the writer still holds
+//! it, so neither requests nor replies pile up past the budget.
 //!
 //! RADIUS/1.1 (RFC 9765) is the ALPN protocol "radius/1.1": it needs
-//! TLS 1.3 (RFC 9765 §3, "Implementations of this specification MUST
+//! TLS 1.3 (RFC 9765 §3.4, "Implementations of this specification MUST
 //! require TLS version 1.3 or later"), so a TLS 1.2 connection that
 //! negotiated it is closed; under `radius_1_1 = "require"` a connection
-//! without it is closed (RFC 9765 §3). Both are logged and counted in
-//! `protocol_refused`. rustls sends no alert after a finished handshake;
-//! the peer sees the connection closed.
+//! without ALPN is closed (RFC 9765 §3.3, "Close-S" of its table: the
+//! server closes, and MAY send the alert or a Protocol-Error). Both are
+//! logged and counted as refused for `protocol`. rustls sends no alert
+//! after a finished handshake; the peer sees the connection closed. A
+//! client whose ALPN list names neither protocol of the mode gets the
+//! alert no_application_protocol from rustls during the handshake
+//! (RFC 9765 §3.3 and RFC 7301 §3.2: MUST send it, then close).
 
 use std::net::SocketAddr;
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
@@ -31,7 +39,8 @@ use tracing::{debug, info, warn};
 
 use super::{Radsec, Shared};
 use crate::admission::Origin;
-use crate::config::Radius11Mode;
+use crate::config::{RADSEC_REQUEST_CHARGE, Radius11Mode};
+use crate::metrics::radsec::{Closed, Refused};
 
 /// Requests in progress per connection: one per Identifier (RFC 6613
 /// §2.6.5: the 8-bit Identifier limits a connection to 256 outstanding).
@@ -75,7 +84,7 @@ fn take_slot<'a>(shared: &'a Shared, name: &str) -> Option<ClientSlot<'a>> {
 }
 
 /// What matches a reply to its request: the Identifier, or on RADIUS/1.1
-/// the Token (RFC 9765 §4: Reserved-1 is not examined).
+/// the Token (RFC 9765 §4.1: Reserved-1 is not examined).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Key {
     Id(u8),
@@ -123,17 +132,17 @@ impl Outstanding {
 }
 
 /// Whether a finished handshake may carry RADIUS traffic in `mode`:
-/// `Ok(radius_1_1)`, or why the connection is refused (RFC 9765 §3).
+/// `Ok(radius_1_1)`, or why the connection is refused (RFC 9765 §3.3, §3.4).
 /// `alpn` is the protocol rustls negotiated, `tls13` whether the
 /// version is TLS 1.3.
 fn protocol(mode: Radius11Mode, alpn: Option<&[u8]>, tls13: bool) -> Result<bool, &'static str> {
     let radius_1_1 = alpn == Some(radius_proto::v11::ALPN_RADIUS_1_1);
     if radius_1_1 && !tls13 {
-        return Err("ALPN radius/1.1 over TLS 1.2: RADIUS/1.1 requires TLS 1.3 (RFC 9765 §3)");
+        return Err("ALPN radius/1.1 over TLS 1.2: RADIUS/1.1 requires TLS 1.3 (RFC 9765 §3.4)");
     }
     if mode == Radius11Mode::Require && !radius_1_1 {
         return Err(
-            "no ALPN radius/1.1 while [radsec] radius_1_1 = \"require\" (RFC 9765 §3: the server closes the connection)",
+            "no ALPN radius/1.1 while [radsec] radius_1_1 = \"require\" (RFC 9765 §3.3: the server closes the connection)",
         );
     }
     Ok(radius_1_1)
@@ -152,18 +161,12 @@ pub(super) async fn serve(
     let tls = match tokio::time::timeout(limits.handshake_timeout, acceptor.accept(tcp)).await {
         Ok(Ok(tls)) => tls,
         Ok(Err(e)) => {
-            shared
-                .metrics
-                .handshake_failures
-                .fetch_add(1, Ordering::Relaxed);
+            shared.metrics().refused(Refused::Handshake);
             log_refusal(&shared, peer, format_args!("TLS handshake failed: {e}"));
             return;
         }
         Err(_) => {
-            shared
-                .metrics
-                .handshake_failures
-                .fetch_add(1, Ordering::Relaxed);
+            shared.metrics().refused(Refused::Handshake);
             log_refusal(
                 &shared,
                 peer,
@@ -185,10 +188,7 @@ pub(super) async fn serve(
     let radius_1_1 = match protocol(mode, session.alpn_protocol(), tls13) {
         Ok(v11) => v11,
         Err(why) => {
-            shared
-                .metrics
-                .protocol_refused
-                .fetch_add(1, Ordering::Relaxed);
+            shared.metrics().refused(Refused::Protocol);
             shared
                 .handler
                 .metrics
@@ -203,10 +203,7 @@ pub(super) async fn serve(
     let (cert_name, client) = match clients.identify(leaf.as_deref(), peer.ip()) {
         Ok(found) => found,
         Err(why) => {
-            shared
-                .metrics
-                .unknown_certificates
-                .fetch_add(1, Ordering::Relaxed);
+            shared.metrics().refused(Refused::UnknownCertificate);
             shared.handler.metrics.drop_reason(why.label());
             log_refusal(&shared, peer, format_args!("{why}"));
             let mut tls = tls;
@@ -218,6 +215,7 @@ pub(super) async fn serve(
         Radsec::refused(
             &shared,
             peer,
+            Refused::MaxConnectionsPerClient,
             &format!(
                 "client `{}` already holds max_connections_per_client ({}) connections",
                 client.name, limits.max_connections_per_client
@@ -228,7 +226,8 @@ pub(super) async fn serve(
         return;
     };
     let connection = shared.next_connection.fetch_add(1, Ordering::Relaxed);
-    shared.metrics.connections.fetch_add(1, Ordering::Relaxed);
+    shared.metrics().connections.fetch_add(1, Ordering::Relaxed);
+    let _open = OpenGuard::new(&shared);
     info!(
         peer = %peer,
         client = %client.name,
@@ -240,7 +239,7 @@ pub(super) async fn serve(
     );
     if radius_1_1 {
         shared
-            .metrics
+            .metrics()
             .radius_1_1_connections
             .fetch_add(1, Ordering::Relaxed);
     }
@@ -249,7 +248,9 @@ pub(super) async fn serve(
     let slots = Arc::new(tokio::sync::Semaphore::new(MAX_OUTSTANDING));
 
     let (mut reader, mut writer) = tokio::io::split(tls);
-    let (tx, mut rx) = mpsc::channel::<Arc<[u8]>>(MAX_OUTSTANDING);
+    // Each reply travels with its share of the budget, given back once
+    // written: the queue is bounded by the budget as well as by 256.
+    let (tx, mut rx) = mpsc::channel::<(Arc<[u8]>, Charge)>(MAX_OUTSTANDING);
     let close = shutdown.child_token();
     let writer_close = close.clone();
     let write_limit = limits.idle_timeout;
@@ -259,7 +260,7 @@ pub(super) async fn serve(
                 r = rx.recv() => r,
                 _ = writer_close.cancelled() => None,
             };
-            let Some(reply) = reply else { break };
+            let Some((reply, charge)) = reply else { break };
             // A peer that stops reading cannot hold the connection: a
             // reply not taken within the idle timeout closes it.
             let sent = tokio::time::timeout(write_limit, async {
@@ -267,6 +268,7 @@ pub(super) async fn serve(
                 writer.flush().await
             })
             .await;
+            drop(charge);
             if !matches!(sent, Ok(Ok(()))) {
                 writer_close.cancel();
                 break;
@@ -276,12 +278,27 @@ pub(super) async fn serve(
     });
 
     let outstanding = Arc::new(Mutex::new(Outstanding::default()));
+    // Set when the request path refused a packet (the close that follows
+    // is counted as `packet`, not as a write error).
+    let packet_refused = Arc::new(AtomicBool::new(false));
     let mut framer = StreamFramer::new();
     let mut buf = vec![0u8; READ_BUFFER];
     let mut requests = 0u64;
-    let why: String = 'conn: loop {
+    let cancelled = || {
+        if shutdown.is_cancelled() {
+            (Closed::Shutdown, "authd is stopping".to_owned())
+        } else if packet_refused.load(Ordering::Relaxed) {
+            (
+                Closed::Packet,
+                "refused packet (RFC 6613 §2.6.4)".to_owned(),
+            )
+        } else {
+            (Closed::Error, "a reply could not be written".to_owned())
+        }
+    };
+    let (reason, why): (Closed, String) = 'conn: loop {
         let read = tokio::select! {
-            _ = close.cancelled() => break 'conn "closed (shutdown, write error or refused packet)".into(),
+            _ = close.cancelled() => break 'conn cancelled(),
             r = tokio::time::timeout(limits.idle_timeout, reader.read(&mut buf)) => r,
         };
         let n = match read {
@@ -289,18 +306,26 @@ pub(super) async fn serve(
                 if !crate::sync::lock(&outstanding).is_empty() {
                     continue;
                 }
-                shared.metrics.idle_closed.fetch_add(1, Ordering::Relaxed);
-                break format!("idle for {} s", limits.idle_timeout.as_secs());
+                break (
+                    Closed::Idle,
+                    format!("idle for {} s", limits.idle_timeout.as_secs()),
+                );
             }
             Ok(Err(e)) if e.kind() == std::io::ErrorKind::UnexpectedEof && framer.is_idle() => {
-                break "closed by the peer (without TLS close_notify)".into();
+                break (
+                    Closed::Peer,
+                    "closed by the peer (without TLS close_notify)".into(),
+                );
             }
-            Ok(Err(e)) => break format!("read error: {e}"),
-            Ok(Ok(0)) if framer.is_idle() => break "closed by the peer".into(),
+            Ok(Err(e)) => break (Closed::Error, format!("read error: {e}")),
+            Ok(Ok(0)) if framer.is_idle() => break (Closed::Peer, "closed by the peer".into()),
             Ok(Ok(0)) => {
-                break format!(
-                    "closed by the peer in the middle of a packet ({} octets)",
-                    framer.buffered()
+                break (
+                    Closed::Peer,
+                    format!(
+                        "closed by the peer in the middle of a packet ({} octets)",
+                        framer.buffered()
+                    ),
                 );
             }
             Ok(Ok(n)) => n,
@@ -311,44 +336,68 @@ pub(super) async fn serve(
                 Ok(Some(p)) => p,
                 Ok(None) => break,
                 Err(e) => {
-                    shared
-                        .metrics
-                        .closed_for_packet
-                        .fetch_add(1, Ordering::Relaxed);
                     shared.handler.metrics.drop_reason(e.reason());
-                    break 'conn format!("malformed packet: {e} (RFC 6613 §2.6.4)");
+                    break 'conn (
+                        Closed::Packet,
+                        format!("malformed packet: {e} (RFC 6613 §2.6.4)"),
+                    );
                 }
             };
             // The client table may have changed (SIGHUP): the certificate
             // must still name a client.
             let Some(client) = shared.clients().get(&cert_name) else {
-                shared
-                    .metrics
-                    .closed_for_packet
-                    .fetch_add(1, Ordering::Relaxed);
-                break 'conn "its [[client]] is no longer configured".into();
+                break 'conn (
+                    Closed::Packet,
+                    "its [[client]] is no longer configured".into(),
+                );
             };
             let key = match radius_proto::v11::token_of(&packet) {
                 Some(token) if radius_1_1 => Key::Token(token),
                 _ => Key::Id(packet[1]),
             };
-            let slot = tokio::select! {
-                _ = close.cancelled() => break 'conn "closed (shutdown, write error or refused packet)".into(),
-                s = slots.clone().acquire_owned() => s,
+            // Backpressure: while 256 requests of this connection, or the
+            // whole budget, are in progress, nothing more is read.
+            let slot = match slots.clone().try_acquire_owned() {
+                Ok(s) => s,
+                Err(_) => {
+                    shared
+                        .metrics()
+                        .outstanding_limit_waits
+                        .fetch_add(1, Ordering::Relaxed);
+                    let s = tokio::select! {
+                        _ = close.cancelled() => break 'conn cancelled(),
+                        s = slots.clone().acquire_owned() => s,
+                    };
+                    let Ok(s) = s else {
+                        break 'conn (Closed::Error, "closed".into());
+                    };
+                    s
+                }
             };
-            let Ok(slot) = slot else {
-                break 'conn "closed".into();
+            let charge = match Charge::try_take(&shared) {
+                Some(c) => c,
+                None => {
+                    shared
+                        .metrics()
+                        .budget_waits
+                        .fetch_add(1, Ordering::Relaxed);
+                    let c = tokio::select! {
+                        _ = close.cancelled() => break 'conn cancelled(),
+                        c = Charge::take(&shared) => c,
+                    };
+                    let Some(c) = c else {
+                        break 'conn (Closed::Error, "closed".into());
+                    };
+                    c
+                }
             };
             if !crate::sync::lock(&outstanding).claim(key) {
                 // A TLS client never retransmits on the same connection
                 // (RFC 6614 §2.5), so an Identifier in use is the peer's
                 // error: the reply could not be matched (RFC 6613 §2.6.5).
-                // On RADIUS/1.1 the same holds for the Token (RFC 9765 §4:
-                // it changes for every new packet).
-                shared
-                    .metrics
-                    .closed_for_packet
-                    .fetch_add(1, Ordering::Relaxed);
+                // On RADIUS/1.1 the same holds for the Token (RFC 9765
+                // §4.2.2: a Token reused for distinct outstanding packets
+                // is logged and the connection MUST be closed).
                 let (label, what) = match key {
                     Key::Id(id) => ("radsec_identifier_in_use", format!("Identifier {id}")),
                     Key::Token(t) => (
@@ -357,15 +406,19 @@ pub(super) async fn serve(
                     ),
                 };
                 shared.handler.metrics.drop_reason(label);
-                break 'conn format!("{what} reused while its request is in progress");
+                break 'conn (
+                    Closed::Packet,
+                    format!("{what} reused while its request is in progress"),
+                );
             }
             requests += 1;
-            shared.metrics.requests.fetch_add(1, Ordering::Relaxed);
-            let (shared, tx, close, outstanding) = (
+            shared.metrics().requests.fetch_add(1, Ordering::Relaxed);
+            let (shared, tx, close, outstanding, packet_refused) = (
                 shared.clone(),
                 tx.clone(),
                 close.clone(),
                 outstanding.clone(),
+                packet_refused.clone(),
             );
             tokio::spawn(async move {
                 let _slot = slot;
@@ -379,20 +432,17 @@ pub(super) async fn serve(
                     Ok(Some(reply)) => {
                         if status {
                             shared
-                                .metrics
+                                .metrics()
                                 .status_server_answered
                                 .fetch_add(1, Ordering::Relaxed);
                             debug!(peer = %origin.peer, connection, "Status-Server answered");
                         }
                         crate::sync::lock(&outstanding).release(key);
-                        let _ = tx.send(reply).await;
+                        let _ = tx.send((reply, charge)).await;
                     }
                     Ok(None) => crate::sync::lock(&outstanding).release(key),
                     Err(label) => {
-                        shared
-                            .metrics
-                            .closed_for_packet
-                            .fetch_add(1, Ordering::Relaxed);
+                        packet_refused.store(true, Ordering::Relaxed);
                         warn!(
                             peer = %origin.peer,
                             connection,
@@ -413,6 +463,7 @@ pub(super) async fn serve(
     {
         writer_task.abort();
     }
+    shared.metrics().closed(reason);
     info!(
         peer = %peer,
         client = %client.name,
@@ -420,6 +471,78 @@ pub(super) async fn serve(
         requests,
         "RadSec connection closed: {why}"
     );
+}
+
+/// Counts an identified connection as open while it lives.
+struct OpenGuard {
+    shared: Arc<Shared>,
+}
+
+impl OpenGuard {
+    fn new(shared: &Arc<Shared>) -> OpenGuard {
+        shared.metrics().open.fetch_add(1, Ordering::Relaxed);
+        OpenGuard {
+            shared: shared.clone(),
+        }
+    }
+}
+
+impl Drop for OpenGuard {
+    fn drop(&mut self) {
+        self.shared.metrics().open.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+/// One request's share of the budget all RadSec connections draw on
+/// ([`RADSEC_REQUEST_CHARGE`] octets of `[radsec] max_buffered_bytes`),
+/// held from the moment the request is read until its reply is written
+/// (or the request ends without one).
+struct Charge {
+    _permit: tokio::sync::OwnedSemaphorePermit,
+    shared: Arc<Shared>,
+}
+
+impl Charge {
+    fn charged(shared: &Arc<Shared>, permit: tokio::sync::OwnedSemaphorePermit) -> Charge {
+        shared
+            .metrics()
+            .buffered_bytes
+            .fetch_add(RADSEC_REQUEST_CHARGE as u64, Ordering::Relaxed);
+        Charge {
+            _permit: permit,
+            shared: shared.clone(),
+        }
+    }
+
+    fn try_take(shared: &Arc<Shared>) -> Option<Charge> {
+        let permit = shared
+            .budget
+            .clone()
+            .try_acquire_many_owned(RADSEC_REQUEST_CHARGE as u32)
+            .ok()?;
+        Some(Charge::charged(shared, permit))
+    }
+
+    /// Waits for room (tokio's semaphore serves waiters in order, and each
+    /// connection waits for one request at a time).
+    async fn take(shared: &Arc<Shared>) -> Option<Charge> {
+        let permit = shared
+            .budget
+            .clone()
+            .acquire_many_owned(RADSEC_REQUEST_CHARGE as u32)
+            .await
+            .ok()?;
+        Some(Charge::charged(shared, permit))
+    }
+}
+
+impl Drop for Charge {
+    fn drop(&mut self) {
+        self.shared
+            .metrics()
+            .buffered_bytes
+            .fetch_sub(RADSEC_REQUEST_CHARGE as u64, Ordering::Relaxed);
+    }
 }
 
 /// A refused connection: logged at most 10 times a second.

@@ -115,6 +115,26 @@ impl RadsecClients {
         RadsecClients { by_name }
     }
 
+    /// [`RadsecClients::from_config`], each client counting into its entry
+    /// of `metrics`' RadSec client table (kept across reloads by name, so
+    /// `/metrics` shows RadSec clients as it shows UDP ones).
+    pub fn from_config_counted(
+        config: &Config,
+        metrics: &crate::metrics::radsec::RadsecMetrics,
+    ) -> RadsecClients {
+        let mut clients = RadsecClients::from_config(config);
+        let counters = metrics.client_counters(clients.by_name.values().map(|c| c.name.as_str()));
+        for client in clients.by_name.values_mut() {
+            let Some(mine) = counters.get(client.name.as_str()).cloned() else {
+                continue;
+            };
+            if let Some(c) = Arc::get_mut(client) {
+                c.counters = mine;
+            }
+        }
+        clients
+    }
+
     pub fn len(&self) -> usize {
         self.by_name.len()
     }

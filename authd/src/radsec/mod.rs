@@ -24,6 +24,15 @@
 //!   connection, one per Identifier (RFC 6613 §2.6.5); a malformed packet,
 //!   a bad authenticator or a client that disappeared on reload closes the
 //!   connection (RFC 6613 §2.6.4).
+//! - Memory: every request in progress holds
+//!   [`RADSEC_REQUEST_CHARGE`](crate::config::RADSEC_REQUEST_CHARGE)
+//!   octets of one budget shared by all connections (`[radsec]
+//!   max_buffered_bytes`) until its reply is written; a connection that
+//!   finds it spent stops reading (TCP backpressure) and waits its turn
+//!   (first come, first served: each connection waits for one request at
+//!   a time, so a busy connection cannot starve the others). What a
+//!   connection holds besides is fixed (buffers of the reader, the framer
+//!   and rustls; README "RadSec", memory).
 //! - RADIUS/1.1 (RFC 9765) when ALPN selects "radius/1.1" ([`alpn_protocols`],
 //!   `[radsec] radius_1_1`): TLS 1.3 only, no MD5; the connection's
 //!   [`Origin`](crate::admission::Origin) says so to every stage.
@@ -73,53 +82,8 @@ impl Limits {
     }
 }
 
-/// Counters of the RadSec listener.
-#[derive(Debug, Default)]
-pub struct RadsecMetrics {
-    /// TLS handshakes completed with a certificate that named a client.
-    pub connections: AtomicU64,
-    /// Connections refused: over the global or the per-client bound.
-    pub connections_refused: AtomicU64,
-    /// Handshakes that failed (untrusted certificate, no certificate,
-    /// protocol error) or timed out.
-    pub handshake_failures: AtomicU64,
-    /// Trusted certificates that named no `[[client]]`.
-    pub unknown_certificates: AtomicU64,
-    /// Handshakes refused for their protocol (RFC 9765): RADIUS/1.1 over
-    /// TLS 1.2, or no "radius/1.1" under `radius_1_1 = "require"`.
-    pub protocol_refused: AtomicU64,
-    /// Connections that negotiated RADIUS/1.1.
-    pub radius_1_1_connections: AtomicU64,
-    /// Connections closed for a packet (malformed, bad authenticator,
-    /// Identifier reused while outstanding, client gone).
-    pub closed_for_packet: AtomicU64,
-    /// Connections closed as idle.
-    pub idle_closed: AtomicU64,
-    /// Requests handed to the request path.
-    pub requests: AtomicU64,
-    /// Status-Server requests answered (the peer's watchdog, RFC 5997).
-    pub status_server_answered: AtomicU64,
-}
-
-impl RadsecMetrics {
-    /// One line for the logs.
-    pub fn summary(&self) -> String {
-        let l = |c: &AtomicU64| c.load(Ordering::Relaxed);
-        format!(
-            "connections={} radius_1_1_connections={} connections_refused={} handshake_failures={} unknown_certificates={} protocol_refused={} closed_for_packet={} idle_closed={} requests={} status_server_answered={}",
-            l(&self.connections),
-            l(&self.radius_1_1_connections),
-            l(&self.connections_refused),
-            l(&self.handshake_failures),
-            l(&self.unknown_certificates),
-            l(&self.protocol_refused),
-            l(&self.closed_for_packet),
-            l(&self.idle_closed),
-            l(&self.requests),
-            l(&self.status_server_answered),
-        )
-    }
-}
+pub use crate::metrics::radsec::RadsecMetrics;
+use crate::metrics::radsec::Refused;
 
 /// Errors setting the listener up.
 #[derive(Debug, thiserror::Error)]
@@ -151,7 +115,8 @@ struct Shared {
     /// map holds at most one entry per configured client).
     per_client: Mutex<HashMap<String, usize>>,
     next_connection: AtomicU64,
-    metrics: RadsecMetrics,
+    /// The shared byte budget, in octets.
+    budget: Arc<Semaphore>,
     /// Lines about refused connections, at most 10 a second.
     refusal_log: RateLimitedLog,
 }
@@ -165,6 +130,10 @@ impl Shared {
     fn clients(&self) -> Arc<RadsecClients> {
         crate::sync::read(&self.live).clients.clone()
     }
+
+    fn metrics(&self) -> &RadsecMetrics {
+        &self.handler.metrics.radsec
+    }
 }
 
 /// The TLS acceptor of `[radsec]`: the server certificate and key, a
@@ -176,6 +145,12 @@ pub fn acceptor(config: &Config) -> Result<TlsAcceptor, RadsecError> {
     // Only EAP seals its own alert records; a RadSec connection's keys
     // stay inside rustls.
     server.enable_secret_extraction = false;
+    // No session resumption (`RadsecConfig::tls` turns it off): RFC 9765
+    // §3.5 wants a resumed radius/1.1 session held to radius/1.1, and
+    // rustls resumes whatever ALPN the new ClientHello names. Without
+    // resumption every connection negotiates ALPN afresh, which §3.5
+    // allows; connections are long-lived, so nothing is lost.
+    debug_assert!(!server.session_storage.can_cache() && server.send_tls13_tickets == 0);
     server.alpn_protocols = alpn_protocols(config.radsec.radius_1_1);
     Ok(TlsAcceptor::from(Arc::new(server)))
 }
@@ -214,7 +189,7 @@ impl Radsec {
             return Ok(None);
         };
         let acceptor = acceptor(config)?;
-        let clients = RadsecClients::from_config(config);
+        let clients = RadsecClients::from_config_counted(config, &handler.metrics.radsec);
         if clients.is_empty() {
             warn!(
                 "[listen] radsec is set but no [[client]] has certificate_name: every RadSec connection will be refused"
@@ -224,10 +199,17 @@ impl Radsec {
             .await
             .map_err(|source| RadsecError::Bind { addr, source })?;
         let limits = Limits::from_config(config);
+        let budget = config.radsec.max_buffered_bytes;
+        handler
+            .metrics
+            .radsec
+            .budget_bytes
+            .store(budget as u64, Ordering::Relaxed);
         info!(
             address = %listener.local_addr().unwrap_or(addr),
             clients = clients.len(),
             max_connections = limits.max_connections,
+            max_buffered_bytes = budget,
             "listening for RADIUS over TLS (RadSec)"
         );
         Ok(Some(Radsec {
@@ -243,7 +225,7 @@ impl Radsec {
                 limits,
                 per_client: Mutex::new(HashMap::new()),
                 next_connection: AtomicU64::new(1),
-                metrics: RadsecMetrics::default(),
+                budget: Arc::new(Semaphore::new(budget)),
                 refusal_log: RateLimitedLog::new(Duration::from_millis(100)),
             }),
         }))
@@ -277,7 +259,12 @@ impl Radsec {
                 }
             };
             let Ok(permit) = self.shared.connections.clone().try_acquire_owned() else {
-                Self::refused(&self.shared, peer, "max_connections reached");
+                Self::refused(
+                    &self.shared,
+                    peer,
+                    Refused::MaxConnections,
+                    "max_connections reached",
+                );
                 continue;
             };
             let _ = tcp.set_nodelay(true);
@@ -289,14 +276,11 @@ impl Radsec {
                 shutdown.clone(),
             ));
         }
-        info!(summary = %self.shared.metrics.summary(), "RadSec listener stopped");
+        info!(summary = %self.shared.metrics().summary(), "RadSec listener stopped");
     }
 
-    fn refused(shared: &Shared, peer: SocketAddr, why: &str) {
-        shared
-            .metrics
-            .connections_refused
-            .fetch_add(1, Ordering::Relaxed);
+    fn refused(shared: &Shared, peer: SocketAddr, reason: Refused, why: &str) {
+        shared.metrics().refused(reason);
         if let Some(suppressed) = shared.refusal_log.allow(std::time::Instant::now()) {
             warn!(peer = %peer, suppressed, "RadSec connection refused: {why}");
         }
@@ -314,7 +298,10 @@ impl RadsecReload {
     /// error nothing changes.
     pub fn reload(&self, config: &Config) -> Result<(), RadsecError> {
         let acceptor = acceptor(config)?;
-        let clients = Arc::new(RadsecClients::from_config(config));
+        let clients = Arc::new(RadsecClients::from_config_counted(
+            config,
+            &self.shared.handler.metrics.radsec,
+        ));
         let n = clients.len();
         *crate::sync::write(&self.shared.live) = Live {
             acceptor,
@@ -330,6 +317,6 @@ impl RadsecReload {
 
     /// The listener's counters.
     pub fn metrics(&self) -> &RadsecMetrics {
-        &self.shared.metrics
+        self.shared.metrics()
     }
 }
