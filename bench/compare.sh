@@ -122,7 +122,7 @@ if [ "$SMOKE" = 1 ]; then
     SETTLE=0.2
     # A handful of handshakes: the smoke run only checks a figure exists.
     FLOOR_DURATION=${BENCH_FLOOR_DURATION:-1}
-    FLOOR_COUNT=20
+    FLOOR_COUNT=${BENCH_FLOOR_COUNT:-20}
 else
     CONCURRENCY=${BENCH_CONCURRENCY:-32}
     DURATION=${BENCH_DURATION:-10}
