@@ -134,9 +134,8 @@ impl ServerCertVerifier for ChainOnlyVerifier {
             other => other,
         };
         if result.is_ok() {
-            if let Ok(mut cached) = self.verified.lock() {
-                *cached = Some((key, Instant::now()));
-            }
+            let mut cached = self.verified.lock().unwrap_or_else(|p| p.into_inner());
+            *cached = Some((key, Instant::now()));
         }
         result
     }
