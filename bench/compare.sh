@@ -12,6 +12,21 @@
 # conversations open right after the server's first TLS flight, and the
 # server's VmRSS is read before and while they are held.
 #
+# The load tool's own CPU time over each measured run (utime + stime,
+# /proc/PID/stat, reported by the tool itself) is in the table as well: a
+# saturation row whose server core is under 90 % busy is flagged, since the
+# tool, not the server, then set the pace.
+#
+# The floor: `fourway-sim floor` runs the server side of full mutual TLS
+# handshakes with rustls alone, in memory (same certificates, the
+# aws-lc-rs default provider authd uses, the client chain verified against
+# the CA, one TLS 1.3 ticket, fresh sessions), in one thread pinned to the
+# server CPU, the client side in another on the load CPU, and reads the
+# server thread's CPU time. Each full EAP-TLS row (tls12, tls13, their
+# paced and radsec forms) gets that floor and its CPU÷floor ratio. Paced
+# rows (NAME@RATE) are also set beside their saturation row (CPU/auth
+# paced ÷ saturated: the cost of waking up for each request).
+#
 # Both servers use the same PKI (created with authd's CLI: CA, ECDSA P-256
 # server certificate, client certificate), the same shared secret and the
 # same user and password (PAP, PEAP, TTLS). FreeRADIUS runs from a private
@@ -46,8 +61,8 @@
 #                        optionally paced: NAME@RATE starts RATE
 #                        authentications per second (open loop, latency from
 #                        the scheduled start) instead of as many as the
-#                        concurrency allows (default all, and tls13@1000;
-#                        $BENCH_SCENARIOS)
+#                        concurrency allows (default all, and tls13@100
+#                        and tls13@1000; $BENCH_SCENARIOS)
 #   --servers "..."      among authd freeradius (default both, $BENCH_SERVERS)
 #   --half-open N        conversations for the memory measurement
 #                        (default 10000, 0 to skip, $BENCH_HALF_OPEN)
@@ -57,6 +72,8 @@
 #   --authd-log-level L  authd's [log] level (default info, its default)
 #   --perf DIR           record authd with `perf record -g` during each of its
 #                        runs (CPU figures then include perf's overhead)
+#   --floor-duration S   seconds of each floor measurement (default 5;
+#                        0 to skip; $BENCH_FLOOR_DURATION)
 #   --render FILE.json   only print the tables of a report written by --out
 #
 # CPUs: with n >= 2 CPUs the server gets the first n/2, the load tool the
@@ -84,7 +101,7 @@ while [ $# -gt 0 ]; do
     --perf) PERF_DIR=$2; shift ;;
     --render) RENDER=$2; shift ;;
     --concurrency | --duration | --warmup | --scenarios | --servers | --half-open | \
-        --half-open-tls | --hold | --authd-log-level)
+        --half-open-tls | --hold | --authd-log-level | --floor-duration)
         [ $# -ge 2 ] || { echo "compare.sh: $1 needs a value" >&2; exit 2; }
         OPT[$1]=$2
         shift
@@ -103,14 +120,19 @@ if [ "$SMOKE" = 1 ]; then
     HALF_OPEN_TLS=${BENCH_HALF_OPEN_TLS:-1.3}
     HOLD=${BENCH_HOLD:-0.5}
     SETTLE=0.2
+    # A handful of handshakes: the smoke run only checks a figure exists.
+    FLOOR_DURATION=${BENCH_FLOOR_DURATION:-1}
+    FLOOR_COUNT=${BENCH_FLOOR_COUNT:-20}
 else
     CONCURRENCY=${BENCH_CONCURRENCY:-32}
     DURATION=${BENCH_DURATION:-10}
-    SCENARIOS=${BENCH_SCENARIOS:-"tls12 tls13 radsec-tls12 radsec-tls13 tls12-resume tls13-resume peap12 peap13 ttls-pap12 ttls-pap13 pap tls13@1000"}
+    SCENARIOS=${BENCH_SCENARIOS:-"tls12 tls13 radsec-tls12 radsec-tls13 tls12-resume tls13-resume peap12 peap13 ttls-pap12 ttls-pap13 pap tls13@100 tls13@1000"}
     HALF_OPEN=${BENCH_HALF_OPEN:-10000}
     HALF_OPEN_TLS=${BENCH_HALF_OPEN_TLS:-"1.3 1.2"}
     HOLD=${BENCH_HOLD:-5}
     SETTLE=1
+    FLOOR_DURATION=${BENCH_FLOOR_DURATION:-5}
+    FLOOR_COUNT=""
 fi
 SERVERS=${BENCH_SERVERS:-"authd freeradius"}
 AUTHD_LOG_LEVEL=${BENCH_AUTHD_LOG_LEVEL:-info}
@@ -122,6 +144,7 @@ HALF_OPEN=${OPT[--half-open]:-$HALF_OPEN}
 HALF_OPEN_TLS=${OPT[--half-open-tls]:-$HALF_OPEN_TLS}
 HOLD=${OPT[--hold]:-$HOLD}
 AUTHD_LOG_LEVEL=${OPT[--authd-log-level]:-$AUTHD_LOG_LEVEL}
+FLOOR_DURATION=${OPT[--floor-duration]:-$FLOOR_DURATION}
 WARMUP=${OPT[--warmup]:-${BENCH_WARMUP:-$((2 * CONCURRENCY))}}
 
 SECRET=bench-secret-0123456789
@@ -141,21 +164,40 @@ die() { log "$*"; exit 1; }
 
 # ---------------------------------------------------------------- tables
 
-# markdown REPORT [runs|radsec|half|all]: the tables of a JSON report, as markdown.
+# markdown REPORT [runs|floor|paced|radsec|half|all]: the tables of a JSON
+# report, as markdown.
 markdown() {
     jq -r --arg part "${2:-all}" '
     def f(n; d): if n == null then "-" else (n * pow(10; d) | round / pow(10; d) | tostring) end;
     def fails: if (.failures // {}) == {} then "0"
                else ([.failures | to_entries[] | "\(.value) \(.key)"] | join(", ")) end;
     (if $part == "all" or $part == "runs" then
-    "| scenario | server | auth/s | server CPU ms/auth | server CPU % | p99 ms | round trips | peak RSS MiB | succeeded | failures | CPU/auth authd÷FR | auth/s authd÷FR |",
-    "|---|---|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|",
+    "| scenario | server | auth/s | server CPU ms/auth | server CPU % | tool CPU ms/auth | tool CPU % | p99 ms | round trips | peak RSS MiB | succeeded | failures | floor ms | CPU÷floor | CPU/auth authd÷FR | FR CPU÷authd (x less) | auth/s authd÷FR |",
+    "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|---:|---:|",
     (.runs[] |
       if .error != null then
-        "| \(.scenario) | \(.server) | FAILED | - | - | - | - | - | - | \(.error | gsub("\\|"; "/")) | - | - |"
+        "| \(.scenario) | \(.server) | FAILED | - | - | - | - | - | - | - | - | \(.error | gsub("\\|"; "/")) | - | - | - | - | - |"
       else
-        "| \(.scenario) | \(.server) | \(f(.auths_per_s; 0)) | \(f(.cpu_ms_per_auth; 3)) | \(f(.server_cpu_s / .elapsed_s * 100; 0)) | \(if .succeeded > 0 then f(.p99_ms; 2) else "-" end) | \(if .succeeded > 0 then f(.round_trips; 2) else "-" end) | \(f(.peak_rss_kb / 1024; 1)) | \(.succeeded)\(if .resumed > 0 then " (\(.resumed) resumed)" else "" end) | \(fails | gsub("\\|"; "/")) | \(f(.cpu_ratio; 3)) | \(f(.throughput_ratio; 2)) |"
+        "| \(.scenario) | \(.server) | \(f(.auths_per_s; 0)) | \(f(.cpu_ms_per_auth; 3)) | \(f(.server_cpu_pct; 0))\(if .under_90 then " (<90!)" else "" end) | \(f(.tool_cpu_ms_per_auth; 3)) | \(f(.tool_cpu_pct; 0)) | \(if .succeeded > 0 then f(.p99_ms; 2) else "-" end) | \(if .succeeded > 0 then f(.round_trips; 2) else "-" end) | \(f(.peak_rss_kb / 1024; 1)) | \(.succeeded)\(if .resumed > 0 then " (\(.resumed) resumed)" else "" end) | \(fails | gsub("\\|"; "/")) | \(f(.floor_ms; 3)) | \(f(.floor_ratio; 2)) | \(f(.cpu_ratio; 3)) | \(f(.fr_over_authd; 2)) | \(f(.throughput_ratio; 2)) |"
       end)
+    else empty end),
+    (if ($part == "all" or $part == "floor") and (.floor // [] | length) > 0 then
+      (if $part == "all" then "" else empty end),
+      "| floor | TLS | handshakes | server ms/handshake | client ms/handshake | server thread busy % | in flight | failures |",
+      "|---|---|---:|---:|---:|---:|---:|---|",
+      (.floor[] |
+        if .error != null then
+          "| rustls | \(.tls) | FAILED | - | - | - | - | \(.error | gsub("\\|"; "/")) |"
+        else
+          "| rustls | \(.tls) | \(.handshakes) | \(f(.server_ms_per_handshake; 3)) | \(f(.client_ms_per_handshake; 3)) | \(f(.server_busy * 100; 0)) | \(.in_flight) | 0 |"
+        end)
+    else empty end),
+    (if ($part == "all" or $part == "paced") and (.paced_vs_saturated // [] | length) > 0 then
+      (if $part == "all" then "" else empty end),
+      "| paced | server | CPU ms/auth paced | CPU ms/auth saturated | paced÷saturated | server CPU % paced | p99 ms paced |",
+      "|---|---|---:|---:|---:|---:|---:|",
+      (.paced_vs_saturated[] |
+        "| \(.scenario) | \(.server) | \(f(.paced_cpu_ms_per_auth; 3)) | \(f(.saturated_cpu_ms_per_auth; 3)) | \(f(.ratio; 2)) | \(f(.paced_server_cpu_pct; 0)) | \(f(.paced_p99_ms; 2)) |")
     else empty end),
     (if ($part == "all" or $part == "radsec") and (.radsec_vs_udp // [] | length) > 0 then
       (if $part == "all" then "" else empty end),
@@ -183,6 +225,16 @@ print_tables() {
         (if .smoke then "SMOKE RUN: debug binaries and short runs, the numbers mean nothing" else empty end),
         (if .perf_recording == "yes" then "perf was recording authd: its CPU figures include perf'"'"'s overhead" else empty end)' "$1"
     markdown "$1" runs | column -t -s '|' -o '|'
+    if [ "$(jq '.floor // [] | length' "$1")" -gt 0 ]; then
+        echo
+        echo "The floor: the server side of full mutual TLS handshakes, rustls alone in memory (same certificates and provider):"
+        markdown "$1" floor | column -t -s '|' -o '|'
+    fi
+    if [ "$(jq '.paced_vs_saturated // [] | length' "$1")" -gt 0 ]; then
+        echo
+        echo "CPU per authentication paced vs at saturation (the cost of waking up per request):"
+        markdown "$1" paced | column -t -s '|' -o '|'
+    fi
     if [ "$(jq '.radsec_vs_udp // [] | length' "$1")" -gt 0 ]; then
         echo
         echo "EAP-TLS over RadSec (one TLS connection per load worker) vs over UDP:"
@@ -532,8 +584,10 @@ sim_common() {
 
 RESULTS=$TMP/results.jsonl
 HALF_RESULTS=$TMP/half-open.jsonl
+FLOOR_RESULTS=$TMP/floor.jsonl
 : >"$RESULTS"
 : >"$HALF_RESULTS"
+: >"$FLOOR_RESULTS"
 
 # record SCENARIO SERVER ERROR [REPORT_JSON CPU_TICKS VMHWM_KB]
 record() {
@@ -543,16 +597,25 @@ record() {
         return
     fi
     jq -c --arg sc "$1" --arg sv "$2" --argjson ticks "$5" --argjson hz "$CLK_TCK" \
+        --arg ftls "$(floor_tls "$1")" \
         --argjson hwm "$6" '
         . as $r
         | ($ticks / $hz) as $cpu
         | {scenario: $sc, server: $sv, error: null,
+           floor_tls: (if $ftls == "" then null else $ftls end),
            succeeded: $r.succeeded, failed: $r.failed, failures: $r.failures,
            resumed: $r.resumed, offered_rate: $r.offered_rate, auths_per_s: $r.auths_per_s,
            p50_ms: $r.latency_ms_p50, p99_ms: $r.latency_ms_p99,
            round_trips: $r.round_trips_mean, retransmits: $r.retransmits,
            elapsed_s: $r.elapsed_s, server_cpu_s: $cpu,
+           server_cpu_pct: (if $r.elapsed_s > 0 then $cpu / $r.elapsed_s * 100 else null end),
+           under_90: ($r.offered_rate == null and $r.elapsed_s > 0 and $cpu / $r.elapsed_s < 0.9),
            cpu_ms_per_auth: (if $r.succeeded > 0 then $cpu * 1000 / $r.succeeded else null end),
+           tool_cpu_s: (if $r.tool_cpu_ticks != null then $r.tool_cpu_ticks / $hz else null end),
+           tool_cpu_pct: (if $r.tool_cpu_ticks != null and $r.elapsed_s > 0
+                          then $r.tool_cpu_ticks / $hz / $r.elapsed_s * 100 else null end),
+           tool_cpu_ms_per_auth: (if $r.tool_cpu_ticks != null and $r.succeeded > 0
+                                  then $r.tool_cpu_ticks / $hz * 1000 / $r.succeeded else null end),
            peak_rss_kb: $hwm}' "$4" >>"$RESULTS"
 }
 
@@ -679,11 +742,51 @@ half_open() {
     stop_server "$(server_port "$server")"
 }
 
+# floor_tls SCENARIO: the TLS version of a full EAP-TLS scenario (its floor),
+# nothing for the others. A new full EAP-TLS scenario is added here.
+floor_tls() {
+    case "${1%@*}" in
+    tls12 | radsec-tls12) echo 1.2 ;;
+    tls13 | radsec-tls13) echo 1.3 ;;
+    esac
+}
+
+# run_floor TLS: `fourway-sim floor`, the server thread on the server CPU(s),
+# the client thread on the load CPU(s).
+run_floor() {
+    local tls=$1 json=$TMP/floor-$1.json err=$TMP/floor-$1.err
+    local -a args=(--server-cert "$PKI/server.pem" --server-key "$PKI/server.key"
+        --ca "$PKI/ca.pem" --cert "$PKI/$USER_NAME.pem" --key "$PKI/$USER_NAME.key" --tls "$tls"
+        --duration "$FLOOR_DURATION" --json)
+    if [ -n "$FLOOR_COUNT" ]; then args+=(--count "$FLOOR_COUNT" --warmup 5); fi
+    if [ "${#SERVER_PIN[@]}" -gt 0 ]; then
+        args+=(--server-cpu "$SERVER_CPUS" --client-cpu "$LOAD_CPUS")
+    fi
+    log "floor: rustls alone, TLS $tls"
+    if "$SIM" floor "${args[@]}" >"$json" 2>"$err" && jq -e .server_ms_per_handshake "$json" >/dev/null 2>&1; then
+        jq -c --arg tls "$tls" '. + {tls: $tls, error: null}' "$json" >>"$FLOOR_RESULTS"
+    else
+        jq -nc --arg tls "$tls" --arg err "$(tail -c 300 "$err" | tr '\n' ' ')" \
+            '{tls: $tls, error: ("floor failed: " + $err)}' >>"$FLOOR_RESULTS"
+    fi
+}
+
 # ---------------------------------------------------------------- runs
 
 [[ " $SERVERS " == *" freeradius "* ]] && setup_freeradius
 STARTED=$(date -u +%Y-%m-%dT%H:%M:%SZ)
 LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
+# The floors first, one per TLS version a full EAP-TLS scenario uses.
+if [ "$FLOOR_DURATION" != 0 ]; then
+    for tls in 1.2 1.3; do
+        for sc in $SCENARIOS; do
+            if [ "$(floor_tls "$sc")" = "$tls" ]; then
+                run_floor "$tls"
+                break
+            fi
+        done
+    done
+fi
 for sc in $SCENARIOS; do
     for server in $SERVERS; do
         run_scenario "$server" "$sc"
@@ -705,7 +808,7 @@ if [ -n "$FREERADIUS" ]; then
     FR_VERSION=$({ "$FREERADIUS" -v 2>/dev/null || true; } | sed -n '1s/.*Version \([^,]*\),.*/\1/p')
 fi
 REPORT=$TMP/report.json
-jq -n --slurpfile runs "$RESULTS" --slurpfile half "$HALF_RESULTS" \
+jq -n --slurpfile runs "$RESULTS" --slurpfile half "$HALF_RESULTS" --slurpfile floor "$FLOOR_RESULTS" \
     --arg started "$STARTED" --arg profile "$PROFILE" --arg pinning "$PINNING" \
     --argjson concurrency "$CONCURRENCY" --arg duration "$DURATION" --argjson warmup "$WARMUP" \
     --arg cpu "$(lscpu | sed -n 's/^Model name: *//p' | head -n 1)" --argjson nproc "$NPROC" \
@@ -720,12 +823,28 @@ jq -n --slurpfile runs "$RESULTS" --slurpfile half "$HALF_RESULTS" \
      loadavg_before: $load_before, loadavg_after: $load_after,
      authd_log_level: $authd_log_level, pap_setup: $pap_setup, perf_recording: $perf,
      smoke: ($smoke == 1),
+     floor: $floor,
      runs: [ $runs[] as $r
              | ($runs | map(select(.scenario == $r.scenario and .server == "freeradius")) | first) as $fr
+             | ($floor | map(select(.error == null and .tls == $r.floor_tls)) | first) as $fl
              | $r + (if $r.server == "authd" and $fr != null then
                        {cpu_ratio: ratio($r.cpu_ms_per_auth; $fr.cpu_ms_per_auth),
+                        fr_over_authd: ratio($fr.cpu_ms_per_auth; $r.cpu_ms_per_auth),
                         throughput_ratio: ratio($r.auths_per_s; $fr.auths_per_s)}
+                     else {} end)
+                  + (if $fl != null then
+                       {floor_ms: $fl.server_ms_per_handshake,
+                        floor_ratio: ratio($r.cpu_ms_per_auth; $fl.server_ms_per_handshake)}
                      else {} end) ],
+     paced_vs_saturated: [ $runs[] as $r
+             | select($r.error == null and ($r.scenario | contains("@")))
+             | ($runs | map(select(.error == null and .server == $r.server
+                                   and .scenario == ($r.scenario | split("@") | first))) | first) as $s
+             | select($s != null)
+             | {server: $r.server, scenario: $r.scenario,
+                paced_cpu_ms_per_auth: $r.cpu_ms_per_auth, saturated_cpu_ms_per_auth: $s.cpu_ms_per_auth,
+                ratio: ratio($r.cpu_ms_per_auth; $s.cpu_ms_per_auth),
+                paced_server_cpu_pct: $r.server_cpu_pct, paced_p99_ms: $r.p99_ms} ],
      radsec_vs_udp: [ $runs[] as $r
              | select($r.error == null and ($r.scenario | startswith("radsec-")))
              | ($runs | map(select(.error == null and .server == $r.server
@@ -758,6 +877,11 @@ bad=$(jq -r '.runs[] | select(.scenario != "pap" and (.error != null or .succeed
              | "\(.server) \(.scenario): \(.error // "no successes")"' "$REPORT")
 if [ -n "$bad" ]; then
     log "EAP runs without successes:"; echo "$bad" >&2
+    [ "$SMOKE" = 1 ] && status=1
+fi
+if [ "$FLOOR_DURATION" != 0 ] && jq -e '[.runs[] | select(.floor_tls != null and .floor_tls != "")] | length > 0' "$REPORT" >/dev/null &&
+    ! jq -e '(.floor | length) > 0 and all(.floor[]; .error == null and .server_ms_per_handshake > 0)' "$REPORT" >/dev/null; then
+    log "floor measurement failed: $(jq -c '[.floor[] | .error // .server_ms_per_handshake]' "$REPORT")"
     [ "$SMOKE" = 1 ] && status=1
 fi
 if [ "$SMOKE" = 1 ] && [ "$HALF_OPEN" -gt 0 ] &&

@@ -18,6 +18,7 @@ pub mod ap;
 pub mod bip;
 pub mod ccmp;
 pub mod eapol;
+pub mod floor;
 pub mod fourway;
 pub mod frames;
 pub mod ft;

@@ -105,6 +105,9 @@ pub struct LoadReport {
     /// Warm-up authentications (not counted above).
     pub warmup_completed: u64,
     pub warmup_succeeded: u64,
+    /// The load tool's own CPU time over the measured phase (utime + stime
+    /// of the process, clock ticks of /proc/self/stat).
+    pub tool_cpu_ticks: Option<u64>,
 }
 
 #[derive(Default)]
@@ -220,6 +223,7 @@ pub async fn run_load(opts: LoadOptions) -> LoadReport {
         write_ready_file(path, "measuring").await;
         tokio::time::sleep(READY_PAUSE).await;
     }
+    let cpu_before = crate::floor::process_cpu_ticks();
     let mut report = run_phase(
         &opts,
         &modes,
@@ -229,6 +233,9 @@ pub async fn run_load(opts: LoadOptions) -> LoadReport {
         opts.progress,
     )
     .await;
+    report.tool_cpu_ticks = crate::floor::process_cpu_ticks()
+        .zip(cpu_before)
+        .map(|(after, before)| after.saturating_sub(before));
     report.warmup_completed = warmup_completed;
     report.warmup_succeeded = warmup_succeeded;
     report
@@ -428,6 +435,7 @@ async fn run_phase(
         timeouts: s.timeouts,
         warmup_completed: 0,
         warmup_succeeded: 0,
+        tool_cpu_ticks: None,
     }
 }
 

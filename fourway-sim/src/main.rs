@@ -17,6 +17,8 @@
 //!   `load --half-open N --hold S`: N EAP-TLS conversations left open right
 //!   after the server's first TLS flight, held S seconds (server memory per
 //!   conversation in progress).
+//! * `floor --tls 1.2|1.3 ...`: the server side of full mutual TLS
+//!   handshakes with rustls alone, in memory: CPU per handshake.
 //!
 //! The protocol cores of the library (keys, eapol, fourway, ccmp, ap) are
 //! sans-IO; sockets and clocks live in this binary and in the library's
@@ -40,6 +42,7 @@ use fourway_sim::sim::{Pmf, SimOptions, StationReport, run_handshakes};
 use fourway_sim::station::{Suites, authenticate_on};
 
 mod acct_load;
+mod floor_cmd;
 mod pmksa_run;
 mod radius_args;
 mod radsec_args;
@@ -74,6 +77,9 @@ enum Command {
     Load(LoadArgs),
     /// Generate Accounting-Request load against a RADIUS accounting server.
     AcctLoad(acct_load::AcctLoadArgs),
+    /// CPU per full mutual TLS handshake, rustls alone in memory (the floor
+    /// of an EAP-TLS authentication).
+    Floor(floor_cmd::FloorArgs),
 }
 
 #[derive(Args)]
@@ -284,6 +290,7 @@ fn main() -> ExitCode {
         Command::Run(args) => run(&args),
         Command::Load(args) => load_cmd(&args),
         Command::AcctLoad(args) => acct_load::acct_load_cmd(&args),
+        Command::Floor(args) => floor_cmd::floor_cmd(&args),
     };
     match result {
         Ok(code) => code,

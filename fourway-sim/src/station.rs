@@ -67,10 +67,39 @@ fn file_err(path: &Path, what: impl std::fmt::Display) -> StationError {
 }
 
 /// Verifies the chain, and the name only when asked to.
+///
+/// A load tool meets the same server chain in every handshake: the chain
+/// verification (one signature check per certificate) is done once and its
+/// success remembered, keyed by a SHA-256 of the exact chain and the name,
+/// for [`CHAIN_CACHE_TTL`]. The handshake signature (CertificateVerify in
+/// TLS 1.3, ServerKeyExchange in TLS 1.2) is still verified in every
+/// handshake, so the server proves possession of the key each time.
 #[derive(Debug)]
 struct ChainOnlyVerifier {
     inner: Arc<WebPkiServerVerifier>,
     check_name: bool,
+    verified: std::sync::Mutex<Option<([u8; 32], Instant)>>,
+}
+
+/// How long a verified server chain is trusted without verifying it again.
+const CHAIN_CACHE_TTL: Duration = Duration::from_secs(60);
+
+/// SHA-256 over the chain and the name, each with its length.
+fn chain_key(
+    end_entity: &CertificateDer<'_>,
+    intermediates: &[CertificateDer<'_>],
+    server_name: &ServerName<'_>,
+) -> [u8; 32] {
+    use sha2::Digest;
+    let mut h = sha2::Sha256::new();
+    for c in std::iter::once(end_entity).chain(intermediates) {
+        h.update((c.len() as u64).to_be_bytes());
+        h.update(c.as_ref());
+    }
+    let name = server_name.to_str();
+    h.update((name.len() as u64).to_be_bytes());
+    h.update(name.as_bytes());
+    h.finalize().into()
 }
 
 impl ServerCertVerifier for ChainOnlyVerifier {
@@ -82,7 +111,17 @@ impl ServerCertVerifier for ChainOnlyVerifier {
         ocsp_response: &[u8],
         now: UnixTime,
     ) -> Result<ServerCertVerified, rustls::Error> {
-        match self.inner.verify_server_cert(
+        use subtle::ConstantTimeEq;
+        let key = chain_key(end_entity, intermediates, server_name);
+        let hit = self.verified.lock().ok().is_some_and(|cached| {
+            cached
+                .as_ref()
+                .is_some_and(|(k, at)| bool::from(k.ct_eq(&key)) && at.elapsed() < CHAIN_CACHE_TTL)
+        });
+        if hit {
+            return Ok(ServerCertVerified::assertion());
+        }
+        let result = match self.inner.verify_server_cert(
             end_entity,
             intermediates,
             server_name,
@@ -93,7 +132,12 @@ impl ServerCertVerifier for ChainOnlyVerifier {
                 CertificateError::NotValidForName | CertificateError::NotValidForNameContext { .. },
             )) if !self.check_name => Ok(ServerCertVerified::assertion()),
             other => other,
+        };
+        if result.is_ok() {
+            let mut cached = self.verified.lock().unwrap_or_else(|p| p.into_inner());
+            *cached = Some((key, Instant::now()));
         }
+        result
     }
 
     fn verify_tls12_signature(
@@ -245,6 +289,7 @@ fn config_builder(
     let verifier = Arc::new(ChainOnlyVerifier {
         inner,
         check_name: server_name.is_some(),
+        verified: std::sync::Mutex::new(None),
     });
     Ok(rustls::ClientConfig::builder_with_provider(provider)
         .with_protocol_versions(versions)?
