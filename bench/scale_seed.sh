@@ -40,6 +40,8 @@ pg_start() {
     mkdir -p "$dir"
     chown postgres:postgres "$dir"
     chmod 755 "$dir"
+    runuser -u postgres -- test -x "$dir" ||
+        die "the postgres user cannot reach $dir: every directory above it must be searchable"
     runuser -u postgres -- "$bin/initdb" -D "$dir/data" -U authd -A trust -E UTF8 >/dev/null
     runuser -u postgres -- "$bin/pg_ctl" -D "$dir/data" -l "$dir/log" \
         -o "-c listen_addresses='' -k $dir -c max_connections=50 -c fsync=off" -w start >/dev/null
