@@ -75,6 +75,9 @@
 #   --floor-duration S   seconds of each floor measurement (default 5;
 #                        0 to skip; $BENCH_FLOOR_DURATION)
 #   --render FILE.json   only print the tables of a report written by --out
+#   --scale              the scale rows: tls13 and pap on small and large
+#                        SQLite and PostgreSQL stores (NAME:STORE scenarios,
+#                        see "scale" below; alone, only these; authd only)
 #
 # CPUs: with n >= 2 CPUs the server gets the first n/2, the load tool the
 # others (override with $BENCH_SERVER_CPUS / $BENCH_LOAD_CPUS, taskset -c
@@ -87,6 +90,7 @@ SMOKE=0
 OUT=""
 PERF_DIR=""
 RENDER=""
+SCALE=0
 # Values from the command line (they win over $BENCH_* and the defaults).
 declare -A OPT=()
 
@@ -100,6 +104,7 @@ while [ $# -gt 0 ]; do
     --out) OUT=$2; shift ;;
     --perf) PERF_DIR=$2; shift ;;
     --render) RENDER=$2; shift ;;
+    --scale) SCALE=1 ;;
     --concurrency | --duration | --warmup | --scenarios | --servers | --half-open | \
         --half-open-tls | --hold | --authd-log-level | --floor-duration)
         [ $# -ge 2 ] || { echo "compare.sh: $1 needs a value" >&2; exit 2; }
@@ -146,6 +151,10 @@ HOLD=${OPT[--hold]:-$HOLD}
 AUTHD_LOG_LEVEL=${OPT[--authd-log-level]:-$AUTHD_LOG_LEVEL}
 FLOOR_DURATION=${OPT[--floor-duration]:-$FLOOR_DURATION}
 WARMUP=${OPT[--warmup]:-${BENCH_WARMUP:-$((2 * CONCURRENCY))}}
+if [ "$SCALE" = 1 ]; then
+    SCALE_SCENARIOS="tls13:sqlite tls13:sqlite-large tls13:pg tls13:pg-large pap:sqlite pap:sqlite-large pap:pg pap:pg-large"
+    SCENARIOS=$([ -n "${OPT[--scenarios]:-}" ] && echo "$SCENARIOS $SCALE_SCENARIOS" || echo "$SCALE_SCENARIOS")
+fi
 
 SECRET=bench-secret-0123456789
 USER_NAME=benchuser
@@ -245,7 +254,28 @@ print_tables() {
         echo "Server memory per EAP-TLS conversation in progress (VmRSS held - VmRSS before, / reached):"
         markdown "$1" half | column -t -s '|' -o '|'
     fi
+    print_scale "$1"
     jq -r '"load average before/after: \(.loadavg_before) / \(.loadavg_after)"' "$1"
+}
+
+# print_scale REPORT: each NAME:STORE-large row beside NAME:STORE.
+print_scale() {
+    [ "$(jq '[.runs[] | select(.scenario | contains(":"))] | length' "$1")" -gt 0 ] || return 0
+    echo
+    echo "Flat cost as the deployment grows (large: $(jq -r '.scale.users // "-"' "$1") users, $(jq -r '.scale.clients // "-"' "$1") NAS clients in the store):"
+    jq -r '
+    def f(n; d): if n == null then "-" else (n * pow(10; d) | round / pow(10; d) | tostring) end;
+    (.scale.started // []) as $st
+    | def started($sc): ($st | map(select(.scenario == $sc)) | first) // {};
+    "| scenario | server | CPU ms/auth small | CPU ms/auth large | large÷small | auth/s small | auth/s large | start-up s small | start-up s large | VmRSS MiB small | VmRSS MiB large |",
+    "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    (.runs[] as $l
+     | select($l.error == null and ($l.scenario | test(":[a-z]+-large$")))
+     | ($l.scenario | sub("-large$"; "")) as $small
+     | (.runs | map(select(.error == null and .server == $l.server and .scenario == $small)) | first) as $s
+     | select($s != null)
+     | "| \($small) | \($l.server) | \(f($s.cpu_ms_per_auth; 4)) | \(f($l.cpu_ms_per_auth; 4)) | \(f(if $s.cpu_ms_per_auth > 0 then $l.cpu_ms_per_auth / $s.cpu_ms_per_auth else null end; 3)) | \(f($s.auths_per_s; 0)) | \(f($l.auths_per_s; 0)) | \(f(started($small).startup_s; 2)) | \(f(started($l.scenario).startup_s; 2)) | \(f((started($small).rss_started_kb // null) | if . == null then null else . / 1024 end; 1)) | \(f((started($l.scenario).rss_started_kb // null) | if . == null then null else . / 1024 end; 1)) |")
+    ' "$1" | column -t -s '|' -o '|'
 }
 
 if [ -n "$RENDER" ]; then
@@ -304,6 +334,7 @@ cleanup() {
     for pid in $PERF_PID $TOOL_PID $SERVER_PID; do
         wait "$pid" 2>/dev/null || true
     done
+    ! declare -F scale_cleanup >/dev/null || scale_cleanup
     rm -rf "$TMP"
 }
 trap cleanup EXIT
@@ -624,12 +655,18 @@ run_scenario() {
     local server=$1 sc=$2 tmin=1.2 tmax=1.3 cache=no
     local -a args
     local -a password=(--password-env FOURWAY_SIM_PASSWORD)
+    local name=${sc%@*} store="" db_url=$DB_URL t_start
     EAP_METHOD=tls RADSEC=0
+    if [[ "$name" == *:* ]]; then # a scale row (see "scale")
+        store=${name#*:} name=${name%%:*}
+        [ "$server" = authd ] || return 0
+        scale_db "$store" || { record "$sc" "$server" "seeding $store failed"; return; }
+    fi
     mapfile -t args < <(sim_common "$server")
     if [[ "$sc" == *@* ]]; then
         args+=(--rate "${sc#*@}")
     fi
-    case "${sc%@*}" in
+    case "$name" in
     tls12) tmin=1.2 tmax=1.2 args+=(--tls 1.2) ;;
     tls13) tmin=1.3 tmax=1.3 args+=(--tls 1.3) ;;
     tls12-resume) tmin=1.2 tmax=1.2 cache=yes args+=(--tls 1.2 --resume) ;;
@@ -640,7 +677,7 @@ run_scenario() {
     ttls-pap13) tmin=1.3 tmax=1.3 EAP_METHOD=ttls args+=(--tls 1.3 --method ttls-pap "${password[@]}") ;;
     pap) args+=(--pap-user "$USER_NAME") ;;
     radsec-tls12 | radsec-tls13)
-        tmin=${sc%@*} tmin=1.${tmin: -1} tmax=1.${tmin: -1} RADSEC=1
+        tmin=1.${name: -1} tmax=1.${name: -1} RADSEC=1
         args+=(--tls "$tmin" --radsec "127.0.0.1:$(radsec_port "$server")"
             --radsec-cert "$PKI/$NAS_NAME.pem" --radsec-key "$PKI/$NAS_NAME.key")
         ;;
@@ -648,11 +685,14 @@ run_scenario() {
     esac
     local label="$sc"
     log "$server: $sc"
+    t_start=$(date +%s.%N)
     if ! start_server "$server" "$tmin" "$tmax" "$cache" "$label"; then
         record "$sc" "$server" "server did not start"
         stop_server "$(server_port "$server")"
+        DB_URL=$db_url
         return
     fi
+    [ -z "$store" ] || scale_started "$sc" "$(echo "$(date +%s.%N) - $t_start" | bc)"
     local ready=$TMP/ready-$server-$sc json=$TMP/load-$server-$sc.json err=$TMP/load-$server-$sc.err
     FOURWAY_SIM_PASSWORD=$PAP_PASSWORD "${LOAD_PIN[@]}" "$SIM" load "${args[@]}" \
         --concurrency "$CONCURRENCY" --duration "$DURATION" --warmup "$WARMUP" \
@@ -691,6 +731,7 @@ $(jq -r '"\(.succeeded) succeeded, \(.failed) failed"' "$json" 2>/dev/null || ec
     stop_server "$(server_port "$server")"
     EAP_METHOD=tls
     RADSEC=0
+    DB_URL=$db_url
 }
 
 # half_error SERVER TLS ERROR
@@ -771,6 +812,69 @@ run_floor() {
     fi
 }
 
+# ---------------------------------------------------------------- scale
+# The scale rows (issue 13, "flat cost as the deployment grows"): a scenario
+# NAME:STORE runs NAME against a store of its own, seeded by
+# bench/scale_seed.sh, with the bench's client 127.0.0.1/32 in the store:
+#   sqlite, pg              1 user (the bench user), 1 NAS client
+#   sqlite-large, pg-large  $BENCH_SCALE_USERS users (default 1,000,000),
+#                           $BENCH_SCALE_CLIENTS NAS clients (default 100,000)
+# pg* run on a throw-away PostgreSQL cluster (Unix socket only, in a
+# directory of its own that the postgres user can reach). Each STORE-large
+# row is set beside its STORE row in the scale table, with the server's
+# start-up time and VmRSS once started. --scale adds tls13 and pap on all
+# four stores (authd only).
+SCALE_USERS=${BENCH_SCALE_USERS:-1000000}
+SCALE_CLIENTS=${BENCH_SCALE_CLIENTS:-100000}
+SCALE_RESULTS=$TMP/scale.jsonl
+: >"$SCALE_RESULTS"
+declare -A SCALE_URL=()
+SCALE_PG=""
+SCALE_PG_DIR=""
+
+# scale_db STORE: sets DB_URL to STORE's database, seeding it on first use.
+scale_db() {
+    if [ -z "${SCALE_URL[$1]:-}" ]; then
+        local users=1 clients=1 url t0
+        [[ "$1" == *-large ]] && users=$SCALE_USERS clients=$SCALE_CLIENTS
+        case "$1" in
+        sqlite | sqlite-large) url="sqlite://$TMP/scale-$1.db" ;;
+        pg | pg-large)
+            if [ -z "$SCALE_PG" ]; then
+                SCALE_PG_DIR=$(mktemp -d /tmp/authd-bench-pg.XXXXXX)
+                chmod 755 "$SCALE_PG_DIR"
+                SCALE_PG=$(bash bench/scale_seed.sh pg-start "$SCALE_PG_DIR/pg") || return 1
+            fi
+            bash bench/scale_seed.sh pg-createdb "$SCALE_PG_DIR/pg" "scale_${1//-/_}" || return 1
+            url=${SCALE_PG/\/\?/\/scale_${1//-/_}?}
+            ;;
+        *) die "unknown store $1 (sqlite, sqlite-large, pg, pg-large)" ;;
+        esac
+        log "seeding $1: $users users, $clients NAS clients"
+        t0=$(date +%s.%N)
+        bash bench/scale_seed.sh seed "$AUTHD" "$url" "$users" "$clients" "$SECRET" \
+            "$USER_NAME" "$PAP_PASSWORD" "$CRED_KEY" || return 1
+        log "seeded $1 in $(echo "$(date +%s.%N) - $t0" | bc) s"
+        SCALE_URL[$1]=$url
+    fi
+    DB_URL=${SCALE_URL[$1]}
+}
+
+# scale_started SCENARIO SECONDS: the start-up time and VmRSS of the server
+# just started, for the scale table.
+scale_started() {
+    local rss
+    rss=$(status_kb "$SERVER_PID" VmRSS) || rss=null
+    jq -nc --arg sc "$1" --argjson s "$2" --argjson rss "$rss" \
+        '{scenario: $sc, startup_s: $s, rss_started_kb: $rss}' >>"$SCALE_RESULTS"
+}
+
+scale_cleanup() {
+    [ -z "$SCALE_PG_DIR" ] || bash bench/scale_seed.sh pg-stop "$SCALE_PG_DIR/pg"
+    [ -z "$SCALE_PG_DIR" ] || rm -rf "$SCALE_PG_DIR"
+}
+
+
 # ---------------------------------------------------------------- runs
 
 [[ " $SERVERS " == *" freeradius "* ]] && setup_freeradius
@@ -809,6 +913,8 @@ if [ -n "$FREERADIUS" ]; then
 fi
 REPORT=$TMP/report.json
 jq -n --slurpfile runs "$RESULTS" --slurpfile half "$HALF_RESULTS" --slurpfile floor "$FLOOR_RESULTS" \
+    --slurpfile scale_started "$SCALE_RESULTS" --argjson scale_users "$SCALE_USERS" \
+    --argjson scale_clients "$SCALE_CLIENTS" \
     --arg started "$STARTED" --arg profile "$PROFILE" --arg pinning "$PINNING" \
     --argjson concurrency "$CONCURRENCY" --arg duration "$DURATION" --argjson warmup "$WARMUP" \
     --arg cpu "$(lscpu | sed -n 's/^Model name: *//p' | head -n 1)" --argjson nproc "$NPROC" \
@@ -856,7 +962,8 @@ jq -n --slurpfile runs "$RESULTS" --slurpfile half "$HALF_RESULTS" --slurpfile f
                                         then $r.cpu_ms_per_auth - $u.cpu_ms_per_auth else null end),
                 cpu_ratio: ratio($r.cpu_ms_per_auth; $u.cpu_ms_per_auth),
                 throughput_ratio: ratio($r.auths_per_s; $u.auths_per_s)} ],
-     half_open: $half}' >"$REPORT"
+     half_open: $half,
+     scale: {users: $scale_users, clients: $scale_clients, started: $scale_started}}' >"$REPORT"
 
 print_tables "$REPORT"
 

@@ -12,7 +12,7 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 # Debian packages the tests need. Add to this list, one place only.
-APT_PACKAGES="eapoltest hostapd wpasupplicant iproute2 tshark postgresql freeradius jq systemd radsecproxy"
+APT_PACKAGES="eapoltest hostapd wpasupplicant iproute2 tshark postgresql freeradius jq systemd radsecproxy sqlite3"
 # The command each package provides, to tell whether it is installed.
 declare -A PROVIDES=(
     [eapoltest]=eapol_test

@@ -264,6 +264,73 @@ mod tests {
         assert!(table.lookup("192.0.2.1".parse().unwrap()).is_none());
     }
 
+    /// The networks bench/scale_seed.sh writes for client `i`: IPv4 hosts,
+    /// IPv4 /26../30, IPv6 /128, /64 and /48.
+    fn seeded_network(i: u32) -> String {
+        match i % 10 {
+            0..=5 => format!("10.{}.{}.{}/32", (i >> 16) & 255, (i >> 8) & 255, i & 255),
+            6 | 7 => {
+                let b = i * 64;
+                let p = 26 + (i / 10) % 5;
+                format!("11.{}.{}.{}/{p}", (b >> 16) & 255, (b >> 8) & 255, b & 255)
+            }
+            8 => format!("2001:db8:{:x}:{:x}::1/128", i >> 16, i & 0xffff),
+            _ if i % 20 == 9 => format!("2001:db8:{:x}:{:x}::/64", 0x8000 + (i >> 16), i & 0xffff),
+            _ => format!("2001:{:x}:{:x}::/48", 0x1000 + (i >> 16), i & 0xffff),
+        }
+    }
+
+    /// At the size of a large deployment (100,000 clients, the mix the
+    /// scale bench seeds, with a /8 and a /16 under them), the lookup still
+    /// agrees with the definition, for addresses inside chosen clients'
+    /// networks (hits, some shadowed by a longer prefix) and around them.
+    #[test]
+    fn indexed_lookup_matches_the_definition_at_100k_clients() {
+        let mut clients: Vec<NasClient> = (1..=100_000u32)
+            .map(|i| client(&format!("nas{i}"), &seeded_network(i)))
+            .collect();
+        clients.push(client("lab", "11.0.0.0/16"));
+        clients.push(client("campus", "10.0.0.0/8"));
+        let table = NasClients::new(clients);
+        assert_eq!(table.len(), 100_002);
+        let definition = |ip: IpAddr| {
+            table
+                .iter()
+                .find(|c| c.net.contains(ip))
+                .map(|c| c.name.clone())
+        };
+        let (mut hits, mut misses) = (0, 0);
+        for k in 0..150u32 {
+            let i = 1 + k.wrapping_mul(2_654_435_761) % 100_000;
+            let net: IpNet = seeded_network(i).parse().unwrap();
+            let inside = match net.addr() {
+                IpAddr::V4(a) => IpAddr::V4((u32::from(a) | (k & 1)).into()),
+                IpAddr::V6(a) => IpAddr::V6((u128::from(a) | u128::from(k & 1)).into()),
+            };
+            let beside = match net.addr() {
+                IpAddr::V4(a) => IpAddr::V4(u32::from(a).wrapping_add(200).into()),
+                IpAddr::V6(a) => IpAddr::V6((u128::from(a) ^ (1 << 80)).into()),
+            };
+            for ip in [inside, beside] {
+                let want = definition(ip);
+                if want.is_some() {
+                    hits += 1;
+                } else {
+                    misses += 1;
+                }
+                assert_eq!(table.lookup(ip).map(|c| c.name.clone()), want, "{ip}");
+            }
+        }
+        assert!(hits > 150 && misses > 10, "{hits} hits, {misses} misses");
+        // Positive controls: the host client, the subnet around it, the /8.
+        let name = |s: &str| table.lookup(s.parse().unwrap()).map(|c| c.name.clone());
+        assert_eq!(name("10.0.0.10").as_deref(), Some("nas10"));
+        assert_eq!(name("11.0.4.5").as_deref(), Some("nas16"), "11.0.4.0/27");
+        assert_eq!(name("10.200.0.1").as_deref(), Some("campus"));
+        assert_eq!(name("11.0.255.255").as_deref(), Some("lab"));
+        assert_eq!(name("192.0.2.1"), None);
+    }
+
     #[test]
     fn debug_never_shows_secret() {
         let mut c = client("ap", "127.0.0.1/32");

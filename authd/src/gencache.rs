@@ -6,8 +6,11 @@
 //! the generation it was read in, the whole cache empties when the
 //! generation moves, and nothing is cached while the generation is unknown
 //! (before the first poll or after a failed one). Bounded: when full,
-//! expired entries go first, then the oldest. An optional TTL bounds how
-//! long an entry serves even when nothing changes.
+//! expired entries go first, then the oldest eighth, so that the scan a
+//! full cache costs is paid once per `max_entries / 8` insertions, not on
+//! every one (a deployment with more active users than the bound keeps the
+//! cache full). An optional TTL bounds how long an entry serves even when
+//! nothing changes.
 //!
 //! Time is an input, so the cache is tested with a virtual clock.
 
@@ -115,13 +118,8 @@ impl<K: Hash + Eq + Clone, V: Clone> GenerationCache<K, V> {
         let mut entries = crate::sync::lock(&self.entries);
         if entries.len() >= self.max_entries && !entries.contains_key(&key) {
             entries.retain(|_, c| self.fresh(c, generation, now));
-            if entries.len() >= self.max_entries
-                && let Some(oldest) = entries
-                    .iter()
-                    .min_by_key(|(_, c)| c.stored_at)
-                    .map(|(k, _)| k.clone())
-            {
-                entries.remove(&oldest);
+            if entries.len() >= self.max_entries {
+                self.evict_oldest(&mut entries);
             }
         }
         entries.insert(
@@ -132,6 +130,27 @@ impl<K: Hash + Eq + Clone, V: Clone> GenerationCache<K, V> {
                 value,
             },
         );
+    }
+
+    /// Removes the oldest eighth of a full map (at least one entry): one
+    /// O(n) pass that frees room for the next `max_entries / 8` keys.
+    fn evict_oldest(&self, entries: &mut HashMap<K, Cached<V>>) {
+        let mut ages: Vec<Instant> = entries.values().map(|c| c.stored_at).collect();
+        let n = (self.max_entries / 8).clamp(1, ages.len());
+        // The n-th oldest time: everything stored before it goes, then
+        // entries stored exactly at it until n are gone.
+        let (_, &mut cut, _) = ages.select_nth_unstable(n - 1);
+        let mut at_cut = n - entries.values().filter(|c| c.stored_at < cut).count();
+        entries.retain(|_, c| {
+            if c.stored_at < cut {
+                false
+            } else if c.stored_at == cut && at_cut > 0 {
+                at_cut -= 1;
+                false
+            } else {
+                true
+            }
+        });
     }
 
     /// Drops entries past the TTL.
@@ -212,5 +231,43 @@ mod tests {
         assert_eq!(c.get("b", t0 + Duration::from_secs(3)), Some(2));
         c.sweep(t0 + Duration::from_secs(12));
         assert_eq!(c.len(), 1, "b expired, c fresh");
+    }
+
+    /// A full cache evicts its oldest eighth at once: the bound holds, the
+    /// newest entries stay, and the next insertions find room without
+    /// evicting again.
+    #[test]
+    fn a_full_cache_evicts_the_oldest_eighth() {
+        let c: GenerationCache<u32, u32> = GenerationCache::new(64, None);
+        let t0 = Instant::now();
+        c.set_generation(1);
+        let at = |i: u32| t0 + Duration::from_millis(u64::from(i));
+        for i in 0..64 {
+            c.put(i, 1, i, at(i));
+        }
+        assert_eq!(c.len(), 64);
+        c.put(64, 1, 64, at(64));
+        // 8 oldest gone (0..8), the new one in.
+        assert_eq!(c.len(), 57);
+        for i in 0..8 {
+            assert_eq!(c.get(&i, at(64)), None, "{i}");
+        }
+        for i in 8..=64 {
+            assert_eq!(c.get(&i, at(64)), Some(i), "{i}");
+        }
+        // Room for seven more without another eviction.
+        for i in 65..72 {
+            c.put(i, 1, i, at(i));
+        }
+        assert_eq!(c.len(), 64);
+        assert_eq!(c.get(&8, at(72)), Some(8));
+        // Entries stored at the same instant: exactly an eighth goes.
+        let same: GenerationCache<u32, u32> = GenerationCache::new(16, None);
+        same.set_generation(1);
+        for i in 0..17 {
+            same.put(i, 1, i, t0);
+        }
+        assert_eq!(same.len(), 15, "16 - 2 + 1");
+        assert_eq!(same.get(&16, t0), Some(16));
     }
 }

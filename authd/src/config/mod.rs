@@ -474,8 +474,10 @@ impl Config {
     }
 
     fn validate(&self, origin: &Path) -> Result<(), ConfigError> {
-        for (i, c) in self.clients.iter().enumerate() {
-            if let Some(prev) = self.clients[..i].iter().find(|p| p.name == c.name) {
+        // A map, not a scan per client: a file may list 100,000 clients.
+        let mut names = std::collections::HashMap::with_capacity(self.clients.len());
+        for c in &self.clients {
+            if let Some(prev) = names.insert(c.name.as_str(), c) {
                 return Err(ConfigError::Invalid {
                     path: origin.to_owned(),
                     message: format!(

@@ -11,6 +11,7 @@
 //! client added or removed with the admin CLI is in use within about two
 //! seconds on every server sharing the database, without a restart.
 
+use std::collections::HashSet;
 use std::future::Future;
 use std::sync::Mutex;
 use std::time::Duration;
@@ -139,10 +140,16 @@ pub(super) fn das_port_or_default(port: Option<i64>) -> u16 {
 
 /// The client table from configuration and store entries; a store entry
 /// replaces every configuration entry with its name or its network.
+///
+/// Both lists may hold a hundred thousand clients: the store's names and
+/// networks are sets, so the merge is linear, not one scan of the store
+/// per configuration entry.
 pub fn merge_clients(config: &[ClientEntry], store: &[ClientEntry]) -> NasClients {
+    let names: HashSet<&str> = store.iter().map(|s| s.name.as_str()).collect();
+    let nets: HashSet<IpNet> = store.iter().map(|s| s.net).collect();
     let mut out: Vec<NasClient> = config
         .iter()
-        .filter(|c| !store.iter().any(|s| s.name == c.name || s.net == c.net))
+        .filter(|c| !names.contains(c.name.as_str()) && !nets.contains(&c.net))
         .map(ClientEntry::to_nas_client)
         .collect();
     out.extend(store.iter().map(ClientEntry::to_nas_client));
@@ -299,6 +306,57 @@ mod tests {
         assert_eq!(&c.secret[..], b"store-2");
         // No conflict: the config's client stays.
         assert_eq!(t.lookup(ip("10.1.2.3")).unwrap().name, "lab");
+    }
+
+    /// The set-based merge agrees with the definition (a configuration
+    /// entry stays unless a store entry has its name or its network) over
+    /// large lists with conflicts of both kinds.
+    #[test]
+    fn merge_matches_the_definition_at_scale() {
+        let net = |i: u32| format!("10.{}.{}.{}", (i >> 16) & 255, (i >> 8) & 255, i & 255);
+        let config: Vec<ClientEntry> = (0..5_000u32)
+            .map(|i| entry(&format!("c{i}"), &net(i), "config"))
+            .collect();
+        // Every 7th store entry takes a configuration name, every 11th a
+        // configuration address; the rest are new.
+        let store: Vec<ClientEntry> = (0..5_000u32)
+            .map(|i| {
+                let name = if i % 7 == 0 {
+                    format!("c{i}")
+                } else {
+                    format!("s{i}")
+                };
+                let addr = if i % 11 == 0 {
+                    net(i + 3)
+                } else {
+                    net(100_000 + i)
+                };
+                entry(&name, &addr, "store")
+            })
+            .collect();
+        let table = merge_clients(&config, &store);
+        let mut want: Vec<String> = config
+            .iter()
+            .filter(|c| !store.iter().any(|s| s.name == c.name || s.net == c.net))
+            .chain(store.iter())
+            .map(|c| format!("{} {}", c.name, c.net))
+            .collect();
+        let mut got: Vec<String> = table
+            .iter()
+            .map(|c| format!("{} {}", c.name, c.net))
+            .collect();
+        want.sort();
+        got.sort();
+        assert_eq!(got, want);
+        // Both kinds of conflict happened, and untouched entries stayed.
+        assert!(
+            table.len() < 9_500 && table.len() > 8_000,
+            "{}",
+            table.len()
+        );
+        let ip = |s: String| s.parse().unwrap();
+        assert_eq!(&table.lookup(ip(net(3))).unwrap().secret[..], b"store");
+        assert_eq!(&table.lookup(ip(net(1))).unwrap().secret[..], b"config");
     }
 
     #[test]
