@@ -43,6 +43,7 @@ mod acct_load;
 mod pmksa_run;
 mod radius_args;
 mod radsec_args;
+mod status_load;
 use radius_args::RadiusArgs;
 use radsec_args::RadsecArgs;
 
@@ -74,6 +75,8 @@ enum Command {
     Load(LoadArgs),
     /// Generate Accounting-Request load against a RADIUS accounting server.
     AcctLoad(acct_load::AcctLoadArgs),
+    /// Generate Status-Server load (RFC 5997), with the server's CPU per answer.
+    StatusLoad(status_load::StatusLoadArgs),
 }
 
 #[derive(Args)]
@@ -284,6 +287,7 @@ fn main() -> ExitCode {
         Command::Run(args) => run(&args),
         Command::Load(args) => load_cmd(&args),
         Command::AcctLoad(args) => acct_load::acct_load_cmd(&args),
+        Command::StatusLoad(args) => status_load::status_load_cmd(&args),
     };
     match result {
         Ok(code) => code,
