@@ -5,7 +5,7 @@
 //! changed rebuilds nothing, a change is picked up, and users are
 //! authorized from the large table.
 
-#[path = "store_suite.rs"]
+#[path = "store_suite/mod.rs"]
 mod suite;
 
 use std::process::{Command, Stdio};

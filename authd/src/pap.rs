@@ -217,8 +217,10 @@ impl PasswordCache {
         out
     }
 
-    /// The cached decision for `user` with `password`, if one is fresh.
-    fn lookup(&self, user: &str, password: &[u8], now: Instant) -> Option<Accept> {
+    /// The cached decision for `user` with `password`, if one is fresh:
+    /// one HMAC, no store, no wait (the receive loop answers such a PAP
+    /// request inline, `handler/inline.rs`).
+    pub fn lookup(&self, user: &str, password: &[u8], now: Instant) -> Option<Accept> {
         let tag = self.tag(user, password);
         let v = self.entries.get(user, now)?;
         let same = aws_lc_rs::constant_time::verify_slices_are_equal(&v.tag, &tag).is_ok();

@@ -1,4 +1,5 @@
-//! The tokio edge: UDP sockets, one task per datagram, timers and signals.
+//! The tokio edge: UDP sockets, one task per datagram that has to wait
+//! (the rest is answered in the receive loop), timers and signals.
 //! All protocol decisions are made in [`crate::handler`].
 
 use std::net::SocketAddr;
@@ -13,11 +14,11 @@ use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 use tracing::{debug, error, info, warn};
 
-use crate::admission::Port;
+use crate::admission::{Origin, Port};
 use crate::clients::{NasClient, NasClients};
 use crate::config::Config;
 use crate::credkey::CredentialKey;
-use crate::handler::{AuthHandler, EapTls, Settings};
+use crate::handler::{AuthHandler, EapTls, Inline, Settings};
 use crate::policy::Policy;
 use crate::store::{CLIENT_REFRESH_INTERVAL, ClientEntry, ClientSync, Store, StoreError};
 use crate::tickets::TicketKeyring;
@@ -27,8 +28,15 @@ const MAX_DATAGRAM: usize = 4096 + 1;
 /// Datagrams being processed at once; past this, new ones are dropped and
 /// counted rather than queued without bound.
 const MAX_IN_FLIGHT: usize = 8192;
-/// Receive tasks per socket: two cores, two readers.
-const RECEIVERS: usize = 2;
+/// Receive tasks per socket. One: tokio wakes every task waiting on a
+/// socket when it turns readable, so a second reader was woken for each
+/// datagram only to find nothing (WouldBlock) and park again, and the two
+/// runnable tasks made the waking worker unpark the other one too: a
+/// wake-up tax paid per datagram at low load. TLS work still runs on
+/// every core: it is in the spawned per-request tasks, which idle workers
+/// steal; what the reader itself does inline (admission, duplicates,
+/// Status-Server, cached PAP) costs microseconds.
+const RECEIVERS: usize = 1;
 /// How often open accounting sessions are checked for staleness.
 const ACCOUNTING_SWEEP_INTERVAL: Duration = Duration::from_secs(60);
 
@@ -496,27 +504,33 @@ async fn receive_loop(
             handler.metrics.drop_reason("overloaded");
             continue;
         };
-        let datagram = buf[..len].to_vec();
+        let now = Instant::now();
+        // Duplicates, Status-Server and PAP from the cache are answered
+        // here, without a task (handler/inline.rs); the rest is handed
+        // over already admitted.
+        let pending = match handler.try_serve_inline(Origin::udp_to(from, port), &buf[..len], now) {
+            Inline::Answered(reply) => {
+                send(&sock, &reply, from).await;
+                continue;
+            }
+            Inline::Dropped => continue,
+            Inline::NeedsTask(pending) => pending.into_owned(now),
+        };
         let sock = sock.clone();
         let handler = handler.clone();
         tokio::spawn(async move {
-            let now = Instant::now();
-            let reply = match port {
-                // UDP sockets are only ever the authentication and the
-                // accounting port.
-                Port::Auth | Port::Radsec => handler.handle_auth(from, &datagram, now).await,
-                Port::Acct => {
-                    let unix_now = crate::store::unix_seconds(SystemTime::now());
-                    handler.handle_acct(from, &datagram, now, unix_now).await
-                }
-            };
-            if let Some(reply) = reply
-                && let Err(e) = sock.send_to(&reply, from).await
-            {
-                warn!(peer = %from, "send_to: {e}");
+            let unix_now = crate::store::unix_seconds(SystemTime::now());
+            if let Some(reply) = handler.resume(pending, unix_now).await {
+                send(&sock, &reply, from).await;
             }
             drop(permit);
         });
+    }
+}
+
+async fn send(sock: &UdpSocket, reply: &[u8], to: SocketAddr) {
+    if let Err(e) = sock.send_to(reply, to).await {
+        warn!(peer = %to, "send_to: {e}");
     }
 }
 

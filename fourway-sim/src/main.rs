@@ -46,6 +46,7 @@ mod floor_cmd;
 mod pmksa_run;
 mod radius_args;
 mod radsec_args;
+mod status_load;
 use radius_args::RadiusArgs;
 use radsec_args::RadsecArgs;
 
@@ -80,6 +81,8 @@ enum Command {
     /// CPU per full mutual TLS handshake, rustls alone in memory (the floor
     /// of an EAP-TLS authentication).
     Floor(floor_cmd::FloorArgs),
+    /// Generate Status-Server load (RFC 5997), with the server's CPU per answer.
+    StatusLoad(status_load::StatusLoadArgs),
 }
 
 #[derive(Args)]
@@ -291,6 +294,7 @@ fn main() -> ExitCode {
         Command::Load(args) => load_cmd(&args),
         Command::AcctLoad(args) => acct_load::acct_load_cmd(&args),
         Command::Floor(args) => floor_cmd::floor_cmd(&args),
+        Command::StatusLoad(args) => status_load::status_load_cmd(&args),
     };
     match result {
         Ok(code) => code,

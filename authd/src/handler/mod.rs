@@ -292,15 +292,14 @@ impl AuthHandler {
         data: &[u8],
         now: Instant,
     ) -> Option<Arc<[u8]>> {
-        let (clients, tls) = self.live();
-        let admitted = self.admit(&clients, Origin::udp(from), data, now)?;
-        self.serve(
-            admitted,
-            &tls,
-            now,
-            crate::store::unix_seconds(SystemTime::now()),
-        )
-        .await
+        match self.try_serve_inline(Origin::udp(from), data, now) {
+            Inline::Answered(reply) => Some(reply),
+            Inline::Dropped => None,
+            Inline::NeedsTask(pending) => {
+                let unix_now = crate::store::unix_seconds(SystemTime::now());
+                self.resume_pending(pending, now, unix_now).await
+            }
+        }
     }
 
     /// Handle one packet of a RADIUS/TLS connection (`crate::radsec`)
@@ -334,7 +333,8 @@ impl AuthHandler {
 
     /// Every stage after admission: duplicates, dispatch by code, reply.
     /// `now` is monotonic, `unix_now` the wall clock in Unix seconds (for
-    /// accounting records).
+    /// accounting records). The synchronous half first (`inline.rs`), then
+    /// what has to wait.
     pub(super) async fn serve(
         &self,
         admitted: Admitted<'_>,
@@ -342,42 +342,11 @@ impl AuthHandler {
         now: Instant,
         unix_now: i64,
     ) -> Option<Arc<[u8]>> {
-        let Admitted {
-            client,
-            packet,
-            origin,
-        } = admitted;
-        client.counters.count(packet.code());
-        if packet.code() == Code::AccessRequest {
-            // Every admitted Access-Request, retransmissions included;
-            // Status-Server is not an authentication (RFC 5997).
-            Metrics::inc(&self.metrics.requests);
+        match self.begin(admitted, tls.clone(), now) {
+            Inline::Answered(reply) => Some(reply),
+            Inline::Dropped => None,
+            Inline::NeedsTask(pending) => self.resume_pending(pending, now, unix_now).await,
         }
-        let key = match self.duplicate(origin, &client, &packet, now) {
-            Ok(key) => key,
-            Err(replay) => return replay,
-        };
-        let reply = match packet.code() {
-            // RFC 5997 §3: Access-Accept on the authentication port (and
-            // over RadSec), Accounting-Response on the accounting port. Not
-            // an authentication: not counted in `requests` nor `accepts`.
-            Code::StatusServer => {
-                let code = match origin.port {
-                    Port::Acct => Code::AccountingResponse,
-                    Port::Auth | Port::Radsec => Code::AccessAccept,
-                };
-                self.status_server(origin, &packet, &client, code, now)
-            }
-            Code::AccountingRequest => {
-                self.accounting_request(origin, &packet, &client, now, unix_now)
-                    .await
-            }
-            _ => {
-                self.access_request(origin, &packet, &client, tls, now)
-                    .await
-            }
-        };
-        self.finish(key, &client, reply, now)
     }
 
     /// The duplicates stage ([`crate::dedupe`]): `Ok(key)` for a new
@@ -505,8 +474,11 @@ impl AuthHandler {
 
 mod access;
 mod acct;
+mod inline;
 mod observe;
 mod pap;
+
+pub use inline::{Inline, OwnedPending, Pending};
 
 pub use observe::StoreHealth;
 

@@ -4,6 +4,14 @@
 
 use super::*;
 
+/// The part of a PAP request decided without waiting.
+pub(super) enum PapStep {
+    /// Decided: the reply (or nothing, counted where it was decided).
+    Done(Option<Arc<[u8]>>),
+    /// Not in the cache: the store and Argon2id decide, in a task.
+    Store(radius_proto::Zeroizing<Vec<u8>>),
+}
+
 impl AuthHandler {
     /// PAP (RFC 2865 section 5.2): the password checked against the store
     /// (see [`crate::pap`]).
@@ -16,10 +24,30 @@ impl AuthHandler {
         user_name: &str,
         now: Instant,
     ) -> Option<Arc<[u8]>> {
-        let (true, Some(cache), Some(store)) =
+        match self.pap_inline(origin, packet, client, hidden, user_name, now) {
+            PapStep::Done(reply) => reply,
+            PapStep::Store(password) => {
+                self.pap_store(origin, packet, client, &password, user_name, now)
+                    .await
+            }
+        }
+    }
+
+    /// Everything of PAP that needs no wait: refusals, the decryption of
+    /// User-Password, and the answer of a password the cache knows.
+    pub(super) fn pap_inline(
+        &self,
+        origin: Origin,
+        packet: &Packet<&[u8]>,
+        client: &NasClient,
+        hidden: &[u8],
+        user_name: &str,
+        now: Instant,
+    ) -> PapStep {
+        let (true, Some(cache), Some(_)) =
             (self.settings.pap_enabled, &self.pap, self.policy.store())
         else {
-            return self.reject(
+            return PapStep::Done(self.reject(
                 origin,
                 packet,
                 client,
@@ -27,10 +55,10 @@ impl AuthHandler {
                 "pap_disabled",
                 "PAP request, but PAP needs a [database] with user passwords and [pap] enabled",
                 user_name,
-            );
+            ));
         };
         if user_name.is_empty() {
-            return self.reject(
+            return PapStep::Done(self.reject(
                 origin,
                 packet,
                 client,
@@ -38,9 +66,8 @@ impl AuthHandler {
                 "no_user_name",
                 "PAP request without User-Name",
                 user_name,
-            );
+            ));
         }
-        let from = origin.peer;
         // RFC 9765 §5.1.1: on RADIUS/1.1 the value is the password itself.
         let password = if origin.radius_1_1() {
             radius_proto::v11::user_password(hidden)
@@ -51,7 +78,7 @@ impl AuthHandler {
         let password = match password {
             Ok(p) => p,
             Err(e) => {
-                return self.reject(
+                return PapStep::Done(self.reject(
                     origin,
                     packet,
                     client,
@@ -59,10 +86,55 @@ impl AuthHandler {
                     "bad_user_password",
                     &format!("User-Password attribute: {e}"),
                     user_name,
-                );
+                ));
             }
         };
-        match cache.check(store, user_name, &password, now).await {
+        match cache.lookup(user_name, &password, now) {
+            Some(accept) => PapStep::Done(self.pap_outcome(
+                origin,
+                packet,
+                client,
+                PapOutcome::Accept {
+                    accept,
+                    cached: true,
+                },
+                user_name,
+                now,
+            )),
+            None => PapStep::Store(password),
+        }
+    }
+
+    /// The password checked against the store (the cache is asked again
+    /// first: another request may have filled it meanwhile).
+    pub(super) async fn pap_store(
+        &self,
+        origin: Origin,
+        packet: &Packet<&[u8]>,
+        client: &NasClient,
+        password: &[u8],
+        user_name: &str,
+        now: Instant,
+    ) -> Option<Arc<[u8]>> {
+        let (Some(cache), Some(store)) = (&self.pap, self.policy.store()) else {
+            // `pap_inline` hands over only with both.
+            return None;
+        };
+        let outcome = cache.check(store, user_name, password, now).await;
+        self.pap_outcome(origin, packet, client, outcome, user_name, now)
+    }
+
+    fn pap_outcome(
+        &self,
+        origin: Origin,
+        packet: &Packet<&[u8]>,
+        client: &NasClient,
+        outcome: PapOutcome,
+        user_name: &str,
+        now: Instant,
+    ) -> Option<Arc<[u8]>> {
+        let from = origin.peer;
+        match outcome {
             PapOutcome::Drop { label, why } => {
                 let user = logsafe::escape(user_name);
                 let detail = format_args!("PAP request for {user}: {why}");

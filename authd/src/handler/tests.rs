@@ -430,3 +430,136 @@ async fn sweep_closes_the_stale_session_and_keeps_the_fresh_one() {
     handler.sweep_accounting(100_000, 0, 60).await;
     assert!(store.session("OFF").await.unwrap().online());
 }
+
+/// A PAP request for `user` with `password`, Message-Authenticator signed.
+fn pap_request(id: u8, user: &[u8], password: &[u8]) -> Vec<u8> {
+    let mut authenticator = [0u8; 16];
+    rand::fill(&mut authenticator);
+    let hidden = radius_proto::encrypt_user_password(password, SECRET, &authenticator).unwrap();
+    let mut b = PacketBuilder::new(Code::AccessRequest, id);
+    b.add(dict::USER_NAME, user).unwrap();
+    b.add(dict::USER_PASSWORD, &hidden).unwrap();
+    b.encode_request(authenticator, SECRET).unwrap()
+}
+
+/// The handler of `h` with a store holding alice (password "right") and
+/// PAP on.
+async fn pap_handler(h: &Harness) -> AuthHandler {
+    let store = crate::store::Store::connect(&crate::store::default_url(&h.dir))
+        .await
+        .unwrap();
+    store
+        .add_user("alice", &crate::store::UserAttributes::default(), true)
+        .await
+        .unwrap();
+    // Argon2id only (the returned bool says whether an NT hash was kept).
+    store.set_password("alice", "right", false).await.unwrap();
+    let (_, tls) = h.handler.live();
+    let clients = crate::clients::NasClients::new(vec![crate::admission::tests::client(
+        "ap1",
+        "192.0.2.1/32",
+        true,
+        true,
+    )]);
+    let mut settings = h.handler.settings.clone();
+    settings.pap_enabled = true;
+    let handler = AuthHandler::new(clients, tls, Policy::with_store(store), settings);
+    handler.poll_store_changes().await;
+    handler
+}
+
+fn inline_code(i: &Inline<'_>) -> Option<Code> {
+    match i {
+        Inline::Answered(b) => Some(Packet::new_checked(&b[..]).unwrap().code()),
+        _ => None,
+    }
+}
+
+#[tokio::test]
+async fn pap_from_the_cache_is_answered_inline_a_miss_goes_to_a_task() {
+    let h = harness("inline-pap");
+    let handler = pap_handler(&h).await;
+    let now = Instant::now();
+    let origin = crate::admission::Origin::udp(nas(1));
+
+    // First time: not in the cache, so the store and Argon2id decide, in
+    // a task; the request is admitted and marked in progress already.
+    let first = pap_request(1, b"alice", b"right");
+    let Inline::NeedsTask(pending) = handler.try_serve_inline(origin, &first, now) else {
+        panic!("a cache miss needs the store");
+    };
+    // A copy of it while it is worked on: dropped, not worked on twice.
+    assert!(matches!(
+        handler.try_serve_inline(origin, &first, now),
+        Inline::Dropped
+    ));
+    let reply = handler.resume(pending.into_owned(now), 0).await;
+    assert_eq!(code(&reply), Some(Code::AccessAccept));
+
+    // The same user and password again, in a new request: from the cache,
+    // answered without a task.
+    let again = pap_request(2, b"alice", b"right");
+    let inline = handler.try_serve_inline(origin, &again, now);
+    assert_eq!(inline_code(&inline), Some(Code::AccessAccept), "{inline:?}");
+    // A wrong password is never cached: a task again (then rejected).
+    let wrong = pap_request(3, b"alice", b"wrong");
+    let Inline::NeedsTask(pending) = handler.try_serve_inline(origin, &wrong, now) else {
+        panic!("a wrong password needs the store");
+    };
+    let reply = handler.resume(pending.into_owned(now), 0).await;
+    assert_eq!(code(&reply), Some(Code::AccessReject));
+    // Counted as before the split: three requests (the dropped copy is
+    // counted too: every admitted Access-Request), two accepts.
+    use std::sync::atomic::Ordering::Relaxed;
+    assert_eq!(handler.metrics.requests.load(Relaxed), 4);
+    assert_eq!(handler.metrics.accepts.load(Relaxed), 2);
+    assert_eq!(handler.metrics.duplicates_in_progress.load(Relaxed), 1);
+}
+
+#[tokio::test]
+async fn a_duplicate_is_answered_inline_with_the_same_bytes() {
+    let h = harness("inline-dup");
+    let handler = pap_handler(&h).await;
+    let now = Instant::now();
+    let origin = crate::admission::Origin::udp(nas(1));
+    // An EAP-Start goes to a task; its retransmission after the answer is
+    // answered inline with the very bytes of that answer.
+    let start = access_request(1, &[(dict::CALLING_STATION_ID, STATION)], Some(&[]));
+    let Inline::NeedsTask(pending) = handler.try_serve_inline(origin, &start, now) else {
+        panic!("EAP goes to a task");
+    };
+    let reply = handler
+        .resume(pending.into_owned(now), 0)
+        .await
+        .expect("a challenge");
+    assert_eq!(code(&Some(reply.clone())), Some(Code::AccessChallenge));
+    match handler.try_serve_inline(origin, &start, now) {
+        Inline::Answered(again) => assert_eq!(again[..], reply[..]),
+        other => panic!("retransmission not answered inline: {other:?}"),
+    }
+    // Status-Server: answered inline, and its retransmission gets the same
+    // bytes.
+    let status = PacketBuilder::new(Code::StatusServer, 9)
+        .encode_request([9; 16], SECRET)
+        .unwrap();
+    let Inline::Answered(first) = handler.try_serve_inline(origin, &status, now) else {
+        panic!("Status-Server answered inline");
+    };
+    assert_eq!(code(&Some(first.clone())), Some(Code::AccessAccept));
+    let Inline::Answered(second) = handler.try_serve_inline(origin, &status, now) else {
+        panic!("Status-Server retransmission answered inline");
+    };
+    assert_eq!(first[..], second[..]);
+    use std::sync::atomic::Ordering::Relaxed;
+    assert_eq!(handler.metrics.duplicates_replayed.load(Relaxed), 2);
+    assert_eq!(handler.metrics.status_server_answered.load(Relaxed), 1);
+    // Refused at admission (another secret): dropped inline, counted.
+    let forged = PacketBuilder::new(Code::StatusServer, 10)
+        .encode_request([10; 16], b"another-secret")
+        .unwrap();
+    assert!(matches!(
+        handler.try_serve_inline(origin, &forged, now),
+        Inline::Dropped
+    ));
+    assert_eq!(handler.metrics.drops().values().sum::<u64>(), 1);
+}
