@@ -192,21 +192,21 @@ markdown() {
     else empty end),
     (if ($part == "all" or $part == "floor") and (.floor // [] | length) > 0 then
       (if $part == "all" then "" else empty end),
-      "| floor | TLS | handshakes | server ms/handshake | client ms/handshake | server thread busy % | in flight | failures |",
-      "|---|---|---:|---:|---:|---:|---:|---|",
+      "| floor | TLS | paced/s | handshakes | server ms/handshake | client ms/handshake | server thread busy % | in flight | failures |",
+      "|---|---|---:|---:|---:|---:|---:|---:|---|",
       (.floor[] |
         if .error != null then
-          "| rustls | \(.tls) | FAILED | - | - | - | - | \(.error | gsub("\\|"; "/")) |"
+          "| rustls | \(.tls) | \(.rate // "-") | FAILED | - | - | - | - | \(.error | gsub("\\|"; "/")) |"
         else
-          "| rustls | \(.tls) | \(.handshakes) | \(f(.server_ms_per_handshake; 3)) | \(f(.client_ms_per_handshake; 3)) | \(f(.server_busy * 100; 0)) | \(.in_flight) | 0 |"
+          "| rustls | \(.tls) | \(.rate // "-") | \(.handshakes) | \(f(.server_ms_per_handshake; 3)) | \(f(.client_ms_per_handshake; 3)) | \(f(.server_busy * 100; 0)) | \(.in_flight) | 0 |"
         end)
     else empty end),
     (if ($part == "all" or $part == "paced") and (.paced_vs_saturated // [] | length) > 0 then
       (if $part == "all" then "" else empty end),
-      "| paced | server | CPU ms/auth paced | CPU ms/auth saturated | paced÷saturated | server CPU % paced | p99 ms paced |",
-      "|---|---|---:|---:|---:|---:|---:|",
+      "| paced | server | CPU ms/auth paced | CPU ms/auth saturated | paced÷saturated | floor paced÷saturated | server CPU % paced | p99 ms paced |",
+      "|---|---|---:|---:|---:|---:|---:|---:|",
       (.paced_vs_saturated[] |
-        "| \(.scenario) | \(.server) | \(f(.paced_cpu_ms_per_auth; 3)) | \(f(.saturated_cpu_ms_per_auth; 3)) | \(f(.ratio; 2)) | \(f(.paced_server_cpu_pct; 0)) | \(f(.paced_p99_ms; 2)) |")
+        "| \(.scenario) | \(.server) | \(f(.paced_cpu_ms_per_auth; 3)) | \(f(.saturated_cpu_ms_per_auth; 3)) | \(f(.ratio; 2)) | \(f(.floor_ratio; 2)) | \(f(.paced_server_cpu_pct; 0)) | \(f(.paced_p99_ms; 2)) |")
     else empty end),
     (if ($part == "all" or $part == "radsec") and (.radsec_vs_udp // [] | length) > 0 then
       (if $part == "all" then "" else empty end),
@@ -792,23 +792,28 @@ floor_tls() {
     esac
 }
 
-# run_floor TLS: `fourway-sim floor`, the server thread on the server CPU(s),
-# the client thread on the load CPU(s).
+# run_floor TLS [RATE]: `fourway-sim floor`, the server thread on the server
+# CPU(s), the client thread on the load CPU(s); with RATE, the measured
+# handshakes start at RATE per second and both threads sleep in between
+# (the floor of a paced row: what waking up costs rustls alone, no socket,
+# no runtime).
 run_floor() {
-    local tls=$1 json=$TMP/floor-$1.json err=$TMP/floor-$1.err
+    local tls=$1 rate=${2:-} json=$TMP/floor-$1-${2:-max}.json err=$TMP/floor-$1-${2:-max}.err
     local -a args=(--server-cert "$PKI/server.pem" --server-key "$PKI/server.key"
         --ca "$PKI/ca.pem" --cert "$PKI/$USER_NAME.pem" --key "$PKI/$USER_NAME.key" --tls "$tls"
         --duration "$FLOOR_DURATION" --json)
     if [ -n "$FLOOR_COUNT" ]; then args+=(--count "$FLOOR_COUNT" --warmup 5); fi
+    if [ -n "$rate" ]; then args+=(--rate "$rate"); fi
     if [ "${#SERVER_PIN[@]}" -gt 0 ]; then
         args+=(--server-cpu "$SERVER_CPUS" --client-cpu "$LOAD_CPUS")
     fi
-    log "floor: rustls alone, TLS $tls"
+    log "floor: rustls alone, TLS $tls${rate:+, $rate handshakes/s}"
     if "$SIM" floor "${args[@]}" >"$json" 2>"$err" && jq -e .server_ms_per_handshake "$json" >/dev/null 2>&1; then
         jq -c --arg tls "$tls" '. + {tls: $tls, error: null}' "$json" >>"$FLOOR_RESULTS"
     else
         jq -nc --arg tls "$tls" --arg err "$(tail -c 300 "$err" | tr '\n' ' ')" \
-            '{tls: $tls, error: ("floor failed: " + $err)}' >>"$FLOOR_RESULTS"
+            --argjson rate "${rate:-null}" \
+            '{tls: $tls, rate: $rate, error: ("floor failed: " + $err)}' >>"$FLOOR_RESULTS"
     fi
 }
 
@@ -890,6 +895,15 @@ if [ "$FLOOR_DURATION" != 0 ]; then
             fi
         done
     done
+    # And one per paced full EAP-TLS scenario, at its rate.
+    declare -A PACED_FLOOR=()
+    for sc in $SCENARIOS; do
+        tls=$(floor_tls "$sc")
+        if [[ "$sc" == *@* ]] && [ -n "$tls" ] && [ -z "${PACED_FLOOR[$tls@${sc##*@}]:-}" ]; then
+            PACED_FLOOR[$tls@${sc##*@}]=1
+            run_floor "$tls" "${sc##*@}"
+        fi
+    done
 fi
 for sc in $SCENARIOS; do
     for server in $SERVERS; do
@@ -932,7 +946,7 @@ jq -n --slurpfile runs "$RESULTS" --slurpfile half "$HALF_RESULTS" --slurpfile f
      floor: $floor,
      runs: [ $runs[] as $r
              | ($runs | map(select(.scenario == $r.scenario and .server == "freeradius")) | first) as $fr
-             | ($floor | map(select(.error == null and .tls == $r.floor_tls)) | first) as $fl
+             | ($floor | map(select(.error == null and .tls == $r.floor_tls and .rate == null)) | first) as $fl
              | $r + (if $r.server == "authd" and $fr != null then
                        {cpu_ratio: ratio($r.cpu_ms_per_auth; $fr.cpu_ms_per_auth),
                         fr_over_authd: ratio($fr.cpu_ms_per_auth; $r.cpu_ms_per_auth),
@@ -947,9 +961,14 @@ jq -n --slurpfile runs "$RESULTS" --slurpfile half "$HALF_RESULTS" --slurpfile f
              | ($runs | map(select(.error == null and .server == $r.server
                                    and .scenario == ($r.scenario | split("@") | first))) | first) as $s
              | select($s != null)
+             | ($r.scenario | split("@") | last | tonumber) as $rate
+             | ($floor | map(select(.error == null and .tls == $r.floor_tls and .rate == null)) | first) as $f0
+             | ($floor | map(select(.error == null and .tls == $r.floor_tls and .rate == $rate)) | first) as $f1
              | {server: $r.server, scenario: $r.scenario,
                 paced_cpu_ms_per_auth: $r.cpu_ms_per_auth, saturated_cpu_ms_per_auth: $s.cpu_ms_per_auth,
                 ratio: ratio($r.cpu_ms_per_auth; $s.cpu_ms_per_auth),
+                floor_paced_ms: $f1.server_ms_per_handshake,
+                floor_ratio: ratio($f1.server_ms_per_handshake; $f0.server_ms_per_handshake),
                 paced_server_cpu_pct: $r.server_cpu_pct, paced_p99_ms: $r.p99_ms} ],
      radsec_vs_udp: [ $runs[] as $r
              | select($r.error == null and ($r.scenario | startswith("radsec-")))

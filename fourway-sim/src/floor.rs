@@ -53,6 +53,10 @@ pub struct FloorOptions {
     pub warmup: u64,
     /// Handshakes interleaved.
     pub in_flight: usize,
+    /// Measured handshakes started at this many per second (open loop,
+    /// the threads sleep in between, as a server does at low load); None:
+    /// as fast as `in_flight` allows.
+    pub rate: Option<f64>,
     /// `taskset -c` lists for the two threads (None: not pinned).
     pub server_cpu: Option<String>,
     pub client_cpu: Option<String>,
@@ -65,6 +69,8 @@ pub struct FloorReport {
     pub tls: TlsChoice,
     pub handshakes: u64,
     pub in_flight: usize,
+    /// Handshakes started per second when paced (None: as fast as possible).
+    pub rate: Option<f64>,
     pub elapsed_s: f64,
     /// Server thread's CPU time over the measured handshakes, ns
     /// (`/proc/thread-self/schedstat`).
@@ -304,8 +310,29 @@ pub fn run_floor(o: &FloorOptions) -> Result<FloorReport, String> {
         o.handshakes.is_none_or(|n| started < o.warmup + n)
             && o.duration.is_none_or(|d| start.elapsed() < d)
     };
+    // Paced: when the next measured handshake is due (None: now).
+    let due = |started: u64, measuring: bool, start: Instant| -> Option<Instant> {
+        let rate = o.rate.filter(|r| *r > 0.0)?;
+        if !measuring {
+            return None;
+        }
+        let k = started.saturating_sub(o.warmup) as f64;
+        let at = start + Duration::from_secs_f64(k / rate);
+        (at > Instant::now()).then_some(at)
+    };
     loop {
-        while failure.is_none() && conns.len() < in_flight && more(started, measuring, start) {
+        if failure.is_none()
+            && conns.is_empty()
+            && more(started, measuring, start)
+            && let Some(at) = due(started, measuring, start)
+        {
+            thread::sleep(at.saturating_duration_since(Instant::now()));
+        }
+        while failure.is_none()
+            && conns.len() < in_flight
+            && more(started, measuring, start)
+            && due(started, measuring, start).is_none()
+        {
             let mut c = rustls::ClientConnection::new(client.clone(), name.clone())
                 .map_err(|e| e.to_string())?;
             buf.clear();
@@ -331,9 +358,21 @@ pub fn run_floor(o: &FloorOptions) -> Result<FloorReport, String> {
             }
             break;
         }
-        let msg = down_rx
-            .recv()
-            .map_err(|_| "the server thread stopped".to_string())?;
+        let msg = match due(started, measuring, start) {
+            // Paced with a start due before the answer: wake up for it.
+            Some(at) if more(started, measuring, start) => {
+                match down_rx.recv_timeout(at.saturating_duration_since(Instant::now())) {
+                    Ok(m) => m,
+                    Err(mpsc::RecvTimeoutError::Timeout) => continue,
+                    Err(mpsc::RecvTimeoutError::Disconnected) => {
+                        return Err("the server thread stopped".into());
+                    }
+                }
+            }
+            _ => down_rx
+                .recv()
+                .map_err(|_| "the server thread stopped".to_string())?,
+        };
         match msg {
             Down::Records(id, data, server_done) => {
                 let Some(c) = conns.get_mut(&id) else {
@@ -403,6 +442,7 @@ pub fn run_floor(o: &FloorOptions) -> Result<FloorReport, String> {
         tls: o.version,
         handshakes: completed,
         in_flight,
+        rate: o.rate,
         elapsed_s: elapsed,
         server_cpu_ns: ns,
         server_cpu_ticks: ticks,

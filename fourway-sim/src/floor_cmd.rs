@@ -42,6 +42,10 @@ pub(crate) struct FloorArgs {
     /// Handshakes interleaved.
     #[arg(long, default_value_t = 8)]
     in_flight: usize,
+    /// Start the measured handshakes at this many per second (open loop;
+    /// both threads sleep in between, as at low load).
+    #[arg(long)]
+    rate: Option<f64>,
     /// Pin the server thread to these CPUs (a taskset -c list).
     #[arg(long)]
     server_cpu: Option<String>,
@@ -68,6 +72,7 @@ pub(crate) fn floor_cmd(a: &FloorArgs) -> Result<ExitCode, String> {
         duration: a.duration.map(|d| Duration::from_secs_f64(d.max(0.0))),
         warmup: a.warmup,
         in_flight: a.in_flight,
+        rate: a.rate,
         server_cpu: a.server_cpu.clone(),
         client_cpu: a.client_cpu.clone(),
     })?;

@@ -38,6 +38,7 @@ fn options(dir: &Path, client: &str, version: TlsChoice) -> FloorOptions {
         duration: None,
         warmup: 2,
         in_flight: 4,
+        rate: None,
         server_cpu: None,
         client_cpu: None,
     }
@@ -63,5 +64,14 @@ fn floor_counts_verified_handshakes_and_refuses_a_foreign_client() {
         let e = run_floor(&options(&dir, "stranger", v)).expect_err("foreign client refused");
         assert!(e.contains("server"), "{e}");
     }
+    // Paced: 10 measured handshakes at 50/s start over at least 9/50 s
+    // (the first at once), and all complete.
+    let paced = FloorOptions {
+        rate: Some(50.0),
+        ..options(&dir, "client", TlsChoice::Tls13)
+    };
+    let r = run_floor(&paced).expect("paced floor runs");
+    assert_eq!((r.handshakes, r.rate), (10, Some(50.0)), "{r:?}");
+    assert!(r.elapsed_s >= 9.0 / 50.0, "{r:?}");
     std::fs::remove_dir_all(&dir).unwrap();
 }
