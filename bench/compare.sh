@@ -171,117 +171,9 @@ FR_RADSEC_PORT=18184
 log() { echo "compare.sh: $*" >&2; }
 die() { log "$*"; exit 1; }
 
-# ---------------------------------------------------------------- tables
-
-# markdown REPORT [runs|floor|paced|radsec|half|all]: the tables of a JSON
-# report, as markdown.
-markdown() {
-    jq -r --arg part "${2:-all}" '
-    def f(n; d): if n == null then "-" else (n * pow(10; d) | round / pow(10; d) | tostring) end;
-    def fails: if (.failures // {}) == {} then "0"
-               else ([.failures | to_entries[] | "\(.value) \(.key)"] | join(", ")) end;
-    (if $part == "all" or $part == "runs" then
-    "| scenario | server | auth/s | server CPU ms/auth | server CPU % | tool CPU ms/auth | tool CPU % | p99 ms | round trips | peak RSS MiB | succeeded | failures | floor ms | CPU÷floor | CPU/auth authd÷FR | FR CPU÷authd (x less) | auth/s authd÷FR |",
-    "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|---:|---:|",
-    (.runs[] |
-      if .error != null then
-        "| \(.scenario) | \(.server) | FAILED | - | - | - | - | - | - | - | - | \(.error | gsub("\\|"; "/")) | - | - | - | - | - |"
-      else
-        "| \(.scenario) | \(.server) | \(f(.auths_per_s; 0)) | \(f(.cpu_ms_per_auth; 3)) | \(f(.server_cpu_pct; 0))\(if .under_90 then " (<90!)" else "" end) | \(f(.tool_cpu_ms_per_auth; 3)) | \(f(.tool_cpu_pct; 0)) | \(if .succeeded > 0 then f(.p99_ms; 2) else "-" end) | \(if .succeeded > 0 then f(.round_trips; 2) else "-" end) | \(f(.peak_rss_kb / 1024; 1)) | \(.succeeded)\(if .resumed > 0 then " (\(.resumed) resumed)" else "" end) | \(fails | gsub("\\|"; "/")) | \(f(.floor_ms; 3)) | \(f(.floor_ratio; 2)) | \(f(.cpu_ratio; 3)) | \(f(.fr_over_authd; 2)) | \(f(.throughput_ratio; 2)) |"
-      end)
-    else empty end),
-    (if ($part == "all" or $part == "floor") and (.floor // [] | length) > 0 then
-      (if $part == "all" then "" else empty end),
-      "| floor | TLS | paced/s | handshakes | server ms/handshake | client ms/handshake | server thread busy % | in flight | failures |",
-      "|---|---|---:|---:|---:|---:|---:|---:|---|",
-      (.floor[] |
-        if .error != null then
-          "| rustls | \(.tls) | \(.rate // "-") | FAILED | - | - | - | - | \(.error | gsub("\\|"; "/")) |"
-        else
-          "| rustls | \(.tls) | \(.rate // "-") | \(.handshakes) | \(f(.server_ms_per_handshake; 3)) | \(f(.client_ms_per_handshake; 3)) | \(f(.server_busy * 100; 0)) | \(.in_flight) | 0 |"
-        end)
-    else empty end),
-    (if ($part == "all" or $part == "paced") and (.paced_vs_saturated // [] | length) > 0 then
-      (if $part == "all" then "" else empty end),
-      "| paced | server | CPU ms/auth paced | CPU ms/auth saturated | paced÷saturated | floor paced÷saturated | server CPU % paced | p99 ms paced |",
-      "|---|---|---:|---:|---:|---:|---:|---:|",
-      (.paced_vs_saturated[] |
-        "| \(.scenario) | \(.server) | \(f(.paced_cpu_ms_per_auth; 3)) | \(f(.saturated_cpu_ms_per_auth; 3)) | \(f(.ratio; 2)) | \(f(.floor_ratio; 2)) | \(f(.paced_server_cpu_pct; 0)) | \(f(.paced_p99_ms; 2)) |")
-    else empty end),
-    (if ($part == "all" or $part == "radsec") and (.radsec_vs_udp // [] | length) > 0 then
-      (if $part == "all" then "" else empty end),
-      "| RadSec vs UDP | server | CPU ms/auth UDP | CPU ms/auth RadSec | added ms/auth | CPU RadSec÷UDP | auth/s RadSec÷UDP |",
-      "|---|---|---:|---:|---:|---:|---:|",
-      (.radsec_vs_udp[] |
-        "| \(.scenario) | \(.server) | \(f(.udp_cpu_ms_per_auth; 3)) | \(f(.radsec_cpu_ms_per_auth; 3)) | \(f(.added_cpu_ms_per_auth; 3)) | \(f(.cpu_ratio; 3)) | \(f(.throughput_ratio; 2)) |")
-    else empty end),
-    (if $part == "all" then "" else empty end),
-    (if ($part == "all" or $part == "half") and (.half_open | length) > 0 then
-      "| half-open | server | TLS | reached | round trips | first flight octets | VmRSS before MiB | VmRSS held MiB | bytes per session | failures |",
-      "|---|---|---|---:|---:|---:|---:|---:|---:|---|",
-      (.half_open[] |
-        if .error != null then
-          "| - | \(.server) | \(.tls) | FAILED | - | - | - | - | - | \(.error | gsub("\\|"; "/")) |"
-        else
-          "| \(.requested) | \(.server) | \(.tls) | \(.reached) | \(f(.round_trips; 2)) | \(f(.first_flight_octets; 0)) | \(f(.rss_before_kb / 1024; 1)) | \(f(.rss_held_kb / 1024; 1)) | \(f(.bytes_per_session; 0)) | \(fails | gsub("\\|"; "/")) |"
-        end)
-    else empty end)' "$1"
-}
-
-# print_tables REPORT: a heading and the tables, aligned for a terminal.
-print_tables() {
-    jq -r '"\nauthd vs FreeRADIUS \(.freeradius): \(.profile) build, concurrency \(.concurrency), \(.duration_s) s per run (after \(.warmup) warm-up authentications), \(.pinning)",
-        (if .smoke then "SMOKE RUN: debug binaries and short runs, the numbers mean nothing" else empty end),
-        (if .perf_recording == "yes" then "perf was recording authd: its CPU figures include perf'"'"'s overhead" else empty end)' "$1"
-    markdown "$1" runs | column -t -s '|' -o '|'
-    if [ "$(jq '.floor // [] | length' "$1")" -gt 0 ]; then
-        echo
-        echo "The floor: the server side of full mutual TLS handshakes, rustls alone in memory (same certificates and provider):"
-        markdown "$1" floor | column -t -s '|' -o '|'
-    fi
-    if [ "$(jq '.paced_vs_saturated // [] | length' "$1")" -gt 0 ]; then
-        echo
-        echo "CPU per authentication paced vs at saturation (the cost of waking up per request):"
-        markdown "$1" paced | column -t -s '|' -o '|'
-    fi
-    if [ "$(jq '.radsec_vs_udp // [] | length' "$1")" -gt 0 ]; then
-        echo
-        echo "EAP-TLS over RadSec (one TLS connection per load worker) vs over UDP:"
-        markdown "$1" radsec | column -t -s '|' -o '|'
-    fi
-    if [ "$(jq '.half_open | length' "$1")" -gt 0 ]; then
-        echo
-        echo "Server memory per EAP-TLS conversation in progress (VmRSS held - VmRSS before, / reached):"
-        markdown "$1" half | column -t -s '|' -o '|'
-    fi
-    print_scale "$1"
-    jq -r '"load average before/after: \(.loadavg_before) / \(.loadavg_after)"' "$1"
-}
-
-# print_scale REPORT: each NAME:STORE-large row beside NAME:STORE.
-print_scale() {
-    [ "$(jq '[.runs[] | select(.scenario | contains(":"))] | length' "$1")" -gt 0 ] || return 0
-    echo
-    echo "Flat cost as the deployment grows (large: $(jq -r '.scale.users // "-"' "$1") users, $(jq -r '.scale.clients // "-"' "$1") NAS clients in the store):"
-    jq -r '
-    def f(n; d): if n == null then "-" else (n * pow(10; d) | round / pow(10; d) | tostring) end;
-    (.scale.started // []) as $st
-    | def started($sc): ($st | map(select(.scenario == $sc)) | first) // {};
-    "| scenario | server | CPU ms/auth small | CPU ms/auth large | large÷small | auth/s small | auth/s large | start-up s small | start-up s large | VmRSS MiB small | VmRSS MiB large |",
-    "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
-    (.runs[] as $l
-     | select($l.error == null and ($l.scenario | test(":[a-z]+-large$")))
-     | ($l.scenario | sub("-large$"; "")) as $small
-     | (.runs | map(select(.error == null and .server == $l.server and .scenario == $small)) | first) as $s
-     | select($s != null)
-     | "| \($small) | \($l.server) | \(f($s.cpu_ms_per_auth; 4)) | \(f($l.cpu_ms_per_auth; 4)) | \(f(if $s.cpu_ms_per_auth > 0 then $l.cpu_ms_per_auth / $s.cpu_ms_per_auth else null end; 3)) | \(f($s.auths_per_s; 0)) | \(f($l.auths_per_s; 0)) | \(f(started($small).startup_s; 2)) | \(f(started($l.scenario).startup_s; 2)) | \(f((started($small).rss_started_kb // null) | if . == null then null else . / 1024 end; 1)) | \(f((started($l.scenario).rss_started_kb // null) | if . == null then null else . / 1024 end; 1)) |")
-    ' "$1" | column -t -s '|' -o '|'
-}
-
-if [ -n "$RENDER" ]; then
-    print_tables "$RENDER"
-    exit 0
-fi
+# The tables of a report (bench/lib/tables.sh).
+# shellcheck source=bench/lib/tables.sh
+source bench/lib/tables.sh
 
 # ---------------------------------------------------------------- tools
 
@@ -817,68 +709,9 @@ run_floor() {
     fi
 }
 
-# ---------------------------------------------------------------- scale
-# The scale rows (issue 13, "flat cost as the deployment grows"): a scenario
-# NAME:STORE runs NAME against a store of its own, seeded by
-# bench/scale_seed.sh, with the bench's client 127.0.0.1/32 in the store:
-#   sqlite, pg              1 user (the bench user), 1 NAS client
-#   sqlite-large, pg-large  $BENCH_SCALE_USERS users (default 1,000,000),
-#                           $BENCH_SCALE_CLIENTS NAS clients (default 100,000)
-# pg* run on a throw-away PostgreSQL cluster (Unix socket only, in a
-# directory of its own that the postgres user can reach). Each STORE-large
-# row is set beside its STORE row in the scale table, with the server's
-# start-up time and VmRSS once started. --scale adds tls13 and pap on all
-# four stores (authd only).
-SCALE_USERS=${BENCH_SCALE_USERS:-1000000}
-SCALE_CLIENTS=${BENCH_SCALE_CLIENTS:-100000}
-SCALE_RESULTS=$TMP/scale.jsonl
-: >"$SCALE_RESULTS"
-declare -A SCALE_URL=()
-SCALE_PG=""
-SCALE_PG_DIR=""
-
-# scale_db STORE: sets DB_URL to STORE's database, seeding it on first use.
-scale_db() {
-    if [ -z "${SCALE_URL[$1]:-}" ]; then
-        local users=1 clients=1 url t0
-        [[ "$1" == *-large ]] && users=$SCALE_USERS clients=$SCALE_CLIENTS
-        case "$1" in
-        sqlite | sqlite-large) url="sqlite://$TMP/scale-$1.db" ;;
-        pg | pg-large)
-            if [ -z "$SCALE_PG" ]; then
-                SCALE_PG_DIR=$(mktemp -d /tmp/authd-bench-pg.XXXXXX)
-                chmod 755 "$SCALE_PG_DIR"
-                SCALE_PG=$(bash bench/scale_seed.sh pg-start "$SCALE_PG_DIR/pg") || return 1
-            fi
-            bash bench/scale_seed.sh pg-createdb "$SCALE_PG_DIR/pg" "scale_${1//-/_}" || return 1
-            url=${SCALE_PG/\/\?/\/scale_${1//-/_}?}
-            ;;
-        *) die "unknown store $1 (sqlite, sqlite-large, pg, pg-large)" ;;
-        esac
-        log "seeding $1: $users users, $clients NAS clients"
-        t0=$(date +%s.%N)
-        bash bench/scale_seed.sh seed "$AUTHD" "$url" "$users" "$clients" "$SECRET" \
-            "$USER_NAME" "$PAP_PASSWORD" "$CRED_KEY" || return 1
-        log "seeded $1 in $(echo "$(date +%s.%N) - $t0" | bc) s"
-        SCALE_URL[$1]=$url
-    fi
-    DB_URL=${SCALE_URL[$1]}
-}
-
-# scale_started SCENARIO SECONDS: the start-up time and VmRSS of the server
-# just started, for the scale table.
-scale_started() {
-    local rss
-    rss=$(status_kb "$SERVER_PID" VmRSS) || rss=null
-    jq -nc --arg sc "$1" --argjson s "$2" --argjson rss "$rss" \
-        '{scenario: $sc, startup_s: $s, rss_started_kb: $rss}' >>"$SCALE_RESULTS"
-}
-
-scale_cleanup() {
-    [ -z "$SCALE_PG_DIR" ] || bash bench/scale_seed.sh pg-stop "$SCALE_PG_DIR/pg"
-    [ -z "$SCALE_PG_DIR" ] || rm -rf "$SCALE_PG_DIR"
-}
-
+# The scale rows (bench/lib/scale.sh).
+# shellcheck source=bench/lib/scale.sh
+source bench/lib/scale.sh
 
 # ---------------------------------------------------------------- runs
 
@@ -926,63 +759,8 @@ if [ -n "$FREERADIUS" ]; then
     FR_VERSION=$({ "$FREERADIUS" -v 2>/dev/null || true; } | sed -n '1s/.*Version \([^,]*\),.*/\1/p')
 fi
 REPORT=$TMP/report.json
-jq -n --slurpfile runs "$RESULTS" --slurpfile half "$HALF_RESULTS" --slurpfile floor "$FLOOR_RESULTS" \
-    --slurpfile scale_started "$SCALE_RESULTS" --argjson scale_users "$SCALE_USERS" \
-    --argjson scale_clients "$SCALE_CLIENTS" \
-    --arg started "$STARTED" --arg profile "$PROFILE" --arg pinning "$PINNING" \
-    --argjson concurrency "$CONCURRENCY" --arg duration "$DURATION" --argjson warmup "$WARMUP" \
-    --arg cpu "$(lscpu | sed -n 's/^Model name: *//p' | head -n 1)" --argjson nproc "$NPROC" \
-    --arg kernel "$(uname -r)" --arg rustc "$(rustc --version)" --arg freeradius "$FR_VERSION" \
-    --arg load_before "$LOAD_BEFORE" --arg load_after "$LOAD_AFTER" \
-    --arg authd_log_level "$AUTHD_LOG_LEVEL" --arg pap_setup "$PAP_SETUP" \
-    --arg perf "$([ -n "$PERF_DIR" ] && echo yes || echo no)" --argjson smoke "$SMOKE" '
-    def ratio(a; b): if a != null and b != null and b != 0 then a / b else null end;
-    {started: $started, profile: $profile, pinning: $pinning, concurrency: $concurrency,
-     duration_s: ($duration | tonumber), warmup: $warmup, cpu: $cpu, nproc: $nproc,
-     kernel: $kernel, rustc: $rustc, freeradius: $freeradius,
-     loadavg_before: $load_before, loadavg_after: $load_after,
-     authd_log_level: $authd_log_level, pap_setup: $pap_setup, perf_recording: $perf,
-     smoke: ($smoke == 1),
-     floor: $floor,
-     runs: [ $runs[] as $r
-             | ($runs | map(select(.scenario == $r.scenario and .server == "freeradius")) | first) as $fr
-             | ($floor | map(select(.error == null and .tls == $r.floor_tls and .rate == null)) | first) as $fl
-             | $r + (if $r.server == "authd" and $fr != null then
-                       {cpu_ratio: ratio($r.cpu_ms_per_auth; $fr.cpu_ms_per_auth),
-                        fr_over_authd: ratio($fr.cpu_ms_per_auth; $r.cpu_ms_per_auth),
-                        throughput_ratio: ratio($r.auths_per_s; $fr.auths_per_s)}
-                     else {} end)
-                  + (if $fl != null then
-                       {floor_ms: $fl.server_ms_per_handshake,
-                        floor_ratio: ratio($r.cpu_ms_per_auth; $fl.server_ms_per_handshake)}
-                     else {} end) ],
-     paced_vs_saturated: [ $runs[] as $r
-             | select($r.error == null and ($r.scenario | contains("@")))
-             | ($runs | map(select(.error == null and .server == $r.server
-                                   and .scenario == ($r.scenario | split("@") | first))) | first) as $s
-             | select($s != null)
-             | ($r.scenario | split("@") | last | tonumber) as $rate
-             | ($floor | map(select(.error == null and .tls == $r.floor_tls and .rate == null)) | first) as $f0
-             | ($floor | map(select(.error == null and .tls == $r.floor_tls and .rate == $rate)) | first) as $f1
-             | {server: $r.server, scenario: $r.scenario,
-                paced_cpu_ms_per_auth: $r.cpu_ms_per_auth, saturated_cpu_ms_per_auth: $s.cpu_ms_per_auth,
-                ratio: ratio($r.cpu_ms_per_auth; $s.cpu_ms_per_auth),
-                floor_paced_ms: $f1.server_ms_per_handshake,
-                floor_ratio: ratio($f1.server_ms_per_handshake; $f0.server_ms_per_handshake),
-                paced_server_cpu_pct: $r.server_cpu_pct, paced_p99_ms: $r.p99_ms} ],
-     radsec_vs_udp: [ $runs[] as $r
-             | select($r.error == null and ($r.scenario | startswith("radsec-")))
-             | ($runs | map(select(.error == null and .server == $r.server
-                                   and .scenario == ($r.scenario | ltrimstr("radsec-")))) | first) as $u
-             | select($u != null)
-             | {server: $r.server, scenario: $r.scenario,
-                udp_cpu_ms_per_auth: $u.cpu_ms_per_auth, radsec_cpu_ms_per_auth: $r.cpu_ms_per_auth,
-                added_cpu_ms_per_auth: (if $u.cpu_ms_per_auth != null and $r.cpu_ms_per_auth != null
-                                        then $r.cpu_ms_per_auth - $u.cpu_ms_per_auth else null end),
-                cpu_ratio: ratio($r.cpu_ms_per_auth; $u.cpu_ms_per_auth),
-                throughput_ratio: ratio($r.auths_per_s; $u.auths_per_s)} ],
-     half_open: $half,
-     scale: {users: $scale_users, clients: $scale_clients, started: $scale_started}}' >"$REPORT"
+# shellcheck source=bench/lib/report.sh
+source bench/lib/report.sh
 
 print_tables "$REPORT"
 

@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# shellcheck shell=bash
+# Sourced by bench/compare.sh after the runs: writes $REPORT, the JSON
+# report (every run with its FreeRADIUS and floor ratios, the paced,
+# RadSec and scale comparisons, the machine).
+
+jq -n --slurpfile runs "$RESULTS" --slurpfile half "$HALF_RESULTS" --slurpfile floor "$FLOOR_RESULTS" \
+    --slurpfile scale_started "$SCALE_RESULTS" --argjson scale_users "$SCALE_USERS" \
+    --argjson scale_clients "$SCALE_CLIENTS" \
+    --arg started "$STARTED" --arg profile "$PROFILE" --arg pinning "$PINNING" \
+    --argjson concurrency "$CONCURRENCY" --arg duration "$DURATION" --argjson warmup "$WARMUP" \
+    --arg cpu "$(lscpu | sed -n 's/^Model name: *//p' | head -n 1)" --argjson nproc "$NPROC" \
+    --arg kernel "$(uname -r)" --arg rustc "$(rustc --version)" --arg freeradius "$FR_VERSION" \
+    --arg load_before "$LOAD_BEFORE" --arg load_after "$LOAD_AFTER" \
+    --arg authd_log_level "$AUTHD_LOG_LEVEL" --arg pap_setup "$PAP_SETUP" \
+    --arg perf "$([ -n "$PERF_DIR" ] && echo yes || echo no)" --argjson smoke "$SMOKE" '
+    def ratio(a; b): if a != null and b != null and b != 0 then a / b else null end;
+    {started: $started, profile: $profile, pinning: $pinning, concurrency: $concurrency,
+     duration_s: ($duration | tonumber), warmup: $warmup, cpu: $cpu, nproc: $nproc,
+     kernel: $kernel, rustc: $rustc, freeradius: $freeradius,
+     loadavg_before: $load_before, loadavg_after: $load_after,
+     authd_log_level: $authd_log_level, pap_setup: $pap_setup, perf_recording: $perf,
+     smoke: ($smoke == 1),
+     floor: $floor,
+     runs: [ $runs[] as $r
+             | ($runs | map(select(.scenario == $r.scenario and .server == "freeradius")) | first) as $fr
+             | ($floor | map(select(.error == null and .tls == $r.floor_tls and .rate == null)) | first) as $fl
+             | $r + (if $r.server == "authd" and $fr != null then
+                       {cpu_ratio: ratio($r.cpu_ms_per_auth; $fr.cpu_ms_per_auth),
+                        fr_over_authd: ratio($fr.cpu_ms_per_auth; $r.cpu_ms_per_auth),
+                        throughput_ratio: ratio($r.auths_per_s; $fr.auths_per_s)}
+                     else {} end)
+                  + (if $fl != null then
+                       {floor_ms: $fl.server_ms_per_handshake,
+                        floor_ratio: ratio($r.cpu_ms_per_auth; $fl.server_ms_per_handshake)}
+                     else {} end) ],
+     paced_vs_saturated: [ $runs[] as $r
+             | select($r.error == null and ($r.scenario | contains("@")))
+             | ($runs | map(select(.error == null and .server == $r.server
+                                   and .scenario == ($r.scenario | split("@") | first))) | first) as $s
+             | select($s != null)
+             | ($r.scenario | split("@") | last | tonumber) as $rate
+             | ($floor | map(select(.error == null and .tls == $r.floor_tls and .rate == null)) | first) as $f0
+             | ($floor | map(select(.error == null and .tls == $r.floor_tls and .rate == $rate)) | first) as $f1
+             | {server: $r.server, scenario: $r.scenario,
+                paced_cpu_ms_per_auth: $r.cpu_ms_per_auth, saturated_cpu_ms_per_auth: $s.cpu_ms_per_auth,
+                ratio: ratio($r.cpu_ms_per_auth; $s.cpu_ms_per_auth),
+                floor_paced_ms: $f1.server_ms_per_handshake,
+                floor_ratio: ratio($f1.server_ms_per_handshake; $f0.server_ms_per_handshake),
+                paced_server_cpu_pct: $r.server_cpu_pct, paced_p99_ms: $r.p99_ms} ],
+     radsec_vs_udp: [ $runs[] as $r
+             | select($r.error == null and ($r.scenario | startswith("radsec-")))
+             | ($runs | map(select(.error == null and .server == $r.server
+                                   and .scenario == ($r.scenario | ltrimstr("radsec-")))) | first) as $u
+             | select($u != null)
+             | {server: $r.server, scenario: $r.scenario,
+                udp_cpu_ms_per_auth: $u.cpu_ms_per_auth, radsec_cpu_ms_per_auth: $r.cpu_ms_per_auth,
+                added_cpu_ms_per_auth: (if $u.cpu_ms_per_auth != null and $r.cpu_ms_per_auth != null
+                                        then $r.cpu_ms_per_auth - $u.cpu_ms_per_auth else null end),
+                cpu_ratio: ratio($r.cpu_ms_per_auth; $u.cpu_ms_per_auth),
+                throughput_ratio: ratio($r.auths_per_s; $u.auths_per_s)} ],
+     half_open: $half,
+     scale: {users: $scale_users, clients: $scale_clients, started: $scale_started}}' >"$REPORT"
