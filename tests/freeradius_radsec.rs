@@ -11,7 +11,6 @@
 mod common;
 
 use std::fs;
-use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -27,14 +26,6 @@ const PASSWORD: &str = "correct horse battery";
 /// The name in FreeRADIUS's client certificate that its `[[client]]`
 /// expects.
 const PROXY_NAME: &str = "freeradius.test";
-
-fn free_tcp_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
 
 /// A FreeRADIUS proxy started for one test, killed when dropped.
 struct FreeRadiusProxy {
@@ -279,7 +270,7 @@ fn setup(name: &str) -> Fixture {
     let ca = CertificateAuthority::load(&pki.ca_cert, &pki_dir.join("ca.key")).unwrap();
     let proxy = issue(&ca, &pki_dir, PROXY_NAME);
     let port = common::free_udp_port();
-    let radsec_port = free_tcp_port();
+    let radsec_port = common::radsec::free_tcp_port();
     let config = common::write_store_config(dir.path(), &pki, port, |c| {
         c.listen.radsec = Some(format!("127.0.0.1:{radsec_port}").parse().unwrap());
         c.clients.push(ClientConfig {

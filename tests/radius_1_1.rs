@@ -10,21 +10,17 @@
 
 mod common;
 
-use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
+use std::io::Write;
 use std::process::{Command, Stdio};
-use std::sync::Arc;
-use std::time::Duration;
 
 use authd::config::{ClientConfig, Config, DatabaseConfig, Radius11Mode, Secret};
 use authd::pki::{CertificateAuthority, KeyKind};
 use common::{Creds, Server, TempDir, TestPki};
 use radius_proto::v11::{ALPN_RADIUS_1_0, ALPN_RADIUS_1_1};
 use radius_proto::{Code, Packet, PacketBuilder, dict};
-use rustls::pki_types::ServerName;
-use rustls::{ClientConnection, RootCertStore, StreamOwned, SupportedProtocolVersion};
+use rustls::SupportedProtocolVersion;
 
-type Tls = StreamOwned<ClientConnection, TcpStream>;
+use common::radsec::{Tls, read_packet, v11_request};
 
 const PASSWORD: &str = "correct horse battery";
 
@@ -58,11 +54,7 @@ fn setup(name: &str, mode: Radius11Mode, store: bool) -> Fixture {
         add_user(&url);
     }
     let port = common::free_udp_port();
-    let radsec = TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let radsec = common::radsec::free_tcp_port();
     let path = common::write_config(dir.path(), &pki, port);
     let mut config = Config::load(&path).unwrap();
     config.listen.radsec = Some(format!("127.0.0.1:{radsec}").parse().unwrap());
@@ -123,58 +115,13 @@ fn connect(
     alpn: &[&[u8]],
     versions: &[&'static SupportedProtocolVersion],
 ) -> Result<Tls, String> {
-    let mut roots = RootCertStore::empty();
-    for c in authd::tls::load_certificates(&f.pki.ca_cert).unwrap() {
-        roots.add(c).unwrap();
-    }
-    let mut config = rustls::ClientConfig::builder_with_provider(authd::tls::crypto_provider())
-        .with_protocol_versions(versions)
-        .unwrap()
-        .with_root_certificates(roots)
-        .with_client_auth_cert(
-            authd::tls::load_certificates(&f.nas.cert).unwrap(),
-            authd::tls::load_private_key(&f.nas.key).unwrap(),
-        )
-        .unwrap();
-    config.alpn_protocols = alpn.iter().map(|p| p.to_vec()).collect();
-    let conn = ClientConnection::new(Arc::new(config), ServerName::try_from("localhost").unwrap())
-        .unwrap();
-    let tcp = TcpStream::connect(("127.0.0.1", f.radsec)).unwrap();
-    tcp.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
-    let mut tls = StreamOwned::new(conn, tcp);
-    while tls.conn.is_handshaking() {
-        tls.conn
-            .complete_io(&mut tls.sock)
-            .map_err(|e| e.to_string())?;
-    }
-    Ok(tls)
-}
-
-/// One RADIUS packet from the stream, or `None` once the server closed it.
-fn read_packet(tls: &mut Tls) -> Option<Vec<u8>> {
-    let mut head = [0u8; 4];
-    tls.read_exact(&mut head).ok()?;
-    let len = usize::from(u16::from_be_bytes([head[2], head[3]]));
-    let mut p = head.to_vec();
-    p.resize(len, 0);
-    tls.read_exact(&mut p[4..]).ok()?;
-    Some(p)
-}
-
-/// A RADIUS/1.1 request laid out by hand (RFC 9765 §4): Reserved-1 zero,
-/// the Token, twelve zero octets, then `attrs`.
-fn v11_request(code: Code, token: [u8; 4], attrs: &[(u8, &[u8])]) -> Vec<u8> {
-    let mut p = vec![u8::from(code), 0, 0, 0];
-    p.extend_from_slice(&token);
-    p.extend_from_slice(&[0; 12]);
-    for (t, v) in attrs {
-        p.push(*t);
-        p.push(v.len() as u8 + 2);
-        p.extend_from_slice(v);
-    }
-    let len = p.len() as u16;
-    p[2..4].copy_from_slice(&len.to_be_bytes());
-    p
+    common::radsec::connect_tls(
+        &f.pki.ca_cert,
+        (&f.nas.cert, &f.nas.key),
+        f.radsec,
+        Some(versions),
+        alpn,
+    )
 }
 
 /// Checks the RFC 9765 §4 header of a reply to `token` and returns it.

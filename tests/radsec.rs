@@ -9,18 +9,15 @@
 mod common;
 
 use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
-use std::sync::Arc;
+use std::net::TcpStream;
 use std::time::Duration;
 
 use authd::config::{ClientConfig, Config, Secret};
 use authd::pki::{CertificateAuthority, KeyKind};
 use common::{Creds, Server, TempDir, TestPki};
 use radius_proto::{Code, Packet, PacketBuilder, dict};
-use rustls::pki_types::ServerName;
-use rustls::{ClientConnection, RootCertStore, StreamOwned};
 
-type Tls = StreamOwned<ClientConnection, TcpStream>;
+use common::radsec::{Tls, read_packet};
 
 struct Fixture {
     _dir: TempDir,
@@ -45,11 +42,7 @@ fn setup(name: &str, edit: impl FnOnce(&mut Config)) -> Fixture {
     };
     issued.write(&nas.cert, &nas.key).unwrap();
     let port = common::free_udp_port();
-    let radsec = TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let radsec = common::radsec::free_tcp_port();
     let path = common::write_config(dir.path(), &pki, port);
     let mut config = Config::load(&path).unwrap();
     config.listen.radsec = Some(format!("127.0.0.1:{radsec}").parse().unwrap());
@@ -80,30 +73,14 @@ fn setup(name: &str, edit: impl FnOnce(&mut Config)) -> Fixture {
 }
 
 fn connect(f: &Fixture) -> Tls {
-    let mut roots = RootCertStore::empty();
-    for c in authd::tls::load_certificates(&f.pki.ca_cert).unwrap() {
-        roots.add(c).unwrap();
-    }
-    let config = rustls::ClientConfig::builder_with_provider(authd::tls::crypto_provider())
-        .with_safe_default_protocol_versions()
-        .unwrap()
-        .with_root_certificates(roots)
-        .with_client_auth_cert(
-            authd::tls::load_certificates(&f.nas.cert).unwrap(),
-            authd::tls::load_private_key(&f.nas.key).unwrap(),
-        )
-        .unwrap();
-    let conn = ClientConnection::new(Arc::new(config), ServerName::try_from("localhost").unwrap())
-        .unwrap();
-    let tcp = TcpStream::connect(("127.0.0.1", f.radsec)).unwrap();
-    tcp.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
-    let mut tls = StreamOwned::new(conn, tcp);
-    // Finish the handshake.
-    tls.flush().unwrap();
-    while tls.conn.is_handshaking() {
-        tls.conn.complete_io(&mut tls.sock).unwrap();
-    }
-    tls
+    common::radsec::connect_tls(
+        &f.pki.ca_cert,
+        (&f.nas.cert, &f.nas.key),
+        f.radsec,
+        None,
+        &[],
+    )
+    .unwrap()
 }
 
 fn status_server(id: u8, secret: &[u8]) -> (Vec<u8>, [u8; 16]) {
@@ -111,17 +88,6 @@ fn status_server(id: u8, secret: &[u8]) -> (Vec<u8>, [u8; 16]) {
     let mut b = PacketBuilder::new(Code::StatusServer, id);
     b.add(dict::NAS_IDENTIFIER, b"raw-client").unwrap();
     (b.encode_request(auth, secret).unwrap(), auth)
-}
-
-/// One RADIUS packet from the stream, or `None` once the server closed it.
-fn read_packet(tls: &mut Tls) -> Option<Vec<u8>> {
-    let mut head = [0u8; 4];
-    tls.read_exact(&mut head).ok()?;
-    let len = usize::from(u16::from_be_bytes([head[2], head[3]]));
-    let mut p = head.to_vec();
-    p.resize(len, 0);
-    tls.read_exact(&mut p[4..]).ok()?;
-    Some(p)
 }
 
 /// Status-Server over `tls` gets an Access-Accept signed with "radsec".

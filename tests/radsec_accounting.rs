@@ -10,45 +10,19 @@
 mod common;
 
 use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
-use std::sync::Arc;
 use std::time::Duration;
 
 use authd::config::{ClientConfig, Secret};
 use authd::pki::{CertificateAuthority, KeyKind};
 use common::{Server, TempDir, TestPki, admin_cli};
 use radius_proto::{Code, Packet, PacketBuilder, dict};
-use rustls::pki_types::ServerName;
-use rustls::{ClientConnection, RootCertStore, StreamOwned};
 
-type Tls = StreamOwned<ClientConnection, TcpStream>;
+use common::radsec::Tls;
 
 const RADSEC: &[u8] = b"radsec";
 
 fn connect(pki: &TestPki, cert: &std::path::Path, key: &std::path::Path, port: u16) -> Tls {
-    let mut roots = RootCertStore::empty();
-    for c in authd::tls::load_certificates(&pki.ca_cert).unwrap() {
-        roots.add(c).unwrap();
-    }
-    let config = rustls::ClientConfig::builder_with_provider(authd::tls::crypto_provider())
-        .with_safe_default_protocol_versions()
-        .unwrap()
-        .with_root_certificates(roots)
-        .with_client_auth_cert(
-            authd::tls::load_certificates(cert).unwrap(),
-            authd::tls::load_private_key(key).unwrap(),
-        )
-        .unwrap();
-    let conn = ClientConnection::new(Arc::new(config), ServerName::try_from("localhost").unwrap())
-        .unwrap();
-    let tcp = TcpStream::connect(("127.0.0.1", port)).unwrap();
-    tcp.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
-    let mut tls = StreamOwned::new(conn, tcp);
-    tls.flush().unwrap();
-    while tls.conn.is_handshaking() {
-        tls.conn.complete_io(&mut tls.sock).unwrap();
-    }
-    tls
+    common::radsec::connect_tls(&pki.ca_cert, (cert, key), port, None, &[]).unwrap()
 }
 
 /// Sends `request` and reads one packet back, its Response Authenticator
@@ -93,11 +67,7 @@ fn access_and_accounting_on_one_radsec_connection() {
         .unwrap()
         .write(&cert, &key)
         .unwrap();
-    let radsec = TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let radsec = common::radsec::free_tcp_port();
     let port = common::free_udp_port();
     let config = common::write_store_config(dir.path(), &pki, port, |c| {
         c.listen.radsec = Some(format!("127.0.0.1:{radsec}").parse().unwrap());

@@ -6,7 +6,6 @@
 
 mod common;
 
-use std::net::TcpListener;
 use std::process::Command;
 
 use authd::config::{ClientConfig, Config, Secret};
@@ -38,11 +37,7 @@ fn setup(name: &str) -> Fixture {
         .write(&nas.cert, &nas.key)
         .unwrap();
     let port = common::free_udp_port();
-    let radsec = TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let radsec = common::radsec::free_tcp_port();
     let path = common::write_config(dir.path(), &pki, port);
     let mut config = Config::load(&path).unwrap();
     config.listen.radsec = Some(format!("127.0.0.1:{radsec}").parse().unwrap());

@@ -20,8 +20,7 @@ mod common;
 mod prom;
 
 use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::sync::Arc;
+use std::net::{SocketAddr, TcpStream};
 use std::time::{Duration, Instant};
 
 use authd::config::{ClientConfig, Secret};
@@ -30,10 +29,8 @@ use common::{LOG_WAIT, Server, TempDir, TestPki, admin_cli};
 use prom::value;
 use radius_proto::v11::{ALPN_RADIUS_1_0, ALPN_RADIUS_1_1};
 use radius_proto::{Code, Packet, PacketBuilder, dict};
-use rustls::pki_types::ServerName;
-use rustls::{ClientConnection, RootCertStore, StreamOwned};
 
-type Tls = StreamOwned<ClientConnection, TcpStream>;
+use common::radsec::{Tls, read_packet, v11_request};
 
 const RADSEC: &[u8] = b"radsec";
 const PASSWORD: &str = "pat-password";
@@ -58,11 +55,7 @@ fn setup(name: &str, store: bool, more: impl Fn(&mut authd::config::Config)) -> 
         .unwrap()
         .write(&cert, &key)
         .unwrap();
-    let radsec = TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let radsec = common::radsec::free_tcp_port();
     let port = common::free_udp_port();
     let edit = |c: &mut authd::config::Config| {
         c.listen.radsec = Some(format!("127.0.0.1:{radsec}").parse().unwrap());
@@ -112,43 +105,13 @@ fn setup(name: &str, store: bool, more: impl Fn(&mut authd::config::Config)) -> 
 
 /// A TLS 1.3 connection with the NAS certificate offering `alpn`.
 fn connect(f: &Fixture, alpn: &[&[u8]]) -> Result<Tls, String> {
-    let mut roots = RootCertStore::empty();
-    for c in authd::tls::load_certificates(&f.pki.ca_cert).unwrap() {
-        roots.add(c).unwrap();
-    }
-    let mut config = rustls::ClientConfig::builder_with_provider(authd::tls::crypto_provider())
-        .with_protocol_versions(&[&rustls::version::TLS13])
-        .unwrap()
-        .with_root_certificates(roots)
-        .with_client_auth_cert(
-            authd::tls::load_certificates(&f.cert).unwrap(),
-            authd::tls::load_private_key(&f.key).unwrap(),
-        )
-        .unwrap();
-    config.alpn_protocols = alpn.iter().map(|p| p.to_vec()).collect();
-    let conn = ClientConnection::new(Arc::new(config), ServerName::try_from("localhost").unwrap())
-        .unwrap();
-    let tcp = TcpStream::connect(("127.0.0.1", f.radsec)).unwrap();
-    tcp.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
-    let mut tls = StreamOwned::new(conn, tcp);
-    while tls.conn.is_handshaking() {
-        tls.conn
-            .complete_io(&mut tls.sock)
-            .map_err(|e| e.to_string())?;
-    }
-    Ok(tls)
-}
-
-/// One RADIUS packet from the stream, or `None` once it closed or stayed
-/// silent past the read timeout.
-fn read_packet(tls: &mut Tls) -> Option<Vec<u8>> {
-    let mut head = [0u8; 4];
-    tls.read_exact(&mut head).ok()?;
-    let len = usize::from(u16::from_be_bytes([head[2], head[3]]));
-    let mut p = head.to_vec();
-    p.resize(len, 0);
-    tls.read_exact(&mut p[4..]).ok()?;
-    Some(p)
+    common::radsec::connect_tls(
+        &f.pki.ca_cert,
+        (&f.cert, &f.key),
+        f.radsec,
+        Some(&[&rustls::version::TLS13]),
+        alpn,
+    )
 }
 
 /// A classic request and its reply, verified with "radsec".
@@ -160,21 +123,6 @@ fn classic_exchange(tls: &mut Tls, request: &[u8]) -> Vec<u8> {
     assert_eq!(p.identifier(), req.identifier());
     radius_proto::verify_response(&p, req.authenticator(), RADSEC).expect("reply verifies");
     reply
-}
-
-/// A RADIUS/1.1 request laid out by hand (RFC 9765 §4.1).
-fn v11_request(code: Code, token: [u8; 4], attrs: &[(u8, &[u8])]) -> Vec<u8> {
-    let mut p = vec![u8::from(code), 0, 0, 0];
-    p.extend_from_slice(&token);
-    p.extend_from_slice(&[0; 12]);
-    for (t, v) in attrs {
-        p.push(*t);
-        p.push(v.len() as u8 + 2);
-        p.extend_from_slice(v);
-    }
-    let len = p.len() as u16;
-    p[2..4].copy_from_slice(&len.to_be_bytes());
-    p
 }
 
 /// Sends a RADIUS/1.1 request and returns the reply, its header checked

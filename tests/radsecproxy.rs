@@ -11,7 +11,6 @@
 mod common;
 
 use std::fs;
-use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
@@ -28,14 +27,6 @@ const PASSWORD: &str = "correct horse battery";
 /// The name in the proxy's certificate that its `[[client]]` expects.
 const PROXY_NAME: &str = "proxy.test";
 const OPEN: &str = "RadSec connection open";
-
-fn free_tcp_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
 
 /// A radsecproxy started for one test, stopped when dropped.
 struct RadsecProxy {
@@ -175,7 +166,7 @@ fn setup(name: &str) -> Fixture {
     let proxy = issue(&ca, &pki_dir, PROXY_NAME);
     let stranger = issue(&ca, &pki_dir, "stranger.test");
     let port = common::free_udp_port();
-    let radsec_port = free_tcp_port();
+    let radsec_port = common::radsec::free_tcp_port();
     let config = common::write_store_config(dir.path(), &pki, port, |c| {
         c.listen.radsec = Some(format!("127.0.0.1:{radsec_port}").parse().unwrap());
         c.clients.push(ClientConfig {

@@ -18,6 +18,7 @@ use std::thread;
 use std::time::{Duration, Instant, SystemTime};
 
 pub mod radius;
+pub mod radsec;
 pub mod wired;
 
 use authd::config::{ClientConfig, Config, DatabaseConfig, Secret, TlsConfig};
