@@ -11,23 +11,12 @@ use std::process::Command;
 use authd::config::{ClientConfig, Config, Secret, TlsConfig};
 use authd::pki::CertificateAuthority;
 use common::TempDir;
+use common::radsec::radsec_client;
 
 struct Setup {
     dir: TempDir,
     ca: CertificateAuthority,
     config: Config,
-}
-
-fn radsec_client(name: &str, certificate_name: &str) -> ClientConfig {
-    ClientConfig {
-        name: name.into(),
-        address: "0.0.0.0/0".parse().unwrap(),
-        secret: Secret::new("radsec").unwrap(),
-        require_message_authenticator: true,
-        limit_proxy_state: true,
-        certificate_name: Some(certificate_name.into()),
-        das_port: authd::das::default_das_port(),
-    }
 }
 
 impl Setup {
@@ -56,7 +45,7 @@ impl Setup {
         config.listen.radsec = Some("127.0.0.1:2083".parse().unwrap());
         config
             .clients
-            .push(radsec_client("proxy", "proxy.example.org"));
+            .push(radsec_client("proxy", "0.0.0.0/0", "proxy.example.org"));
         Setup { dir, ca, config }
     }
 
@@ -183,13 +172,15 @@ fn duplicate_or_empty_certificate_name_is_an_error() {
     let mut s = Setup::good("check-radsec-dup");
     s.config
         .clients
-        .push(radsec_client("proxy2", "PROXY.example.org"));
+        .push(radsec_client("proxy2", "0.0.0.0/0", "PROXY.example.org"));
     let (code, stdout) = s.check();
     assert_eq!(code, Some(1), "{stdout}");
     line(&stdout, "ERROR config:", "the same certificate_name");
 
     let mut s = Setup::good("check-radsec-empty");
-    s.config.clients.push(radsec_client("proxy2", " "));
+    s.config
+        .clients
+        .push(radsec_client("proxy2", "0.0.0.0/0", " "));
     let (code, stdout) = s.check();
     assert_eq!(code, Some(1), "{stdout}");
     line(&stdout, "ERROR config:", "certificate_name is empty");

@@ -13,7 +13,7 @@ mod common;
 use std::io::Write;
 use std::process::{Command, Stdio};
 
-use authd::config::{ClientConfig, Config, DatabaseConfig, Radius11Mode, Secret};
+use authd::config::{Config, DatabaseConfig, Radius11Mode};
 use authd::pki::{CertificateAuthority, KeyKind};
 use common::{Creds, Server, TempDir, TestPki};
 use radius_proto::v11::{ALPN_RADIUS_1_0, ALPN_RADIUS_1_1};
@@ -62,15 +62,11 @@ fn setup(name: &str, mode: Radius11Mode, store: bool) -> Fixture {
     if store {
         config.database = Some(DatabaseConfig::new(url));
     }
-    config.clients.push(ClientConfig {
-        name: "nas".into(),
-        address: "127.0.0.1/32".parse().unwrap(),
-        secret: Secret::new("radsec").unwrap(),
-        certificate_name: Some("nas.test".into()),
-        das_port: 3799,
-        require_message_authenticator: true,
-        limit_proxy_state: true,
-    });
+    config.clients.push(common::radsec::radsec_client(
+        "nas",
+        "127.0.0.1/32",
+        "nas.test",
+    ));
     std::fs::write(&path, config.to_toml()).unwrap();
     let server = Server::spawn(path, port);
     assert!(

@@ -12,7 +12,7 @@ use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::time::Duration;
 
-use authd::config::{ClientConfig, Config, Secret};
+use authd::config::Config;
 use authd::pki::{CertificateAuthority, KeyKind};
 use common::{Creds, Server, TempDir, TestPki};
 use radius_proto::{Code, Packet, PacketBuilder, dict};
@@ -46,15 +46,11 @@ fn setup(name: &str, edit: impl FnOnce(&mut Config)) -> Fixture {
     let path = common::write_config(dir.path(), &pki, port);
     let mut config = Config::load(&path).unwrap();
     config.listen.radsec = Some(format!("127.0.0.1:{radsec}").parse().unwrap());
-    config.clients.push(ClientConfig {
-        name: "nas".into(),
-        address: "127.0.0.1/32".parse().unwrap(),
-        secret: Secret::new("radsec").unwrap(),
-        certificate_name: Some("nas.test".into()),
-        das_port: 3799,
-        require_message_authenticator: true,
-        limit_proxy_state: true,
-    });
+    config.clients.push(common::radsec::radsec_client(
+        "nas",
+        "127.0.0.1/32",
+        "nas.test",
+    ));
     edit(&mut config);
     std::fs::write(&path, config.to_toml()).unwrap();
     let server = Server::spawn(path, port);

@@ -12,7 +12,6 @@ mod common;
 use std::io::{Read, Write};
 use std::time::Duration;
 
-use authd::config::{ClientConfig, Secret};
 use authd::pki::{CertificateAuthority, KeyKind};
 use common::{Server, TempDir, TestPki, admin_cli};
 use radius_proto::{Code, Packet, PacketBuilder, dict};
@@ -71,15 +70,11 @@ fn access_and_accounting_on_one_radsec_connection() {
     let port = common::free_udp_port();
     let config = common::write_store_config(dir.path(), &pki, port, |c| {
         c.listen.radsec = Some(format!("127.0.0.1:{radsec}").parse().unwrap());
-        c.clients.push(ClientConfig {
-            name: "radsec-nas".into(),
-            address: "127.0.0.1/32".parse().unwrap(),
-            secret: Secret::new("radsec").unwrap(),
-            certificate_name: Some("nas.test".into()),
-            das_port: 3799,
-            require_message_authenticator: true,
-            limit_proxy_state: true,
-        });
+        c.clients.push(common::radsec::radsec_client(
+            "radsec-nas",
+            "127.0.0.1/32",
+            "nas.test",
+        ));
     });
     admin_cli(
         &config,

@@ -8,7 +8,7 @@ mod common;
 
 use std::process::Command;
 
-use authd::config::{ClientConfig, Config, Secret};
+use authd::config::Config;
 use authd::pki::{CertificateAuthority, KeyKind};
 use common::{Creds, Server, TempDir, TestPki};
 
@@ -41,15 +41,11 @@ fn setup(name: &str) -> Fixture {
     let path = common::write_config(dir.path(), &pki, port);
     let mut config = Config::load(&path).unwrap();
     config.listen.radsec = Some(format!("127.0.0.1:{radsec}").parse().unwrap());
-    config.clients.push(ClientConfig {
-        name: "nas".into(),
-        address: "127.0.0.1/32".parse().unwrap(),
-        secret: Secret::new("radsec").unwrap(),
-        certificate_name: Some("nas.test".into()),
-        das_port: 3799,
-        require_message_authenticator: true,
-        limit_proxy_state: true,
-    });
+    config.clients.push(common::radsec::radsec_client(
+        "nas",
+        "127.0.0.1/32",
+        "nas.test",
+    ));
     std::fs::write(&path, config.to_toml()).unwrap();
     let server = Server::spawn(path, port);
     assert!(

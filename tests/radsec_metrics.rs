@@ -23,7 +23,6 @@ use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::time::{Duration, Instant};
 
-use authd::config::{ClientConfig, Secret};
 use authd::pki::{CertificateAuthority, KeyKind};
 use common::{LOG_WAIT, Server, TempDir, TestPki, admin_cli};
 use prom::value;
@@ -60,15 +59,11 @@ fn setup(name: &str, store: bool, more: impl Fn(&mut authd::config::Config)) -> 
     let edit = |c: &mut authd::config::Config| {
         c.listen.radsec = Some(format!("127.0.0.1:{radsec}").parse().unwrap());
         c.metrics.listen = Some("127.0.0.1:0".parse().unwrap());
-        c.clients.push(ClientConfig {
-            name: "radsec-nas".into(),
-            address: "127.0.0.1/32".parse().unwrap(),
-            secret: Secret::new("radsec").unwrap(),
-            certificate_name: Some("nas.test".into()),
-            das_port: 3799,
-            require_message_authenticator: true,
-            limit_proxy_state: true,
-        });
+        c.clients.push(common::radsec::radsec_client(
+            "radsec-nas",
+            "127.0.0.1/32",
+            "nas.test",
+        ));
         more(c);
     };
     let config = if store {

@@ -16,7 +16,6 @@ use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use authd::config::{ClientConfig, Secret};
 use authd::pki::{CertificateAuthority, KeyKind};
 use common::{
     Creds, PasswordMethod, PasswordPeer, SECRET, Server, TempDir, TestPki, TlsChoice,
@@ -169,15 +168,11 @@ fn setup(name: &str) -> Fixture {
     let radsec_port = common::radsec::free_tcp_port();
     let config = common::write_store_config(dir.path(), &pki, port, |c| {
         c.listen.radsec = Some(format!("127.0.0.1:{radsec_port}").parse().unwrap());
-        c.clients.push(ClientConfig {
-            name: "proxy".into(),
-            address: "127.0.0.1/32".parse().unwrap(),
-            secret: Secret::new("radsec").unwrap(),
-            certificate_name: Some(PROXY_NAME.into()),
-            das_port: 3799,
-            require_message_authenticator: true,
-            limit_proxy_state: true,
-        });
+        c.clients.push(common::radsec::radsec_client(
+            "proxy",
+            "127.0.0.1/32",
+            PROXY_NAME,
+        ));
     });
     common::admin_cli(
         &config,

@@ -8,11 +8,26 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
+use authd::config::{ClientConfig, Secret};
 use radius_proto::Code;
 use rustls::pki_types::ServerName;
 use rustls::{ClientConnection, RootCertStore, StreamOwned, SupportedProtocolVersion};
 
 pub type Tls = StreamOwned<ClientConnection, TcpStream>;
+
+/// A `[[client]]` identified by its certificate's name, connecting from
+/// `address`; its secret is the fixed "radsec" (RFC 6614 section 2.3).
+pub fn radsec_client(name: &str, address: &str, certificate_name: &str) -> ClientConfig {
+    ClientConfig {
+        name: name.into(),
+        address: address.parse().unwrap(),
+        secret: Secret::new("radsec").unwrap(),
+        require_message_authenticator: true,
+        limit_proxy_state: true,
+        certificate_name: Some(certificate_name.into()),
+        das_port: authd::das::default_das_port(),
+    }
+}
 
 /// A TCP port free on loopback right now (bound and released).
 pub fn free_tcp_port() -> u16 {
