@@ -74,6 +74,13 @@ fn tls12_succeeds_and_mppe_keys_match() {
         "{}",
         run.output
     );
+    // wpa_supplicant offers AES-256-GCM first; authd picks by its own
+    // order (tls::crypto_provider): TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256.
+    assert!(
+        run.contains("OpenSSL: Server selected cipher suite 0xc02b"),
+        "{}",
+        run.output
+    );
     // The Access-Accept's Class (eapol_test dumps it in hex): authd's,
     // naming the certificate's user, EAP-TLS and a certificate serial.
     let class = run
@@ -103,6 +110,13 @@ fn tls13_succeeds_and_mppe_keys_match() {
     assert_accepted(&run, &s.server);
     assert!(
         run.contains("SSL: Using TLS version TLSv1.3"),
+        "{}",
+        run.output
+    );
+    // TLS_AES_128_GCM_SHA256 (RFC 8446 appendix B.4), authd's first choice
+    // over the AES-256-GCM-SHA384 wpa_supplicant lists first.
+    assert!(
+        run.contains("OpenSSL: Server selected cipher suite 0x1301"),
         "{}",
         run.output
     );

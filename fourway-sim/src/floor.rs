@@ -13,8 +13,9 @@
 //! `/proc/thread-self/stat` in clock ticks.
 //!
 //! The server side is configured as authd configures EAP-TLS by default:
-//! the aws-lc-rs default provider (its key exchange groups and cipher
-//! suites), the server chain and key, a mandatory client certificate
+//! the aws-lc-rs default provider with authd's server cipher-suite order
+//! (`eap_methods::tls_common::server_provider`, chosen by the server's
+//! order) and its key exchange groups, the server chain and key, a mandatory client certificate
 //! verified against the CA (`WebPkiClientVerifier`), one TLS version, one
 //! TLS 1.3 ticket sealed per full handshake (authd's resumption default)
 //! and the in-memory session cache. The client side is the load tool's
@@ -151,7 +152,7 @@ fn load_chain(path: &PathBuf) -> Result<Vec<CertificateDer<'static>>, String> {
 /// The server configuration, as authd's `build_server_tls` makes it for the
 /// bench's `[tls]` (no CRL, resumption on, one version).
 pub fn server_config(o: &FloorOptions) -> Result<Arc<rustls::ServerConfig>, String> {
-    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    let provider = Arc::new(eap_methods::tls_common::server_provider());
     let mut roots = rustls::RootCertStore::empty();
     for c in load_chain(&o.ca)? {
         roots
@@ -175,6 +176,9 @@ pub fn server_config(o: &FloorOptions) -> Result<Arc<rustls::ServerConfig>, Stri
         .map_err(|e| format!("server certificate: {e}"))?;
     config.ticketer = rustls::crypto::aws_lc_rs::Ticketer::new().map_err(|e| e.to_string())?;
     config.send_tls13_tickets = 1;
+    // authd's suite order (AES-128-GCM-SHA256 first) decides, as in
+    // authd's `build_server_tls`.
+    config.ignore_client_order = true;
     config.send_half_rtt_data = false;
     config.enable_secret_extraction = true;
     Ok(Arc::new(config))

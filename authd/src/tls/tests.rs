@@ -627,7 +627,10 @@ mod suite_b_192 {
         for c in load_certificates(ca).unwrap() {
             roots.add(c).unwrap();
         }
-        let config = ClientConfig::builder_with_provider(crypto_provider())
+        // rustls' default order, AES-256-GCM-SHA384 first (like OpenSSL 3
+        // supplicants), not authd's.
+        let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+        let config = ClientConfig::builder_with_provider(provider)
             .with_protocol_versions(versions)
             .unwrap()
             .with_root_certificates(roots)
@@ -693,8 +696,9 @@ mod suite_b_192 {
                 Some(NamedGroup::secp384r1)
             )
         );
-        // Without suite_b_192 the same PKI negotiates the client's first
-        // choices (AES-128 first in rustls' order, X25519).
+        // Without suite_b_192 the same PKI negotiates authd's first choice,
+        // AES-128-GCM-SHA256, over the client's AES-256-GCM-SHA384, and the
+        // client's first group (not P-384).
         let mut plain = pki.tls.clone();
         plain.suite_b_192 = false;
         let any = negotiate(
@@ -704,7 +708,19 @@ mod suite_b_192 {
             &[&rustls::version::TLS13],
         )
         .unwrap();
+        assert_eq!(any.1, CipherSuite::TLS13_AES_128_GCM_SHA256);
         assert_ne!(any.2, Some(NamedGroup::secp384r1));
+        let any12 = negotiate(
+            build_server_config(&plain).unwrap(),
+            &pki.client,
+            &pki.ca,
+            &[&rustls::version::TLS12],
+        )
+        .unwrap();
+        assert_eq!(
+            any12.1,
+            CipherSuite::TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256
+        );
         // A P-256 client key (under the P-384 CA) cannot sign with
         // ECDSA P-384/SHA-384: refused, as in the PEAP/TTLS tunnel.
         assert!(

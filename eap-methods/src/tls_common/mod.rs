@@ -17,12 +17,14 @@
 //! accessor can panic.
 
 use std::io::Read;
-use std::sync::Arc;
 
 use rustls::ProtocolVersion;
 
 use crate::keys::{Emsk, KEY_LEN, Msk, split_key_material};
 use crate::reason::Reason;
+
+mod provider;
+pub use provider::{PREFERRED_SUITES, classic_kx_provider, prefer_aes128, server_provider};
 
 /// EAP-TLS flag bits (RFC 5216 §3.1).
 pub mod flags {
@@ -419,16 +421,6 @@ impl Channel {
             Ok(Some(m)) => Inbound::Message(m),
         }
     }
-}
-
-/// A CryptoProvider that offers only X25519 then secp256r1 for key
-/// exchange, like OpenSSL 3.0 supplicants, instead of the aws-lc-rs default
-/// that leads with the large X25519MLKEM768 share.
-pub fn classic_kx_provider() -> Arc<rustls::crypto::CryptoProvider> {
-    use rustls::crypto::aws_lc_rs::{default_provider, kx_group};
-    let mut provider = default_provider();
-    provider.kx_groups = vec![kx_group::X25519, kx_group::SECP256R1];
-    Arc::new(provider)
 }
 
 /// A rustls connection driven over byte buffers.
