@@ -5,6 +5,8 @@
 //! the conversation table, the duplicate cache, the development PKI and the
 //! command line. See ARCHITECTURE.md for the path of one request.
 
+#![forbid(unsafe_code)]
+
 pub mod accounting;
 pub mod admin;
 pub mod admission;

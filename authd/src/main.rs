@@ -1,6 +1,8 @@
 //! The `authd` binary: thin wiring of the library (configuration, logging,
 //! runtime, subcommands).
 
+#![forbid(unsafe_code)]
+
 use std::path::PathBuf;
 use std::process::ExitCode;
 

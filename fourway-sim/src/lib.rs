@@ -13,6 +13,8 @@
 //! * [`frames`], [`pcap`]: 802.11 frames and capture files for analysers.
 //! * [`sim`]: runs an AP/station pair in memory given their PMKs.
 
+#![forbid(unsafe_code)]
+
 pub mod akm;
 pub mod ap;
 pub mod bip;

@@ -24,6 +24,8 @@
 //! sans-IO; sockets and clocks live in this binary and in the library's
 //! edge modules (radius_client, station, load).
 
+#![forbid(unsafe_code)]
+
 use std::fs::File;
 use std::io::BufWriter;
 use std::process::ExitCode;
