@@ -75,6 +75,10 @@
 #   --floor-duration S   seconds of each floor measurement (default 5;
 #                        0 to skip; $BENCH_FLOOR_DURATION)
 #   --render FILE.json   only print the tables of a report written by --out
+#   --bin-dir DIR        run the authd and fourway-sim binaries in DIR (say,
+#                        release builds of an earlier commit kept aside)
+#                        instead of building this checkout's; the report
+#                        records DIR and each binary's SHA-256
 #   --scale              the scale rows: tls13 and pap on small and large
 #                        SQLite and PostgreSQL stores (NAME:STORE scenarios,
 #                        see "scale" below; alone, only these; authd only)
@@ -90,6 +94,7 @@ SMOKE=0
 OUT=""
 PERF_DIR=""
 RENDER=""
+BIN_DIR=""
 SCALE=0
 # Values from the command line (they win over $BENCH_* and the defaults).
 declare -A OPT=()
@@ -104,6 +109,7 @@ while [ $# -gt 0 ]; do
     --out) OUT=$2; shift ;;
     --perf) PERF_DIR=$2; shift ;;
     --render) RENDER=$2; shift ;;
+    --bin-dir) BIN_DIR=$2; shift ;;
     --scale) SCALE=1 ;;
     --concurrency | --duration | --warmup | --scenarios | --servers | --half-open | \
         --half-open-tls | --hold | --authd-log-level | --floor-duration)
@@ -197,19 +203,26 @@ fi
 
 # ---------------------------------------------------------------- build
 
-if [ "$SMOKE" = 1 ]; then
-    PROFILE=debug
-    cargo build -q -p authd -p fourway-sim
+if [ -n "$BIN_DIR" ]; then
+    PROFILE="$(basename "$BIN_DIR")"
+    AUTHD=$(realpath "$BIN_DIR/authd")
+    SIM=$(realpath "$BIN_DIR/fourway-sim")
 else
-    PROFILE=release
-    nice -n 5 cargo build -q --release -p authd -p fourway-sim
+    if [ "$SMOKE" = 1 ]; then
+        PROFILE=debug
+        cargo build -q -p authd -p fourway-sim
+    else
+        PROFILE=release
+        nice -n 5 cargo build -q --release -p authd -p fourway-sim
+    fi
+    TARGET_DIR=$(cargo metadata --format-version 1 --no-deps | jq -r .target_directory)
+    AUTHD=$TARGET_DIR/$PROFILE/authd
+    SIM=$TARGET_DIR/$PROFILE/fourway-sim
 fi
-TARGET_DIR=$(cargo metadata --format-version 1 --no-deps | jq -r .target_directory)
-AUTHD=$TARGET_DIR/$PROFILE/authd
-SIM=$TARGET_DIR/$PROFILE/fourway-sim
 if [ ! -x "$AUTHD" ] || [ ! -x "$SIM" ]; then
-    die "binaries not found in $TARGET_DIR/$PROFILE"
+    die "authd and fourway-sim not found (${BIN_DIR:-$TARGET_DIR/$PROFILE})"
 fi
+BINARIES=$(sha256sum "$AUTHD" "$SIM" | awk '{printf "%s%s %s", (NR > 1 ? ", " : ""), $2, substr($1, 1, 16)}')
 
 # ---------------------------------------------------------------- clean-up
 

@@ -7,7 +7,7 @@
 jq -n --slurpfile runs "$RESULTS" --slurpfile half "$HALF_RESULTS" --slurpfile floor "$FLOOR_RESULTS" \
     --slurpfile scale_started "$SCALE_RESULTS" --argjson scale_users "$SCALE_USERS" \
     --argjson scale_clients "$SCALE_CLIENTS" \
-    --arg started "$STARTED" --arg profile "$PROFILE" --arg pinning "$PINNING" \
+    --arg started "$STARTED" --arg profile "$PROFILE" --arg binaries "$BINARIES" --arg pinning "$PINNING" \
     --argjson concurrency "$CONCURRENCY" --arg duration "$DURATION" --argjson warmup "$WARMUP" \
     --arg cpu "$(lscpu | sed -n 's/^Model name: *//p' | head -n 1)" --argjson nproc "$NPROC" \
     --arg kernel "$(uname -r)" --arg rustc "$(rustc --version)" --arg freeradius "$FR_VERSION" \
@@ -15,7 +15,7 @@ jq -n --slurpfile runs "$RESULTS" --slurpfile half "$HALF_RESULTS" --slurpfile f
     --arg authd_log_level "$AUTHD_LOG_LEVEL" --arg pap_setup "$PAP_SETUP" \
     --arg perf "$([ -n "$PERF_DIR" ] && echo yes || echo no)" --argjson smoke "$SMOKE" '
     def ratio(a; b): if a != null and b != null and b != 0 then a / b else null end;
-    {started: $started, profile: $profile, pinning: $pinning, concurrency: $concurrency,
+    {started: $started, profile: $profile, binaries: $binaries, pinning: $pinning, concurrency: $concurrency,
      duration_s: ($duration | tonumber), warmup: $warmup, cpu: $cpu, nproc: $nproc,
      kernel: $kernel, rustc: $rustc, freeradius: $freeradius,
      loadavg_before: $load_before, loadavg_after: $load_after,
