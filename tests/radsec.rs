@@ -13,70 +13,16 @@ use std::net::TcpStream;
 use std::time::Duration;
 
 use authd::config::Config;
-use authd::pki::{CertificateAuthority, KeyKind};
-use common::{Creds, Server, TempDir, TestPki};
 use radius_proto::{Code, Packet, PacketBuilder, dict};
 
-use common::radsec::{Tls, read_packet};
+use common::radsec::{RadsecServer, Tls, assert_closed, read_packet, station_line};
 
-struct Fixture {
-    _dir: TempDir,
-    pki: TestPki,
-    server: Server,
-    radsec: u16,
-    nas: Creds,
+fn setup(name: &str, edit: impl FnOnce(&mut Config) + 'static) -> RadsecServer {
+    RadsecServer::builder(name).config(edit).start()
 }
 
-fn setup(name: &str, edit: impl FnOnce(&mut Config)) -> Fixture {
-    let dir = TempDir::new(name);
-    let pki = TestPki::create(dir.path());
-    let pki_dir = pki.ca_cert.parent().unwrap().to_owned();
-    let ca = CertificateAuthority::load(&pki.ca_cert, &pki_dir.join("ca.key")).unwrap();
-    let issued = ca
-        .issue_client_for_days("nas.test", KeyKind::EcdsaP256, 1)
-        .unwrap();
-    let nas = Creds {
-        name: "nas.test".into(),
-        cert: pki_dir.join("nas.pem"),
-        key: pki_dir.join("nas.key"),
-    };
-    issued.write(&nas.cert, &nas.key).unwrap();
-    let port = common::free_udp_port();
-    let radsec = common::radsec::free_tcp_port();
-    let path = common::write_config(dir.path(), &pki, port);
-    let mut config = Config::load(&path).unwrap();
-    config.listen.radsec = Some(format!("127.0.0.1:{radsec}").parse().unwrap());
-    config.clients.push(common::radsec::radsec_client(
-        "nas",
-        "127.0.0.1/32",
-        "nas.test",
-    ));
-    edit(&mut config);
-    std::fs::write(&path, config.to_toml()).unwrap();
-    let server = Server::spawn(path, port);
-    assert!(
-        server.wait_for_log("listening for RADIUS over TLS", common::LOG_WAIT),
-        "{}",
-        server.log()
-    );
-    Fixture {
-        _dir: dir,
-        pki,
-        server,
-        radsec,
-        nas,
-    }
-}
-
-fn connect(f: &Fixture) -> Tls {
-    common::radsec::connect_tls(
-        &f.pki.ca_cert,
-        (&f.nas.cert, &f.nas.key),
-        f.radsec,
-        None,
-        &[],
-    )
-    .unwrap()
+fn connect(f: &RadsecServer) -> Tls {
+    f.connect(None, &[]).unwrap()
 }
 
 fn status_server(id: u8, secret: &[u8]) -> (Vec<u8>, [u8; 16]) {
@@ -95,11 +41,6 @@ fn assert_status_answered(tls: &mut Tls, id: u8) {
     assert_eq!(p.code(), Code::AccessAccept);
     assert_eq!(p.identifier(), id);
     radius_proto::verify_response(&p, &auth, b"radsec").expect("signed with \"radsec\"");
-}
-
-/// The server closes `tls`: a read ends without a packet.
-fn assert_closed(tls: &mut Tls) {
-    assert_eq!(read_packet(tls), None, "the connection is still open");
 }
 
 #[test]
@@ -204,9 +145,10 @@ fn sighup_reloads_the_listener_certificate() {
     };
     let first = serial(&connect(&f));
     // A new server certificate in place of the old one.
-    let pki_dir = f.pki.ca_cert.parent().unwrap();
-    let ca = CertificateAuthority::load(&f.pki.ca_cert, &pki_dir.join("ca.key")).unwrap();
-    let renewed = ca.issue_server("authd", &["localhost".into()], 2).unwrap();
+    let renewed = f
+        .ca()
+        .issue_server("authd", &["localhost".into()], 2)
+        .unwrap();
     std::fs::remove_file(&f.pki.server.cert).unwrap();
     std::fs::remove_file(&f.pki.server.key).unwrap();
     renewed
@@ -240,49 +182,14 @@ fn sighup_reloads_the_listener_certificate() {
 #[test]
 fn fourway_sim_over_radsec() {
     let f = setup("radsec-sim", |_| {});
-    let sim = |ap: &Creds| {
-        let out = std::process::Command::new(common::fourway_sim_binary())
-            .arg("run")
-            .arg("--radsec")
-            .arg(format!("127.0.0.1:{}", f.radsec))
-            .arg("--radsec-cert")
-            .arg(&ap.cert)
-            .arg("--radsec-key")
-            .arg(&ap.key)
-            .arg("--radsec-ca")
-            .arg(&f.pki.ca_cert)
-            .args(["--identity", &f.pki.good.name, "--cert"])
-            .arg(&f.pki.good.cert)
-            .arg("--key")
-            .arg(&f.pki.good.key)
-            .arg("--ca")
-            .arg(&f.pki.ca_cert)
-            .args(["--timeout", "2", "--attempts", "2"])
-            .output()
-            .expect("run fourway-sim");
-        (
-            out.status.success(),
-            format!(
-                "{}{}",
-                String::from_utf8_lossy(&out.stdout),
-                String::from_utf8_lossy(&out.stderr)
-            ),
-        )
-    };
-    let (ok, out) = sim(&f.nas);
+    let (ok, out) = f.run_fourway_sim(&f.nas, &[]);
     let ctx = format!("{out}\n----- authd -----\n{}", f.server.log());
     assert!(ok, "{ctx}");
-    let line = out
-        .lines()
-        .find(|l| l.starts_with("station 1 "))
-        .expect(&ctx);
-    for want in ["pmk=match", "ptk=installed", "gtk=installed", "ccmp=ok"] {
-        assert!(line.split_whitespace().any(|w| w == want), "{want}: {ctx}");
-    }
+    station_line(&out, &ctx);
     assert!(f.server.log().contains("Access-Accept client=nas"), "{ctx}");
 
     // Negative control: an AP certificate for no [[client]].
-    let (ok, out) = sim(&f.pki.good);
+    let (ok, out) = f.run_fourway_sim(&f.pki.good, &[]);
     assert!(!ok, "{out}");
     assert!(!out.contains("ptk=installed"), "{out}");
     assert!(
