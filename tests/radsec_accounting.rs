@@ -15,21 +15,9 @@ use std::time::Duration;
 use common::admin_cli;
 use radius_proto::{Code, Packet, PacketBuilder, dict};
 
-use common::radsec::{NAS_NAME, RadsecServer, Tls, read_packet};
+use common::radsec::{NAS_NAME, RadsecServer, classic_exchange};
 
 const RADSEC: &[u8] = b"radsec";
-
-/// Sends `request` and reads one packet back, its Response Authenticator
-/// verified with "radsec".
-fn exchange(tls: &mut Tls, request: &[u8]) -> Vec<u8> {
-    tls.write_all(request).unwrap();
-    let reply = read_packet(tls).expect("an answer");
-    let req = Packet::new_checked(request).unwrap();
-    let p = Packet::new_checked(&reply[..]).unwrap();
-    assert_eq!(p.identifier(), req.identifier());
-    radius_proto::verify_response(&p, req.authenticator(), RADSEC).expect("reply verifies");
-    reply
-}
 
 fn accounting(id: u8, status: u32, class: &[u8], extra: &[(u8, u32)]) -> Vec<u8> {
     let mut b = PacketBuilder::new(Code::AccountingRequest, id);
@@ -56,7 +44,7 @@ fn access_and_accounting_on_one_radsec_connection() {
 
     // Access-Request first: accepted, with authd's Class.
     let access = common::radius::pap_request(1, "pat", "pat-password", RADSEC);
-    let reply = exchange(&mut tls, &access);
+    let reply = classic_exchange(&mut tls, &access);
     let p = Packet::new_checked(&reply[..]).unwrap();
     assert_eq!(p.code(), Code::AccessAccept, "{}", f.server.log());
     let class = p
@@ -66,7 +54,7 @@ fn access_and_accounting_on_one_radsec_connection() {
 
     // Start, then Stop with counters, on the same connection.
     let start = accounting(2, dict::ACCT_STATUS_TYPE_START, &class, &[]);
-    let reply = exchange(&mut tls, &start);
+    let reply = classic_exchange(&mut tls, &start);
     assert_eq!(
         Packet::new_checked(&reply[..]).unwrap().code(),
         Code::AccountingResponse
@@ -89,7 +77,7 @@ fn access_and_accounting_on_one_radsec_connection() {
             (dict::ACCT_TERMINATE_CAUSE, 1),
         ],
     );
-    let reply = exchange(&mut tls, &stop);
+    let reply = classic_exchange(&mut tls, &stop);
     assert_eq!(
         Packet::new_checked(&reply[..]).unwrap().code(),
         Code::AccountingResponse

@@ -29,7 +29,7 @@ use prom::value;
 use radius_proto::v11::{ALPN_RADIUS_1_0, ALPN_RADIUS_1_1};
 use radius_proto::{Code, Packet, PacketBuilder, dict};
 
-use common::radsec::{NAS_NAME, RadsecServer, Tls, read_packet, v11_request};
+use common::radsec::{NAS_NAME, RadsecServer, Tls, classic_exchange, read_packet, v11_request};
 
 const RADSEC: &[u8] = b"radsec";
 const PASSWORD: &str = "pat-password";
@@ -52,17 +52,6 @@ fn setup(name: &str, store: bool, more: impl FnOnce(&mut Config) + 'static) -> R
 /// A TLS 1.3 connection with the NAS certificate offering `alpn`.
 fn connect(f: &RadsecServer, alpn: &[&[u8]]) -> Result<Tls, String> {
     f.connect(Some(&[&rustls::version::TLS13]), alpn)
-}
-
-/// A classic request and its reply, verified with "radsec".
-fn classic_exchange(tls: &mut Tls, request: &[u8]) -> Vec<u8> {
-    tls.write_all(request).unwrap();
-    let reply = read_packet(tls).expect("an answer");
-    let req = Packet::new_checked(request).unwrap();
-    let p = Packet::new_checked(&reply[..]).unwrap();
-    assert_eq!(p.identifier(), req.identifier());
-    radius_proto::verify_response(&p, req.authenticator(), RADSEC).expect("reply verifies");
-    reply
 }
 
 /// Sends a RADIUS/1.1 request and returns the reply, its header checked

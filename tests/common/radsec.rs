@@ -14,7 +14,7 @@ use std::time::Duration;
 use super::{Creds, Server, TempDir, TestPki};
 use authd::config::{ClientConfig, Config, Radius11Mode, Secret};
 use authd::pki::{CertificateAuthority, KeyKind};
-use radius_proto::Code;
+use radius_proto::{Code, Packet};
 use rustls::pki_types::ServerName;
 use rustls::{ClientConnection, RootCertStore, StreamOwned, SupportedProtocolVersion};
 
@@ -96,6 +96,19 @@ pub fn read_packet(tls: &mut Tls) -> Option<Vec<u8>> {
     p.resize(len, 0);
     tls.read_exact(&mut p[4..]).ok()?;
     Some(p)
+}
+
+/// Sends a classic (RADIUS/1.0) `request` over `tls` and returns the
+/// reply, once its Identifier is the request's and its Response
+/// Authenticator verifies with "radsec" (RFC 6614 §2.3).
+pub fn classic_exchange(tls: &mut Tls, request: &[u8]) -> Vec<u8> {
+    tls.write_all(request).unwrap();
+    let reply = read_packet(tls).expect("an answer");
+    let req = Packet::new_checked(request).unwrap();
+    let p = Packet::new_checked(&reply[..]).unwrap();
+    assert_eq!(p.identifier(), req.identifier());
+    radius_proto::verify_response(&p, req.authenticator(), b"radsec").expect("reply verifies");
+    reply
 }
 
 /// A RADIUS/1.1 request laid out by hand (RFC 9765 §4): Reserved-1 zero,
