@@ -15,10 +15,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::radsec::RadsecServer;
-use common::{Creds, PasswordMethod, PasswordPeer, TlsChoice, run_eapol_test, write_eapol_conf};
+use common::radsec::{PROXY_PASSWORD, PROXY_USER, RadsecServer};
+use common::{Creds, TlsChoice, run_eapol_test, write_eapol_conf};
 
-const PASSWORD: &str = "correct horse battery";
 /// The name in FreeRADIUS's client certificate that its `[[client]]`
 /// expects.
 const PROXY_NAME: &str = "freeradius.test";
@@ -236,7 +235,7 @@ rm -f "{raddb}"/sites-enabled/* "{raddb}"/mods-enabled/*
     }
 }
 
-/// authd with a SQLite store holding `bob` (PEAP, [`PASSWORD`]) and the
+/// authd with a SQLite store holding [`PROXY_USER`] and the
 /// PKI's good EAP-TLS user, and a RadSec `[[client]]` "freeradius" whose
 /// certificate ([`RadsecServer::nas`]) names [`PROXY_NAME`].
 fn setup(name: &str) -> RadsecServer {
@@ -244,7 +243,7 @@ fn setup(name: &str) -> RadsecServer {
     common::require_tool("eapol_test");
     RadsecServer::builder(name)
         .client("freeradius", PROXY_NAME)
-        .user("bob", Some(PASSWORD))
+        .user(PROXY_USER, Some(PROXY_PASSWORD))
         // EAP-TLS users must be in the store too.
         .eap_tls_user()
         .start()
@@ -261,38 +260,7 @@ fn eap_tls_and_peap_through_freeradius_over_radsec() {
             f.server.log()
         )
     };
-    for tls in [TlsChoice::Only12, TlsChoice::Only13] {
-        let conf = write_eapol_conf(
-            f.dir.path(),
-            &format!("tls-{tls:?}"),
-            &f.pki.good,
-            &f.pki.ca_cert,
-            tls,
-        );
-        let run = run_eapol_test(&conf, fr.port, &[]);
-        assert!(
-            run.success() && run.contains("MPPE keys OK: 1  mismatch: 0"),
-            "{}",
-            report(
-                &format!("EAP-TLS ({tls:?}) through FreeRADIUS"),
-                &run.output
-            )
-        );
-    }
-    let peer = PasswordPeer {
-        method: PasswordMethod::Peap,
-        identity: "bob",
-        anonymous: None,
-        password: PASSWORD,
-        tls: TlsChoice::Only13,
-    };
-    let conf = common::write_password_eapol_conf(f.dir.path(), "peap", &peer, &f.pki.ca_cert);
-    let run = run_eapol_test(&conf, fr.port, &[]);
-    assert!(
-        run.success() && run.contains("MPPE keys OK: 1  mismatch: 0"),
-        "{}",
-        report("PEAP through FreeRADIUS", &run.output)
-    );
+    f.assert_accepted_through(fr.port, report);
     // The requests came over TLS, from the certificate-named client, and
     // FreeRADIUS proxied them rather than answering itself.
     let log = f.server.log();
@@ -304,17 +272,7 @@ fn eap_tls_and_peap_through_freeradius_over_radsec() {
         report("FreeRADIUS did not proxy", "")
     );
     // A wrong password through the same path is refused by authd.
-    let wrong = PasswordPeer {
-        password: "not the password",
-        ..peer
-    };
-    let conf = common::write_password_eapol_conf(f.dir.path(), "peap-bad", &wrong, &f.pki.ca_cert);
-    let run = run_eapol_test(&conf, fr.port, &[]);
-    assert!(
-        !run.contains("MPPE keys OK: 1") && run.contains("Access-Reject"),
-        "{}",
-        report("wrong password", &run.output)
-    );
+    f.assert_wrong_password_rejected_through(fr.port, report);
     // Accounting through the same home server (`type = auth+acct`): over
     // the TLS connection too (RFC 6614 §2.4), recorded in authd's store
     // as sessions of the RadSec client.

@@ -16,12 +16,9 @@ use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use common::radsec::RadsecServer;
-use common::{
-    Creds, PasswordMethod, PasswordPeer, SECRET, TlsChoice, run_eapol_test, write_eapol_conf,
-};
+use common::radsec::{PROXY_PASSWORD, PROXY_USER, RadsecServer};
+use common::{Creds, SECRET, TlsChoice, run_eapol_test, write_eapol_conf};
 
-const PASSWORD: &str = "correct horse battery";
 /// The name in the proxy's certificate that its `[[client]]` expects.
 const PROXY_NAME: &str = "proxy.test";
 const OPEN: &str = "RadSec connection open";
@@ -130,7 +127,7 @@ impl Drop for RadsecProxy {
     }
 }
 
-/// authd with a SQLite store holding `bob` (PEAP, [`PASSWORD`]) and the
+/// authd with a SQLite store holding [`PROXY_USER`] and the
 /// PKI's good EAP-TLS user, and a RadSec `[[client]]` "proxy" whose
 /// certificate ([`RadsecServer::nas`]) names [`PROXY_NAME`].
 fn setup(name: &str) -> RadsecServer {
@@ -138,7 +135,7 @@ fn setup(name: &str) -> RadsecServer {
     common::require_tool("eapol_test");
     RadsecServer::builder(name)
         .client("proxy", PROXY_NAME)
-        .user("bob", Some(PASSWORD))
+        .user(PROXY_USER, Some(PROXY_PASSWORD))
         // EAP-TLS users must be in the store too.
         .eap_tls_user()
         .start()
@@ -152,34 +149,14 @@ fn eap_tls_conf(f: &RadsecServer, label: &str, tls: TlsChoice) -> PathBuf {
 fn eap_tls_and_peap_through_radsecproxy_and_status_server() {
     let f = setup("radsecproxy-ok");
     let proxy = RadsecProxy::start(f.dir.path(), "ok", &f.nas, &f.pki.ca_cert, f.radsec);
-    for tls in [TlsChoice::Only12, TlsChoice::Only13] {
-        let conf = eap_tls_conf(&f, &format!("tls-{tls:?}"), tls);
-        let run = run_eapol_test(&conf, proxy.udp_port, &[]);
-        assert!(
-            run.success() && run.contains("MPPE keys OK: 1  mismatch: 0"),
-            "EAP-TLS ({tls:?}) through radsecproxy failed ({:?}):\n{}\n----- radsecproxy -----\n{}\n----- authd -----\n{}",
-            run.status,
-            run.output,
+    let report = |what: &str, output: &str| {
+        format!(
+            "{what} through radsecproxy:\n{output}\n----- radsecproxy -----\n{}\n----- authd -----\n{}",
             proxy.log(),
             f.server.log()
-        );
-    }
-    let peer = PasswordPeer {
-        method: PasswordMethod::Peap,
-        identity: "bob",
-        anonymous: None,
-        password: PASSWORD,
-        tls: TlsChoice::Only13,
+        )
     };
-    let conf = common::write_password_eapol_conf(f.dir.path(), "peap", &peer, &f.pki.ca_cert);
-    let run = run_eapol_test(&conf, proxy.udp_port, &[]);
-    assert!(
-        run.success() && run.contains("MPPE keys OK: 1  mismatch: 0"),
-        "PEAP through radsecproxy failed ({:?}):\n{}\n----- authd -----\n{}",
-        run.status,
-        run.output,
-        f.server.log()
-    );
+    f.assert_accepted_through(proxy.udp_port, report);
     // The requests came over TLS, from the certificate-named client.
     let log = f.server.log();
     assert!(log.contains(OPEN), "{log}");
@@ -190,17 +167,7 @@ fn eap_tls_and_peap_through_radsecproxy_and_status_server() {
     );
     // A wrong password through the same path is refused: the positive
     // results above are not the proxy answering by itself.
-    let wrong = PasswordPeer {
-        password: "not the password",
-        ..peer
-    };
-    let conf = common::write_password_eapol_conf(f.dir.path(), "peap-bad", &wrong, &f.pki.ca_cert);
-    let run = run_eapol_test(&conf, proxy.udp_port, &[]);
-    assert!(
-        !run.contains("MPPE keys OK: 1") && run.contains("Access-Reject"),
-        "{}",
-        run.output
-    );
+    f.assert_wrong_password_rejected_through(proxy.udp_port, report);
     // radsecproxy's watchdog: Status-Server over the connection, answered.
     assert!(
         f.server

@@ -11,7 +11,10 @@ use std::process::Command;
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::{Creds, Server, TempDir, TestPki};
+use super::{
+    Creds, PasswordMethod, PasswordPeer, Server, TempDir, TestPki, TlsChoice, run_eapol_test,
+    write_eapol_conf, write_password_eapol_conf,
+};
 use authd::config::{ClientConfig, Config, Radius11Mode, Secret};
 use authd::pki::{CertificateAuthority, KeyKind};
 use radius_proto::{Code, Packet};
@@ -338,6 +341,84 @@ impl RadsecServer {
                 String::from_utf8_lossy(&out.stderr)
             ),
         )
+    }
+}
+
+/// The PEAP-MSCHAPv2 user of the tests through a RADIUS proxy
+/// ([`RadsecServer::assert_accepted_through`]).
+pub const PROXY_USER: &str = "bob";
+/// [`PROXY_USER`]'s password.
+pub const PROXY_PASSWORD: &str = "correct horse battery";
+
+impl RadsecServer {
+    /// eapol_test through a proxy that takes its requests on UDP `port`
+    /// (secret `SECRET`) and forwards them to this server over RadSec:
+    /// EAP-TLS as the PKI's good user over TLS 1.2 and over TLS 1.3, then
+    /// PEAP-MSCHAPv2 as [`PROXY_USER`], each with `MPPE keys OK` (the keys
+    /// survived both hops). `report(what, output)` explains a failure.
+    pub fn assert_accepted_through(&self, port: u16, report: impl Fn(&str, &str) -> String) {
+        for tls in [TlsChoice::Only12, TlsChoice::Only13] {
+            let label = format!("tls-{tls:?}");
+            let conf = write_eapol_conf(
+                self.dir.path(),
+                &label,
+                &self.pki.good,
+                &self.pki.ca_cert,
+                tls,
+            );
+            let run = run_eapol_test(&conf, port, &[]);
+            assert!(
+                run.success() && run.contains("MPPE keys OK: 1  mismatch: 0"),
+                "{}",
+                report(&format!("EAP-TLS ({tls:?}), {:?}", run.status), &run.output)
+            );
+        }
+        let conf = write_password_eapol_conf(
+            self.dir.path(),
+            "peap",
+            &proxy_peer(PROXY_PASSWORD),
+            &self.pki.ca_cert,
+        );
+        let run = run_eapol_test(&conf, port, &[]);
+        assert!(
+            run.success() && run.contains("MPPE keys OK: 1  mismatch: 0"),
+            "{}",
+            report(&format!("PEAP, {:?}", run.status), &run.output)
+        );
+    }
+
+    /// PEAP as [`PROXY_USER`] with a wrong password through the proxy on
+    /// UDP `port`: an Access-Reject and no keys, so what
+    /// [`Self::assert_accepted_through`] saw was not the proxy answering
+    /// by itself.
+    pub fn assert_wrong_password_rejected_through(
+        &self,
+        port: u16,
+        report: impl Fn(&str, &str) -> String,
+    ) {
+        let conf = write_password_eapol_conf(
+            self.dir.path(),
+            "peap-bad",
+            &proxy_peer("not the password"),
+            &self.pki.ca_cert,
+        );
+        let run = run_eapol_test(&conf, port, &[]);
+        assert!(
+            !run.contains("MPPE keys OK: 1") && run.contains("Access-Reject"),
+            "{}",
+            report("wrong password", &run.output)
+        );
+    }
+}
+
+/// [`PROXY_USER`] with `password`, PEAPv0 over TLS 1.3.
+fn proxy_peer(password: &str) -> PasswordPeer<'_> {
+    PasswordPeer {
+        method: PasswordMethod::Peap,
+        identity: PROXY_USER,
+        anonymous: None,
+        password,
+        tls: TlsChoice::Only13,
     }
 }
 
