@@ -285,6 +285,16 @@ impl RadsecServer {
         issue_client_cert(&self.pki, name)
     }
 
+    /// Waits until authd's log holds `needle` (at most `LOG_WAIT`); fails
+    /// with the log otherwise.
+    pub fn assert_logged(&self, needle: &str) {
+        assert!(
+            self.server.wait_for_log(needle, super::LOG_WAIT),
+            "authd did not log `{needle}`:\n{}",
+            self.server.log()
+        );
+    }
+
     /// A TLS connection with the NAS certificate, offering `alpn` over
     /// `versions` (None: rustls's defaults); see [`connect_tls`].
     pub fn connect(
