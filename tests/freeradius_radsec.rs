@@ -15,13 +15,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use authd::pki::{CertificateAuthority, KeyKind};
-use common::{
-    Creds, PasswordMethod, PasswordPeer, Server, TempDir, TestPki, TlsChoice, run_eapol_test,
-    write_eapol_conf,
-};
+use common::radsec::{PROXY_PASSWORD, PROXY_USER, RadsecServer};
+use common::{Creds, TlsChoice, run_eapol_test, write_eapol_conf};
 
-const PASSWORD: &str = "correct horse battery";
 /// The name in FreeRADIUS's client certificate that its `[[client]]`
 /// expects.
 const PROXY_NAME: &str = "freeradius.test";
@@ -239,70 +235,24 @@ rm -f "{raddb}"/sites-enabled/* "{raddb}"/mods-enabled/*
     }
 }
 
-fn issue(ca: &CertificateAuthority, dir: &Path, name: &str) -> Creds {
-    let issued = ca
-        .issue_client_for_days(name, KeyKind::EcdsaP256, 1)
-        .unwrap();
-    let creds = Creds {
-        name: name.into(),
-        cert: dir.join(format!("{name}.pem")),
-        key: dir.join(format!("{name}.key")),
-    };
-    issued.write(&creds.cert, &creds.key).unwrap();
-    creds
-}
-
-struct Fixture {
-    dir: TempDir,
-    pki: TestPki,
-    server: Server,
-    radsec_port: u16,
-    proxy: Creds,
-}
-
-fn setup(name: &str) -> Fixture {
+/// authd with a SQLite store holding [`PROXY_USER`] and the
+/// PKI's good EAP-TLS user, and a RadSec `[[client]]` "freeradius" whose
+/// certificate ([`RadsecServer::nas`]) names [`PROXY_NAME`].
+fn setup(name: &str) -> RadsecServer {
     common::require_tool("freeradius");
     common::require_tool("eapol_test");
-    let dir = TempDir::new(name);
-    let pki = TestPki::create(dir.path());
-    let pki_dir = pki.ca_cert.parent().unwrap().to_owned();
-    let ca = CertificateAuthority::load(&pki.ca_cert, &pki_dir.join("ca.key")).unwrap();
-    let proxy = issue(&ca, &pki_dir, PROXY_NAME);
-    let port = common::free_udp_port();
-    let radsec_port = common::radsec::free_tcp_port();
-    let config = common::write_store_config(dir.path(), &pki, port, |c| {
-        c.listen.radsec = Some(format!("127.0.0.1:{radsec_port}").parse().unwrap());
-        c.clients.push(common::radsec::radsec_client(
-            "freeradius",
-            "127.0.0.1/32",
-            PROXY_NAME,
-        ));
-    });
-    common::admin_cli(
-        &config,
-        &["user", "add", "bob", "--password"],
-        &format!("{PASSWORD}\n"),
-    );
-    common::admin_cli(&config, &["user", "add", &pki.good.name], "");
-    let server = Server::spawn(config, port);
-    assert!(
-        server.wait_for_log("listening for RADIUS over TLS", common::LOG_WAIT),
-        "{}",
-        server.log()
-    );
-    Fixture {
-        dir,
-        pki,
-        server,
-        radsec_port,
-        proxy,
-    }
+    RadsecServer::builder(name)
+        .client("freeradius", PROXY_NAME)
+        .user(PROXY_USER, Some(PROXY_PASSWORD))
+        // EAP-TLS users must be in the store too.
+        .eap_tls_user()
+        .start()
 }
 
 #[test]
 fn eap_tls_and_peap_through_freeradius_over_radsec() {
     let f = setup("freeradius-radsec");
-    let fr = FreeRadiusProxy::start(f.dir.path(), &f.proxy, &f.pki.ca_cert, f.radsec_port);
+    let fr = FreeRadiusProxy::start(f.dir.path(), &f.nas, &f.pki.ca_cert, f.radsec);
     let report = |what: &str, output: &str| {
         format!(
             "{what}:\n{output}\n----- freeradius -----\n{}\n----- authd -----\n{}",
@@ -310,38 +260,7 @@ fn eap_tls_and_peap_through_freeradius_over_radsec() {
             f.server.log()
         )
     };
-    for tls in [TlsChoice::Only12, TlsChoice::Only13] {
-        let conf = write_eapol_conf(
-            f.dir.path(),
-            &format!("tls-{tls:?}"),
-            &f.pki.good,
-            &f.pki.ca_cert,
-            tls,
-        );
-        let run = run_eapol_test(&conf, fr.port, &[]);
-        assert!(
-            run.success() && run.contains("MPPE keys OK: 1  mismatch: 0"),
-            "{}",
-            report(
-                &format!("EAP-TLS ({tls:?}) through FreeRADIUS"),
-                &run.output
-            )
-        );
-    }
-    let peer = PasswordPeer {
-        method: PasswordMethod::Peap,
-        identity: "bob",
-        anonymous: None,
-        password: PASSWORD,
-        tls: TlsChoice::Only13,
-    };
-    let conf = common::write_password_eapol_conf(f.dir.path(), "peap", &peer, &f.pki.ca_cert);
-    let run = run_eapol_test(&conf, fr.port, &[]);
-    assert!(
-        run.success() && run.contains("MPPE keys OK: 1  mismatch: 0"),
-        "{}",
-        report("PEAP through FreeRADIUS", &run.output)
-    );
+    f.assert_accepted_through(fr.port, report);
     // The requests came over TLS, from the certificate-named client, and
     // FreeRADIUS proxied them rather than answering itself.
     let log = f.server.log();
@@ -353,21 +272,11 @@ fn eap_tls_and_peap_through_freeradius_over_radsec() {
         report("FreeRADIUS did not proxy", "")
     );
     // A wrong password through the same path is refused by authd.
-    let wrong = PasswordPeer {
-        password: "not the password",
-        ..peer
-    };
-    let conf = common::write_password_eapol_conf(f.dir.path(), "peap-bad", &wrong, &f.pki.ca_cert);
-    let run = run_eapol_test(&conf, fr.port, &[]);
-    assert!(
-        !run.contains("MPPE keys OK: 1") && run.contains("Access-Reject"),
-        "{}",
-        report("wrong password", &run.output)
-    );
+    f.assert_wrong_password_rejected_through(fr.port, report);
     // Accounting through the same home server (`type = auth+acct`): over
     // the TLS connection too (RFC 6614 §2.4), recorded in authd's store
     // as sessions of the RadSec client.
-    let sessions = |f: &Fixture| {
+    let sessions = |f: &RadsecServer| {
         let config = f.server.config.clone();
         common::admin_cli(
             &config,
@@ -418,7 +327,7 @@ fn eap_tls_and_peap_through_freeradius_over_radsec() {
     // so authd ends the connection with a logged reason. A FreeRADIUS that
     // sends them inside TLS gets them answered; either way authd keeps
     // serving.
-    let target = format!("127.0.0.1 {} tcp", f.radsec_port);
+    let target = format!("127.0.0.1 {} tcp", f.radsec);
     let closes_before = f.server.log().matches("corrupt message").count();
     fr.radmin(&format!("set home_server state {target} dead"));
     let deadline = Instant::now() + Duration::from_secs(30);

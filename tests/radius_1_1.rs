@@ -11,94 +11,28 @@
 mod common;
 
 use std::io::Write;
-use std::process::{Command, Stdio};
 
-use authd::config::{Config, DatabaseConfig, Radius11Mode};
-use authd::pki::{CertificateAuthority, KeyKind};
-use common::{Creds, Server, TempDir, TestPki};
+use authd::config::Radius11Mode;
 use radius_proto::v11::{ALPN_RADIUS_1_0, ALPN_RADIUS_1_1};
 use radius_proto::{Code, Packet, PacketBuilder, dict};
 use rustls::SupportedProtocolVersion;
 
-use common::radsec::{Tls, read_packet, v11_request};
+use common::radsec::{
+    RadsecServer, Tls, assert_closed, classic_exchange, read_packet, station_line, v11_request,
+};
 
 const PASSWORD: &str = "correct horse battery";
-
-struct Fixture {
-    _dir: TempDir,
-    pki: TestPki,
-    server: Server,
-    radsec: u16,
-    nas: Creds,
-}
 
 /// authd with a RadSec listener in `mode`, a RadSec client `nas.test`,
 /// and, when `store`, a SQLite store holding user `pat` with [`PASSWORD`]
 /// (without one, EAP-TLS accepts any certificate from the test CA).
-fn setup(name: &str, mode: Radius11Mode, store: bool) -> Fixture {
-    let dir = TempDir::new(name);
-    let pki = TestPki::create(dir.path());
-    let pki_dir = pki.ca_cert.parent().unwrap().to_owned();
-    let ca = CertificateAuthority::load(&pki.ca_cert, &pki_dir.join("ca.key")).unwrap();
-    let nas = Creds {
-        name: "nas.test".into(),
-        cert: pki_dir.join("nas.pem"),
-        key: pki_dir.join("nas.key"),
-    };
-    ca.issue_client_for_days("nas.test", KeyKind::EcdsaP256, 1)
-        .unwrap()
-        .write(&nas.cert, &nas.key)
-        .unwrap();
-    let url = format!("sqlite://{}/authd.db", dir.path().display());
+fn setup(name: &str, mode: Radius11Mode, store: bool) -> RadsecServer {
+    let builder = RadsecServer::builder(name).radius_1_1(mode);
     if store {
-        add_user(&url);
+        builder.user("pat", Some(PASSWORD)).start()
+    } else {
+        builder.start()
     }
-    let port = common::free_udp_port();
-    let radsec = common::radsec::free_tcp_port();
-    let path = common::write_config(dir.path(), &pki, port);
-    let mut config = Config::load(&path).unwrap();
-    config.listen.radsec = Some(format!("127.0.0.1:{radsec}").parse().unwrap());
-    config.radsec.radius_1_1 = mode;
-    if store {
-        config.database = Some(DatabaseConfig::new(url));
-    }
-    config.clients.push(common::radsec::radsec_client(
-        "nas",
-        "127.0.0.1/32",
-        "nas.test",
-    ));
-    std::fs::write(&path, config.to_toml()).unwrap();
-    let server = Server::spawn(path, port);
-    assert!(
-        server.wait_for_log("listening for RADIUS over TLS", common::LOG_WAIT),
-        "{}",
-        server.log()
-    );
-    Fixture {
-        _dir: dir,
-        pki,
-        server,
-        radsec,
-        nas,
-    }
-}
-
-/// User `pat` with [`PASSWORD`] in the store at `url`.
-fn add_user(url: &str) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_authd"))
-        .args(["user", "add", "pat", "--password", "--database", url])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(format!("{PASSWORD}\n").as_bytes())
-        .unwrap();
-    assert!(child.wait().unwrap().success());
 }
 
 const TLS13: &[&SupportedProtocolVersion] = &[&rustls::version::TLS13];
@@ -107,17 +41,11 @@ const TLS12: &[&SupportedProtocolVersion] = &[&rustls::version::TLS12];
 /// A TLS connection with the NAS certificate, offering `alpn` over
 /// `versions`; the handshake's error as text when it fails.
 fn connect(
-    f: &Fixture,
+    f: &RadsecServer,
     alpn: &[&[u8]],
     versions: &[&'static SupportedProtocolVersion],
 ) -> Result<Tls, String> {
-    common::radsec::connect_tls(
-        &f.pki.ca_cert,
-        (&f.nas.cert, &f.nas.key),
-        f.radsec,
-        Some(versions),
-        alpn,
-    )
+    f.connect(Some(versions), alpn)
 }
 
 /// Checks the RFC 9765 §4 header of a reply to `token` and returns it.
@@ -147,16 +75,8 @@ fn assert_status_classic(tls: &mut Tls, id: u8) {
     let req = PacketBuilder::new(Code::StatusServer, id)
         .encode_request(auth, b"radsec")
         .unwrap();
-    tls.write_all(&req).unwrap();
-    let reply = read_packet(tls).expect("an answer to Status-Server");
-    let p = Packet::new_checked(&reply[..]).unwrap();
-    assert_eq!(p.code(), Code::AccessAccept);
-    assert_eq!(p.identifier(), id);
-    radius_proto::verify_response(&p, &auth, b"radsec").expect("signed with \"radsec\"");
-}
-
-fn assert_closed(tls: &mut Tls) {
-    assert_eq!(read_packet(tls), None, "the connection is still open");
+    let reply = classic_exchange(tls, &req);
+    assert_eq!(reply[0], u8::from(Code::AccessAccept));
 }
 
 #[test]
@@ -252,12 +172,7 @@ fn require_refuses_classic_and_accepts_radius_1_1() {
             .unwrap(),
     );
     assert_closed(&mut classic);
-    assert!(
-        f.server
-            .wait_for_log("no ALPN radius/1.1", common::LOG_WAIT),
-        "{}",
-        f.server.log()
-    );
+    f.assert_logged("no ALPN radius/1.1");
     // Offering only radius/1.0: no common protocol, alert from rustls.
     let Err(e) = connect(&f, &[ALPN_RADIUS_1_0], TLS13) else {
         panic!("the handshake succeeded");
@@ -293,12 +208,7 @@ fn radius_1_1_over_tls_1_2_is_refused() {
     assert_eq!(tls.conn.alpn_protocol(), Some(ALPN_RADIUS_1_1));
     let _ = tls.write_all(&v11_request(Code::StatusServer, [1, 2, 3, 4], &[]));
     assert_closed(&mut tls);
-    assert!(
-        f.server
-            .wait_for_log("RADIUS/1.1 requires TLS 1.3", common::LOG_WAIT),
-        "{}",
-        f.server.log()
-    );
+    f.assert_logged("RADIUS/1.1 requires TLS 1.3");
     // Controls: TLS 1.2 classic (no ALPN) and TLS 1.3 RADIUS/1.1 work.
     let mut classic = connect(&f, &[], TLS12).unwrap();
     assert_status_classic(&mut classic, 5);
@@ -306,50 +216,13 @@ fn radius_1_1_over_tls_1_2_is_refused() {
     assert_status_v11(&mut v11, [1, 2, 3, 4]);
 }
 
-fn sim(f: &Fixture, extra: &[&str]) -> (bool, String) {
-    let out = Command::new(common::fourway_sim_binary())
-        .arg("run")
-        .arg("--radsec")
-        .arg(format!("127.0.0.1:{}", f.radsec))
-        .arg("--radsec-cert")
-        .arg(&f.nas.cert)
-        .arg("--radsec-key")
-        .arg(&f.nas.key)
-        .arg("--radsec-ca")
-        .arg(&f.pki.ca_cert)
-        .args(extra)
-        .args(["--identity", &f.pki.good.name, "--cert"])
-        .arg(&f.pki.good.cert)
-        .arg("--key")
-        .arg(&f.pki.good.key)
-        .arg("--ca")
-        .arg(&f.pki.ca_cert)
-        .args(["--timeout", "2", "--attempts", "2"])
-        .output()
-        .expect("run fourway-sim");
-    (
-        out.status.success(),
-        format!(
-            "{}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        ),
-    )
-}
-
 #[test]
 fn eap_tls_with_fourway_sim_over_radius_1_1() {
     let f = setup("v11-sim", Radius11Mode::Allow, false);
-    let (ok, out) = sim(&f, &["--radius-1-1"]);
+    let (ok, out) = f.run_fourway_sim(&f.nas, &["--radius-1-1"]);
     let ctx = format!("{out}\n----- authd -----\n{}", f.server.log());
     assert!(ok, "{ctx}");
-    let line = out
-        .lines()
-        .find(|l| l.starts_with("station 1 "))
-        .expect(&ctx);
-    for want in ["pmk=match", "ptk=installed", "gtk=installed", "ccmp=ok"] {
-        assert!(line.split_whitespace().any(|w| w == want), "{want}: {ctx}");
-    }
+    let line = station_line(&out, &ctx);
     eprintln!("RADIUS/1.1: {line}");
     assert!(f.server.log().contains("radius_1_1=true"), "{ctx}");
     assert!(f.server.log().contains("Access-Accept client=nas"), "{ctx}");
@@ -357,11 +230,11 @@ fn eap_tls_with_fourway_sim_over_radius_1_1() {
     // Negative control: the simulator requiring RADIUS/1.1 against a
     // server that forbids it gets no_application_protocol and no keys.
     let g = setup("v11-sim-forbid", Radius11Mode::Forbid, false);
-    let (ok, out) = sim(&g, &["--radius-1-1"]);
+    let (ok, out) = g.run_fourway_sim(&g.nas, &["--radius-1-1"]);
     assert!(!ok, "{out}");
     assert!(!out.contains("pmk=match"), "{out}");
     // And classic RadSec from the same simulator on that server works.
-    let (ok, out) = sim(&g, &[]);
+    let (ok, out) = g.run_fourway_sim(&g.nas, &[]);
     assert!(ok, "{out}\n{}", g.server.log());
     assert!(out.contains("pmk=match"), "{out}");
     if let Some(line) = out.lines().find(|l| l.starts_with("station 1 ")) {

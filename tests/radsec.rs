@@ -13,93 +13,31 @@ use std::net::TcpStream;
 use std::time::Duration;
 
 use authd::config::Config;
-use authd::pki::{CertificateAuthority, KeyKind};
-use common::{Creds, Server, TempDir, TestPki};
-use radius_proto::{Code, Packet, PacketBuilder, dict};
+use radius_proto::{Code, PacketBuilder, dict};
 
-use common::radsec::{Tls, read_packet};
+use common::radsec::{
+    RadsecServer, Tls, assert_closed, classic_exchange, read_packet, station_line,
+};
 
-struct Fixture {
-    _dir: TempDir,
-    pki: TestPki,
-    server: Server,
-    radsec: u16,
-    nas: Creds,
+fn setup(name: &str, edit: impl FnOnce(&mut Config) + 'static) -> RadsecServer {
+    RadsecServer::builder(name).config(edit).start()
 }
 
-fn setup(name: &str, edit: impl FnOnce(&mut Config)) -> Fixture {
-    let dir = TempDir::new(name);
-    let pki = TestPki::create(dir.path());
-    let pki_dir = pki.ca_cert.parent().unwrap().to_owned();
-    let ca = CertificateAuthority::load(&pki.ca_cert, &pki_dir.join("ca.key")).unwrap();
-    let issued = ca
-        .issue_client_for_days("nas.test", KeyKind::EcdsaP256, 1)
-        .unwrap();
-    let nas = Creds {
-        name: "nas.test".into(),
-        cert: pki_dir.join("nas.pem"),
-        key: pki_dir.join("nas.key"),
-    };
-    issued.write(&nas.cert, &nas.key).unwrap();
-    let port = common::free_udp_port();
-    let radsec = common::radsec::free_tcp_port();
-    let path = common::write_config(dir.path(), &pki, port);
-    let mut config = Config::load(&path).unwrap();
-    config.listen.radsec = Some(format!("127.0.0.1:{radsec}").parse().unwrap());
-    config.clients.push(common::radsec::radsec_client(
-        "nas",
-        "127.0.0.1/32",
-        "nas.test",
-    ));
-    edit(&mut config);
-    std::fs::write(&path, config.to_toml()).unwrap();
-    let server = Server::spawn(path, port);
-    assert!(
-        server.wait_for_log("listening for RADIUS over TLS", common::LOG_WAIT),
-        "{}",
-        server.log()
-    );
-    Fixture {
-        _dir: dir,
-        pki,
-        server,
-        radsec,
-        nas,
-    }
+fn connect(f: &RadsecServer) -> Tls {
+    f.connect(None, &[]).unwrap()
 }
 
-fn connect(f: &Fixture) -> Tls {
-    common::radsec::connect_tls(
-        &f.pki.ca_cert,
-        (&f.nas.cert, &f.nas.key),
-        f.radsec,
-        None,
-        &[],
-    )
-    .unwrap()
-}
-
-fn status_server(id: u8, secret: &[u8]) -> (Vec<u8>, [u8; 16]) {
-    let auth = [id ^ 0x5a; 16];
+fn status_server(id: u8, secret: &[u8]) -> Vec<u8> {
     let mut b = PacketBuilder::new(Code::StatusServer, id);
     b.add(dict::NAS_IDENTIFIER, b"raw-client").unwrap();
-    (b.encode_request(auth, secret).unwrap(), auth)
+    b.encode_request([id ^ 0x5a; 16], secret).unwrap()
 }
 
 /// Status-Server over `tls` gets an Access-Accept signed with "radsec".
 fn assert_status_answered(tls: &mut Tls, id: u8) {
-    let (req, auth) = status_server(id, b"radsec");
-    tls.write_all(&req).unwrap();
-    let reply = read_packet(tls).expect("an answer to Status-Server");
-    let p = Packet::new_checked(&reply[..]).unwrap();
-    assert_eq!(p.code(), Code::AccessAccept);
-    assert_eq!(p.identifier(), id);
-    radius_proto::verify_response(&p, &auth, b"radsec").expect("signed with \"radsec\"");
-}
-
-/// The server closes `tls`: a read ends without a packet.
-fn assert_closed(tls: &mut Tls) {
-    assert_eq!(read_packet(tls), None, "the connection is still open");
+    let req = status_server(id, b"radsec");
+    let reply = classic_exchange(tls, &req);
+    assert_eq!(reply[0], u8::from(Code::AccessAccept));
 }
 
 #[test]
@@ -111,28 +49,19 @@ fn refused_packets_close_the_connection() {
     assert_status_answered(&mut tls, 2);
 
     // A Length of 5000: the stream cannot be read on.
-    let (mut bad, _) = status_server(3, b"radsec");
+    let mut bad = status_server(3, b"radsec");
     bad[2..4].copy_from_slice(&5000u16.to_be_bytes());
     tls.write_all(&bad).unwrap();
     assert_closed(&mut tls);
-    assert!(
-        f.server.wait_for_log("malformed packet", common::LOG_WAIT),
-        "{}",
-        f.server.log()
-    );
+    f.assert_logged("malformed packet");
 
     // Signed with another secret: Message-Authenticator does not verify.
     let mut tls = connect(&f);
     assert_status_answered(&mut tls, 1);
-    let (wrong, _) = status_server(4, b"not-radsec");
+    let wrong = status_server(4, b"not-radsec");
     tls.write_all(&wrong).unwrap();
     assert_closed(&mut tls);
-    assert!(
-        f.server
-            .wait_for_log("RadSec connection closed: refused packet", common::LOG_WAIT),
-        "{}",
-        f.server.log()
-    );
+    f.assert_logged("RadSec connection closed: refused packet");
     let log = f.server.log();
     let line = log
         .lines()
@@ -150,18 +79,13 @@ fn connections_per_client_are_bounded_and_memory_per_connection() {
     assert_status_answered(&mut b, 1);
     let mut c = connect(&f);
     assert_closed(&mut c);
-    assert!(
-        f.server
-            .wait_for_log("max_connections_per_client", common::LOG_WAIT),
-        "{}",
-        f.server.log()
-    );
+    f.assert_logged("max_connections_per_client");
     // Once one closes, a new connection gets its slot.
     drop(a);
     let deadline = std::time::Instant::now() + common::LOG_WAIT;
     loop {
         let mut d = connect(&f);
-        let (req, _) = status_server(9, b"radsec");
+        let req = status_server(9, b"radsec");
         d.write_all(&req).unwrap();
         if read_packet(&mut d).is_some() {
             break;
@@ -204,9 +128,10 @@ fn sighup_reloads_the_listener_certificate() {
     };
     let first = serial(&connect(&f));
     // A new server certificate in place of the old one.
-    let pki_dir = f.pki.ca_cert.parent().unwrap();
-    let ca = CertificateAuthority::load(&f.pki.ca_cert, &pki_dir.join("ca.key")).unwrap();
-    let renewed = ca.issue_server("authd", &["localhost".into()], 2).unwrap();
+    let renewed = f
+        .ca()
+        .issue_server("authd", &["localhost".into()], 2)
+        .unwrap();
     std::fs::remove_file(&f.pki.server.cert).unwrap();
     std::fs::remove_file(&f.pki.server.key).unwrap();
     renewed
@@ -217,12 +142,7 @@ fn sighup_reloads_the_listener_certificate() {
         .status()
         .unwrap();
     assert!(kill.success());
-    assert!(
-        f.server
-            .wait_for_log("RadSec certificates and clients reloaded", common::LOG_WAIT),
-        "{}",
-        f.server.log()
-    );
+    f.assert_logged("RadSec certificates and clients reloaded");
     let mut tls = connect(&f);
     assert_eq!(
         serial(&tls),
@@ -240,57 +160,17 @@ fn sighup_reloads_the_listener_certificate() {
 #[test]
 fn fourway_sim_over_radsec() {
     let f = setup("radsec-sim", |_| {});
-    let sim = |ap: &Creds| {
-        let out = std::process::Command::new(common::fourway_sim_binary())
-            .arg("run")
-            .arg("--radsec")
-            .arg(format!("127.0.0.1:{}", f.radsec))
-            .arg("--radsec-cert")
-            .arg(&ap.cert)
-            .arg("--radsec-key")
-            .arg(&ap.key)
-            .arg("--radsec-ca")
-            .arg(&f.pki.ca_cert)
-            .args(["--identity", &f.pki.good.name, "--cert"])
-            .arg(&f.pki.good.cert)
-            .arg("--key")
-            .arg(&f.pki.good.key)
-            .arg("--ca")
-            .arg(&f.pki.ca_cert)
-            .args(["--timeout", "2", "--attempts", "2"])
-            .output()
-            .expect("run fourway-sim");
-        (
-            out.status.success(),
-            format!(
-                "{}{}",
-                String::from_utf8_lossy(&out.stdout),
-                String::from_utf8_lossy(&out.stderr)
-            ),
-        )
-    };
-    let (ok, out) = sim(&f.nas);
+    let (ok, out) = f.run_fourway_sim(&f.nas, &[]);
     let ctx = format!("{out}\n----- authd -----\n{}", f.server.log());
     assert!(ok, "{ctx}");
-    let line = out
-        .lines()
-        .find(|l| l.starts_with("station 1 "))
-        .expect(&ctx);
-    for want in ["pmk=match", "ptk=installed", "gtk=installed", "ccmp=ok"] {
-        assert!(line.split_whitespace().any(|w| w == want), "{want}: {ctx}");
-    }
+    station_line(&out, &ctx);
     assert!(f.server.log().contains("Access-Accept client=nas"), "{ctx}");
 
     // Negative control: an AP certificate for no [[client]].
-    let (ok, out) = sim(&f.pki.good);
+    let (ok, out) = f.run_fourway_sim(&f.pki.good, &[]);
     assert!(!ok, "{out}");
     assert!(!out.contains("ptk=installed"), "{out}");
-    assert!(
-        f.server
-            .wait_for_log("match no [[client]]", common::LOG_WAIT),
-        "{}",
-        f.server.log()
-    );
+    f.assert_logged("match no [[client]]");
 }
 
 /// A silent peer cannot hold a connection: one that never starts the TLS
@@ -311,12 +191,7 @@ fn silent_peers_are_closed_by_the_timeouts() {
         matches!(tcp.read(&mut byte), Ok(0) | Err(_)),
         "the server kept a connection without a handshake"
     );
-    assert!(
-        f.server
-            .wait_for_log("TLS handshake not finished within 1 s", common::LOG_WAIT),
-        "{}",
-        f.server.log()
-    );
+    f.assert_logged("TLS handshake not finished within 1 s");
 
     // Control: Status-Server every 500 ms keeps a connection open past
     // the idle timeout.
@@ -327,9 +202,5 @@ fn silent_peers_are_closed_by_the_timeouts() {
     }
     // Then silence: closed as idle.
     assert_closed(&mut busy);
-    assert!(
-        f.server.wait_for_log("idle for 2 s", common::LOG_WAIT),
-        "{}",
-        f.server.log()
-    );
+    f.assert_logged("idle for 2 s");
 }

@@ -12,33 +12,12 @@ mod common;
 use std::io::{Read, Write};
 use std::time::Duration;
 
-use authd::pki::{CertificateAuthority, KeyKind};
-use common::{Server, TempDir, TestPki, admin_cli};
+use common::admin_cli;
 use radius_proto::{Code, Packet, PacketBuilder, dict};
 
-use common::radsec::Tls;
+use common::radsec::{NAS_NAME, RadsecServer, classic_exchange};
 
 const RADSEC: &[u8] = b"radsec";
-
-fn connect(pki: &TestPki, cert: &std::path::Path, key: &std::path::Path, port: u16) -> Tls {
-    common::radsec::connect_tls(&pki.ca_cert, (cert, key), port, None, &[]).unwrap()
-}
-
-/// Sends `request` and reads one packet back, its Response Authenticator
-/// verified with "radsec".
-fn exchange(tls: &mut Tls, request: &[u8]) -> Vec<u8> {
-    tls.write_all(request).unwrap();
-    let mut head = [0u8; 4];
-    tls.read_exact(&mut head).expect("an answer");
-    let mut reply = head.to_vec();
-    reply.resize(usize::from(u16::from_be_bytes([head[2], head[3]])), 0);
-    tls.read_exact(&mut reply[4..]).unwrap();
-    let req = Packet::new_checked(request).unwrap();
-    let p = Packet::new_checked(&reply[..]).unwrap();
-    assert_eq!(p.identifier(), req.identifier());
-    radius_proto::verify_response(&p, req.authenticator(), RADSEC).expect("reply verifies");
-    reply
-}
 
 fn accounting(id: u8, status: u32, class: &[u8], extra: &[(u8, u32)]) -> Vec<u8> {
     let mut b = PacketBuilder::new(Code::AccountingRequest, id);
@@ -57,43 +36,17 @@ fn accounting(id: u8, status: u32, class: &[u8], extra: &[(u8, u32)]) -> Vec<u8>
 
 #[test]
 fn access_and_accounting_on_one_radsec_connection() {
-    let dir = TempDir::new("radsec-acct");
-    let pki = TestPki::create(dir.path());
-    let pki_dir = pki.ca_cert.parent().unwrap().to_owned();
-    let ca = CertificateAuthority::load(&pki.ca_cert, &pki_dir.join("ca.key")).unwrap();
-    let (cert, key) = (pki_dir.join("nas.pem"), pki_dir.join("nas.key"));
-    ca.issue_client_for_days("nas.test", KeyKind::EcdsaP256, 1)
-        .unwrap()
-        .write(&cert, &key)
-        .unwrap();
-    let radsec = common::radsec::free_tcp_port();
-    let port = common::free_udp_port();
-    let config = common::write_store_config(dir.path(), &pki, port, |c| {
-        c.listen.radsec = Some(format!("127.0.0.1:{radsec}").parse().unwrap());
-        c.clients.push(common::radsec::radsec_client(
-            "radsec-nas",
-            "127.0.0.1/32",
-            "nas.test",
-        ));
-    });
-    admin_cli(
-        &config,
-        &["user", "add", "pat", "--password"],
-        "pat-password\n",
-    );
-    let server = Server::spawn(config.clone(), port);
-    assert!(
-        server.wait_for_log("listening for RADIUS over TLS", common::LOG_WAIT),
-        "{}",
-        server.log()
-    );
-    let mut tls = connect(&pki, &cert, &key, radsec);
+    let f = RadsecServer::builder("radsec-acct")
+        .client("radsec-nas", NAS_NAME)
+        .user("pat", Some("pat-password"))
+        .start();
+    let mut tls = f.connect(None, &[]).unwrap();
 
     // Access-Request first: accepted, with authd's Class.
     let access = common::radius::pap_request(1, "pat", "pat-password", RADSEC);
-    let reply = exchange(&mut tls, &access);
+    let reply = classic_exchange(&mut tls, &access);
     let p = Packet::new_checked(&reply[..]).unwrap();
-    assert_eq!(p.code(), Code::AccessAccept, "{}", server.log());
+    assert_eq!(p.code(), Code::AccessAccept, "{}", f.server.log());
     let class = p
         .attr(dict::CLASS)
         .expect("Class in the Access-Accept")
@@ -101,12 +54,12 @@ fn access_and_accounting_on_one_radsec_connection() {
 
     // Start, then Stop with counters, on the same connection.
     let start = accounting(2, dict::ACCT_STATUS_TYPE_START, &class, &[]);
-    let reply = exchange(&mut tls, &start);
+    let reply = classic_exchange(&mut tls, &start);
     assert_eq!(
         Packet::new_checked(&reply[..]).unwrap().code(),
         Code::AccountingResponse
     );
-    let online = admin_cli(&config, &["session", "list", "--online", "--json"], "");
+    let online = admin_cli(&f.config, &["session", "list", "--online", "--json"], "");
     let online: serde_json::Value = serde_json::from_str(&online).unwrap();
     assert_eq!(online.as_array().unwrap().len(), 1, "{online}");
     assert_eq!(online[0]["acct_session_id"], "RADSEC-0001");
@@ -124,7 +77,7 @@ fn access_and_accounting_on_one_radsec_connection() {
             (dict::ACCT_TERMINATE_CAUSE, 1),
         ],
     );
-    let reply = exchange(&mut tls, &stop);
+    let reply = classic_exchange(&mut tls, &stop);
     assert_eq!(
         Packet::new_checked(&reply[..]).unwrap().code(),
         Code::AccountingResponse
@@ -140,7 +93,7 @@ fn access_and_accounting_on_one_radsec_connection() {
     let mut one = [0u8; 1];
     assert!(!matches!(tls.read(&mut one), Ok(n) if n > 0));
 
-    let all = admin_cli(&config, &["session", "list", "--json"], "");
+    let all = admin_cli(&f.config, &["session", "list", "--json"], "");
     let all: serde_json::Value = serde_json::from_str(&all).unwrap();
     let s = &all.as_array().unwrap()[0];
     assert_eq!(all.as_array().unwrap().len(), 1, "{all}");
@@ -151,7 +104,7 @@ fn access_and_accounting_on_one_radsec_connection() {
     assert_eq!(s["output_octets"], 2000);
     assert_eq!(s["terminate_cause"], 1);
     assert!(s["stop_time"].is_i64(), "{s}");
-    let online = admin_cli(&config, &["session", "list", "--online", "--json"], "");
+    let online = admin_cli(&f.config, &["session", "list", "--online", "--json"], "");
     assert_eq!(
         serde_json::from_str::<serde_json::Value>(&online).unwrap(),
         serde_json::json!([])

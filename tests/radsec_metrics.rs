@@ -23,101 +23,35 @@ use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::time::{Duration, Instant};
 
-use authd::pki::{CertificateAuthority, KeyKind};
-use common::{LOG_WAIT, Server, TempDir, TestPki, admin_cli};
+use authd::config::Config;
+use common::{LOG_WAIT, Server, admin_cli};
 use prom::value;
 use radius_proto::v11::{ALPN_RADIUS_1_0, ALPN_RADIUS_1_1};
 use radius_proto::{Code, Packet, PacketBuilder, dict};
 
-use common::radsec::{Tls, read_packet, v11_request};
+use common::radsec::{NAS_NAME, RadsecServer, Tls, classic_exchange, read_packet, v11_request};
 
 const RADSEC: &[u8] = b"radsec";
 const PASSWORD: &str = "pat-password";
 
-struct Fixture {
-    _dir: TempDir,
-    pki: TestPki,
-    config: std::path::PathBuf,
-    server: Server,
-    radsec: u16,
-    cert: std::path::PathBuf,
-    key: std::path::PathBuf,
-}
-
-fn setup(name: &str, store: bool, more: impl Fn(&mut authd::config::Config)) -> Fixture {
-    let dir = TempDir::new(name);
-    let pki = TestPki::create(dir.path());
-    let pki_dir = pki.ca_cert.parent().unwrap().to_owned();
-    let ca = CertificateAuthority::load(&pki.ca_cert, &pki_dir.join("ca.key")).unwrap();
-    let (cert, key) = (pki_dir.join("nas.pem"), pki_dir.join("nas.key"));
-    ca.issue_client_for_days("nas.test", KeyKind::EcdsaP256, 1)
-        .unwrap()
-        .write(&cert, &key)
-        .unwrap();
-    let radsec = common::radsec::free_tcp_port();
-    let port = common::free_udp_port();
-    let edit = |c: &mut authd::config::Config| {
-        c.listen.radsec = Some(format!("127.0.0.1:{radsec}").parse().unwrap());
-        c.metrics.listen = Some("127.0.0.1:0".parse().unwrap());
-        c.clients.push(common::radsec::radsec_client(
-            "radsec-nas",
-            "127.0.0.1/32",
-            "nas.test",
-        ));
-        more(c);
-    };
-    let config = if store {
-        let config = common::write_store_config(dir.path(), &pki, port, edit);
-        admin_cli(
-            &config,
-            &["user", "add", "pat", "--password"],
-            &format!("{PASSWORD}\n"),
-        );
-        config
+/// authd with a RadSec listener, client "radsec-nas" and the metrics
+/// endpoint on a free port; with `store`, a SQLite store holding user
+/// `pat` with [`PASSWORD`]; then `more`.
+fn setup(name: &str, store: bool, more: impl FnOnce(&mut Config) + 'static) -> RadsecServer {
+    let builder = RadsecServer::builder(name)
+        .client("radsec-nas", NAS_NAME)
+        .config(|c| c.metrics.listen = Some("127.0.0.1:0".parse().unwrap()))
+        .config(more);
+    if store {
+        builder.user("pat", Some(PASSWORD)).start()
     } else {
-        let path = common::write_config(dir.path(), &pki, port);
-        let mut c = authd::config::Config::load(&path).unwrap();
-        edit(&mut c);
-        std::fs::write(&path, c.to_toml()).unwrap();
-        path
-    };
-    let server = Server::spawn(config.clone(), port);
-    assert!(
-        server.wait_for_log("listening for RADIUS over TLS", LOG_WAIT),
-        "{}",
-        server.log()
-    );
-    Fixture {
-        _dir: dir,
-        pki,
-        config,
-        server,
-        radsec,
-        cert,
-        key,
+        builder.start()
     }
 }
 
 /// A TLS 1.3 connection with the NAS certificate offering `alpn`.
-fn connect(f: &Fixture, alpn: &[&[u8]]) -> Result<Tls, String> {
-    common::radsec::connect_tls(
-        &f.pki.ca_cert,
-        (&f.cert, &f.key),
-        f.radsec,
-        Some(&[&rustls::version::TLS13]),
-        alpn,
-    )
-}
-
-/// A classic request and its reply, verified with "radsec".
-fn classic_exchange(tls: &mut Tls, request: &[u8]) -> Vec<u8> {
-    tls.write_all(request).unwrap();
-    let reply = read_packet(tls).expect("an answer");
-    let req = Packet::new_checked(request).unwrap();
-    let p = Packet::new_checked(&reply[..]).unwrap();
-    assert_eq!(p.identifier(), req.identifier());
-    radius_proto::verify_response(&p, req.authenticator(), RADSEC).expect("reply verifies");
-    reply
+fn connect(f: &RadsecServer, alpn: &[&[u8]]) -> Result<Tls, String> {
+    f.connect(Some(&[&rustls::version::TLS13]), alpn)
 }
 
 /// Sends a RADIUS/1.1 request and returns the reply, its header checked

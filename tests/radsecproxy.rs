@@ -16,13 +16,9 @@ use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use authd::pki::{CertificateAuthority, KeyKind};
-use common::{
-    Creds, PasswordMethod, PasswordPeer, SECRET, Server, TempDir, TestPki, TlsChoice,
-    run_eapol_test, write_eapol_conf,
-};
+use common::radsec::{PROXY_PASSWORD, PROXY_USER, RadsecServer};
+use common::{Creds, SECRET, TlsChoice, run_eapol_test, write_eapol_conf};
 
-const PASSWORD: &str = "correct horse battery";
 /// The name in the proxy's certificate that its `[[client]]` expects.
 const PROXY_NAME: &str = "proxy.test";
 const OPEN: &str = "RadSec connection open";
@@ -131,108 +127,36 @@ impl Drop for RadsecProxy {
     }
 }
 
-struct Fixture {
-    dir: TempDir,
-    pki: TestPki,
-    server: Server,
-    radsec_port: u16,
-    /// Trusted, names the `[[client]]` "proxy".
-    proxy: Creds,
-    /// Trusted, names no client.
-    stranger: Creds,
-}
-
-fn issue(ca: &CertificateAuthority, dir: &Path, name: &str) -> Creds {
-    let issued = ca
-        .issue_client_for_days(name, KeyKind::EcdsaP256, 1)
-        .unwrap();
-    let creds = Creds {
-        name: name.into(),
-        cert: dir.join(format!("{name}.pem")),
-        key: dir.join(format!("{name}.key")),
-    };
-    issued.write(&creds.cert, &creds.key).unwrap();
-    creds
-}
-
-fn setup(name: &str) -> Fixture {
+/// authd with a SQLite store holding [`PROXY_USER`] and the
+/// PKI's good EAP-TLS user, and a RadSec `[[client]]` "proxy" whose
+/// certificate ([`RadsecServer::nas`]) names [`PROXY_NAME`].
+fn setup(name: &str) -> RadsecServer {
     common::require_tool("radsecproxy");
     common::require_tool("eapol_test");
-    let dir = TempDir::new(name);
-    let pki = TestPki::create(dir.path());
-    let pki_dir = pki.ca_cert.parent().unwrap().to_owned();
-    let ca = CertificateAuthority::load(&pki.ca_cert, &pki_dir.join("ca.key")).unwrap();
-    let proxy = issue(&ca, &pki_dir, PROXY_NAME);
-    let stranger = issue(&ca, &pki_dir, "stranger.test");
-    let port = common::free_udp_port();
-    let radsec_port = common::radsec::free_tcp_port();
-    let config = common::write_store_config(dir.path(), &pki, port, |c| {
-        c.listen.radsec = Some(format!("127.0.0.1:{radsec_port}").parse().unwrap());
-        c.clients.push(common::radsec::radsec_client(
-            "proxy",
-            "127.0.0.1/32",
-            PROXY_NAME,
-        ));
-    });
-    common::admin_cli(
-        &config,
-        &["user", "add", "bob", "--password"],
-        &format!("{PASSWORD}\n"),
-    );
-    // EAP-TLS users must be in the store too.
-    common::admin_cli(&config, &["user", "add", &pki.good.name], "");
-    let server = Server::spawn(config, port);
-    assert!(
-        server.wait_for_log("listening for RADIUS over TLS", common::LOG_WAIT),
-        "{}",
-        server.log()
-    );
-    Fixture {
-        dir,
-        pki,
-        server,
-        radsec_port,
-        proxy,
-        stranger,
-    }
+    RadsecServer::builder(name)
+        .client("proxy", PROXY_NAME)
+        .user(PROXY_USER, Some(PROXY_PASSWORD))
+        // EAP-TLS users must be in the store too.
+        .eap_tls_user()
+        .start()
 }
 
-fn eap_tls_conf(f: &Fixture, label: &str, tls: TlsChoice) -> PathBuf {
+fn eap_tls_conf(f: &RadsecServer, label: &str, tls: TlsChoice) -> PathBuf {
     write_eapol_conf(f.dir.path(), label, &f.pki.good, &f.pki.ca_cert, tls)
 }
 
 #[test]
 fn eap_tls_and_peap_through_radsecproxy_and_status_server() {
     let f = setup("radsecproxy-ok");
-    let proxy = RadsecProxy::start(f.dir.path(), "ok", &f.proxy, &f.pki.ca_cert, f.radsec_port);
-    for tls in [TlsChoice::Only12, TlsChoice::Only13] {
-        let conf = eap_tls_conf(&f, &format!("tls-{tls:?}"), tls);
-        let run = run_eapol_test(&conf, proxy.udp_port, &[]);
-        assert!(
-            run.success() && run.contains("MPPE keys OK: 1  mismatch: 0"),
-            "EAP-TLS ({tls:?}) through radsecproxy failed ({:?}):\n{}\n----- radsecproxy -----\n{}\n----- authd -----\n{}",
-            run.status,
-            run.output,
+    let proxy = RadsecProxy::start(f.dir.path(), "ok", &f.nas, &f.pki.ca_cert, f.radsec);
+    let report = |what: &str, output: &str| {
+        format!(
+            "{what} through radsecproxy:\n{output}\n----- radsecproxy -----\n{}\n----- authd -----\n{}",
             proxy.log(),
             f.server.log()
-        );
-    }
-    let peer = PasswordPeer {
-        method: PasswordMethod::Peap,
-        identity: "bob",
-        anonymous: None,
-        password: PASSWORD,
-        tls: TlsChoice::Only13,
+        )
     };
-    let conf = common::write_password_eapol_conf(f.dir.path(), "peap", &peer, &f.pki.ca_cert);
-    let run = run_eapol_test(&conf, proxy.udp_port, &[]);
-    assert!(
-        run.success() && run.contains("MPPE keys OK: 1  mismatch: 0"),
-        "PEAP through radsecproxy failed ({:?}):\n{}\n----- authd -----\n{}",
-        run.status,
-        run.output,
-        f.server.log()
-    );
+    f.assert_accepted_through(proxy.udp_port, report);
     // The requests came over TLS, from the certificate-named client.
     let log = f.server.log();
     assert!(log.contains(OPEN), "{log}");
@@ -243,17 +167,7 @@ fn eap_tls_and_peap_through_radsecproxy_and_status_server() {
     );
     // A wrong password through the same path is refused: the positive
     // results above are not the proxy answering by itself.
-    let wrong = PasswordPeer {
-        password: "not the password",
-        ..peer
-    };
-    let conf = common::write_password_eapol_conf(f.dir.path(), "peap-bad", &wrong, &f.pki.ca_cert);
-    let run = run_eapol_test(&conf, proxy.udp_port, &[]);
-    assert!(
-        !run.contains("MPPE keys OK: 1") && run.contains("Access-Reject"),
-        "{}",
-        run.output
-    );
+    f.assert_wrong_password_rejected_through(proxy.udp_port, report);
     // radsecproxy's watchdog: Status-Server over the connection, answered.
     assert!(
         f.server
@@ -266,8 +180,8 @@ fn eap_tls_and_peap_through_radsecproxy_and_status_server() {
 
 /// Runs EAP-TLS through a proxy with `creds` and returns authd's log once
 /// it holds `needle`.
-fn refused(f: &Fixture, label: &str, creds: &Creds, needle: &str) -> String {
-    let proxy = RadsecProxy::start(f.dir.path(), label, creds, &f.pki.ca_cert, f.radsec_port);
+fn refused(f: &RadsecServer, label: &str, creds: &Creds, needle: &str) -> String {
+    let proxy = RadsecProxy::start(f.dir.path(), label, creds, &f.pki.ca_cert, f.radsec);
     let conf = eap_tls_conf(f, label, TlsChoice::Only13);
     let run = run_eapol_test(&conf, proxy.udp_port, &["-t5"]);
     assert!(
@@ -300,7 +214,9 @@ fn untrusted_and_unknown_client_certificates_are_refused() {
     assert!(line.contains("UnknownIssuer"), "{line}");
     assert!(!log.contains(OPEN), "{log}");
 
-    let log = refused(&f, "stranger", &f.stranger, "match no [[client]]");
+    // Trusted, but names no client.
+    let stranger = f.issue_client_cert("stranger.test");
+    let log = refused(&f, "stranger", &stranger, "match no [[client]]");
     let line = log
         .lines()
         .find(|l| l.contains("match no [[client]]"))
@@ -309,13 +225,7 @@ fn untrusted_and_unknown_client_certificates_are_refused() {
     assert!(!log.contains(OPEN), "{log}");
 
     // Positive control: the proxy's own certificate gets through.
-    let proxy = RadsecProxy::start(
-        f.dir.path(),
-        "control",
-        &f.proxy,
-        &f.pki.ca_cert,
-        f.radsec_port,
-    );
+    let proxy = RadsecProxy::start(f.dir.path(), "control", &f.nas, &f.pki.ca_cert, f.radsec);
     let conf = eap_tls_conf(&f, "control", TlsChoice::Only13);
     let run = run_eapol_test(&conf, proxy.udp_port, &[]);
     assert!(
