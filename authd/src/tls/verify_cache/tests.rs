@@ -429,3 +429,52 @@ fn certificate_verify_is_checked_on_every_handshake() {
         );
     }
 }
+
+#[test]
+fn a_reload_keeps_counting_into_the_listeners_counters() {
+    use crate::metrics::verify_cache::{ChainCacheCounters, ChainCacheReading};
+    let h = Hierarchy::new("counted");
+    let (chain, ..) = h.leaf("grace");
+    let stranger = TestCa::root("Other Root").intermediate("Other Intermediate");
+    let (c, ..) = stranger.leaf(&h.tmp.0, "trudy");
+    let bad = load_certificates(&c).unwrap();
+    let counters = Arc::new(ChainCacheCounters::default());
+    let build = || {
+        build_server_tls_counted(&h.without_crls(), None, counters.clone())
+            .unwrap()
+            .verifier
+    };
+    let reading = |hits, misses, refused, entries| ChainCacheReading {
+        hits,
+        misses,
+        refused,
+        entries,
+    };
+    let before = build();
+    assert!(before.verify_chain(&chain, now()).is_ok());
+    assert!(before.verify_chain(&chain, now()).is_ok());
+    assert!(before.verify_chain(&bad, now()).is_err());
+    assert_eq!(counters.read(), reading(1, 1, 1, 1));
+    assert_eq!(before.stats(), CacheStats { hits: 1, misses: 2 });
+
+    // The reload's verifier: another generation, the same counters.
+    let after = build();
+    assert!(after.verify_chain(&chain, now()).is_ok());
+    assert_eq!(counters.read(), reading(1, 2, 1, 2), "both tables alive");
+    drop(before);
+    assert_eq!(counters.read(), reading(1, 2, 1, 1), "the old table left");
+
+    // An entry past notAfter leaves the table (and the gauge), and the
+    // chain is verified again, and refused.
+    let end = chain.iter().map(|c| not_after(c)).min().unwrap();
+    assert!(after.verify_chain(&chain, at(end + 1)).is_err());
+    assert_eq!(counters.read(), reading(1, 2, 2, 0));
+    assert!(after.is_empty());
+
+    // Positive control: a verifier with counters of its own counts
+    // nothing into these.
+    let own = build_server_tls(&h.without_crls(), None).unwrap().verifier;
+    assert!(own.verify_chain(&chain, now()).is_ok());
+    assert_eq!(own.stats(), CacheStats { hits: 0, misses: 1 });
+    assert_eq!(counters.read(), reading(1, 2, 2, 0));
+}
