@@ -652,14 +652,10 @@ mod suite_b_192 {
         ca: &Path,
         versions: &[&'static SupportedProtocolVersion],
     ) -> Result<(rustls::ProtocolVersion, CipherSuite, Option<NamedGroup>), rustls::Error> {
-        let mut roots = RootCertStore::empty();
-        for c in load_certificates(ca).unwrap() {
-            roots.add(c).unwrap();
-        }
         let config = ClientConfig::builder_with_provider(crypto_provider())
             .with_protocol_versions(versions)
             .unwrap()
-            .with_root_certificates(roots)
+            .with_root_certificates(roots(ca))
             .with_client_auth_cert(
                 load_certificates(&client.0).unwrap(),
                 load_private_key(&client.1).unwrap(),
@@ -668,26 +664,10 @@ mod suite_b_192 {
         let mut c =
             ClientConnection::new(Arc::new(config), "authd.local".try_into().unwrap()).unwrap();
         let mut s = ServerConnection::new(server).unwrap();
-        for _ in 0..10 {
-            let mut buf = Vec::new();
-            while c.wants_write() {
-                c.write_tls(&mut buf).unwrap();
-            }
-            s.read_tls(&mut &buf[..]).unwrap();
-            s.process_new_packets()?;
-            let mut buf = Vec::new();
-            while s.wants_write() {
-                s.write_tls(&mut buf).unwrap();
-            }
-            c.read_tls(&mut &buf[..]).unwrap();
-            c.process_new_packets()?;
-            if !s.is_handshaking() && !c.is_handshaking() {
-                let suite = s.negotiated_cipher_suite().unwrap().suite();
-                let group = s.negotiated_key_exchange_group().map(|g| g.name());
-                return Ok((s.protocol_version().unwrap(), suite, group));
-            }
-        }
-        panic!("handshake did not finish");
+        pump(&mut c, &mut s, ClientErrors::End)?;
+        let suite = s.negotiated_cipher_suite().unwrap().suite();
+        let group = s.negotiated_key_exchange_group().map(|g| g.name());
+        Ok((s.protocol_version().unwrap(), suite, group))
     }
 
     #[test]
