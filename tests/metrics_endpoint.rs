@@ -273,24 +273,13 @@ fn idle_connection_is_closed_after_the_header_timeout() {
 #[test]
 fn pap_with_a_store_as_scraped() {
     use common::radius::pap_request;
-    use std::process::{Command, Stdio};
     let dir = TempDir::new("metrics-pap");
     let pki = TestPki::create(dir.path());
     let url = format!("sqlite://{}/authd.db", dir.path().display());
-    let mut child = Command::new(env!("CARGO_BIN_EXE_authd"))
-        .args(["user", "add", "pat", "--password", "--database", &url])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(b"correct horse battery\n")
-        .unwrap();
-    assert!(child.wait().unwrap().success());
+    common::authd_cli(
+        &["user", "add", "pat", "--password", "--database", &url],
+        "correct horse battery\n",
+    );
     let server = Server::start_with(
         dir.path(),
         &pki,
