@@ -8,6 +8,8 @@
 mod common;
 #[path = "common/prom.rs"]
 mod prom;
+#[path = "common/scrape.rs"]
+mod scrape;
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream, UdpSocket};
@@ -19,68 +21,7 @@ use common::{
 };
 use prom::value;
 use radius_proto::Code;
-
-/// The endpoint's address, from the line authd logs when it binds (the
-/// test asks for port 0).
-fn metrics_addr(server: &Server) -> SocketAddr {
-    assert!(
-        server.wait_for_log("metrics endpoint", LOG_WAIT),
-        "{}",
-        server.log()
-    );
-    let log = server.log();
-    let line = log
-        .lines()
-        .find(|l| l.contains("metrics endpoint"))
-        .unwrap();
-    let at = line.find("address=").expect("address field") + "address=".len();
-    line[at..]
-        .split_whitespace()
-        .next()
-        .unwrap()
-        .parse()
-        .unwrap()
-}
-
-/// One HTTP/1.1 request; the status line, the headers and the body.
-fn http(addr: SocketAddr, request: &str) -> (String, String, String) {
-    http_from(addr, request).1
-}
-
-/// [`http`], with the client's own address (the peer the server logs).
-fn http_from(addr: SocketAddr, request: &str) -> (SocketAddr, (String, String, String)) {
-    let mut s = TcpStream::connect(addr).unwrap();
-    let local = s.local_addr().unwrap();
-    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
-    s.write_all(request.as_bytes()).unwrap();
-    let mut raw = Vec::new();
-    s.read_to_end(&mut raw).unwrap();
-    let raw = String::from_utf8(raw).expect("UTF-8 response");
-    let (head, body) = raw.split_once("\r\n\r\n").expect("header and body");
-    let (status, headers) = head.split_once("\r\n").unwrap_or((head, ""));
-    (
-        local,
-        (
-            status.to_owned(),
-            headers.to_ascii_lowercase(),
-            body.to_owned(),
-        ),
-    )
-}
-
-fn scrape(addr: SocketAddr) -> (String, Vec<prom::Sample>) {
-    let (status, headers, body) = http(
-        addr,
-        "GET /metrics HTTP/1.1\r\nHost: authd\r\nConnection: close\r\n\r\n",
-    );
-    assert_eq!(status, "HTTP/1.1 200 OK", "{headers}\n{body}");
-    assert!(
-        headers.contains("content-type: text/plain; version=0.0.4; charset=utf-8"),
-        "{headers}"
-    );
-    let samples = prom::check(&body).unwrap_or_else(|e| panic!("{e}\n{body}"));
-    (body, samples)
-}
+use scrape::{http_from, metrics_addr, scrape};
 
 fn start() -> (TempDir, TestPki, Server, SocketAddr) {
     let dir = TempDir::new("metrics");
@@ -332,24 +273,13 @@ fn idle_connection_is_closed_after_the_header_timeout() {
 #[test]
 fn pap_with_a_store_as_scraped() {
     use common::radius::pap_request;
-    use std::process::{Command, Stdio};
     let dir = TempDir::new("metrics-pap");
     let pki = TestPki::create(dir.path());
     let url = format!("sqlite://{}/authd.db", dir.path().display());
-    let mut child = Command::new(env!("CARGO_BIN_EXE_authd"))
-        .args(["user", "add", "pat", "--password", "--database", &url])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(b"correct horse battery\n")
-        .unwrap();
-    assert!(child.wait().unwrap().success());
+    common::authd_cli(
+        &["user", "add", "pat", "--password", "--database", &url],
+        "correct horse battery\n",
+    );
     let server = Server::start_with(
         dir.path(),
         &pki,

@@ -13,6 +13,7 @@ pub mod exposition;
 pub mod latency;
 pub mod radsec;
 pub mod render;
+pub mod verify_cache;
 
 pub use client::ClientCounters;
 pub use latency::AuthMethod;
@@ -43,6 +44,9 @@ pub struct Metrics {
     pub store_changes_readable: AtomicBool,
     /// The RadSec listener's counters and its clients' packet counters.
     pub radsec: radsec::RadsecMetrics,
+    /// The client certificate chain verification caches' counters, kept
+    /// across reloads (`metrics/verify_cache.rs`).
+    pub chain_cache: verify_cache::ChainCacheMetrics,
     drops: Mutex<BTreeMap<&'static str, u64>>,
     reject_reasons: Mutex<BTreeMap<&'static str, u64>>,
     /// Disconnect-Request outcomes (RFC 5176): "ack", "nak", "timeout",

@@ -85,9 +85,19 @@ pub fn eap_config(
     config: &Config,
     tickets: Option<&Arc<TicketKeyring>>,
 ) -> Result<EapTls, ServerError> {
+    eap_config_counted(config, tickets, Arc::default())
+}
+
+/// [`eap_config`] with a client certificate verifier counting into
+/// `counters` (the handler's: a reload keeps counting).
+pub fn eap_config_counted(
+    config: &Config,
+    tickets: Option<&Arc<TicketKeyring>>,
+    counters: Arc<crate::metrics::verify_cache::ChainCacheCounters>,
+) -> Result<EapTls, ServerError> {
     use crate::config::EapMethod;
     use crate::tickets::TicketMethod;
-    let tls = crate::tls::build_server_tls(&config.tls, tickets)?;
+    let tls = crate::tls::build_server_tls_counted(&config.tls, tickets, counters)?;
     let mut eap = EapServerConfig::new(tls.config);
     eap.max_tls_message_len = config.eap.max_tls_message_len;
     eap.methods = config.eap.methods.iter().map(|m| m.eap_type()).collect();
@@ -592,7 +602,8 @@ async fn reload_on_sighup(
         };
         match Config::load(path).map_err(ServerError::from).and_then(|c| {
             // Ticket keys and their schedule stay as the server started.
-            let eap = eap_config(&c, tickets.as_ref())?;
+            let counters = handler.metrics.chain_cache.eap.clone();
+            let eap = eap_config_counted(&c, tickets.as_ref(), counters)?;
             let clients = match &client_sync {
                 // The store's clients stay; its database URL is not reloaded.
                 Some(sync) => sync.set_config(config_client_entries(&c)),

@@ -255,11 +255,17 @@ pub fn write_store_config(
 /// Runs the admin CLI with `--config config`, `stdin` on its standard
 /// input (a password line, for example); panics unless it succeeds.
 pub fn admin_cli(config: &Path, args: &[&str], stdin: &str) -> String {
+    let mut all: Vec<&std::ffi::OsStr> = args.iter().map(std::ffi::OsStr::new).collect();
+    all.extend([std::ffi::OsStr::new("--config"), config.as_os_str()]);
+    authd_cli(&all, stdin)
+}
+
+/// Runs `authd` with `args`, `stdin` on its standard input; its standard
+/// output, and panics (with its standard error) unless it succeeds.
+pub fn authd_cli<S: AsRef<std::ffi::OsStr> + std::fmt::Debug>(args: &[S], stdin: &str) -> String {
     use std::io::Write;
     let mut child = Command::new(env!("CARGO_BIN_EXE_authd"))
         .args(args)
-        .arg("--config")
-        .arg(config)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())

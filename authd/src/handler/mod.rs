@@ -107,6 +107,10 @@ impl AuthHandler {
             Arc::new(crate::store::breaker::Breaker::new(settings.store_breaker))
         });
         let policy = policy.with_breaker(breaker.clone());
+        // The first verifier's counters are the handler's: a reload builds
+        // its verifier with them (`server::eap_config_counted`).
+        let mut metrics = Metrics::default();
+        metrics.chain_cache.eap = tls.verifier.counters().clone();
         AuthHandler {
             live: RwLock::new(Live {
                 clients: Arc::new(clients),
@@ -133,7 +137,7 @@ impl AuthHandler {
             }),
             settings,
             policy,
-            metrics: Metrics::default(),
+            metrics,
             unknown_client_log: RateLimitedLog::new(Duration::from_secs(1)),
             bad_packet_log: RateLimitedLog::new(Duration::from_millis(100)),
             eviction_log: RateLimitedLog::new(Duration::from_secs(1)),

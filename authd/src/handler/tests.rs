@@ -290,20 +290,38 @@ fn state_being_worked_on_is_dropped_not_rejected() {
     assert_eq!(code(&reply), Some(Code::AccessChallenge));
 }
 
-/// An Accounting-Request (Request Authenticator per RFC 2866 §3).
-fn accounting_request(id: u8, status: u32, session: &[u8]) -> Vec<u8> {
+/// An Accounting-Request (Request Authenticator per RFC 2866 §3), with
+/// an Acct-Status-Type of `status` unless `None`.
+fn accounting_request(id: u8, status: Option<u32>, session: &[u8]) -> Vec<u8> {
     let mut b = PacketBuilder::new(Code::AccountingRequest, id);
-    b.add_u32(dict::ACCT_STATUS_TYPE, status).unwrap();
+    if let Some(status) = status {
+        b.add_u32(dict::ACCT_STATUS_TYPE, status).unwrap();
+    }
     b.add(dict::ACCT_SESSION_ID, session).unwrap();
     b.encode_request([0; 16], SECRET).unwrap()
 }
 
-#[tokio::test]
-async fn accounting_answered_after_the_write_and_not_when_the_store_fails() {
-    let h = harness("acct");
-    let store = crate::store::Store::connect(&crate::store::default_url(&h.dir))
+/// A Status-Server with Message-Authenticator, signed with `secret`.
+fn status_server(id: u8, secret: &[u8]) -> Vec<u8> {
+    PacketBuilder::new(Code::StatusServer, id)
+        .encode_request([id; 16], secret)
+        .unwrap()
+}
+
+/// The SQLite store in `h`'s directory.
+async fn harness_store(h: &Harness) -> crate::store::Store {
+    crate::store::Store::connect(&crate::store::default_url(&h.dir))
         .await
-        .unwrap();
+        .unwrap()
+}
+
+/// A handler with `h`'s TLS set-up, the NAS client ap1 (192.0.2.1) and
+/// `store`, its change generation polled once.
+async fn handler_with_store(
+    h: &Harness,
+    store: crate::store::Store,
+    settings: Settings,
+) -> AuthHandler {
     let (_, tls) = h.handler.live();
     let clients = crate::clients::NasClients::new(vec![crate::admission::tests::client(
         "ap1",
@@ -311,22 +329,21 @@ async fn accounting_answered_after_the_write_and_not_when_the_store_fails() {
         true,
         true,
     )]);
-    let handler = AuthHandler::new(
-        clients,
-        tls,
-        Policy::with_store(store.clone()),
-        h.handler.settings.clone(),
-    );
+    let handler = AuthHandler::new(clients, tls, Policy::with_store(store), settings);
     handler.poll_store_changes().await;
+    handler
+}
+
+#[tokio::test]
+async fn accounting_answered_after_the_write_and_not_when_the_store_fails() {
+    let h = harness("acct");
+    let store = harness_store(&h).await;
+    let handler = handler_with_store(&h, store.clone(), h.handler.settings.clone()).await;
     let now = Instant::now();
-    let status = |id| {
-        PacketBuilder::new(Code::StatusServer, id)
-            .encode_request([id; 16], SECRET)
-            .unwrap()
-    };
+    let status = |id| status_server(id, SECRET);
     // Recorded, then answered; the row is there when the answer is.
     let reply = handler
-        .handle_acct(nas(1), &accounting_request(1, 1, b"H1"), now, 1000)
+        .handle_acct(nas(1), &accounting_request(1, Some(1), b"H1"), now, 1000)
         .await;
     assert_eq!(code(&reply), Some(Code::AccountingResponse));
     assert_eq!(store.session("H1").await.unwrap().start_time, Some(1000));
@@ -338,9 +355,7 @@ async fn accounting_answered_after_the_write_and_not_when_the_store_fails() {
     assert_eq!(handler.handle_acct(nas(1), &access, now, 1000).await, None);
     assert_eq!(handler.metrics.drops()["unexpected_code"], 1);
     // A refusal of the core is counted under its label.
-    let mut b = PacketBuilder::new(Code::AccountingRequest, 4);
-    b.add(dict::ACCT_SESSION_ID, b"H2").unwrap();
-    let no_status = b.encode_request([0; 16], SECRET).unwrap();
+    let no_status = accounting_request(4, None, b"H2");
     assert_eq!(
         handler.handle_acct(nas(1), &no_status, now, 1000).await,
         None
@@ -359,7 +374,7 @@ async fn accounting_answered_after_the_write_and_not_when_the_store_fails() {
     );
     assert_eq!(handler.handle_auth(nas(1), &status(6), now).await, None);
     let reply = handler
-        .handle_acct(nas(1), &accounting_request(7, 1, b"H3"), now, 1000)
+        .handle_acct(nas(1), &accounting_request(7, Some(1), b"H3"), now, 1000)
         .await;
     assert_eq!(reply, None);
     use std::sync::atomic::Ordering::Relaxed;
@@ -380,27 +395,17 @@ async fn accounting_answered_after_the_write_and_not_when_the_store_fails() {
 #[tokio::test]
 async fn sweep_closes_the_stale_session_and_keeps_the_fresh_one() {
     let h = harness("acct-sweep");
-    let store = crate::store::Store::connect(&crate::store::default_url(&h.dir))
-        .await
-        .unwrap();
-    let (_, tls) = h.handler.live();
-    let clients = crate::clients::NasClients::new(vec![crate::admission::tests::client(
-        "ap1",
-        "192.0.2.1/32",
-        true,
-        true,
-    )]);
-    let handler = AuthHandler::new(
-        clients,
-        tls,
-        Policy::with_store(store.clone()),
-        h.handler.settings.clone(),
-    );
-    handler.poll_store_changes().await;
+    let store = harness_store(&h).await;
+    let handler = handler_with_store(&h, store.clone(), h.handler.settings.clone()).await;
     let now = Instant::now();
     let send = async |id, status, session: &[u8], at| {
         let reply = handler
-            .handle_acct(nas(1), &accounting_request(id, status, session), now, at)
+            .handle_acct(
+                nas(1),
+                &accounting_request(id, Some(status), session),
+                now,
+                at,
+            )
             .await;
         assert_eq!(code(&reply), Some(Code::AccountingResponse));
     };
@@ -445,27 +450,16 @@ fn pap_request(id: u8, user: &[u8], password: &[u8]) -> Vec<u8> {
 /// The handler of `h` with a store holding alice (password "right") and
 /// PAP on.
 async fn pap_handler(h: &Harness) -> AuthHandler {
-    let store = crate::store::Store::connect(&crate::store::default_url(&h.dir))
-        .await
-        .unwrap();
+    let store = harness_store(h).await;
     store
         .add_user("alice", &crate::store::UserAttributes::default(), true)
         .await
         .unwrap();
     // Argon2id only (the returned bool says whether an NT hash was kept).
     store.set_password("alice", "right", false).await.unwrap();
-    let (_, tls) = h.handler.live();
-    let clients = crate::clients::NasClients::new(vec![crate::admission::tests::client(
-        "ap1",
-        "192.0.2.1/32",
-        true,
-        true,
-    )]);
     let mut settings = h.handler.settings.clone();
     settings.pap_enabled = true;
-    let handler = AuthHandler::new(clients, tls, Policy::with_store(store), settings);
-    handler.poll_store_changes().await;
-    handler
+    handler_with_store(h, store, settings).await
 }
 
 fn inline_code(i: &Inline<'_>) -> Option<Code> {
@@ -539,9 +533,7 @@ async fn a_duplicate_is_answered_inline_with_the_same_bytes() {
     }
     // Status-Server: answered inline, and its retransmission gets the same
     // bytes.
-    let status = PacketBuilder::new(Code::StatusServer, 9)
-        .encode_request([9; 16], SECRET)
-        .unwrap();
+    let status = status_server(9, SECRET);
     let Inline::Answered(first) = handler.try_serve_inline(origin, &status, now) else {
         panic!("Status-Server answered inline");
     };
@@ -554,9 +546,7 @@ async fn a_duplicate_is_answered_inline_with_the_same_bytes() {
     assert_eq!(handler.metrics.duplicates_replayed.load(Relaxed), 2);
     assert_eq!(handler.metrics.status_server_answered.load(Relaxed), 1);
     // Refused at admission (another secret): dropped inline, counted.
-    let forged = PacketBuilder::new(Code::StatusServer, 10)
-        .encode_request([10; 16], b"another-secret")
-        .unwrap();
+    let forged = status_server(10, b"another-secret");
     assert!(matches!(
         handler.try_serve_inline(origin, &forged, now),
         Inline::Dropped

@@ -219,6 +219,7 @@ pub fn render(handler: &AuthHandler, process: Process, now: Instant) -> String {
     }
 
     m.radsec.render(&mut e);
+    m.chain_cache.render(&mut e);
 
     let store = handler.store_health(now);
     e.single(

@@ -139,8 +139,17 @@ impl Shared {
 /// The TLS acceptor of `[radsec]`: the server certificate and key, a
 /// required client certificate from the RadSec CA(s), TLS 1.2 and 1.3.
 pub fn acceptor(config: &Config) -> Result<TlsAcceptor, RadsecError> {
+    acceptor_counted(config, Arc::default())
+}
+
+/// [`acceptor`] with a client certificate verifier counting into
+/// `counters` (the listener's, kept across reloads).
+pub fn acceptor_counted(
+    config: &Config,
+    counters: Arc<crate::metrics::verify_cache::ChainCacheCounters>,
+) -> Result<TlsAcceptor, RadsecError> {
     let tls = config.radsec.tls(&config.tls);
-    let built = crate::tls::build_server_tls(&tls, None)?;
+    let built = crate::tls::build_server_tls_counted(&tls, None, counters)?;
     let mut server = (*built.config).clone();
     // Only EAP seals its own alert records; a RadSec connection's keys
     // stay inside rustls.
@@ -188,7 +197,7 @@ impl Radsec {
         let Some(addr) = config.listen.radsec else {
             return Ok(None);
         };
-        let acceptor = acceptor(config)?;
+        let acceptor = acceptor_counted(config, handler.metrics.chain_cache.radsec.clone())?;
         let clients = RadsecClients::from_config_counted(config, &handler.metrics.radsec);
         if clients.is_empty() {
             warn!(
@@ -297,7 +306,8 @@ impl RadsecReload {
     /// New connections use `config`'s certificates, CA and clients; on an
     /// error nothing changes.
     pub fn reload(&self, config: &Config) -> Result<(), RadsecError> {
-        let acceptor = acceptor(config)?;
+        let counters = self.shared.handler.metrics.chain_cache.radsec.clone();
+        let acceptor = acceptor_counted(config, counters)?;
         let clients = Arc::new(RadsecClients::from_config_counted(
             config,
             &self.shared.handler.metrics.radsec,

@@ -271,6 +271,16 @@ pub fn build_server_tls(
     tls: &TlsConfig,
     tickets: Option<&Arc<TicketKeyring>>,
 ) -> Result<ServerTls, TlsSetupError> {
+    build_server_tls_counted(tls, tickets, Arc::default())
+}
+
+/// [`build_server_tls`] with a verifier that counts into `counters` (a
+/// listener's, kept across reloads: `metrics/verify_cache.rs`).
+pub fn build_server_tls_counted(
+    tls: &TlsConfig,
+    tickets: Option<&Arc<TicketKeyring>>,
+    counters: Arc<crate::metrics::verify_cache::ChainCacheCounters>,
+) -> Result<ServerTls, TlsSetupError> {
     let provider = provider_for(tls);
 
     let chain = server_chain(tls)?;
@@ -365,7 +375,7 @@ pub fn build_server_tls(
     };
     // A new verifier, a new generation: nothing verified against the CA
     // set or CRLs of an earlier one is answered from its cache.
-    let verifier = Arc::new(CachingVerifier::new(inner, next_updates));
+    let verifier = Arc::new(CachingVerifier::counted(inner, next_updates, counters));
 
     let builder = ServerConfig::builder_with_provider(provider)
         .with_protocol_versions(&protocol_versions(tls))

@@ -49,14 +49,10 @@ fn handshake_as(
     client_auth: Option<(&Path, &Path)>,
     ca: &Path,
 ) -> Result<rustls::ProtocolVersion, rustls::Error> {
-    let mut roots = RootCertStore::empty();
-    for c in load_certificates(ca).unwrap() {
-        roots.add(c).unwrap();
-    }
     let builder = ClientConfig::builder_with_provider(crypto_provider())
         .with_safe_default_protocol_versions()
         .unwrap()
-        .with_root_certificates(roots);
+        .with_root_certificates(roots(ca));
     let client_config = match client_auth {
         Some((cert, key)) => builder
             .with_client_auth_cert(
@@ -69,6 +65,37 @@ fn handshake_as(
     let mut client =
         ClientConnection::new(Arc::new(client_config), "authd.local".try_into().unwrap()).unwrap();
     let mut server = ServerConnection::new(server).unwrap();
+    pump(&mut client, &mut server, ClientErrors::End)?;
+    Ok(server.protocol_version().unwrap())
+}
+
+/// The trust anchors in the PEM file `ca`.
+pub(super) fn roots(ca: &Path) -> RootCertStore {
+    let mut roots = RootCertStore::empty();
+    for c in load_certificates(ca).unwrap() {
+        roots.add(c).unwrap();
+    }
+    roots
+}
+
+/// Whose errors end [`pump`].
+#[derive(Debug, Clone, Copy)]
+pub(super) enum ClientErrors {
+    /// The client's too: the first error of either side.
+    End,
+    /// Only the server's: the client's view of a refusal is the server's
+    /// alert, and what matters is the server's error.
+    Ignore,
+}
+
+/// Runs a handshake in memory, at most ten flights each way: `Ok(())`
+/// once neither side is handshaking, or the first error; panics if the
+/// handshake does not finish.
+pub(super) fn pump(
+    client: &mut ClientConnection,
+    server: &mut ServerConnection,
+    client_errors: ClientErrors,
+) -> Result<(), rustls::Error> {
     for _ in 0..10 {
         let mut buf = Vec::new();
         while client.wants_write() {
@@ -87,9 +114,11 @@ fn handshake_as(
         while !rd.is_empty() {
             client.read_tls(&mut rd).unwrap();
         }
-        client.process_new_packets()?;
+        if let (Err(e), ClientErrors::End) = (client.process_new_packets(), client_errors) {
+            return Err(e);
+        }
         if !server.is_handshaking() && !client.is_handshaking() {
-            return Ok(server.protocol_version().unwrap());
+            return Ok(());
         }
     }
     panic!("handshake did not finish");
@@ -623,17 +652,13 @@ mod suite_b_192 {
         ca: &Path,
         versions: &[&'static SupportedProtocolVersion],
     ) -> Result<(rustls::ProtocolVersion, CipherSuite, Option<NamedGroup>), rustls::Error> {
-        let mut roots = RootCertStore::empty();
-        for c in load_certificates(ca).unwrap() {
-            roots.add(c).unwrap();
-        }
         // rustls' default order, AES-256-GCM-SHA384 first (like OpenSSL 3
         // supplicants), not authd's.
         let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
         let config = ClientConfig::builder_with_provider(provider)
             .with_protocol_versions(versions)
             .unwrap()
-            .with_root_certificates(roots)
+            .with_root_certificates(roots(ca))
             .with_client_auth_cert(
                 load_certificates(&client.0).unwrap(),
                 load_private_key(&client.1).unwrap(),
@@ -642,26 +667,10 @@ mod suite_b_192 {
         let mut c =
             ClientConnection::new(Arc::new(config), "authd.local".try_into().unwrap()).unwrap();
         let mut s = ServerConnection::new(server).unwrap();
-        for _ in 0..10 {
-            let mut buf = Vec::new();
-            while c.wants_write() {
-                c.write_tls(&mut buf).unwrap();
-            }
-            s.read_tls(&mut &buf[..]).unwrap();
-            s.process_new_packets()?;
-            let mut buf = Vec::new();
-            while s.wants_write() {
-                s.write_tls(&mut buf).unwrap();
-            }
-            c.read_tls(&mut &buf[..]).unwrap();
-            c.process_new_packets()?;
-            if !s.is_handshaking() && !c.is_handshaking() {
-                let suite = s.negotiated_cipher_suite().unwrap().suite();
-                let group = s.negotiated_key_exchange_group().map(|g| g.name());
-                return Ok((s.protocol_version().unwrap(), suite, group));
-            }
-        }
-        panic!("handshake did not finish");
+        pump(&mut c, &mut s, ClientErrors::End)?;
+        let suite = s.negotiated_cipher_suite().unwrap().suite();
+        let group = s.negotiated_key_exchange_group().map(|g| g.name());
+        Ok((s.protocol_version().unwrap(), suite, group))
     }
 
     #[test]

@@ -49,6 +49,7 @@ use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 
 use super::*;
 use crate::certs::LeafFacts;
+use crate::metrics::verify_cache::ChainCacheCounters;
 
 /// Entries kept per verifier.
 pub const CAPACITY: usize = 4096;
@@ -131,8 +132,9 @@ pub struct CachingVerifier {
     /// The earliest nextUpdate of the CRLs loaded, Unix seconds.
     crl_horizon: Option<u64>,
     table: Mutex<Table>,
-    hits: AtomicU64,
-    misses: AtomicU64,
+    /// Shared with the verifiers this one replaces and its successors
+    /// (`metrics/verify_cache.rs`): a reload keeps counting.
+    counters: Arc<ChainCacheCounters>,
 }
 
 impl std::fmt::Debug for CachingVerifier {
@@ -147,10 +149,21 @@ impl std::fmt::Debug for CachingVerifier {
 
 impl CachingVerifier {
     /// Wraps `inner`, a verifier whose CRLs have `crl_next_updates` (Unix
-    /// seconds, one per CRL that has a nextUpdate), in a new generation.
+    /// seconds, one per CRL that has a nextUpdate), in a new generation,
+    /// counting into counters of its own.
     pub fn new(
         inner: Arc<dyn ClientCertVerifier>,
         crl_next_updates: impl IntoIterator<Item = i64>,
+    ) -> CachingVerifier {
+        Self::counted(inner, crl_next_updates, Arc::default())
+    }
+
+    /// [`CachingVerifier::new`], counting hits, misses, refusals and
+    /// entries into `counters` (a listener's, kept across reloads).
+    pub fn counted(
+        inner: Arc<dyn ClientCertVerifier>,
+        crl_next_updates: impl IntoIterator<Item = i64>,
+        counters: Arc<ChainCacheCounters>,
     ) -> CachingVerifier {
         CachingVerifier {
             inner,
@@ -160,9 +173,13 @@ impl CachingVerifier {
                 .map(|t| u64::try_from(t).unwrap_or(0))
                 .min(),
             table: Mutex::new(Table::default()),
-            hits: AtomicU64::new(0),
-            misses: AtomicU64::new(0),
+            counters,
         }
+    }
+
+    /// The counters this verifier counts into.
+    pub fn counters(&self) -> &Arc<ChainCacheCounters> {
+        &self.counters
     }
 
     /// This verifier's generation.
@@ -170,11 +187,12 @@ impl CachingVerifier {
         self.generation
     }
 
-    /// Hits and misses so far.
+    /// Hits and misses so far, of every verifier sharing its counters.
     pub fn stats(&self) -> CacheStats {
+        let r = self.counters.read();
         CacheStats {
-            hits: self.hits.load(Relaxed),
-            misses: self.misses.load(Relaxed),
+            hits: r.hits,
+            misses: r.misses + r.refused,
         }
     }
 
@@ -251,20 +269,28 @@ impl CachingVerifier {
             let mut table = self.lock();
             match table.get(&key) {
                 Some(e) if e.answers_at(secs) => {
-                    self.hits.fetch_add(1, Relaxed);
+                    self.counters.hit();
                     return Ok(e.clone());
                 }
-                Some(_) => table.remove(&key),
+                Some(_) => {
+                    let before = table.entries.len();
+                    table.remove(&key);
+                    self.counters.entries_changed(before, table.entries.len());
+                }
                 None => {}
             }
         }
-        self.misses.fetch_add(1, Relaxed);
         // Not under the lock: verification is the expensive part, and
         // two handshakes of the same chain at once both verify.
-        self.inner.verify_client_cert(leaf, intermediates, now)?;
+        let verified = self.inner.verify_client_cert(leaf, intermediates, now);
+        self.counters.verified(verified.is_ok());
+        verified?;
         let entry = Arc::new(self.entry(leaf, intermediates));
         if entry.answers_at(secs) {
-            self.lock().insert(key, entry.clone());
+            let mut table = self.lock();
+            let before = table.entries.len();
+            table.insert(key, entry.clone());
+            self.counters.entries_changed(before, table.entries.len());
         }
         Ok(entry)
     }
@@ -305,6 +331,14 @@ impl CachingVerifier {
             valid_until,
             leaf: leaf_facts,
         }
+    }
+}
+
+impl Drop for CachingVerifier {
+    /// What this verifier held leaves the shared entries gauge with it.
+    fn drop(&mut self) {
+        let held = self.lock().entries.len();
+        self.counters.entries_changed(held, 0);
     }
 }
 

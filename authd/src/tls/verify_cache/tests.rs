@@ -1,5 +1,7 @@
 use super::*;
-use crate::tls::tests::{TempDir, TestCa, dev_config, handshake, hierarchy_config};
+use crate::tls::tests::{
+    ClientErrors, TempDir, TestCa, dev_config, handshake, hierarchy_config, pump, roots,
+};
 use rustls::client::ResolvesClientCert;
 use rustls::sign::CertifiedKey;
 use rustls::{ClientConfig, ClientConnection, ServerConnection};
@@ -349,46 +351,17 @@ fn handshake_presenting(
         .key_provider
         .load_private_key(load_private_key(key).unwrap())
         .unwrap();
-    let mut roots = RootCertStore::empty();
-    for c in load_certificates(ca).unwrap() {
-        roots.add(c).unwrap();
-    }
     let config = ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
         .unwrap()
-        .with_root_certificates(roots)
+        .with_root_certificates(roots(ca))
         .with_client_cert_resolver(Arc::new(Presents(Arc::new(CertifiedKey::new(
             chain, signer,
         )))));
     let mut client =
         ClientConnection::new(Arc::new(config), "authd.local".try_into().unwrap()).unwrap();
     let mut server = ServerConnection::new(server).unwrap();
-    for _ in 0..10 {
-        let mut buf = Vec::new();
-        while client.wants_write() {
-            client.write_tls(&mut buf).unwrap();
-        }
-        let mut rd = &buf[..];
-        while !rd.is_empty() {
-            server.read_tls(&mut rd).unwrap();
-        }
-        server.process_new_packets()?;
-        let mut buf = Vec::new();
-        while server.wants_write() {
-            server.write_tls(&mut buf).unwrap();
-        }
-        let mut rd = &buf[..];
-        while !rd.is_empty() {
-            client.read_tls(&mut rd).unwrap();
-        }
-        // The client's view of a refusal is the server's alert; what
-        // matters is the server's error.
-        let _ = client.process_new_packets();
-        if !server.is_handshaking() && !client.is_handshaking() {
-            return Ok(());
-        }
-    }
-    panic!("handshake did not finish");
+    pump(&mut client, &mut server, ClientErrors::Ignore)
 }
 
 #[test]
@@ -428,4 +401,53 @@ fn certificate_verify_is_checked_on_every_handshake() {
             "{version:?}: the second chain came from the cache"
         );
     }
+}
+
+#[test]
+fn a_reload_keeps_counting_into_the_listeners_counters() {
+    use crate::metrics::verify_cache::{ChainCacheCounters, ChainCacheReading};
+    let h = Hierarchy::new("counted");
+    let (chain, ..) = h.leaf("grace");
+    let stranger = TestCa::root("Other Root").intermediate("Other Intermediate");
+    let (c, ..) = stranger.leaf(&h.tmp.0, "trudy");
+    let bad = load_certificates(&c).unwrap();
+    let counters = Arc::new(ChainCacheCounters::default());
+    let build = || {
+        build_server_tls_counted(&h.without_crls(), None, counters.clone())
+            .unwrap()
+            .verifier
+    };
+    let reading = |hits, misses, refused, entries| ChainCacheReading {
+        hits,
+        misses,
+        refused,
+        entries,
+    };
+    let before = build();
+    assert!(before.verify_chain(&chain, now()).is_ok());
+    assert!(before.verify_chain(&chain, now()).is_ok());
+    assert!(before.verify_chain(&bad, now()).is_err());
+    assert_eq!(counters.read(), reading(1, 1, 1, 1));
+    assert_eq!(before.stats(), CacheStats { hits: 1, misses: 2 });
+
+    // The reload's verifier: another generation, the same counters.
+    let after = build();
+    assert!(after.verify_chain(&chain, now()).is_ok());
+    assert_eq!(counters.read(), reading(1, 2, 1, 2), "both tables alive");
+    drop(before);
+    assert_eq!(counters.read(), reading(1, 2, 1, 1), "the old table left");
+
+    // An entry past notAfter leaves the table (and the gauge), and the
+    // chain is verified again, and refused.
+    let end = chain.iter().map(|c| not_after(c)).min().unwrap();
+    assert!(after.verify_chain(&chain, at(end + 1)).is_err());
+    assert_eq!(counters.read(), reading(1, 2, 2, 0));
+    assert!(after.is_empty());
+
+    // Positive control: a verifier with counters of its own counts
+    // nothing into these.
+    let own = build_server_tls(&h.without_crls(), None).unwrap().verifier;
+    assert!(own.verify_chain(&chain, now()).is_ok());
+    assert_eq!(own.stats(), CacheStats { hits: 0, misses: 1 });
+    assert_eq!(counters.read(), reading(1, 2, 2, 0));
 }
