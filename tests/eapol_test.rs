@@ -642,3 +642,59 @@ fn revoked_intermediate_is_rejected_and_its_sibling_accepted() {
     server.expect_log("tls_certificate_revoked");
     server.expect_log("chain intermediate revoked");
 }
+
+/// Pins the calling thread to the first CPU it may run on (`taskset -p`
+/// on its thread id); a process it spawns then inherits that one CPU.
+fn pin_this_thread_to_one_cpu() -> String {
+    let status = std::fs::read_to_string("/proc/thread-self/status").unwrap();
+    let allowed = status
+        .lines()
+        .find_map(|l| l.strip_prefix("Cpus_allowed_list:"))
+        .expect("Cpus_allowed_list in /proc/thread-self/status")
+        .trim()
+        .to_string();
+    let first: String = allowed.chars().take_while(|c| c.is_ascii_digit()).collect();
+    let tid = std::fs::read_link("/proc/thread-self").unwrap();
+    let tid = tid.file_name().unwrap().to_str().unwrap().to_string();
+    let out = std::process::Command::new("taskset")
+        .args(["-pc", &first, &tid])
+        .output()
+        .expect("run taskset");
+    assert!(out.status.success(), "taskset: {out:?}");
+    first
+}
+
+/// authd chooses its runtime by the CPUs it may use (`authd::runtime`):
+/// on one CPU the current-thread runtime, and EAP-TLS runs on it exactly
+/// as on the multi-thread one (eapol_test's MPPE keys match on both).
+#[test]
+fn one_cpu_gets_the_current_thread_runtime_and_authenticates() {
+    // This thread as it is: the multi-thread runtime when the test may use
+    // several CPUs (CI has two).
+    let cpus = std::thread::available_parallelism().unwrap().get();
+    let s = setup("runtime-any");
+    let expected = if cpus > 1 {
+        format!("runtime: multi-thread ({cpus} CPUs available)")
+    } else {
+        "runtime: current-thread (1 CPU available)".to_string()
+    };
+    s.server.expect_log(&expected);
+    let conf = write_eapol_conf(
+        s.dir.path(),
+        "any",
+        &s.pki.good,
+        &s.pki.ca_cert,
+        TlsChoice::Only13,
+    );
+    assert_accepted(&run_eapol_test(&conf, s.server.port, &[]), &s.server);
+
+    // Pinned to one CPU, as `taskset -c 0 authd` (or a one-CPU container).
+    pin_this_thread_to_one_cpu();
+    let s = setup("runtime-one");
+    s.server
+        .expect_log("runtime: current-thread (1 CPU available)");
+    for tls in [TlsChoice::Only13, TlsChoice::Only12] {
+        let conf = write_eapol_conf(s.dir.path(), "one", &s.pki.good, &s.pki.ca_cert, tls);
+        assert_accepted(&run_eapol_test(&conf, s.server.port, &[]), &s.server);
+    }
+}

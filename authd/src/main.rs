@@ -102,10 +102,8 @@ fn serve(args: ServeArgs) -> Result<(), Box<dyn std::error::Error>> {
         }
     };
     init_logging(&config);
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .thread_name("authd-worker")
-        .build()?;
+    let (runtime, flavor) = authd::runtime::build()?;
+    tracing::info!("runtime: {flavor}");
     runtime.block_on(async move {
         let server = Server::bind(&config, path).await?;
         if let Some(banner) = banner {
