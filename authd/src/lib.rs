@@ -30,7 +30,6 @@ pub mod pki;
 pub mod policy;
 pub mod radsec;
 pub mod reply;
-pub mod runtime;
 pub mod server;
 pub mod sessions;
 pub mod store;

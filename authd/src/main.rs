@@ -102,8 +102,10 @@ fn serve(args: ServeArgs) -> Result<(), Box<dyn std::error::Error>> {
         }
     };
     init_logging(&config);
-    let (runtime, flavor) = authd::runtime::build()?;
-    tracing::info!("runtime: {flavor}");
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .thread_name("authd-worker")
+        .build()?;
     runtime.block_on(async move {
         let server = Server::bind(&config, path).await?;
         if let Some(banner) = banner {
