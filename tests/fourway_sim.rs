@@ -43,6 +43,7 @@ fn peer(pki: &TestPki, creds: &Creds, tls: TlsChoice) -> Arc<PeerConfig> {
         version: Some(tls),
         server_name: None,
         resumption: false,
+        verify_signature: true,
     })
     .expect("station TLS config");
     Arc::new(PeerConfig {

@@ -133,6 +133,7 @@ fn peer(dir: &Path) -> Arc<PeerConfig> {
         version: Some(TlsChoice::Tls13),
         server_name: None,
         resumption: false,
+        verify_signature: true,
     })
     .expect("station TLS config");
     Arc::new(PeerConfig {

@@ -394,6 +394,7 @@ fn resuming_station(
         version: Some(tls),
         server_name: None,
         resumption: true,
+        verify_signature: true,
     })
     .expect("station TLS configuration");
     std::sync::Arc::new(eap_methods::peer::PeerConfig {

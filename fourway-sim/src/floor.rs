@@ -282,6 +282,7 @@ pub fn run_floor(o: &FloorOptions) -> Result<FloorReport, String> {
         version: Some(o.version),
         server_name: None,
         resumption: false,
+        verify_signature: true,
     })
     .map_err(|e| e.to_string())?;
     let name = default_server_name(None);

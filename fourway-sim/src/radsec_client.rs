@@ -69,6 +69,7 @@ impl RadsecLink {
             version: opts.radius_1_1.then_some(TlsChoice::Tls13),
             server_name: opts.server_name.as_deref(),
             resumption: false,
+            verify_signature: true,
         })
         .map_err(|e| format!("RadSec TLS client: {e}"))?;
         let config = if opts.radius_1_1 {

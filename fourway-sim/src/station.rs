@@ -78,6 +78,9 @@ fn file_err(path: &Path, what: impl std::fmt::Display) -> StationError {
 struct ChainOnlyVerifier {
     inner: Arc<WebPkiServerVerifier>,
     check_name: bool,
+    /// False: handshake signatures are taken as valid unchecked (load
+    /// generation only, see [`StationTls::verify_signature`]).
+    verify_signature: bool,
     verified: std::sync::Mutex<Option<([u8; 32], Instant)>>,
 }
 
@@ -146,6 +149,9 @@ impl ServerCertVerifier for ChainOnlyVerifier {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        if !self.verify_signature {
+            return Ok(HandshakeSignatureValid::assertion());
+        }
         self.inner.verify_tls12_signature(message, cert, dss)
     }
 
@@ -155,6 +161,9 @@ impl ServerCertVerifier for ChainOnlyVerifier {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        if !self.verify_signature {
+            return Ok(HandshakeSignatureValid::assertion());
+        }
         self.inner.verify_tls13_signature(message, cert, dss)
     }
 
@@ -175,6 +184,11 @@ pub struct StationTls<'a> {
     pub server_name: Option<&'a str>,
     /// Keep session tickets / IDs for resumption across authentications.
     pub resumption: bool,
+    /// Verify the server's handshake signature (CertificateVerify,
+    /// ServerKeyExchange). Only a load generator turns it off
+    /// (`--skip-server-signature`): it then costs less per authentication
+    /// than the server it loads, but no longer proves who answered.
+    pub verify_signature: bool,
 }
 
 /// Build the rustls client configuration of an EAP-TLS station (with its
@@ -218,7 +232,7 @@ pub fn client_config_for(
         return Err(file_err(t.cert, "no certificate found"));
     }
     let key = PrivateKeyDer::from_pem_file(t.key).map_err(|e| file_err(t.key, e))?;
-    let mut cfg = config_builder(t.ca, t.version, t.server_name, suites)?
+    let mut cfg = config_builder(t.ca, t.version, t.server_name, t.verify_signature, suites)?
         .with_client_auth_cert(chain, key)?;
     if !t.resumption {
         cfg.resumption = rustls::client::Resumption::disabled();
@@ -238,6 +252,11 @@ pub struct TunnelTls<'a> {
     pub server_name: Option<&'a str>,
     /// Keep session tickets / IDs for resumption across authentications.
     pub resumption: bool,
+    /// Verify the server's handshake signature (CertificateVerify,
+    /// ServerKeyExchange). Only a load generator turns it off
+    /// (`--skip-server-signature`): it then costs less per authentication
+    /// than the server it loads, but no longer proves who answered.
+    pub verify_signature: bool,
 }
 
 /// Build the rustls client configuration of a PEAP or TTLS station: as
@@ -251,7 +270,8 @@ pub fn tunnel_client_config_for(
     t: &TunnelTls<'_>,
     suites: Suites,
 ) -> Result<Arc<rustls::ClientConfig>, StationError> {
-    let mut cfg = config_builder(t.ca, t.version, t.server_name, suites)?.with_no_client_auth();
+    let mut cfg = config_builder(t.ca, t.version, t.server_name, t.verify_signature, suites)?
+        .with_no_client_auth();
     if !t.resumption {
         cfg.resumption = rustls::client::Resumption::disabled();
     }
@@ -264,6 +284,7 @@ fn config_builder(
     ca: &Path,
     version: Option<TlsChoice>,
     server_name: Option<&str>,
+    verify_signature: bool,
     suites: Suites,
 ) -> Result<
     rustls::ConfigBuilder<rustls::ClientConfig, rustls::client::WantsClientCert>,
@@ -289,6 +310,7 @@ fn config_builder(
     let verifier = Arc::new(ChainOnlyVerifier {
         inner,
         check_name: server_name.is_some(),
+        verify_signature,
         verified: std::sync::Mutex::new(None),
     });
     Ok(rustls::ClientConfig::builder_with_provider(provider)
