@@ -18,16 +18,19 @@
 mod common;
 #[path = "common/prom.rs"]
 mod prom;
+#[path = "common/scrape.rs"]
+mod scrape;
 
-use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpStream};
+use std::io::Write;
+use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use authd::config::Config;
-use common::{LOG_WAIT, Server, admin_cli};
+use common::admin_cli;
 use prom::value;
 use radius_proto::v11::{ALPN_RADIUS_1_0, ALPN_RADIUS_1_1};
 use radius_proto::{Code, Packet, PacketBuilder, dict};
+use scrape::{metrics_addr, scrape};
 
 use common::radsec::{NAS_NAME, RadsecServer, Tls, classic_exchange, read_packet, v11_request};
 
@@ -93,40 +96,6 @@ fn classic_accounting(id: u8, session: &'static [u8]) -> Vec<u8> {
         b.add(t, &v).unwrap();
     }
     b.encode_request([0; 16], RADSEC).unwrap()
-}
-
-/// The endpoint's address, from the line authd logs when it binds.
-fn metrics_addr(server: &Server) -> SocketAddr {
-    assert!(
-        server.wait_for_log("metrics endpoint", LOG_WAIT),
-        "{}",
-        server.log()
-    );
-    let log = server.log();
-    let line = log
-        .lines()
-        .find(|l| l.contains("metrics endpoint"))
-        .unwrap();
-    let at = line.find("address=").expect("address field") + "address=".len();
-    line[at..]
-        .split_whitespace()
-        .next()
-        .unwrap()
-        .parse()
-        .unwrap()
-}
-
-fn scrape(addr: SocketAddr) -> (String, Vec<prom::Sample>) {
-    let mut s = TcpStream::connect(addr).unwrap();
-    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
-    s.write_all(b"GET /metrics HTTP/1.1\r\nHost: authd\r\nConnection: close\r\n\r\n")
-        .unwrap();
-    let mut raw = String::new();
-    s.read_to_string(&mut raw).unwrap();
-    let (head, body) = raw.split_once("\r\n\r\n").expect("header and body");
-    assert!(head.starts_with("HTTP/1.1 200 OK"), "{head}");
-    let samples = prom::check(body).unwrap_or_else(|e| panic!("{e}\n{body}"));
-    (body.to_owned(), samples)
 }
 
 fn v(samples: &[prom::Sample], name: &str, labels: &[(&str, &str)]) -> Option<f64> {
