@@ -68,6 +68,16 @@ fn authenticate(dir: &TempDir, pki: &TestPki, server: &Server, who: &common::Cre
     }
 }
 
+/// Sends SIGHUP and waits for the reload's log line `done`.
+fn reload(server: &Server, done: &str) {
+    let hup = std::process::Command::new("kill")
+        .args(["-HUP", &server.pid().to_string()])
+        .status()
+        .unwrap();
+    assert!(hup.success());
+    assert!(server.wait_for_log(done, LOG_WAIT), "{}", server.log());
+}
+
 #[test]
 fn hits_misses_and_refusals_counted_and_kept_across_a_reload() {
     let dir = TempDir::new("chain-cache-metrics");
@@ -94,16 +104,7 @@ fn hits_misses_and_refusals_counted_and_kept_across_a_reload() {
     assert_eq!(cache(addr, "eap"), counts(1.0, 1.0, 1.0, 1.0));
 
     // SIGHUP: a new verifier with an empty table; the lookups kept.
-    let hup = std::process::Command::new("kill")
-        .args(["-HUP", &server.pid().to_string()])
-        .status()
-        .unwrap();
-    assert!(hup.success());
-    assert!(
-        server.wait_for_log("SIGHUP: configuration reloaded", LOG_WAIT),
-        "{}",
-        server.log()
-    );
+    reload(&server, "SIGHUP: configuration reloaded");
     assert_eq!(cache(addr, "eap"), counts(1.0, 1.0, 1.0, 0.0));
 
     // The new verifier verifies the chain again (another generation) and
@@ -191,16 +192,7 @@ fn radsec_client_certificates_count_under_their_own_label() {
     drop((first, second));
 
     // SIGHUP: the listener's new acceptor counts into the same counters.
-    let hup = std::process::Command::new("kill")
-        .args(["-HUP", &server.pid().to_string()])
-        .status()
-        .unwrap();
-    assert!(hup.success());
-    assert!(
-        server.wait_for_log("SIGHUP: RadSec certificates and clients reloaded", LOG_WAIT),
-        "{}",
-        server.log()
-    );
+    reload(&server, "SIGHUP: RadSec certificates and clients reloaded");
     let _third = connect(&cert, &key).expect("a connection after the reload");
     assert_eq!(
         cache_until(addr, "radsec", counts(1.0, 2.0, 1.0, 1.0)),
