@@ -15,8 +15,9 @@
 //! The server side is configured as authd configures EAP-TLS by default:
 //! the aws-lc-rs default provider with authd's server cipher-suite order
 //! (`eap_methods::tls_common::server_provider`, chosen by the server's
-//! order) and its key exchange groups, the server chain and key, a mandatory client certificate
-//! verified against the CA (`WebPkiClientVerifier`), one TLS version, one
+//! order) and its key exchange groups, the server chain and key, a
+//! mandatory client certificate verified against the CA
+//! (`WebPkiClientVerifier`), one TLS version, one
 //! TLS 1.3 ticket sealed per full handshake (authd's resumption default)
 //! and the in-memory session cache. The client side is the load tool's
 //! station ([`crate::station::client_config`]), resumption off: every
@@ -178,7 +179,7 @@ pub fn server_config(o: &FloorOptions) -> Result<Arc<rustls::ServerConfig>, Stri
     config.send_tls13_tickets = 1;
     // authd's suite order (AES-128-GCM-SHA256 first) decides, as in
     // authd's `build_server_tls`.
-    config.ignore_client_order = true;
+    eap_methods::tls_common::choose_by_server_order(&mut config);
     config.send_half_rtt_data = false;
     config.enable_secret_extraction = true;
     Ok(Arc::new(config))

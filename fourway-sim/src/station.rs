@@ -73,7 +73,9 @@ fn file_err(path: &Path, what: impl std::fmt::Display) -> StationError {
 /// success remembered, keyed by a SHA-256 of the exact chain and the name,
 /// for [`CHAIN_CACHE_TTL`]. The handshake signature (CertificateVerify in
 /// TLS 1.3, ServerKeyExchange in TLS 1.2) is still verified in every
-/// handshake, so the server proves possession of the key each time.
+/// handshake, so the server proves possession of the key each time,
+/// unless a load generator turned that off
+/// ([`StationTls::verify_signature`]).
 #[derive(Debug)]
 struct ChainOnlyVerifier {
     inner: Arc<WebPkiServerVerifier>,

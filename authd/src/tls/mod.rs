@@ -13,6 +13,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use eap_methods::tls_common::choose_by_server_order;
 use rustls::client::danger::HandshakeSignatureValid;
 use rustls::crypto::CryptoProvider;
 use rustls::pki_types::UnixTime;
@@ -192,18 +193,10 @@ fn load_crls(path: &Path) -> Result<Vec<CertificateRevocationListDer<'static>>, 
 /// The aws-lc-rs crypto provider used for every TLS session, cipher suites
 /// in authd's server preference order: AES-128-GCM with SHA-256 first
 /// ([`eap_methods::tls_common::server_provider`] says why). The servers
-/// choose by that order (`ignore_client_order`, [`server_preference`]).
+/// choose by that order ([`choose_by_server_order`]; under `suite_b_192`
+/// only the 192-bit suites exist, so the order there is moot).
 pub fn crypto_provider() -> Arc<CryptoProvider> {
     Arc::new(eap_methods::tls_common::server_provider())
-}
-
-/// The server picks the cipher suite by its own order, not the client's:
-/// wpa_supplicant (OpenSSL 3) and rustls clients both lead with
-/// AES-256-GCM-SHA384, which costs more and adds nothing over a P-256 or
-/// X25519 key (see [`crypto_provider`]). Under `suite_b_192` only the
-/// 192-bit suites exist, so the order there is moot.
-fn server_preference(config: &mut ServerConfig) {
-    config.ignore_client_order = true;
 }
 
 /// The provider of `tls`: [`crypto_provider`], or with `suite_b_192` the
@@ -388,7 +381,7 @@ pub fn build_server_tls_counted(
     let mut config = builder
         .with_single_cert(chain, key)
         .map_err(|e| certificate_error(tls, e))?;
-    server_preference(&mut config);
+    choose_by_server_order(&mut config);
     match (tls.resumption, tickets) {
         (false, _) => {
             config.session_storage = Arc::new(NoServerSessionStorage {});
@@ -461,7 +454,7 @@ pub fn build_tunnel_tls(
         .with_no_client_auth()
         .with_single_cert(chain, key)
         .map_err(|e| certificate_error(tls, e))?;
-    server_preference(&mut config);
+    choose_by_server_order(&mut config);
     // TTLS never resumes. wpa_supplicant 2.10 skips phase 2 on a resumed
     // TTLS session (RFC 5281 §7.3 lets a server end the method there), but
     // a ticket or session ID is issued when the handshake ends, before

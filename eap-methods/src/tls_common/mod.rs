@@ -24,7 +24,9 @@ use crate::keys::{Emsk, KEY_LEN, Msk, split_key_material};
 use crate::reason::Reason;
 
 mod provider;
-pub use provider::{PREFERRED_SUITES, classic_kx_provider, prefer_aes128, server_provider};
+pub use provider::{
+    PREFERRED_SUITES, choose_by_server_order, classic_kx_provider, server_provider,
+};
 
 /// EAP-TLS flag bits (RFC 5216 §3.1).
 pub mod flags {

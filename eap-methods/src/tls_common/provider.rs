@@ -46,23 +46,25 @@ pub const PREFERRED_SUITES: [CipherSuite; 3] = [
 
 /// The aws-lc-rs default provider, cipher suites in server preference
 /// order: [`PREFERRED_SUITES`] first, then the others in rustls' default
-/// order. Pair it with `ServerConfig::ignore_client_order = true`, or
-/// rustls follows the client's order and the reordering does nothing.
+/// order (kept). A server built on it applies [`choose_by_server_order`],
+/// or rustls follows the client's order and the reordering does nothing.
 pub fn server_provider() -> CryptoProvider {
     let mut provider = default_provider();
-    prefer_aes128(&mut provider);
-    provider
-}
-
-/// Moves [`PREFERRED_SUITES`] to the front of `provider`'s cipher suites
-/// (those it has; the relative order of the rest is kept).
-pub fn prefer_aes128(provider: &mut CryptoProvider) {
     provider.cipher_suites.sort_by_key(|s| {
         PREFERRED_SUITES
             .iter()
             .position(|p| *p == s.suite())
             .unwrap_or(PREFERRED_SUITES.len())
     });
+    provider
+}
+
+/// The server picks the cipher suite by its provider's order, not the
+/// client's: wpa_supplicant (OpenSSL 3) and rustls clients both lead with
+/// AES-256-GCM-SHA384 (see the module documentation). authd's TLS servers
+/// and the bench's floor both call this.
+pub fn choose_by_server_order(config: &mut rustls::ServerConfig) {
+    config.ignore_client_order = true;
 }
 
 /// A CryptoProvider that offers only X25519 then secp256r1 for key
