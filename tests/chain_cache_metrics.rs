@@ -16,8 +16,7 @@ mod scrape;
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
-use authd::pki::{CertificateAuthority, KeyKind};
-
+use common::radsec::{NAS_NAME, RadsecServer};
 use common::{LOG_WAIT, Server, TempDir, TestPki, TlsChoice, run_eapol_test, write_eapol_conf};
 use prom::value;
 use scrape::{metrics_addr, scrape};
@@ -75,7 +74,7 @@ fn reload(server: &Server, done: &str) {
         .status()
         .unwrap();
     assert!(hup.success());
-    assert!(server.wait_for_log(done, LOG_WAIT), "{}", server.log());
+    server.expect_log(done);
 }
 
 #[test]
@@ -132,39 +131,17 @@ fn cache_until(addr: SocketAddr, listener: &str, want: [Option<f64>; 4]) -> [Opt
 
 #[test]
 fn radsec_client_certificates_count_under_their_own_label() {
-    let dir = TempDir::new("chain-cache-radsec");
-    let pki = TestPki::create(dir.path());
-    let pki_dir = pki.ca_cert.parent().unwrap().to_owned();
-    let ca = CertificateAuthority::load(&pki.ca_cert, &pki_dir.join("ca.key")).unwrap();
-    let (cert, key) = (pki_dir.join("nas.pem"), pki_dir.join("nas.key"));
-    ca.issue_client_for_days("nas.test", KeyKind::EcdsaP256, 1)
-        .unwrap()
-        .write(&cert, &key)
-        .unwrap();
-    let radsec = common::radsec::free_tcp_port();
-    let port = common::free_udp_port();
-    let path = common::write_config(dir.path(), &pki, port);
-    let mut c = authd::config::Config::load(&path).unwrap();
-    c.listen.radsec = Some(format!("127.0.0.1:{radsec}").parse().unwrap());
-    c.metrics.listen = Some("127.0.0.1:0".parse().unwrap());
-    c.clients.push(common::radsec::radsec_client(
-        "radsec-nas",
-        "127.0.0.1/32",
-        "nas.test",
-    ));
-    std::fs::write(&path, c.to_toml()).unwrap();
-    let mut server = Server::spawn(path, port);
-    assert!(
-        server.wait_for_log("listening for RADIUS over TLS", LOG_WAIT),
-        "{}",
-        server.log()
-    );
-    let addr = metrics_addr(&server);
+    let mut f = RadsecServer::builder("chain-cache-radsec")
+        .client("radsec-nas", NAS_NAME)
+        .config(|c| c.metrics.listen = Some("127.0.0.1:0".parse().unwrap()))
+        .start();
+    let addr = metrics_addr(&f.server);
+    let (cert, key) = (f.nas.cert.clone(), f.nas.key.clone());
     let connect = |cert: &std::path::Path, key: &std::path::Path| {
         common::radsec::connect_tls(
-            &pki.ca_cert,
+            &f.pki.ca_cert,
             (cert, key),
-            radsec,
+            f.radsec,
             Some(&[&rustls::version::TLS13]),
             &[],
         )
@@ -182,7 +159,7 @@ fn radsec_client_certificates_count_under_their_own_label() {
         counts(1.0, 1.0, 0.0, 1.0)
     );
     // A certificate from a CA authd does not trust: refused.
-    let _ = connect(&pki.untrusted.cert, &pki.untrusted.key);
+    let _ = connect(&f.pki.untrusted.cert, &f.pki.untrusted.key);
     assert_eq!(
         cache_until(addr, "radsec", counts(1.0, 1.0, 1.0, 1.0)),
         counts(1.0, 1.0, 1.0, 1.0)
@@ -192,12 +169,15 @@ fn radsec_client_certificates_count_under_their_own_label() {
     drop((first, second));
 
     // SIGHUP: the listener's new acceptor counts into the same counters.
-    reload(&server, "SIGHUP: RadSec certificates and clients reloaded");
+    reload(
+        &f.server,
+        "SIGHUP: RadSec certificates and clients reloaded",
+    );
     let _third = connect(&cert, &key).expect("a connection after the reload");
     assert_eq!(
         cache_until(addr, "radsec", counts(1.0, 2.0, 1.0, 1.0)),
         counts(1.0, 2.0, 1.0, 1.0),
         "verified again by the new verifier, the old counts kept"
     );
-    server.terminate();
+    f.server.terminate();
 }

@@ -172,7 +172,7 @@ fn require_refuses_classic_and_accepts_radius_1_1() {
             .unwrap(),
     );
     assert_closed(&mut classic);
-    f.assert_logged("no ALPN radius/1.1");
+    f.server.expect_log("no ALPN radius/1.1");
     // Offering only radius/1.0: no common protocol, alert from rustls.
     let Err(e) = connect(&f, &[ALPN_RADIUS_1_0], TLS13) else {
         panic!("the handshake succeeded");
@@ -208,7 +208,7 @@ fn radius_1_1_over_tls_1_2_is_refused() {
     assert_eq!(tls.conn.alpn_protocol(), Some(ALPN_RADIUS_1_1));
     let _ = tls.write_all(&v11_request(Code::StatusServer, [1, 2, 3, 4], &[]));
     assert_closed(&mut tls);
-    f.assert_logged("RADIUS/1.1 requires TLS 1.3");
+    f.server.expect_log("RADIUS/1.1 requires TLS 1.3");
     // Controls: TLS 1.2 classic (no ALPN) and TLS 1.3 RADIUS/1.1 work.
     let mut classic = connect(&f, &[], TLS12).unwrap();
     assert_status_classic(&mut classic, 5);

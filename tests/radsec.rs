@@ -53,7 +53,7 @@ fn refused_packets_close_the_connection() {
     bad[2..4].copy_from_slice(&5000u16.to_be_bytes());
     tls.write_all(&bad).unwrap();
     assert_closed(&mut tls);
-    f.assert_logged("malformed packet");
+    f.server.expect_log("malformed packet");
 
     // Signed with another secret: Message-Authenticator does not verify.
     let mut tls = connect(&f);
@@ -61,7 +61,8 @@ fn refused_packets_close_the_connection() {
     let wrong = status_server(4, b"not-radsec");
     tls.write_all(&wrong).unwrap();
     assert_closed(&mut tls);
-    f.assert_logged("RadSec connection closed: refused packet");
+    f.server
+        .expect_log("RadSec connection closed: refused packet");
     let log = f.server.log();
     let line = log
         .lines()
@@ -79,7 +80,7 @@ fn connections_per_client_are_bounded_and_memory_per_connection() {
     assert_status_answered(&mut b, 1);
     let mut c = connect(&f);
     assert_closed(&mut c);
-    f.assert_logged("max_connections_per_client");
+    f.server.expect_log("max_connections_per_client");
     // Once one closes, a new connection gets its slot.
     drop(a);
     let deadline = std::time::Instant::now() + common::LOG_WAIT;
@@ -142,7 +143,8 @@ fn sighup_reloads_the_listener_certificate() {
         .status()
         .unwrap();
     assert!(kill.success());
-    f.assert_logged("RadSec certificates and clients reloaded");
+    f.server
+        .expect_log("RadSec certificates and clients reloaded");
     let mut tls = connect(&f);
     assert_eq!(
         serial(&tls),
@@ -170,7 +172,7 @@ fn fourway_sim_over_radsec() {
     let (ok, out) = f.run_fourway_sim(&f.pki.good, &[]);
     assert!(!ok, "{out}");
     assert!(!out.contains("ptk=installed"), "{out}");
-    f.assert_logged("match no [[client]]");
+    f.server.expect_log("match no [[client]]");
 }
 
 /// A silent peer cannot hold a connection: one that never starts the TLS
@@ -191,7 +193,7 @@ fn silent_peers_are_closed_by_the_timeouts() {
         matches!(tcp.read(&mut byte), Ok(0) | Err(_)),
         "the server kept a connection without a handshake"
     );
-    f.assert_logged("TLS handshake not finished within 1 s");
+    f.server.expect_log("TLS handshake not finished within 1 s");
 
     // Control: Status-Server every 500 ms keeps a connection open past
     // the idle timeout.
@@ -202,5 +204,5 @@ fn silent_peers_are_closed_by_the_timeouts() {
     }
     // Then silence: closed as idle.
     assert_closed(&mut busy);
-    f.assert_logged("idle for 2 s");
+    f.server.expect_log("idle for 2 s");
 }

@@ -230,11 +230,7 @@ impl RadsecBuilder {
             super::admin_cli(&config, &["user", "add", &pki.good.name], "");
         }
         let server = Server::spawn(config.clone(), port);
-        assert!(
-            server.wait_for_log("listening for RADIUS over TLS", super::LOG_WAIT),
-            "{}",
-            server.log()
-        );
+        server.expect_log("listening for RADIUS over TLS");
         RadsecServer {
             server,
             dir,
@@ -283,16 +279,6 @@ impl RadsecServer {
     /// A client certificate for `name` from the test CA, valid for a day.
     pub fn issue_client_cert(&self, name: &str) -> Creds {
         issue_client_cert(&self.pki, name)
-    }
-
-    /// Waits until authd's log holds `needle` (at most `LOG_WAIT`); fails
-    /// with the log otherwise.
-    pub fn assert_logged(&self, needle: &str) {
-        assert!(
-            self.server.wait_for_log(needle, super::LOG_WAIT),
-            "authd did not log `{needle}`:\n{}",
-            self.server.log()
-        );
     }
 
     /// A TLS connection with the NAS certificate, offering `alpn` over
