@@ -8,12 +8,13 @@
 //! dropped: the reply is on its way) or the reply bytes, for a bounded time and
 //! a bounded number of entries.
 
-use std::collections::hash_map::Entry as MapEntry;
-use std::collections::{HashMap, VecDeque};
-use std::hash::{Hash, Hasher};
+use std::collections::VecDeque;
+use std::hash::{BuildHasher, Hash, Hasher, RandomState};
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
+
+use hashbrown::HashTable;
 
 use crate::admission::{Origin, Transport};
 
@@ -72,96 +73,175 @@ impl Hash for RequestKey {
     }
 }
 
+/// A request the cache marked in progress, with the hash of its key, so
+/// that completing or forgetting it hashes nothing again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Tracked {
+    key: RequestKey,
+    hash: u64,
+}
+
+impl Tracked {
+    pub fn key(&self) -> &RequestKey {
+        &self.key
+    }
+}
+
 #[derive(Clone)]
 enum Slot {
     InProgress,
     Done(Arc<[u8]>),
 }
 
-struct Entry {
+/// One request, in arrival order in its shard's ring.
+struct Record {
+    key: RequestKey,
+    hash: u64,
     slot: Slot,
     at: Instant,
 }
 
+/// A shard: the records in arrival order, and an index from key to record.
+///
+/// The index is a table of record numbers (four octets a bucket), not of
+/// records: at its steady state of one insertion and one eviction per
+/// request, the table stays small enough for the cache (about 160 KB a
+/// shard at the default capacity) while the records, written at the back
+/// and evicted from the front, are touched in order. The table is
+/// allocated once at twice the shard's capacity and so never more than
+/// half full: an erased slot then mostly goes back to empty rather than to
+/// a tombstone, and when tombstones do run out its room it rehashes in
+/// place, without allocating. (A `HashMap` of the records themselves
+/// reallocated itself over and over at that steady state, faulting in
+/// fresh pages each time, and its probes of a table of several megabytes
+/// missed the cache: a fifth of the CPU of a PAP answer.)
 struct Shard {
-    map: HashMap<RequestKey, Entry>,
-    order: VecDeque<(RequestKey, Instant)>,
+    /// Record numbers (wrapping) of live entries, hashed by their key.
+    index: HashTable<u32>,
+    /// Records, oldest first; `ring[0]` is record number `first`. Records
+    /// of forgotten entries stay until they reach the front.
+    ring: VecDeque<Record>,
+    first: u32,
+}
+
+impl Shard {
+    fn record(&self, number: u32) -> &Record {
+        &self.ring[number.wrapping_sub(self.first) as usize]
+    }
+
+    fn record_mut(&mut self, number: u32) -> &mut Record {
+        let at = number.wrapping_sub(self.first) as usize;
+        &mut self.ring[at]
+    }
+
+    /// Appends a record for a key the index does not hold.
+    fn push(&mut self, key: RequestKey, hash: u64, slot: Slot, now: Instant) {
+        let number = self.first.wrapping_add(self.ring.len() as u32);
+        self.ring.push_back(Record {
+            key,
+            hash,
+            slot,
+            at: now,
+        });
+        let Shard { index, ring, first } = self;
+        index.insert_unique(hash, number, |&n| {
+            ring[n.wrapping_sub(*first) as usize].hash
+        });
+    }
+
+    /// The index entry of `key`, if any.
+    fn find(&self, key: &RequestKey, hash: u64) -> Option<u32> {
+        self.index
+            .find(hash, |&n| self.record(n).key == *key)
+            .copied()
+    }
 }
 
 /// What to do with an incoming request.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Lookup {
     /// First time seen: process it, then call `complete` or `forget`.
-    New,
+    New(Tracked),
     /// Being processed right now: drop the copy.
     InProgress,
     /// Answered before: send these bytes again.
     Replay(Arc<[u8]>),
 }
 
+/// The shards' indexes are hash tables of their own (`hashbrown`'s
+/// `HashTable`, the table behind std's `HashMap`): the key is hashed once
+/// per request, not again for the completion and for each eviction, and
+/// the table holds record numbers rather than records (see [`Shard`]).
 pub struct DuplicateCache {
     shards: Vec<Mutex<Shard>>,
     per_shard_capacity: usize,
     lifetime: Duration,
+    hasher: RandomState,
 }
 
 impl DuplicateCache {
     pub fn new(capacity: usize, lifetime: Duration) -> Self {
+        let per_shard_capacity = capacity.div_ceil(SHARDS).max(1);
         DuplicateCache {
             shards: (0..SHARDS)
                 .map(|_| {
                     Mutex::new(Shard {
-                        map: HashMap::new(),
-                        order: VecDeque::new(),
+                        index: HashTable::with_capacity(2 * per_shard_capacity),
+                        ring: VecDeque::with_capacity(per_shard_capacity + 1),
+                        first: 0,
                     })
                 })
                 .collect(),
-            per_shard_capacity: capacity.div_ceil(SHARDS).max(1),
+            per_shard_capacity,
             lifetime,
+            hasher: RandomState::new(),
         }
     }
 
-    fn shard(&self, key: &RequestKey) -> std::sync::MutexGuard<'_, Shard> {
-        // The Request Authenticator is random per request (RFC 2865 §3).
-        let idx = key.authenticator[0] as usize % SHARDS;
+    fn shard(&self, hash: u64) -> std::sync::MutexGuard<'_, Shard> {
+        // Bits the tables do not use: they index buckets with the low bits
+        // and tag them with the top seven.
+        let idx = (hash >> 32) as usize % SHARDS;
         crate::sync::lock(&self.shards[idx])
     }
 
-    /// Drops entries past their lifetime, and the oldest while the shard is
-    /// full. `order` holds one record per entry (its arrival), plus stale
-    /// ones of entries forgotten or replaced since, which are skipped.
-    fn purge(&self, shard: &mut Shard, now: Instant) {
-        while let Some((k, at)) = shard.order.front().copied() {
-            let expired = now.saturating_duration_since(at) >= self.lifetime;
-            if !expired && shard.map.len() < self.per_shard_capacity {
+    /// Drops the records past their lifetime and, when `make_room`, the
+    /// oldest while the ring is full (records of forgotten entries count:
+    /// the ring, not only the index, is bounded).
+    fn purge(&self, shard: &mut Shard, now: Instant, make_room: bool) {
+        while let Some(front) = shard.ring.front() {
+            let expired = now.saturating_duration_since(front.at) >= self.lifetime;
+            let full = make_room && shard.ring.len() >= self.per_shard_capacity;
+            if !expired && !full {
                 break;
             }
-            shard.order.pop_front();
-            if let MapEntry::Occupied(e) = shard.map.entry(k)
-                && e.get().at == at
-            {
+            let hash = front.hash;
+            let number = shard.first;
+            // The index names this record only if its entry is still live
+            // (not forgotten, nor made anew by `complete`).
+            if let Ok(e) = shard.index.find_entry(hash, |&n| n == number) {
                 e.remove();
             }
+            shard.ring.pop_front();
+            shard.first = shard.first.wrapping_add(1);
         }
     }
 
-    /// Look a request up; a new one is marked in progress. One hash and
-    /// probe for the lookup and the insertion together.
+    /// Look a request up; a new one is marked in progress. One hash for the
+    /// lookup, the insertion and what follows.
     pub fn check(&self, key: RequestKey, now: Instant) -> Lookup {
-        let mut shard = self.shard(&key);
-        self.purge(&mut shard, now);
-        match shard.map.entry(key) {
-            MapEntry::Occupied(e) => match &e.get().slot {
+        let hash = self.hasher.hash_one(key);
+        let mut shard = self.shard(hash);
+        self.purge(&mut shard, now, false);
+        match shard.find(&key, hash) {
+            Some(n) => match &shard.record(n).slot {
                 Slot::InProgress => Lookup::InProgress,
                 Slot::Done(bytes) => Lookup::Replay(bytes.clone()),
             },
-            MapEntry::Vacant(v) => {
-                v.insert(Entry {
-                    slot: Slot::InProgress,
-                    at: now,
-                });
-                shard.order.push_back((key, now));
-                Lookup::New
+            None => {
+                self.purge(&mut shard, now, true);
+                shard.push(key, hash, Slot::InProgress, now);
+                Lookup::New(Tracked { key, hash })
             }
         }
     }
@@ -169,34 +249,36 @@ impl DuplicateCache {
     /// Remember the reply sent for a request. The entry keeps the time the
     /// request arrived: the reply is kept for the lifetime counted from
     /// then (RFC 5080 §2.2.2 leaves the time to the server), so the entry
-    /// needs no second record in `order`. An entry evicted meanwhile (a
-    /// full shard, or a request slower than the lifetime) is made anew.
-    pub fn complete(&self, key: RequestKey, reply: Arc<[u8]>, now: Instant) {
-        let mut shard = self.shard(&key);
-        match shard.map.entry(key) {
-            MapEntry::Occupied(mut e) => e.get_mut().slot = Slot::Done(reply),
-            MapEntry::Vacant(v) => {
-                v.insert(Entry {
-                    slot: Slot::Done(reply),
-                    at: now,
-                });
-                shard.order.push_back((key, now));
+    /// needs no second record. An entry evicted meanwhile (a full shard, or
+    /// a request slower than the lifetime) is made anew.
+    pub fn complete(&self, tracked: Tracked, reply: Arc<[u8]>, now: Instant) {
+        let Tracked { key, hash } = tracked;
+        let mut shard = self.shard(hash);
+        match shard.find(&key, hash) {
+            Some(n) => shard.record_mut(n).slot = Slot::Done(reply),
+            None => {
+                self.purge(&mut shard, now, true);
+                shard.push(key, hash, Slot::Done(reply), now);
             }
         }
-        self.purge(&mut shard, now);
     }
 
     /// The request was dropped without a reply: a retransmission may be
     /// processed afresh.
-    pub fn forget(&self, key: &RequestKey) {
-        let mut shard = self.shard(key);
-        shard.map.remove(key);
+    pub fn forget(&self, tracked: &Tracked) {
+        let mut shard = self.shard(tracked.hash);
+        let Shard { index, ring, first } = &mut *shard;
+        if let Ok(e) = index.find_entry(tracked.hash, |&n| {
+            ring[n.wrapping_sub(*first) as usize].key == tracked.key
+        }) {
+            e.remove();
+        }
     }
 
     pub fn len(&self) -> usize {
         self.shards
             .iter()
-            .map(|s| crate::sync::lock(s).map.len())
+            .map(|s| crate::sync::lock(s).index.len())
             .sum()
     }
 
@@ -217,66 +299,136 @@ mod tests {
         }
     }
 
+    /// Checks a key expected to be new; its ticket.
+    fn new(c: &DuplicateCache, k: RequestKey, now: Instant) -> Tracked {
+        match c.check(k, now) {
+            Lookup::New(t) => {
+                assert_eq!(t.key(), &k);
+                t
+            }
+            other => panic!("{k:?}: {other:?}, not New"),
+        }
+    }
+
     #[test]
     fn new_then_in_progress_then_replay() {
         let c = DuplicateCache::new(100, Duration::from_secs(10));
         let now = Instant::now();
-        assert_eq!(c.check(key(1, 1), now), Lookup::New);
+        let t = new(&c, key(1, 1), now);
         assert_eq!(c.check(key(1, 1), now), Lookup::InProgress);
         let reply: Arc<[u8]> = Arc::from(&b"reply"[..]);
-        c.complete(key(1, 1), reply.clone(), now);
+        c.complete(t, reply.clone(), now);
         assert_eq!(c.check(key(1, 1), now), Lookup::Replay(reply));
         // Another identifier or authenticator is another request.
-        assert_eq!(c.check(key(2, 1), now), Lookup::New);
-        assert_eq!(c.check(key(1, 2), now), Lookup::New);
+        new(&c, key(2, 1), now);
+        new(&c, key(1, 2), now);
     }
 
     #[test]
     fn entries_expire() {
         let c = DuplicateCache::new(100, Duration::from_secs(10));
         let now = Instant::now();
-        c.check(key(1, 1), now);
-        c.complete(key(1, 1), Arc::from(&b"r"[..]), now);
-        assert_eq!(
-            c.check(key(1, 1), now + Duration::from_secs(11)),
-            Lookup::New
-        );
+        let t = new(&c, key(1, 1), now);
+        c.complete(t, Arc::from(&b"r"[..]), now);
+        new(&c, key(1, 1), now + Duration::from_secs(11));
     }
 
     #[test]
     fn a_reply_lives_from_the_arrival_of_its_request() {
         let c = DuplicateCache::new(100, Duration::from_secs(10));
         let now = Instant::now();
-        c.check(key(1, 1), now);
+        let t = new(&c, key(1, 1), now);
         let reply: Arc<[u8]> = Arc::from(&b"r"[..]);
-        c.complete(key(1, 1), reply.clone(), now + Duration::from_secs(4));
+        c.complete(t, reply.clone(), now + Duration::from_secs(4));
         assert_eq!(
             c.check(key(1, 1), now + Duration::from_secs(9)),
             Lookup::Replay(reply)
         );
-        assert_eq!(
-            c.check(key(1, 1), now + Duration::from_secs(10)),
-            Lookup::New
-        );
+        new(&c, key(1, 1), now + Duration::from_secs(10));
+    }
+
+    /// A key other than `of` in the same shard as `of`.
+    fn shard_mate(c: &DuplicateCache, of: RequestKey) -> RequestKey {
+        let shard = |k: RequestKey| (c.hasher.hash_one(k) >> 32) as usize % SHARDS;
+        (0..=255u8)
+            .map(|id| key(id, 7))
+            .find(|k| shard(*k) == shard(of))
+            .expect("256 keys over 8 shards")
     }
 
     #[test]
     fn a_reply_evicted_while_in_progress_is_kept_anew() {
         let c = DuplicateCache::new(100, Duration::from_secs(10));
         let now = Instant::now();
-        c.check(key(1, 1), now);
+        let t = new(&c, key(1, 1), now);
+        let mate = shard_mate(&c, key(1, 1));
         // Slower than the lifetime: the in-progress entry is purged by the
         // next request of its shard, and the reply is then remembered from
         // its own time.
-        c.check(key(2, 1), now + Duration::from_secs(11));
+        new(&c, mate, now + Duration::from_secs(11));
+        assert_eq!(c.len(), 1, "key(1, 1) purged");
         let reply: Arc<[u8]> = Arc::from(&b"r"[..]);
-        c.complete(key(1, 1), reply.clone(), now + Duration::from_secs(12));
+        c.complete(t, reply.clone(), now + Duration::from_secs(12));
         assert_eq!(
             c.check(key(1, 1), now + Duration::from_secs(21)),
             Lookup::Replay(reply)
         );
-        // key(2, 1), from +11 s, expired at +21 s.
+        // The mate, from +11 s, expired at +21 s.
         assert_eq!(c.len(), 1);
+    }
+
+    #[test]
+    fn a_stale_record_does_not_evict_the_entry_made_again() {
+        let c = DuplicateCache::new(100, Duration::from_secs(10));
+        let now = Instant::now();
+        let t = new(&c, key(1, 1), now);
+        c.forget(&t);
+        // The same request again, 5 s later: a second record.
+        let t = new(&c, key(1, 1), now + Duration::from_secs(5));
+        let reply: Arc<[u8]> = Arc::from(&b"r"[..]);
+        c.complete(t, reply.clone(), now + Duration::from_secs(5));
+        // The first record expires at +10 s; the entry, from +5 s, lives
+        // on until +15 s.
+        assert_eq!(
+            c.check(key(1, 1), now + Duration::from_secs(11)),
+            Lookup::Replay(reply)
+        );
+        new(&c, key(1, 1), now + Duration::from_secs(15));
+    }
+
+    #[test]
+    fn record_numbers_wrap() {
+        let c = DuplicateCache::new(SHARDS * 4, Duration::from_secs(3600));
+        for s in &c.shards {
+            crate::sync::lock(s).first = u32::MAX - 2;
+        }
+        let now = Instant::now();
+        let reply: Arc<[u8]> = Arc::from(&b"r"[..]);
+        // Four records a shard: ten keys of one shard pass the wrap, and
+        // each eviction takes the oldest.
+        let first = key(0, 9);
+        let mut mates = vec![first];
+        while mates.len() < 10 {
+            let last = *mates.last().unwrap();
+            let shard = |k: RequestKey| (c.hasher.hash_one(k) >> 32) as usize % SHARDS;
+            let next = (last.identifier + 1..=255)
+                .map(|id| key(id, 9))
+                .find(|k| shard(*k) == shard(first))
+                .expect("keys of one shard");
+            mates.push(next);
+        }
+        for (i, k) in mates.iter().enumerate() {
+            let t = new(&c, *k, now);
+            c.complete(t, reply.clone(), now);
+            assert_eq!(c.check(*k, now), Lookup::Replay(reply.clone()), "{i}");
+        }
+        // The four newest are kept, the one before them was evicted.
+        for k in &mates[6..] {
+            assert_eq!(c.check(*k, now), Lookup::Replay(reply.clone()), "{k:?}");
+        }
+        assert_eq!(c.len(), 4);
+        new(&c, mates[5], now);
+        assert_eq!(c.len(), 4);
     }
 
     #[test]
@@ -301,9 +453,9 @@ mod tests {
         others.push(k);
         let c = DuplicateCache::new(100, Duration::from_secs(10));
         let now = Instant::now();
-        assert_eq!(c.check(base, now), Lookup::New);
+        new(&c, base, now);
         for o in &others {
-            assert_eq!(c.check(*o, now), Lookup::New, "{o:?}");
+            new(&c, *o, now);
         }
         assert_eq!(c.check(base, now), Lookup::InProgress);
         // Equal keys hash equally (the packed bytes are the same).
@@ -315,9 +467,9 @@ mod tests {
     fn forget_allows_reprocessing() {
         let c = DuplicateCache::new(100, Duration::from_secs(10));
         let now = Instant::now();
-        c.check(key(1, 1), now);
-        c.forget(&key(1, 1));
-        assert_eq!(c.check(key(1, 1), now), Lookup::New);
+        let t = new(&c, key(1, 1), now);
+        c.forget(&t);
+        new(&c, key(1, 1), now);
     }
 
     #[test]

@@ -62,7 +62,7 @@ impl std::fmt::Debug for Next {
 /// the entry expires, so every caller resumes what it got.
 pub struct Pending<'a> {
     admitted: Admitted<'a>,
-    key: RequestKey,
+    key: Option<Tracked>,
     tls: EapTls,
     next: Next,
 }
@@ -72,7 +72,7 @@ pub struct OwnedPending {
     client: Arc<NasClient>,
     origin: Origin,
     datagram: Vec<u8>,
-    key: RequestKey,
+    key: Option<Tracked>,
     tls: EapTls,
     next: Next,
     now: Instant,
@@ -168,7 +168,7 @@ impl AuthHandler {
 
     fn answered(
         &self,
-        key: RequestKey,
+        key: Option<Tracked>,
         client: &NasClient,
         reply: Option<Arc<[u8]>>,
         now: Instant,
@@ -194,7 +194,7 @@ impl AuthHandler {
         // The view over the same bytes admission checked: a length walk,
         // not admission again (no client lookup, no authenticator).
         let Ok(packet) = Packet::new_checked(&datagram[..]) else {
-            self.dedupe.forget(&key);
+            self.forget(&key);
             return None;
         };
         let admitted = Admitted {
@@ -225,7 +225,7 @@ impl AuthHandler {
     async fn resume_admitted(
         &self,
         admitted: Admitted<'_>,
-        key: RequestKey,
+        key: Option<Tracked>,
         tls: &EapTls,
         next: Next,
         now: Instant,

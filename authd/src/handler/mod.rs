@@ -29,7 +29,7 @@ use tracing::{debug, info, warn};
 
 use crate::admission::{self, Admitted, Origin, Port};
 use crate::clients::{NasClient, NasClients};
-use crate::dedupe::{DuplicateCache, Lookup, RequestKey};
+use crate::dedupe::{DuplicateCache, Lookup, RequestKey, Tracked};
 use crate::logsafe::{self, escaped};
 use crate::metrics::{AuthMethod, KeyedRateLimit, Metrics, RateLimitedLog};
 use crate::pap::{PapOutcome, PasswordCache};
@@ -353,17 +353,18 @@ impl AuthHandler {
         }
     }
 
-    /// The duplicates stage ([`crate::dedupe`]): `Ok(key)` for a new
-    /// request, `Err(what to send)` for a retransmission.
+    /// The duplicates stage ([`crate::dedupe`]): `Ok(Some(tracked))` for a
+    /// new request now marked in progress, `Ok(None)` for one the cache
+    /// does not hold, `Err(what to send)` for a retransmission.
     fn duplicate(
         &self,
         origin: Origin,
         client: &NasClient,
         packet: &Packet<&[u8]>,
         now: Instant,
-    ) -> Result<RequestKey, Option<Arc<[u8]>>> {
+    ) -> Result<Option<Tracked>, Option<Arc<[u8]>>> {
         let from = origin.peer;
-        let key = if origin.radius_1_1() {
+        if origin.radius_1_1() {
             // RFC 9765 §4: requests are told apart by the Token alone, per
             // connection (Reserved-1 and Reserved-2 are not examined), and
             // deduplication is done only where RADIUS requires it, which a
@@ -371,22 +372,25 @@ impl AuthHandler {
             // once its reply arrived, so a cache would answer a new request
             // with an old reply. A Token reused while its request is in
             // progress is refused by `radsec/conn.rs`.
-            let mut authenticator = [0u8; 16];
-            authenticator[..4].copy_from_slice(&radius_proto::v11::token(packet));
-            return Ok(RequestKey {
-                origin,
-                identifier: 0,
-                authenticator,
-            });
-        } else {
-            RequestKey {
-                origin,
-                identifier: packet.identifier(),
-                authenticator: *packet.authenticator(),
-            }
+            return Ok(None);
+        }
+        if packet.code() == Code::StatusServer {
+            // RFC 5997 §4.1: a Status-Server is never retransmitted (a
+            // client sends a new one, with a new Identifier and
+            // Authenticator), and answering one changes nothing, so a copy
+            // would only be answered again with the same bytes. Kept out of
+            // the cache, a client's watchdog (or a flood of Status-Server
+            // from one client) cannot evict the replies other requests
+            // keep for their retransmissions.
+            return Ok(None);
+        }
+        let key = RequestKey {
+            origin,
+            identifier: packet.identifier(),
+            authenticator: *packet.authenticator(),
         };
         match self.dedupe.check(key, now) {
-            Lookup::New => Ok(key),
+            Lookup::New(tracked) => Ok(Some(tracked)),
             Lookup::InProgress => {
                 Metrics::inc(&self.metrics.duplicates_in_progress);
                 debug!(peer = %from, id = packet.identifier(), "retransmission of a request in progress dropped");
@@ -405,28 +409,28 @@ impl AuthHandler {
     /// there is none (a retransmission is then worked on again).
     fn finish(
         &self,
-        key: RequestKey,
+        tracked: Option<Tracked>,
         client: &NasClient,
         reply: Option<Arc<[u8]>>,
         now: Instant,
     ) -> Option<Arc<[u8]>> {
-        if key.origin.radius_1_1() {
+        match (&reply, tracked) {
+            (Some(bytes), Some(tracked)) => self.dedupe.complete(tracked, bytes.clone(), now),
+            (None, Some(tracked)) => self.dedupe.forget(&tracked),
             // Not in the duplicate cache (see `duplicate`).
-            if let Some(bytes) = &reply {
-                client.counters.count_reply(bytes);
-            }
-            return reply;
+            (_, None) => {}
         }
-        match reply {
-            Some(bytes) => {
-                self.dedupe.complete(key, bytes.clone(), now);
-                client.counters.count_reply(&bytes);
-                Some(bytes)
-            }
-            None => {
-                self.dedupe.forget(&key);
-                None
-            }
+        if let Some(bytes) = &reply {
+            client.counters.count_reply(bytes);
+        }
+        reply
+    }
+
+    /// A request dropped before it got as far as `finish`: a retransmission
+    /// may be worked on again.
+    fn forget(&self, tracked: &Option<Tracked>) {
+        if let Some(t) = tracked {
+            self.dedupe.forget(t);
         }
     }
 

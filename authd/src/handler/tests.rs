@@ -531,20 +531,24 @@ async fn a_duplicate_is_answered_inline_with_the_same_bytes() {
         Inline::Answered(again) => assert_eq!(again[..], reply[..]),
         other => panic!("retransmission not answered inline: {other:?}"),
     }
-    // Status-Server: answered inline, and its retransmission gets the same
-    // bytes.
+    // The EAP-Start is in the duplicate cache.
+    assert_eq!(handler.dedupe.len(), 1);
+    // Status-Server: answered inline. It is kept out of the duplicate
+    // cache (RFC 5997 §4.1: never retransmitted): a copy is answered
+    // afresh, with the same bytes.
     let status = status_server(9, SECRET);
     let Inline::Answered(first) = handler.try_serve_inline(origin, &status, now) else {
         panic!("Status-Server answered inline");
     };
     assert_eq!(code(&Some(first.clone())), Some(Code::AccessAccept));
     let Inline::Answered(second) = handler.try_serve_inline(origin, &status, now) else {
-        panic!("Status-Server retransmission answered inline");
+        panic!("Status-Server copy answered inline");
     };
     assert_eq!(first[..], second[..]);
     use std::sync::atomic::Ordering::Relaxed;
-    assert_eq!(handler.metrics.duplicates_replayed.load(Relaxed), 2);
-    assert_eq!(handler.metrics.status_server_answered.load(Relaxed), 1);
+    assert_eq!(handler.metrics.duplicates_replayed.load(Relaxed), 1);
+    assert_eq!(handler.metrics.status_server_answered.load(Relaxed), 2);
+    assert_eq!(handler.dedupe.len(), 1, "Status-Server not cached");
     // Refused at admission (another secret): dropped inline, counted.
     let forged = status_server(10, b"another-secret");
     assert!(matches!(
