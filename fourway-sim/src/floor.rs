@@ -503,11 +503,17 @@ mod tests {
     #[test]
     fn thread_cpu_time_grows_with_work() {
         let (ns0, _) = thread_cpu().expect("proc readable");
+        // 200 ms of work by the wall clock, whatever the build's speed: the
+        // kernel counts in ticks of 10 ms or so, and an optimised build
+        // finishes a fixed loop within one tick.
+        let start = std::time::Instant::now();
         let mut x: u64 = 1;
-        for i in 0..5_000_000u64 {
-            x = x.wrapping_mul(6364136223846793005).wrapping_add(i);
+        while start.elapsed() < std::time::Duration::from_millis(200) {
+            for i in 0..100_000u64 {
+                x = x.wrapping_mul(6364136223846793005).wrapping_add(i);
+            }
+            x = std::hint::black_box(x);
         }
-        std::hint::black_box(x);
         let (ns1, _) = thread_cpu().expect("proc readable");
         assert!(ns1 > ns0, "{ns1} <= {ns0}");
     }
