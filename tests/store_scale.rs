@@ -99,7 +99,7 @@ async fn run(kind: &str, url: &str) {
     );
     let lookup = |t: &authd::clients::NasClients, ip: &str| {
         t.lookup(ip.parse().unwrap())
-            .map(|c| (c.name.clone(), c.secret.to_vec()))
+            .map(|c| (c.name.clone(), c.secret.as_bytes().to_vec()))
     };
     let name = |t: &authd::clients::NasClients, ip: &str| lookup(t, ip).map(|(n, _)| n);
     assert_eq!(

@@ -11,13 +11,12 @@ use std::net::IpAddr;
 use std::time::Instant;
 
 use authd::clients::{NasClient, NasClients};
-use zeroize::Zeroizing;
 
 fn client(name: String, net: &str) -> NasClient {
     NasClient {
         name,
         net: net.parse().expect("network"),
-        secret: Zeroizing::new(b"bench-secret-0123456789".to_vec()),
+        secret: radius_proto::SharedSecret::new(b"bench-secret-0123456789"),
         require_message_authenticator: true,
         limit_proxy_state: true,
         counters: Default::default(),

@@ -241,7 +241,6 @@ pub fn admit_from(
 pub(crate) mod tests {
     use super::*;
     use radius_proto::PacketBuilder;
-    use zeroize::Zeroizing;
 
     pub(crate) const SECRET: &[u8] = b"a-long-test-secret";
 
@@ -249,7 +248,7 @@ pub(crate) mod tests {
         NasClient {
             name: name.into(),
             net: net.parse().unwrap(),
-            secret: Zeroizing::new(SECRET.to_vec()),
+            secret: radius_proto::SharedSecret::new(SECRET),
             require_message_authenticator: require_ma,
             limit_proxy_state: limit_ps,
             counters: Default::default(),

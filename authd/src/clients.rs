@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use std::net::IpAddr;
 use std::sync::Arc;
 
-use zeroize::Zeroizing;
+use radius_proto::SharedSecret;
 
 use crate::cidr::IpNet;
 
@@ -16,7 +16,9 @@ use crate::cidr::IpNet;
 pub struct NasClient {
     pub name: String,
     pub net: IpNet,
-    pub secret: Zeroizing<Vec<u8>>,
+    /// The shared secret, with its HMAC-MD5 keyed once (every request and
+    /// reply carries a Message-Authenticator).
+    pub secret: SharedSecret,
     pub require_message_authenticator: bool,
     /// Drop a request with Proxy-State but no Message-Authenticator even
     /// where Message-Authenticator is not required (BlastRADIUS).
@@ -179,7 +181,7 @@ mod tests {
         NasClient {
             name: name.into(),
             net: net.parse().unwrap(),
-            secret: Zeroizing::new(b"s".to_vec()),
+            secret: SharedSecret::new(b"s"),
             require_message_authenticator: true,
             limit_proxy_state: true,
             counters: Default::default(),
@@ -334,7 +336,7 @@ mod tests {
     #[test]
     fn debug_never_shows_secret() {
         let mut c = client("ap", "127.0.0.1/32");
-        c.secret = Zeroizing::new(b"hunter2-long-secret".to_vec());
+        c.secret = SharedSecret::new(b"hunter2-long-secret");
         let text = format!("{c:?}");
         assert!(
             text.contains("redacted") && text.contains("\"ap\""),
@@ -357,7 +359,7 @@ mod tests {
             (b"123456789", false),
             (b"a-much-longer-shared-secret", false),
         ] {
-            c.secret = Zeroizing::new(secret.to_vec());
+            c.secret = SharedSecret::new(secret);
             assert_eq!(c.has_short_secret(), short, "{}", secret.len());
         }
     }

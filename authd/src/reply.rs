@@ -10,7 +10,7 @@
 use std::sync::Arc;
 
 use eap_methods::server::Authenticated;
-use radius_proto::{Packet, PacketBuilder, dict};
+use radius_proto::{Packet, PacketBuilder, Secret, dict};
 
 use crate::admission::Origin;
 use crate::policy::Accept;
@@ -42,7 +42,7 @@ impl Profile {
 pub fn encode_in(
     profile: Profile,
     request: &Packet<&[u8]>,
-    secret: &[u8],
+    secret: &(impl Secret + ?Sized),
     mut b: PacketBuilder,
 ) -> Result<Arc<[u8]>, radius_proto::Error> {
     match profile {
@@ -62,7 +62,7 @@ pub fn encode_in(
 /// 4096 octets (`PacketTooLong`) or the builder's code is not a reply.
 pub fn encode(
     request: &Packet<&[u8]>,
-    secret: &[u8],
+    secret: &(impl Secret + ?Sized),
     mut b: PacketBuilder,
 ) -> Result<Arc<[u8]>, radius_proto::Error> {
     for state in request.attrs(dict::PROXY_STATE) {
@@ -104,7 +104,7 @@ pub fn class_attribute(b: &mut PacketBuilder, class: &str) -> Result<(), radius_
 pub fn eap_accept_attributes(
     b: &mut PacketBuilder,
     request: &Packet<&[u8]>,
-    secret: &[u8],
+    secret: &(impl Secret + ?Sized),
     auth: &Authenticated,
     accept: &Accept,
     profile: Profile,
@@ -134,8 +134,9 @@ pub fn eap_accept_attributes(
     if send_salt == recv_salt {
         send_salt[1] ^= 1;
     }
-    let recv = radius_proto::encrypt_mppe_key(&msk[..32], secret, authn, recv_salt);
-    let send = radius_proto::encrypt_mppe_key(&msk[32..64], secret, authn, send_salt);
+    let recv = radius_proto::encrypt_mppe_key(&msk[..32], secret.secret_bytes(), authn, recv_salt);
+    let send =
+        radius_proto::encrypt_mppe_key(&msk[32..64], secret.secret_bytes(), authn, send_salt);
     b.add_vendor(dict::VENDOR_MICROSOFT, dict::MS_MPPE_RECV_KEY, &recv)?;
     b.add_vendor(dict::VENDOR_MICROSOFT, dict::MS_MPPE_SEND_KEY, &send)?;
     // RFC 4072 §2.1 (EAP-Key-Name): sent when the NAS asked for it by

@@ -70,7 +70,7 @@ pub fn nas_clients(config: &Config) -> NasClients {
             .map(|c| NasClient {
                 name: c.name.clone(),
                 net: c.address,
-                secret: zeroize::Zeroizing::new(c.secret.expose().to_vec()),
+                secret: radius_proto::SharedSecret::new(c.secret.expose()),
                 require_message_authenticator: c.require_message_authenticator,
                 limit_proxy_state: c.limit_proxy_state,
                 counters: Default::default(),

@@ -41,12 +41,107 @@ pub(crate) fn md5(parts: &[&[u8]]) -> [u8; 16] {
     h.finalize().into()
 }
 
+/// A RADIUS shared secret, as the functions of this crate take it: the
+/// octets, and an HMAC-MD5 keyed with them.
+///
+/// Every byte string is one (`&[u8]`, `Vec<u8>`, arrays, `Zeroizing<...>`):
+/// its HMAC is keyed on each use. A [`SharedSecret`] keys it once: an
+/// HMAC-MD5 starts with one MD5 block of the key XOR ipad and one of the
+/// key XOR opad (RFC 2104 §2), so keying it per packet costs two of the
+/// four or so compressions of a short packet's Message-Authenticator.
+pub trait Secret {
+    /// The shared secret's octets.
+    fn secret_bytes(&self) -> &[u8];
+    /// HMAC-MD5 keyed with the secret, before any data.
+    fn keyed_hmac(&self) -> KeyedHmac {
+        // HMAC takes keys of any length (RFC 2104 §2); the error path only
+        // exists for fixed-key MACs sharing the `KeyInit` trait.
+        KeyedHmac(
+            <HmacMd5 as KeyInit>::new_from_slice(self.secret_bytes())
+                .expect("HMAC accepts keys of any length"),
+        )
+    }
+}
+
+impl<T: AsRef<[u8]> + ?Sized> Secret for T {
+    fn secret_bytes(&self) -> &[u8] {
+        self.as_ref()
+    }
+}
+
+/// An HMAC-MD5 keyed with a shared secret, before any data. Its state is
+/// derived from the secret: the MD5 states in it are zeroized when dropped
+/// (the `zeroize` features of `hmac` and `md-5`).
+#[derive(Clone)]
+pub struct KeyedHmac(HmacMd5);
+
+impl std::fmt::Debug for KeyedHmac {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("KeyedHmac(<redacted>)")
+    }
+}
+
+/// A shared secret with its HMAC-MD5 keyed once, for a peer that sends many
+/// packets (a NAS client). Zeroized when dropped; never shown by `Debug`.
+#[derive(Clone)]
+pub struct SharedSecret {
+    bytes: zeroize::Zeroizing<Vec<u8>>,
+    keyed: KeyedHmac,
+}
+
+impl SharedSecret {
+    /// Copies the octets and keys the HMAC.
+    pub fn new(bytes: &[u8]) -> Self {
+        SharedSecret {
+            bytes: zeroize::Zeroizing::new(bytes.to_vec()),
+            keyed: bytes.keyed_hmac(),
+        }
+    }
+
+    /// The octets.
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.bytes
+    }
+
+    /// Its length in octets.
+    pub fn len(&self) -> usize {
+        self.bytes.len()
+    }
+
+    /// Whether it has no octets.
+    pub fn is_empty(&self) -> bool {
+        self.bytes.is_empty()
+    }
+}
+
+impl Secret for SharedSecret {
+    fn secret_bytes(&self) -> &[u8] {
+        &self.bytes
+    }
+
+    fn keyed_hmac(&self) -> KeyedHmac {
+        self.keyed.clone()
+    }
+}
+
+impl std::fmt::Debug for SharedSecret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SharedSecret(<redacted>)")
+    }
+}
+
+impl PartialEq for SharedSecret {
+    /// Constant-time in the octets (for configuration comparisons).
+    fn eq(&self, other: &Self) -> bool {
+        self.bytes.len() == other.bytes.len() && bool::from(self.bytes[..].ct_eq(&other.bytes[..]))
+    }
+}
+
+impl Eq for SharedSecret {}
+
 /// HMAC-MD5 keyed with `secret` over the concatenation of `parts`.
-pub(crate) fn hmac_md5(secret: &[u8], parts: &[&[u8]]) -> [u8; 16] {
-    // HMAC takes keys of any length (RFC 2104 §2); the error path only exists
-    // for fixed-key MACs sharing the `KeyInit` trait.
-    let mut mac =
-        <HmacMd5 as KeyInit>::new_from_slice(secret).expect("HMAC accepts keys of any length");
+pub(crate) fn hmac_md5<S: Secret + ?Sized>(secret: &S, parts: &[&[u8]]) -> [u8; 16] {
+    let mut mac = secret.keyed_hmac().0;
     for p in parts {
         mac.update(p);
     }
@@ -81,11 +176,11 @@ fn find_message_authenticator<T: AsRef<[u8]>>(
 /// HMAC-MD5 of `bytes` (one whole packet) with the Authenticator field
 /// replaced by `authenticator` and the 16 octets at `ma_value_offset` zeroed
 /// (RFC 3579 §3.2).
-pub(crate) fn compute_message_authenticator(
+pub(crate) fn compute_message_authenticator<S: Secret + ?Sized>(
     bytes: &[u8],
     ma_value_offset: usize,
     authenticator: &[u8; 16],
-    secret: &[u8],
+    secret: &S,
 ) -> [u8; 16] {
     let head = bytes.get(..field::AUTHENTICATOR.start).unwrap_or(&[]);
     let before = bytes.get(field::ATTRIBUTES..ma_value_offset).unwrap_or(&[]);
@@ -102,14 +197,14 @@ pub(crate) fn compute_message_authenticator(
 /// the Response Authenticator when `authenticator` is the request's
 /// (RFC 2865 §3), the Accounting Request Authenticator when it is zeros
 /// (RFC 2866 §3).
-pub(crate) fn compute_packet_authenticator(
+pub(crate) fn compute_packet_authenticator<S: Secret + ?Sized>(
     bytes: &[u8],
     authenticator: &[u8; 16],
-    secret: &[u8],
+    secret: &S,
 ) -> [u8; 16] {
     let head = bytes.get(..field::AUTHENTICATOR.start).unwrap_or(&[]);
     let attrs = bytes.get(field::ATTRIBUTES..).unwrap_or(&[]);
-    md5(&[head, authenticator, attrs, secret])
+    md5(&[head, authenticator, attrs, secret.secret_bytes()])
 }
 
 fn ct_eq(a: &[u8; 16], b: &[u8; 16]) -> Choice {
@@ -130,9 +225,9 @@ fn ct_eq(a: &[u8; 16], b: &[u8; 16]) -> Choice {
 ///   Secret) (RFC 2866 §3), plus the Message-Authenticator if present (or if
 ///   EAP-Message is present).
 /// - Any other code: [`Error::UnexpectedCode`].
-pub fn verify_request<T: AsRef<[u8]>>(
+pub fn verify_request<T: AsRef<[u8]>, S: Secret + ?Sized>(
     packet: &Packet<T>,
-    secret: &[u8],
+    secret: &S,
     require_message_authenticator: bool,
 ) -> Result<(), Error> {
     let bytes = packet.as_bytes();
@@ -176,20 +271,20 @@ pub fn verify_request<T: AsRef<[u8]>>(
 ///
 /// Equivalent to [`verify_response_with`] with
 /// `require_message_authenticator = false`.
-pub fn verify_response<T: AsRef<[u8]>>(
+pub fn verify_response<T: AsRef<[u8]>, S: Secret + ?Sized>(
     response: &Packet<T>,
     request_authenticator: &[u8; 16],
-    secret: &[u8],
+    secret: &S,
 ) -> Result<(), Error> {
     verify_response_with(response, request_authenticator, secret, false)
 }
 
 /// [`verify_response`], optionally requiring a Message-Authenticator in every
 /// reply (the client side of the BlastRADIUS mitigation, CVE-2024-3596).
-pub fn verify_response_with<T: AsRef<[u8]>>(
+pub fn verify_response_with<T: AsRef<[u8]>, S: Secret + ?Sized>(
     response: &Packet<T>,
     request_authenticator: &[u8; 16],
-    secret: &[u8],
+    secret: &S,
     require_message_authenticator: bool,
 ) -> Result<(), Error> {
     let code = response.code();
@@ -308,6 +403,49 @@ mod tests {
         let resp = Packet::new_checked(&resp_bytes[..]).unwrap();
         assert_eq!(resp.code(), Code::AccountingResponse);
         verify_response(&resp, req.authenticator(), SECRET).unwrap();
+    }
+
+    /// The HMAC keyed once gives the published Message-Authenticators:
+    /// RFC 5997 §6's Status-Server, rebuilt byte for byte, and both its
+    /// requests verified; another secret fails (the control).
+    #[test]
+    fn shared_secret_keyed_once_matches_rfc5997_vectors() {
+        let shared = SharedSecret::new(SECRET);
+        for vector in [RFC5997_STATUS_SERVER_AUTH, RFC5997_STATUS_SERVER_ACCT] {
+            let bytes = hex(vector);
+            let req = Packet::new_checked(&bytes[..]).unwrap();
+            let rebuilt = crate::PacketBuilder::new(Code::StatusServer, req.identifier())
+                .encode_request(*req.authenticator(), &shared)
+                .unwrap();
+            assert_eq!(rebuilt, bytes, "{vector}");
+            // Used again: the keyed state is cloned, never consumed.
+            verify_request(&req, &shared, true).unwrap();
+            verify_request(&req, &shared, true).unwrap();
+            assert_eq!(
+                verify_request(&req, &SharedSecret::new(b"xyzzy5462"), true),
+                Err(Error::BadMessageAuthenticator)
+            );
+        }
+        let req_bytes = hex(RFC5997_STATUS_SERVER_AUTH);
+        let req = Packet::new_checked(&req_bytes[..]).unwrap();
+        let resp_bytes = hex(RFC5997_ACCESS_ACCEPT);
+        let resp = Packet::new_checked(&resp_bytes[..]).unwrap();
+        verify_response(&resp, req.authenticator(), &shared).unwrap();
+    }
+
+    #[test]
+    fn shared_secret_is_redacted_and_zeroized_on_drop() {
+        let shared = SharedSecret::new(b"hunter2-long-secret");
+        let shown = format!("{shared:?} {:?}", shared.keyed_hmac());
+        assert!(!shown.contains("hunter2"), "{shown}");
+        assert!(shown.contains("redacted"), "{shown}");
+        assert_eq!(shared, SharedSecret::new(b"hunter2-long-secret"));
+        assert_ne!(shared, SharedSecret::new(b"hunter2-long-secreT"));
+        // The keyed HMAC holds two MD5 states derived from the secret:
+        // with the `zeroize` features they wipe themselves when dropped.
+        fn wiped_on_drop<T: zeroize::ZeroizeOnDrop>() {}
+        wiped_on_drop::<md5::block_api::Md5Core>();
+        wiped_on_drop::<zeroize::Zeroizing<Vec<u8>>>();
     }
 
     #[test]

@@ -7,7 +7,7 @@
 //! draft-ietf-radext-deprecating-radius): a chosen-prefix MD5 collision can
 //! then no longer be hidden in attributes placed before it.
 
-use crate::auth::{compute_message_authenticator, compute_packet_authenticator};
+use crate::auth::{Secret, compute_message_authenticator, compute_packet_authenticator};
 use crate::packet::{Code, HEADER_LEN, MAX_ATTR_VALUE_LEN, MAX_PACKET_LEN, Packet, field};
 use crate::{Error, dict};
 
@@ -161,10 +161,10 @@ impl PacketBuilder {
     ///   then the Request Authenticator per RFC 2866 §3 / RFC 5176 §2.3 over
     ///   the packet including it.
     /// - Other codes: [`Error::UnexpectedCode`].
-    pub fn encode_request(
+    pub fn encode_request<S: Secret + ?Sized>(
         &self,
         request_authenticator: [u8; 16],
-        secret: &[u8],
+        secret: &S,
     ) -> Result<Vec<u8>, Error> {
         let ma_offset = HEADER_LEN + field::ATTR_VALUE;
         match self.code {
@@ -201,10 +201,10 @@ impl PacketBuilder {
     /// The identifier is the builder's (use [`PacketBuilder::reply_to`]).
     /// Errors: [`Error::UnexpectedCode`] if the builder's code is not a reply;
     /// [`Error::PacketTooLong`] above 4096 octets.
-    pub fn encode_response<T: AsRef<[u8]>>(
+    pub fn encode_response<T: AsRef<[u8]>, S: Secret + ?Sized>(
         &self,
         request: &Packet<T>,
-        secret: &[u8],
+        secret: &S,
     ) -> Result<Vec<u8>, Error> {
         if !self.code.is_response() {
             return Err(Error::UnexpectedCode(self.code));

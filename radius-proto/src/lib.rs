@@ -62,7 +62,7 @@ pub mod packet;
 pub mod stream;
 pub mod v11;
 
-pub use auth::{verify_request, verify_response, verify_response_with};
+pub use auth::{Secret, SharedSecret, verify_request, verify_response, verify_response_with};
 pub use builder::PacketBuilder;
 pub use error::Error;
 pub use hiding::{

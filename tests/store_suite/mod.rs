@@ -649,7 +649,7 @@ async fn clients(store: &Store) {
     assert_eq!(table.len(), 2);
     assert!(table.lookup("10.0.0.1".parse().unwrap()).is_none());
     let ap1 = table.lookup("10.0.0.5".parse().unwrap()).unwrap();
-    assert_eq!(&ap1.secret[..], b"store-secret");
+    assert_eq!(ap1.secret.as_bytes(), b"store-secret");
     assert!(table.lookup("10.2.3.4".parse().unwrap()).is_some());
 
     store.remove_client("ap1").await.unwrap();
@@ -660,7 +660,7 @@ async fn clients(store: &Store) {
     let table = sync.refresh().await.unwrap().expect("changed");
     // The config's ap1 is back.
     let ap1 = table.lookup("10.0.0.1".parse().unwrap()).unwrap();
-    assert_eq!(&ap1.secret[..], b"config-secret");
+    assert_eq!(ap1.secret.as_bytes(), b"config-secret");
     let table = sync.set_config(vec![]);
     assert_eq!(table.len(), 1, "only the store's lab is left");
     store.remove_client("lab").await.unwrap();

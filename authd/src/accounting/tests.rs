@@ -194,7 +194,7 @@ fn hostapd_capture_is_admitted_and_parsed() {
     let clients = NasClients::new(vec![NasClient {
         name: "loopback".into(),
         net: "127.0.0.1/32".parse().unwrap(),
-        secret: zeroize::Zeroizing::new(b"testing123".to_vec()),
+        secret: radius_proto::SharedSecret::new(b"testing123"),
         // The default: required on Access-Requests, not on accounting.
         require_message_authenticator: true,
         limit_proxy_state: true,

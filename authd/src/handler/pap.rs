@@ -73,7 +73,11 @@ impl AuthHandler {
             radius_proto::v11::user_password(hidden)
                 .map(|p| radius_proto::Zeroizing::new(p.to_vec()))
         } else {
-            radius_proto::decrypt_user_password(hidden, &client.secret, packet.authenticator())
+            radius_proto::decrypt_user_password(
+                hidden,
+                client.secret.as_bytes(),
+                packet.authenticator(),
+            )
         };
         let password = match password {
             Ok(p) => p,

@@ -15,7 +15,6 @@ use std::sync::Arc;
 
 use x509_parser::extensions::GeneralName;
 use x509_parser::prelude::{FromDer, X509Certificate};
-use zeroize::Zeroizing;
 
 use crate::clients::NasClient;
 use crate::config::{Config, RADSEC_SECRET};
@@ -104,7 +103,7 @@ impl RadsecClients {
                     Arc::new(NasClient {
                         name: c.name.clone(),
                         net: c.address,
-                        secret: Zeroizing::new(RADSEC_SECRET.as_bytes().to_vec()),
+                        secret: radius_proto::SharedSecret::new(RADSEC_SECRET.as_bytes()),
                         require_message_authenticator: c.require_message_authenticator,
                         limit_proxy_state: c.limit_proxy_state,
                         counters: Default::default(),
@@ -217,7 +216,7 @@ mod tests {
         let (name, client) = c.identify(Some(&der(&leaf)), lo()).unwrap();
         assert_eq!(name, "proxy.example.org");
         assert_eq!(client.name, "proxy");
-        assert_eq!(&client.secret[..], b"radsec");
+        assert_eq!(client.secret.as_bytes(), b"radsec");
         // The same certificate from outside the client's address fence.
         let far: IpAddr = "192.0.2.1".parse().unwrap();
         let e = c.identify(Some(&der(&leaf)), far).unwrap_err();

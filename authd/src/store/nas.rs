@@ -64,7 +64,7 @@ impl ClientEntry {
         NasClient {
             name: self.name.clone(),
             net: self.net,
-            secret: self.secret.clone(),
+            secret: radius_proto::SharedSecret::new(&self.secret),
             require_message_authenticator: self.require_message_authenticator,
             limit_proxy_state: self.limit_proxy_state,
             counters: Default::default(),
@@ -299,11 +299,14 @@ mod tests {
         let ip = |s: &str| s.parse().unwrap();
         // Same name: the store's ap1 at its own address; the config's is gone.
         assert!(t.lookup(ip("10.0.0.1")).is_none());
-        assert_eq!(&t.lookup(ip("10.0.0.9")).unwrap().secret[..], b"store-1");
+        assert_eq!(
+            t.lookup(ip("10.0.0.9")).unwrap().secret.as_bytes(),
+            b"store-1"
+        );
         // Same address: the store's client.
         let c = t.lookup(ip("10.0.0.2")).unwrap();
         assert_eq!(c.name, "other");
-        assert_eq!(&c.secret[..], b"store-2");
+        assert_eq!(c.secret.as_bytes(), b"store-2");
         // No conflict: the config's client stays.
         assert_eq!(t.lookup(ip("10.1.2.3")).unwrap().name, "lab");
     }
@@ -355,8 +358,14 @@ mod tests {
             table.len()
         );
         let ip = |s: String| s.parse().unwrap();
-        assert_eq!(&table.lookup(ip(net(3))).unwrap().secret[..], b"store");
-        assert_eq!(&table.lookup(ip(net(1))).unwrap().secret[..], b"config");
+        assert_eq!(
+            table.lookup(ip(net(3))).unwrap().secret.as_bytes(),
+            b"store"
+        );
+        assert_eq!(
+            table.lookup(ip(net(1))).unwrap().secret.as_bytes(),
+            b"config"
+        );
     }
 
     #[test]
