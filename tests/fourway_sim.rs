@@ -590,3 +590,49 @@ fn password_method_without_its_variable_is_an_error() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+/// `fourway-sim status-load` against authd, with blocking senders and with
+/// `--poll`: every Status-Server answered and verified, and the server's
+/// CPU per answer reported; with a wrong secret nothing verifies, every
+/// request is lost and the exit status says so (the control).
+#[test]
+fn status_load_blocking_and_polling() {
+    let dir = TempDir::new("status-load");
+    let pki = TestPki::create(dir.path());
+    let server = Server::start(dir.path(), &pki);
+    let load = |secret: &str, requests: &str, extra: &[&str]| {
+        let out = std::process::Command::new(fourway_sim_binary())
+            .arg("status-load")
+            .arg("--server")
+            .arg(format!("127.0.0.1:{}", server.port))
+            .args(["--secret", secret, "--senders", "4", "--requests", requests])
+            .args(["--timeout-ms", "300", "--server-pid"])
+            .arg(server.pid().to_string())
+            .args(extra)
+            .output()
+            .expect("run fourway-sim status-load");
+        let line = String::from_utf8_lossy(&out.stdout).into_owned();
+        (out.status.success(), line)
+    };
+    for extra in [&[][..], &["--poll"][..], &["--poll", "--repeat"][..]] {
+        let (ok, line) = load(common::SECRET, "2000", extra);
+        assert!(ok, "{extra:?}: {line}");
+        assert_eq!(field(&line, "answered"), Some("2000"), "{extra:?}: {line}");
+        assert_eq!(field(&line, "lost"), Some("0"), "{extra:?}: {line}");
+        assert_eq!(
+            field(&line, "poll"),
+            Some(if extra.is_empty() { "false" } else { "true" }),
+            "{line}"
+        );
+        let us: f64 = field(&line, "server_cpu_us_per_answer")
+            .and_then(|v| v.parse().ok())
+            .unwrap_or_else(|| panic!("{line}"));
+        assert!(us > 0.0, "{line}");
+    }
+    for extra in [&[][..], &["--poll"][..]] {
+        let (ok, line) = load("not-the-secret", "4", extra);
+        assert!(!ok, "{extra:?}: {line}");
+        assert_eq!(field(&line, "answered"), Some("0"), "{extra:?}: {line}");
+        assert_eq!(field(&line, "lost"), Some("4"), "{extra:?}: {line}");
+    }
+}

@@ -4,11 +4,21 @@
 //! `senders` threads, each with its own socket and one request in flight,
 //! send Status-Server (with Message-Authenticator, RFC 5997 §3) with a fresh
 //! random Request Authenticator each, so every one is a new request. With
-//! `--repeat` each sender sends the very same bytes again and again: after
-//! the first, every one is a retransmission the server answers from its
-//! duplicate cache (RFC 5080 §2.2.2), which measures that path instead.
+//! `--repeat` each sender sends the very same bytes again and again: a
+//! server that keeps Status-Server in its duplicate cache (RFC 5080
+//! §2.2.2) answers every one after the first from there. (authd does not:
+//! a Status-Server is never retransmitted, RFC 5997 §4.1, and a copy is
+//! answered afresh.)
 //! With `--rate R` the senders together start R requests per second
 //! (paced) instead of as many as they can.
+//!
+//! With `--poll` one thread keeps the `senders` requests in flight, on as
+//! many non-blocking sockets, and polls them without ever sleeping. Over
+//! loopback the kernel delivers a reply in the sender's system call, and a
+//! receiver asleep in `recvfrom` is woken from there: with blocking senders
+//! that wake-up of the load tool is charged to the server's CPU, which a
+//! NAS on another host would not cost it. A polling receiver is never
+//! asleep, so the server's figure leaves that out.
 //!
 //! The server's CPU time is the sum of `/proc/PID/task/*/schedstat` (run
 //! time in nanoseconds, every thread) read before and after the run: a
@@ -41,7 +51,8 @@ pub struct StatusLoadArgs {
     /// many as they can).
     #[arg(long)]
     rate: Option<f64>,
-    /// Send the same request again and again (duplicate-cache path).
+    /// Send the same request again and again (a server's duplicate cache,
+    /// if it keeps Status-Server there).
     #[arg(long)]
     repeat: bool,
     /// The server's process id: its CPU time per answered request is
@@ -51,6 +62,10 @@ pub struct StatusLoadArgs {
     /// Per-attempt timeout, milliseconds.
     #[arg(long, default_value_t = 1000)]
     timeout_ms: u64,
+    /// One thread polls non-blocking sockets, never sleeping: the server is
+    /// not charged for waking the load tool (see the module's doc).
+    #[arg(long, conflicts_with = "rate")]
+    poll: bool,
 }
 
 fn request(id: u8, secret: &[u8]) -> Vec<u8> {
@@ -79,27 +94,100 @@ fn cpu_ns(pid: u32) -> Result<u64, String> {
     Ok(total)
 }
 
-/// One exchange: true when a verified answer to `req` came.
-fn exchange(sock: &UdpSocket, to: SocketAddr, req: &[u8], secret: &[u8]) -> bool {
-    let Ok(sent) = Packet::new_checked(req) else {
+/// Whether `reply` is a verified answer to `req`.
+fn answers(reply: &[u8], req: &[u8], secret: &[u8]) -> bool {
+    let (Ok(sent), Ok(reply)) = (Packet::new_checked(req), Packet::new_checked(reply)) else {
         return false;
     };
+    reply.identifier() == sent.identifier()
+        && matches!(reply.code(), Code::AccessAccept | Code::AccountingResponse)
+        && radius_proto::verify_response(&reply, sent.authenticator(), secret).is_ok()
+}
+
+/// One exchange: true when a verified answer to `req` came.
+fn exchange(sock: &UdpSocket, to: SocketAddr, req: &[u8], secret: &[u8]) -> bool {
     let mut buf = [0u8; 4096];
     if sock.send_to(req, to).is_err() {
         return false;
     }
     while let Ok((n, _)) = sock.recv_from(&mut buf) {
-        let Ok(reply) = Packet::new_checked(&buf[..n]) else {
-            continue;
-        };
-        if reply.identifier() == sent.identifier()
-            && matches!(reply.code(), Code::AccessAccept | Code::AccountingResponse)
-            && radius_proto::verify_response(&reply, sent.authenticator(), secret).is_ok()
-        {
+        if answers(&buf[..n], req, secret) {
             return true;
         }
     }
     false
+}
+
+fn bind_for(to: SocketAddr) -> Result<UdpSocket, String> {
+    UdpSocket::bind(if to.is_ipv4() { "0.0.0.0:0" } else { "[::]:0" })
+        .map_err(|e| format!("bind: {e}"))
+}
+
+/// `--poll`: one thread, `senders` non-blocking sockets with one request in
+/// flight each, polled in turn without sleeping. (answered, lost).
+fn poll_run(a: &StatusLoadArgs, secret: &[u8]) -> Result<(usize, usize), String> {
+    struct InFlight {
+        sock: UdpSocket,
+        req: Vec<u8>,
+        sent_at: Instant,
+        id: u8,
+    }
+    let timeout = Duration::from_millis(a.timeout_ms.max(1));
+    let mut flights = Vec::new();
+    let (mut started, mut answered, mut lost) = (0usize, 0usize, 0usize);
+    for s in 0..a.senders.max(1).min(a.requests) {
+        let sock = bind_for(a.server)?;
+        sock.set_nonblocking(true).map_err(|e| e.to_string())?;
+        let id = s as u8;
+        let req = request(id, secret);
+        let _ = sock.send_to(&req, a.server);
+        started += 1;
+        flights.push(InFlight {
+            sock,
+            req,
+            sent_at: Instant::now(),
+            id,
+        });
+    }
+    let mut buf = [0u8; 4096];
+    while answered + lost < started {
+        for f in flights.iter_mut() {
+            if f.req.is_empty() {
+                continue;
+            }
+            let done = match f.sock.recv_from(&mut buf) {
+                Ok((n, _)) if answers(&buf[..n], &f.req, secret) => {
+                    answered += 1;
+                    true
+                }
+                Ok(_) => false,
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                    if f.sent_at.elapsed() >= timeout {
+                        lost += 1;
+                        true
+                    } else {
+                        std::hint::spin_loop();
+                        false
+                    }
+                }
+                Err(_) => false,
+            };
+            if done {
+                if started < a.requests {
+                    if !a.repeat {
+                        f.id = f.id.wrapping_add(1);
+                        f.req = request(f.id, secret);
+                    }
+                    let _ = f.sock.send_to(&f.req, a.server);
+                    f.sent_at = Instant::now();
+                    started += 1;
+                } else {
+                    f.req.clear();
+                }
+            }
+        }
+    }
+    Ok((answered, lost))
 }
 
 pub fn status_load_cmd(a: &StatusLoadArgs) -> Result<std::process::ExitCode, String> {
@@ -113,12 +201,27 @@ pub fn status_load_cmd(a: &StatusLoadArgs) -> Result<std::process::ExitCode, Str
         .map(|r| Duration::from_secs_f64(senders as f64 / r));
     let cpu0 = a.server_pid.map(cpu_ns).transpose()?;
     let started = Instant::now();
+    let (answered, lost) = if a.poll {
+        poll_run(a, &secret)?
+    } else {
+        threads_run(a, &secret, &next, interval)?
+    };
+    report(a, senders, answered, lost, started, cpu0)
+}
+
+/// Blocking senders, one thread each. (answered, lost).
+fn threads_run(
+    a: &StatusLoadArgs,
+    secret: &Arc<Vec<u8>>,
+    next: &Arc<AtomicUsize>,
+    interval: Option<Duration>,
+) -> Result<(usize, usize), String> {
+    let senders = a.senders.max(1);
     let mut threads = Vec::new();
     for s in 0..senders {
         let (secret, next) = (secret.clone(), next.clone());
         let (to, total, repeat) = (a.server, a.requests, a.repeat);
-        let sock = UdpSocket::bind(if to.is_ipv4() { "0.0.0.0:0" } else { "[::]:0" })
-            .map_err(|e| format!("bind: {e}"))?;
+        let sock = bind_for(to)?;
         sock.set_read_timeout(Some(Duration::from_millis(a.timeout_ms.max(1))))
             .map_err(|e| e.to_string())?;
         threads.push(thread::spawn(move || {
@@ -159,6 +262,17 @@ pub fn status_load_cmd(a: &StatusLoadArgs) -> Result<std::process::ExitCode, Str
         answered += a;
         lost += l;
     }
+    Ok((answered, lost))
+}
+
+fn report(
+    a: &StatusLoadArgs,
+    senders: usize,
+    answered: usize,
+    lost: usize,
+    started: Instant,
+    cpu0: Option<u64>,
+) -> Result<std::process::ExitCode, String> {
     let elapsed = started.elapsed();
     let cpu = match (a.server_pid, cpu0) {
         (Some(pid), Some(c0)) => {
@@ -172,8 +286,9 @@ pub fn status_load_cmd(a: &StatusLoadArgs) -> Result<std::process::ExitCode, Str
         _ => String::new(),
     };
     println!(
-        "status-load: senders={} repeat={} requests={} answered={} lost={} elapsed_s={:.2} answered_per_s={:.0}{cpu}",
+        "status-load: senders={} poll={} repeat={} requests={} answered={} lost={} elapsed_s={:.2} answered_per_s={:.0}{cpu}",
         senders,
+        a.poll,
         a.repeat,
         answered + lost,
         answered,
