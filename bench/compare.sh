@@ -79,6 +79,11 @@
 #                        release builds of an earlier commit kept aside)
 #                        instead of building this checkout's; the report
 #                        records DIR and each binary's SHA-256
+#   --poll-paced         the paced (NAME@RATE) rows with `fourway-sim load
+#                        --poll`: a load tool that never sleeps, so the
+#                        server is not charged for waking it over loopback
+#                        for every answer (its own CPU figures are then
+#                        meaningless); both servers
 #   --scale              the scale rows: tls13 and pap on small and large
 #                        SQLite and PostgreSQL stores (NAME:STORE scenarios,
 #                        see "scale" below; alone, only these; authd only)
@@ -96,6 +101,7 @@ PERF_DIR=""
 RENDER=""
 BIN_DIR=""
 SCALE=0
+POLL_PACED=0
 # Values from the command line (they win over $BENCH_* and the defaults).
 declare -A OPT=()
 
@@ -111,6 +117,7 @@ while [ $# -gt 0 ]; do
     --render) RENDER=$2; shift ;;
     --bin-dir) BIN_DIR=$2; shift ;;
     --scale) SCALE=1 ;;
+    --poll-paced) POLL_PACED=1 ;;
     --concurrency | --duration | --warmup | --scenarios | --servers | --half-open | \
         --half-open-tls | --hold | --authd-log-level | --floor-duration)
         [ $# -ge 2 ] || { echo "compare.sh: $1 needs a value" >&2; exit 2; }
@@ -222,7 +229,8 @@ fi
 if [ ! -x "$AUTHD" ] || [ ! -x "$SIM" ]; then
     die "authd and fourway-sim not found (${BIN_DIR:-$TARGET_DIR/$PROFILE})"
 fi
-BINARIES=$(sha256sum "$AUTHD" "$SIM" | awk '{printf "%s%s %s", (NR > 1 ? ", " : ""), $2, substr($1, 1, 16)}')
+# Each binary's name and SHA-256 (its directory is this machine's business).
+BINARIES=$(sha256sum "$AUTHD" "$SIM" | awk '{n = split($2, p, "/"); printf "%s%s %s", (NR > 1 ? ", " : ""), p[n], substr($1, 1, 16)}')
 
 # ---------------------------------------------------------------- clean-up
 
@@ -586,6 +594,7 @@ run_scenario() {
     mapfile -t args < <(sim_common "$server")
     if [[ "$sc" == *@* ]]; then
         args+=(--rate "${sc#*@}")
+        [ "$POLL_PACED" = 0 ] || args+=(--poll)
     fi
     case "$name" in
     tls12) tmin=1.2 tmax=1.2 args+=(--tls 1.2) ;;

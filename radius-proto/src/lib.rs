@@ -18,6 +18,10 @@
 //! RFC 2866 §3) and a client [`verify_response`] (Response Authenticator,
 //! RFC 2865 §3) before trusting the content.
 //!
+//! The shared secret is anything [`Secret`]: a byte string, keyed into the
+//! HMAC-MD5 on each use, or a [`SharedSecret`], keyed once (a server keeps
+//! one per NAS client).
+//!
 //! ```
 //! use radius_proto::{Code, Packet, PacketBuilder, dict, verify_request, verify_response};
 //!
