@@ -636,3 +636,55 @@ fn status_load_blocking_and_polling() {
         assert_eq!(field(&line, "lost"), Some("4"), "{extra:?}: {line}");
     }
 }
+
+/// `fourway-sim load --poll` (the runtime that never sleeps, for the paced
+/// rows of bench/compare.sh): paced EAP-TLS authentications all succeed and
+/// the report says so; the same run with an untrusted certificate fails
+/// every one (the control).
+#[test]
+fn paced_load_with_the_polling_tool() {
+    let dir = TempDir::new("load-poll");
+    let pki = TestPki::create(dir.path());
+    let server = Server::start(dir.path(), &pki);
+    let load = |creds: &Creds| {
+        let out = std::process::Command::new(fourway_sim_binary())
+            .arg("load")
+            .arg("--server")
+            .arg(format!("127.0.0.1:{}", server.port))
+            .args(["--secret", common::SECRET, "--ca"])
+            .arg(&pki.ca_cert)
+            .arg("--cert")
+            .arg(&creds.cert)
+            .arg("--key")
+            .arg(&creds.key)
+            .args(["--identity", &creds.name])
+            .args([
+                "--poll",
+                "--rate",
+                "50",
+                "--count",
+                "20",
+                "--concurrency",
+                "4",
+            ])
+            .args(["--json", "--quiet"])
+            .output()
+            .expect("run fourway-sim load");
+        let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+            panic!(
+                "{e}: {}{}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            )
+        });
+        (out.status.success(), report)
+    };
+    let (ok, report) = load(&pki.good);
+    assert!(ok, "{report}");
+    assert_eq!(report["succeeded"], 20, "{report}");
+    assert_eq!(report["failed"], 0, "{report}");
+    let (ok, report) = load(&pki.untrusted);
+    assert!(!ok, "{report}");
+    assert_eq!(report["succeeded"], 0, "{report}");
+    assert_eq!(report["failed"], 20, "{report}");
+}
