@@ -35,6 +35,24 @@ impl RadsecProxy {
     /// forwarding every realm over TLS to `authd_port` with `creds`,
     /// checking authd's certificate against `ca`.
     fn start(dir: &Path, label: &str, creds: &Creds, ca: &Path, authd_port: u16) -> RadsecProxy {
+        // A port found free can be taken by another test before radsecproxy
+        // binds it: then it says so, and it is tried again on another.
+        for _ in 0..3 {
+            if let Some(proxy) = Self::try_start(dir, label, creds, ca, authd_port) {
+                return proxy;
+            }
+        }
+        panic!("radsecproxy could not bind a UDP port in 3 tries");
+    }
+
+    /// One attempt: None when radsecproxy found its port taken.
+    fn try_start(
+        dir: &Path,
+        label: &str,
+        creds: &Creds,
+        ca: &Path,
+        authd_port: u16,
+    ) -> Option<RadsecProxy> {
         let bin = common::require_tool("radsecproxy");
         let udp_port = common::free_udp_port();
         let conf = dir.join(format!("radsecproxy-{label}.conf"));
@@ -102,9 +120,13 @@ impl RadsecProxy {
             udp_port,
             log,
         };
-        // Listening once the UDP socket is bound.
+        // Listening once the UDP socket is bound (read from /proc, not by
+        // binding the port ourselves, which would race with it).
         let deadline = std::time::Instant::now() + Duration::from_secs(10);
-        while std::net::UdpSocket::bind(("127.0.0.1", udp_port)).is_ok() {
+        while !common::udp_bound_on_loopback(udp_port) {
+            if proxy.log().contains("bind failed") {
+                return None;
+            }
             assert!(
                 std::time::Instant::now() < deadline,
                 "radsecproxy did not bind UDP {udp_port}:\n{}",
@@ -112,7 +134,7 @@ impl RadsecProxy {
             );
             std::thread::sleep(Duration::from_millis(50));
         }
-        proxy
+        Some(proxy)
     }
 
     fn log(&self) -> String {

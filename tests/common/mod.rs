@@ -211,6 +211,21 @@ pub fn free_udp_port() -> u16 {
     s.local_addr().unwrap().port()
 }
 
+/// Whether some process has a UDP socket bound to 127.0.0.1:`port`, read
+/// from /proc/net/udp. Probing with a bind of our own instead would hold
+/// the port for an instant, and a server binding it at that instant fails.
+pub fn udp_bound_on_loopback(port: u16) -> bool {
+    let wanted = format!("0100007F:{port:04X}");
+    std::fs::read_to_string("/proc/net/udp")
+        .map(|table| {
+            table
+                .lines()
+                .skip(1)
+                .any(|line| line.split_whitespace().nth(1) == Some(wanted.as_str()))
+        })
+        .unwrap_or(false)
+}
+
 /// Writes the daemon's configuration for the test PKI.
 pub fn write_config(dir: &Path, pki: &TestPki, port: u16) -> PathBuf {
     let mut tls = TlsConfig::new(&pki.server.cert, &pki.server.key, &pki.ca_cert);
