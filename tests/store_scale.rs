@@ -13,7 +13,6 @@ use std::process::{Command, Stdio};
 use authd::config::Secret;
 use authd::policy::{Decision, Policy};
 use authd::store::{ClientEntry, ClientSync, Store, UserAttributes};
-use zeroize::Zeroizing;
 
 const CLIENTS: u32 = 100_000;
 const USERS: u32 = 20_000;
@@ -69,7 +68,7 @@ fn config_entry(name: &str, net: &str) -> ClientEntry {
     ClientEntry {
         name: name.into(),
         net: net.parse().unwrap(),
-        secret: Zeroizing::new(b"config-secret".to_vec()),
+        secret: radius_proto::SharedSecret::new(b"config-secret"),
         require_message_authenticator: true,
         limit_proxy_state: true,
     }

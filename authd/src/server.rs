@@ -15,7 +15,7 @@ use tokio_util::sync::CancellationToken;
 use tracing::{debug, error, info, warn};
 
 use crate::admission::{Origin, Port};
-use crate::clients::{NasClient, NasClients};
+use crate::clients::NasClients;
 use crate::config::Config;
 use crate::credkey::CredentialKey;
 use crate::handler::{AuthHandler, EapTls, Inline, Settings};
@@ -60,23 +60,10 @@ pub enum ServerError {
     Radsec(#[from] crate::radsec::RadsecError),
 }
 
-/// Build the NAS client table from the configuration.
+/// Build the NAS client table from the configuration (the entries the
+/// store's client sync takes, with no store clients).
 pub fn nas_clients(config: &Config) -> NasClients {
-    NasClients::new(
-        config
-            .clients
-            .iter()
-            .filter(|c| !c.is_radsec())
-            .map(|c| NasClient {
-                name: c.name.clone(),
-                net: c.address,
-                secret: radius_proto::SharedSecret::new(c.secret.expose()),
-                require_message_authenticator: c.require_message_authenticator,
-                limit_proxy_state: c.limit_proxy_state,
-                counters: Default::default(),
-            })
-            .collect(),
-    )
+    crate::store::merge_clients(&config_client_entries(config), &[])
 }
 
 /// Build the EAP server configuration (TLS) from the configuration, with

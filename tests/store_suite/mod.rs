@@ -592,7 +592,7 @@ fn entry(name: &str, net: &str, secret: &str) -> ClientEntry {
     ClientEntry {
         name: name.into(),
         net: net.parse().unwrap(),
-        secret: zeroize::Zeroizing::new(secret.as_bytes().to_vec()),
+        secret: radius_proto::SharedSecret::new(secret.as_bytes()),
         require_message_authenticator: true,
         limit_proxy_state: true,
     }

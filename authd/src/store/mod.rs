@@ -634,7 +634,7 @@ impl Store {
                 Some(ClientEntry {
                     name: row.name,
                     net,
-                    secret: Zeroizing::new(row.secret.as_bytes().to_vec()),
+                    secret: radius_proto::SharedSecret::new(row.secret.as_bytes()),
                     require_message_authenticator: row.require_message_authenticator,
                     limit_proxy_state: true,
                 })

@@ -16,6 +16,7 @@ use std::future::Future;
 use std::sync::Mutex;
 use std::time::Duration;
 
+use radius_proto::SharedSecret;
 use tokio_util::sync::CancellationToken;
 use zeroize::Zeroizing;
 
@@ -32,7 +33,9 @@ pub const CLIENT_REFRESH_INTERVAL: Duration = Duration::from_secs(2);
 pub struct ClientEntry {
     pub name: String,
     pub net: IpNet,
-    pub secret: Zeroizing<Vec<u8>>,
+    /// Keyed once when the entry is read: every merge of the table clones
+    /// it rather than keying the HMAC of every client again.
+    pub secret: SharedSecret,
     pub require_message_authenticator: bool,
     /// See [`NasClient::limit_proxy_state`]; always on for store clients.
     pub limit_proxy_state: bool,
@@ -54,7 +57,7 @@ impl ClientEntry {
         ClientEntry {
             name: c.name.clone(),
             net: c.address,
-            secret: Zeroizing::new(c.secret.expose().to_vec()),
+            secret: SharedSecret::new(c.secret.expose()),
             require_message_authenticator: c.require_message_authenticator,
             limit_proxy_state: c.limit_proxy_state,
         }
@@ -64,7 +67,7 @@ impl ClientEntry {
         NasClient {
             name: self.name.clone(),
             net: self.net,
-            secret: radius_proto::SharedSecret::new(&self.secret),
+            secret: self.secret.clone(),
             require_message_authenticator: self.require_message_authenticator,
             limit_proxy_state: self.limit_proxy_state,
             counters: Default::default(),
@@ -277,7 +280,7 @@ mod tests {
         ClientEntry {
             name: name.into(),
             net: net.parse().unwrap(),
-            secret: Zeroizing::new(secret.as_bytes().to_vec()),
+            secret: SharedSecret::new(secret.as_bytes()),
             require_message_authenticator: true,
             limit_proxy_state: true,
         }
