@@ -113,8 +113,9 @@ struct Record {
 /// a tombstone, and when tombstones do run out its room it rehashes in
 /// place, without allocating. (A `HashMap` of the records themselves
 /// reallocated itself over and over at that steady state, faulting in
-/// fresh pages each time, and its probes of a table of several megabytes
-/// missed the cache: a fifth of the CPU of a PAP answer.)
+/// fresh pages each time; and even allocated once, a table of the records
+/// is several megabytes whose probes missed the cache: a fifth of the CPU
+/// of a PAP answer.)
 struct Shard {
     /// Record numbers (wrapping) of live entries, hashed by their key.
     index: HashTable<u32>,
@@ -124,13 +125,18 @@ struct Shard {
     first: u32,
 }
 
+/// Where record `number` sits in a ring whose front is record `first`.
+fn position(first: u32, number: u32) -> usize {
+    number.wrapping_sub(first) as usize
+}
+
 impl Shard {
     fn record(&self, number: u32) -> &Record {
-        &self.ring[number.wrapping_sub(self.first) as usize]
+        &self.ring[position(self.first, number)]
     }
 
     fn record_mut(&mut self, number: u32) -> &mut Record {
-        let at = number.wrapping_sub(self.first) as usize;
+        let at = position(self.first, number);
         &mut self.ring[at]
     }
 
@@ -144,9 +150,7 @@ impl Shard {
             at: now,
         });
         let Shard { index, ring, first } = self;
-        index.insert_unique(hash, number, |&n| {
-            ring[n.wrapping_sub(*first) as usize].hash
-        });
+        index.insert_unique(hash, number, |&n| ring[position(*first, n)].hash);
     }
 
     /// The index entry of `key`, if any.
@@ -269,7 +273,7 @@ impl DuplicateCache {
         let mut shard = self.shard(tracked.hash);
         let Shard { index, ring, first } = &mut *shard;
         if let Ok(e) = index.find_entry(tracked.hash, |&n| {
-            ring[n.wrapping_sub(*first) as usize].key == tracked.key
+            ring[position(*first, n)].key == tracked.key
         }) {
             e.remove();
         }
