@@ -192,6 +192,18 @@ fn poll_run(a: &StatusLoadArgs, secret: &[u8]) -> Result<(usize, usize), String>
 
 pub fn status_load_cmd(a: &StatusLoadArgs) -> Result<std::process::ExitCode, String> {
     let secret = Arc::new(a.secret.clone().into_bytes());
+    let cpu0 = a.server_pid.map(cpu_ns).transpose()?;
+    let started = Instant::now();
+    let (answered, lost) = if a.poll {
+        poll_run(a, &secret)?
+    } else {
+        threads_run(a, &secret)?
+    };
+    report(a, answered, lost, started, cpu0)
+}
+
+/// Blocking senders, one thread each. (answered, lost).
+fn threads_run(a: &StatusLoadArgs, secret: &Arc<Vec<u8>>) -> Result<(usize, usize), String> {
     let next = Arc::new(AtomicUsize::new(0));
     let senders = a.senders.max(1);
     // Each sender's interval between starts, when paced.
@@ -199,24 +211,6 @@ pub fn status_load_cmd(a: &StatusLoadArgs) -> Result<std::process::ExitCode, Str
         .rate
         .filter(|r| *r > 0.0)
         .map(|r| Duration::from_secs_f64(senders as f64 / r));
-    let cpu0 = a.server_pid.map(cpu_ns).transpose()?;
-    let started = Instant::now();
-    let (answered, lost) = if a.poll {
-        poll_run(a, &secret)?
-    } else {
-        threads_run(a, &secret, &next, interval)?
-    };
-    report(a, senders, answered, lost, started, cpu0)
-}
-
-/// Blocking senders, one thread each. (answered, lost).
-fn threads_run(
-    a: &StatusLoadArgs,
-    secret: &Arc<Vec<u8>>,
-    next: &Arc<AtomicUsize>,
-    interval: Option<Duration>,
-) -> Result<(usize, usize), String> {
-    let senders = a.senders.max(1);
     let mut threads = Vec::new();
     for s in 0..senders {
         let (secret, next) = (secret.clone(), next.clone());
@@ -267,7 +261,6 @@ fn threads_run(
 
 fn report(
     a: &StatusLoadArgs,
-    senders: usize,
     answered: usize,
     lost: usize,
     started: Instant,
@@ -287,7 +280,7 @@ fn report(
     };
     println!(
         "status-load: senders={} poll={} repeat={} requests={} answered={} lost={} elapsed_s={:.2} answered_per_s={:.0}{cpu}",
-        senders,
+        a.senders.max(1),
         a.poll,
         a.repeat,
         answered + lost,
