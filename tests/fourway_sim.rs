@@ -688,3 +688,54 @@ fn paced_load_with_the_polling_tool() {
     assert_eq!(report["succeeded"], 0, "{report}");
     assert_eq!(report["failed"], 20, "{report}");
 }
+
+/// `fourway-sim load --pap-user --poll` (the polling PAP load of
+/// bench/compare.sh --poll-pap): every Access-Request of the right password
+/// is accepted, from the cache after the first, and the reply verified; the
+/// wrong password is rejected every time (the control: the loop counts what
+/// came back, it does not assume success), and so is every request signed
+/// with another secret (authd drops them: timeouts, after retransmissions).
+#[test]
+fn pap_load_with_the_polling_tool() {
+    let dir = TempDir::new("pap-poll");
+    let pki = TestPki::create(dir.path());
+    let server = password_server(&dir, &pki);
+    let load = |password: &str, secret: &str, count: &str| {
+        let out = std::process::Command::new(fourway_sim_binary())
+            .arg("load")
+            .arg("--server")
+            .arg(format!("127.0.0.1:{}", server.port))
+            .args(["--secret", secret, "--pap-user", "bob"])
+            .args(["--pap-password-env", PASSWORD_ENV])
+            .env(PASSWORD_ENV, password)
+            .args(["--poll", "--count", count, "--concurrency", "4"])
+            .args(["--warmup", "8", "--timeout", "0.2", "--attempts", "2"])
+            .args(["--json", "--quiet"])
+            .output()
+            .expect("run fourway-sim load");
+        let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+            panic!(
+                "{e}: {}{}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            )
+        });
+        (out.status.success(), report)
+    };
+    let (ok, report) = load(PASSWORD, common::SECRET, "500");
+    assert!(ok, "{report}");
+    assert_eq!(report["mode"], "pap", "{report}");
+    assert_eq!(report["succeeded"], 500, "{report}");
+    assert_eq!(report["failed"], 0, "{report}");
+    assert_eq!(report["warmup_succeeded"], 8, "{report}");
+    assert!(report["latency_ms_max"].as_f64().unwrap() > 0.0, "{report}");
+    let (ok, report) = load("not the password", common::SECRET, "50");
+    assert!(!ok, "{report}");
+    assert_eq!(report["succeeded"], 0, "{report}");
+    assert_eq!(report["failures"]["access_reject"], 50, "{report}");
+    let (ok, report) = load(PASSWORD, "another secret", "4");
+    assert!(!ok, "{report}");
+    assert_eq!(report["succeeded"], 0, "{report}");
+    assert_eq!(report["failures"]["timeout"], 4, "{report}");
+    assert_eq!(report["retransmits"], 4, "{report}");
+}

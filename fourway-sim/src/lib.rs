@@ -27,6 +27,7 @@ pub mod ft;
 pub mod gcmp;
 pub mod keys;
 pub mod load;
+pub mod pap_poll;
 pub mod pcap;
 pub mod pmksa;
 pub mod radius_client;

@@ -291,7 +291,9 @@ struct LoadArgs {
     /// in a loop keeps it polling its sockets): an answer then never has to
     /// wake the load tool, which over loopback is charged to the server's
     /// CPU. Meant for paced runs (--rate); the load tool then uses a whole
-    /// CPU, so its own CPU figures say nothing.
+    /// CPU, so its own CPU figures say nothing. With --pap-user (over UDP)
+    /// a plain polling loop of its own sends the requests instead, lean
+    /// enough to keep a server busy at full speed too.
     #[arg(long, conflicts_with = "half_open")]
     poll: bool,
 }
@@ -614,11 +616,14 @@ fn load_cmd(args: &LoadArgs) -> Result<ExitCode, String> {
         ready_file: args.ready_file.clone(),
         rate: args.rate,
     };
-    let report = if args.poll {
-        block_on_polling(run_load(opts))?
-    } else {
-        block_on(run_load(opts))?
-    };
+    let report =
+        if let (true, Mode::Pap { user, password }, None) = (args.poll, &opts.mode, &opts.radsec) {
+            fourway_sim::pap_poll::run_pap_polling(&opts, user, password)?
+        } else if args.poll {
+            block_on_polling(run_load(opts))?
+        } else {
+            block_on(run_load(opts))?
+        };
     print_load_report(&report, args.json, || report.human())?;
     Ok(if report.failed == 0 && report.succeeded > 0 {
         ExitCode::SUCCESS
