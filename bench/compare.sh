@@ -84,6 +84,10 @@
 #                        server is not charged for waking it over loopback
 #                        for every answer (its own CPU figures are then
 #                        meaningless); both servers
+#   --poll-pap           the PAP rows with `fourway-sim load --poll`: one
+#                        thread polls non-blocking sockets and never sleeps
+#                        (the same reason), lean enough to keep the server
+#                        busy; both servers
 #   --scale              the scale rows: tls13 and pap on small and large
 #                        SQLite and PostgreSQL stores (NAME:STORE scenarios,
 #                        see "scale" below; alone, only these; authd only)
@@ -102,6 +106,7 @@ RENDER=""
 BIN_DIR=""
 SCALE=0
 POLL_PACED=0
+POLL_PAP=0
 # Values from the command line (they win over $BENCH_* and the defaults).
 declare -A OPT=()
 
@@ -118,6 +123,7 @@ while [ $# -gt 0 ]; do
     --bin-dir) BIN_DIR=$2; shift ;;
     --scale) SCALE=1 ;;
     --poll-paced) POLL_PACED=1 ;;
+    --poll-pap) POLL_PAP=1 ;;
     --concurrency | --duration | --warmup | --scenarios | --servers | --half-open | \
         --half-open-tls | --hold | --authd-log-level | --floor-duration)
         [ $# -ge 2 ] || { echo "compare.sh: $1 needs a value" >&2; exit 2; }
@@ -605,7 +611,10 @@ run_scenario() {
     peap13) tmin=1.3 tmax=1.3 EAP_METHOD=peap args+=(--tls 1.3 --method peap "${password[@]}") ;;
     ttls-pap12) tmin=1.2 tmax=1.2 EAP_METHOD=ttls args+=(--tls 1.2 --method ttls-pap "${password[@]}" "${NO_SIGNATURE[@]}") ;;
     ttls-pap13) tmin=1.3 tmax=1.3 EAP_METHOD=ttls args+=(--tls 1.3 --method ttls-pap "${password[@]}" "${NO_SIGNATURE[@]}") ;;
-    pap) args+=(--pap-user "$USER_NAME") ;;
+    pap)
+        args+=(--pap-user "$USER_NAME")
+        [ "$POLL_PAP" = 0 ] || [[ " ${args[*]} " == *" --poll "* ]] || args+=(--poll)
+        ;;
     radsec-tls12 | radsec-tls13)
         tmin=1.${name: -1} tmax=1.${name: -1} RADSEC=1
         args+=(--tls "$tmin" --radsec "127.0.0.1:$(radsec_port "$server")"

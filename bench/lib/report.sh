@@ -13,7 +13,7 @@ jq -n --slurpfile runs "$RESULTS" --slurpfile half "$HALF_RESULTS" --slurpfile f
     --arg kernel "$(uname -r)" --arg rustc "$(rustc --version)" --arg freeradius "$FR_VERSION" \
     --arg load_before "$LOAD_BEFORE" --arg load_after "$LOAD_AFTER" \
     --arg authd_log_level "$AUTHD_LOG_LEVEL" --arg pap_setup "$PAP_SETUP" \
-    --argjson skip_signature "${#NO_SIGNATURE[@]}" --argjson poll_paced "$POLL_PACED" \
+    --argjson skip_signature "${#NO_SIGNATURE[@]}" --argjson poll_paced "$POLL_PACED" --argjson poll_pap "$POLL_PAP" \
     --arg perf "$([ -n "$PERF_DIR" ] && echo yes || echo no)" --argjson smoke "$SMOKE" '
     def ratio(a; b): if a != null and b != null and b != 0 then a / b else null end;
     {started: $started, profile: $profile, binaries: $binaries, pinning: $pinning, concurrency: $concurrency,
@@ -23,6 +23,7 @@ jq -n --slurpfile runs "$RESULTS" --slurpfile half "$HALF_RESULTS" --slurpfile f
      authd_log_level: $authd_log_level, pap_setup: $pap_setup, perf_recording: $perf,
      ttls_load_tool_checks_server_signature: ($skip_signature == 0),
      paced_load_tool_polls: ($poll_paced == 1),
+     pap_load_tool_polls: ($poll_pap == 1),
      smoke: ($smoke == 1),
      floor: $floor,
      runs: [ $runs[] as $r
