@@ -126,25 +126,34 @@ pub fn encode(
     unix_time: i64,
     random: [u8; 8],
 ) -> String {
+    // One allocation: every part is written into `out` (a PAP answer from
+    // the cache issues one of these per request).
     let mut out = String::with_capacity(MAX_LEN);
     out.push_str(PREFIX);
     out.push_str(method.label());
-    let _ = write!(out, ";{:x}.{};", unix_time.max(0), hex::encode(random));
+    let _ = write!(out, ";{:x}.", unix_time.max(0));
+    for b in random {
+        out.push(char::from(HEX_DIGITS[usize::from(b >> 4)]));
+        out.push(char::from(HEX_DIGITS[usize::from(b & 0x0f)]));
+    }
+    out.push(';');
     // A serial is at most 21 octets (42 hex digits); anything else is not
     // a serial of ours and is left out rather than cut.
     if let Some(s) = serial.filter(|s| s.len() <= 42 && s.bytes().all(|b| b.is_ascii_hexdigit())) {
         out.push_str(s);
     }
     out.push(';');
-    let mut name = String::new();
-    escape_into(&mut name, user);
-    if out.len() + name.len() <= MAX_LEN {
-        out.push_str(&name);
-    } else {
+    let name_at = out.len();
+    escape_into(&mut out, user);
+    if out.len() > MAX_LEN {
+        // Everything escaped is ASCII: any length is a char boundary.
+        out.truncate(name_at);
         out.push('*');
     }
     out
 }
+
+const HEX_DIGITS: &[u8; 16] = b"0123456789abcdef";
 
 /// The serial of DER certificate `der` as the store writes serials
 /// (lowercase hex, no leading zero octets).
@@ -224,6 +233,10 @@ mod tests {
         assert_eq!(info.user.as_deref(), Some("alice"));
         assert_eq!(info.serial.as_deref(), Some("3a4b"));
         assert_eq!(info.id, "67500000.abababababababab");
+        // Every hex digit, each nibble in its place.
+        let random = [0x01, 0x23, 0x45, 0x67, 0x89, 0xab, 0xcd, 0xef];
+        let c = encode(Method::Pap, "bob", None, 0xabc, random);
+        assert_eq!(c, "authd1;pap;abc.0123456789abcdef;;bob");
     }
 
     #[test]
