@@ -32,7 +32,9 @@ impl PacketBuilder {
         PacketBuilder {
             code,
             identifier,
-            attrs: Vec::new(),
+            // Room for a small reply's attributes: growing from empty
+            // reallocated three or four times per packet.
+            attrs: Vec::with_capacity(128),
         }
     }
 
