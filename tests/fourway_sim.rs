@@ -637,6 +637,23 @@ fn status_load_blocking_and_polling() {
     }
 }
 
+/// Runs `fourway-sim load ...` (`cmd`) with `--json --quiet`: whether it
+/// exited 0, and its report.
+fn json_load_report(cmd: &mut std::process::Command) -> (bool, serde_json::Value) {
+    let out = cmd
+        .args(["--json", "--quiet"])
+        .output()
+        .expect("run fourway-sim load");
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "{e}: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        )
+    });
+    (out.status.success(), report)
+}
+
 /// `fourway-sim load --poll` (the runtime that never sleeps, for the paced
 /// rows of bench/compare.sh): paced EAP-TLS authentications all succeed and
 /// the report says so; the same run with an untrusted certificate fails
@@ -647,8 +664,8 @@ fn paced_load_with_the_polling_tool() {
     let pki = TestPki::create(dir.path());
     let server = Server::start(dir.path(), &pki);
     let load = |creds: &Creds| {
-        let out = std::process::Command::new(fourway_sim_binary())
-            .arg("load")
+        let mut cmd = std::process::Command::new(fourway_sim_binary());
+        cmd.arg("load")
             .arg("--server")
             .arg(format!("127.0.0.1:{}", server.port))
             .args(["--secret", common::SECRET, "--ca"])
@@ -666,18 +683,8 @@ fn paced_load_with_the_polling_tool() {
                 "20",
                 "--concurrency",
                 "4",
-            ])
-            .args(["--json", "--quiet"])
-            .output()
-            .expect("run fourway-sim load");
-        let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
-            panic!(
-                "{e}: {}{}",
-                String::from_utf8_lossy(&out.stdout),
-                String::from_utf8_lossy(&out.stderr)
-            )
-        });
-        (out.status.success(), report)
+            ]);
+        json_load_report(&mut cmd)
     };
     let (ok, report) = load(&pki.good);
     assert!(ok, "{report}");
@@ -701,26 +708,16 @@ fn pap_load_with_the_polling_tool() {
     let pki = TestPki::create(dir.path());
     let server = password_server(&dir, &pki);
     let load = |password: &str, secret: &str, count: &str| {
-        let out = std::process::Command::new(fourway_sim_binary())
-            .arg("load")
+        let mut cmd = std::process::Command::new(fourway_sim_binary());
+        cmd.arg("load")
             .arg("--server")
             .arg(format!("127.0.0.1:{}", server.port))
             .args(["--secret", secret, "--pap-user", "bob"])
             .args(["--pap-password-env", PASSWORD_ENV])
             .env(PASSWORD_ENV, password)
             .args(["--poll", "--count", count, "--concurrency", "4"])
-            .args(["--warmup", "8", "--timeout", "0.2", "--attempts", "2"])
-            .args(["--json", "--quiet"])
-            .output()
-            .expect("run fourway-sim load");
-        let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
-            panic!(
-                "{e}: {}{}",
-                String::from_utf8_lossy(&out.stdout),
-                String::from_utf8_lossy(&out.stderr)
-            )
-        });
-        (out.status.success(), report)
+            .args(["--warmup", "8", "--timeout", "0.2", "--attempts", "2"]);
+        json_load_report(&mut cmd)
     };
     let (ok, report) = load(PASSWORD, common::SECRET, "500");
     assert!(ok, "{report}");
