@@ -21,7 +21,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use eap_methods::peer::{PeerConfig, PeerOutcome, PeerSession};
-use radius_proto::{Code, Packet, PacketBuilder, dict};
+use radius_proto::{Code, Packet, PacketBuilder, Secret, dict};
 use serde::Serialize;
 use tokio::sync::Mutex;
 use zeroize::Zeroizing;
@@ -137,6 +137,26 @@ pub(crate) fn percentile(sorted: &[u32], p: f64) -> f64 {
     sorted[idx.min(sorted.len() - 1)] as f64 / 1000.0
 }
 
+/// The Access-Request both PAP loads send: User-Name, the User-Password
+/// hidden under `authenticator` (RFC 2865 §5.2) and NAS-Identifier, signed
+/// with `secret` (Message-Authenticator first, RFC 3579 §3.2).
+pub(crate) fn pap_request<S: Secret + ?Sized>(
+    nas_identifier: &str,
+    user: &str,
+    password: &[u8],
+    secret: &S,
+    identifier: u8,
+    authenticator: [u8; 16],
+) -> Result<Vec<u8>, radius_proto::Error> {
+    let hidden =
+        radius_proto::encrypt_user_password(password, secret.secret_bytes(), &authenticator)?;
+    let mut b = PacketBuilder::new(Code::AccessRequest, identifier);
+    b.add(dict::USER_NAME, user.as_bytes())?;
+    b.add(dict::USER_PASSWORD, &hidden)?;
+    b.add(dict::NAS_IDENTIFIER, nas_identifier.as_bytes())?;
+    b.encode_request(authenticator, secret)
+}
+
 /// One plain Access-Request / Access-Accept exchange.
 async fn pap_once(
     transport: &mut Transport,
@@ -146,12 +166,14 @@ async fn pap_once(
     identifier: u8,
 ) -> Result<u32, StationError> {
     let authenticator: [u8; 16] = rand::random();
-    let hidden = radius_proto::encrypt_user_password(password, &nas.secret, &authenticator)?;
-    let mut b = PacketBuilder::new(Code::AccessRequest, identifier);
-    b.add(dict::USER_NAME, user.as_bytes())?;
-    b.add(dict::USER_PASSWORD, &hidden)?;
-    b.add(dict::NAS_IDENTIFIER, nas.nas_identifier.as_bytes())?;
-    let request = b.encode_request(authenticator, &nas.secret)?;
+    let request = pap_request(
+        &nas.nas_identifier,
+        user,
+        password,
+        &nas.secret,
+        identifier,
+        authenticator,
+    )?;
     let reply = transport.exchange(&request, identifier).await?;
     let packet = Packet::new_checked(&reply[..])
         .map_err(|e| StationError::Radius(crate::ap::ApError::Malformed(e)))?;

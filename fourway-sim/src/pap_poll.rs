@@ -28,9 +28,9 @@ use std::collections::BTreeMap;
 use std::net::{SocketAddr, UdpSocket};
 use std::time::{Duration, Instant};
 
-use radius_proto::{Code, Packet, PacketBuilder, SharedSecret, dict};
+use radius_proto::{Code, Packet, SharedSecret};
 
-use crate::load::{LoadOptions, LoadReport, READY_PAUSE, percentile};
+use crate::load::{LoadOptions, LoadReport, READY_PAUSE, pap_request, percentile};
 
 /// One socket and its request in flight, if any.
 struct Slot {
@@ -65,9 +65,9 @@ impl Phase {
 }
 
 struct Requests<'a> {
-    user: &'a [u8],
+    user: &'a str,
     password: &'a [u8],
-    nas_identifier: &'a [u8],
+    nas_identifier: &'a str,
     secret: &'a SharedSecret,
 }
 
@@ -76,19 +76,15 @@ impl Requests<'_> {
     fn fill(&self, slot: &mut Slot) -> Result<(), String> {
         slot.identifier = slot.identifier.wrapping_add(1);
         slot.authenticator = rand::random();
-        let hidden = radius_proto::encrypt_user_password(
+        slot.request = pap_request(
+            self.nas_identifier,
+            self.user,
             self.password,
-            self.secret.as_bytes(),
-            &slot.authenticator,
+            self.secret,
+            slot.identifier,
+            slot.authenticator,
         )
-        .map_err(|e| format!("User-Password: {e}"))?;
-        let mut b = PacketBuilder::new(Code::AccessRequest, slot.identifier);
-        let encoded = b
-            .add(dict::USER_NAME, self.user)
-            .and_then(|b| b.add(dict::USER_PASSWORD, &hidden))
-            .and_then(|b| b.add(dict::NAS_IDENTIFIER, self.nas_identifier))
-            .and_then(|b| b.encode_request(slot.authenticator, self.secret));
-        slot.request = encoded.map_err(|e| format!("Access-Request: {e}"))?;
+        .map_err(|e| format!("Access-Request: {e}"))?;
         Ok(())
     }
 }
@@ -213,9 +209,9 @@ pub fn run_pap_polling(
 ) -> Result<LoadReport, String> {
     let secret = SharedSecret::new(&opts.nas.secret);
     let requests = Requests {
-        user: user.as_bytes(),
+        user,
         password,
-        nas_identifier: opts.nas.nas_identifier.as_bytes(),
+        nas_identifier: &opts.nas.nas_identifier,
         secret: &secret,
     };
     let mut slots = Vec::new();
