@@ -19,7 +19,7 @@
 use std::net::{Ipv4Addr, SocketAddr};
 use std::time::{Duration, Instant};
 
-use authd::das::{DasClient, DasResult, Request, SessionId, packet::ERROR_CAUSE};
+use authd::das::{DasClient, DasResult, Ignored, Request, SessionId, packet::ERROR_CAUSE};
 use libfuzzer_sys::fuzz_target;
 use radius_proto::{Code, Packet, PacketBuilder, dict};
 use zeroize::Zeroizing;
@@ -110,16 +110,22 @@ fuzz_target!(|input: &[u8]| {
                 finished = true;
                 assert_eq!(client.outstanding(), 0);
             }
-            Err(_) => {
+            Err(why) => {
                 // A rebuilt answer is signed right: refused only when it is
-                // not an ACK/NAK, comes from elsewhere, or came too late.
+                // not an ACK/NAK, comes from elsewhere, came too late, or
+                // carries an EAP-Message without a Message-Authenticator,
+                // which RFC 3579 section 3.2 says to discard silently (the
+                // rebuild keeps the attributes it was given and adds none).
                 assert!(!valid, "refused a valid signed ACK/NAK");
                 if rebuilt.is_some() && from == nas && !finished {
-                    let code = Packet::new_checked(&datagram[..]).map(|p| p.code());
-                    assert!(!matches!(
-                        code,
-                        Ok(Code::DisconnectAck | Code::DisconnectNak)
-                    ));
+                    let p = Packet::new_checked(&datagram[..]).expect("rebuilt parses");
+                    if matches!(p.code(), Code::DisconnectAck | Code::DisconnectNak) {
+                        assert!(
+                            p.attr(dict::EAP_MESSAGE).is_some(),
+                            "refused a rebuilt ACK/NAK without EAP-Message: {why:?}"
+                        );
+                        assert_eq!(why, Ignored::BadAuthenticator);
+                    }
                 }
             }
         }

@@ -103,7 +103,8 @@ pub enum Ignored {
     UnknownIdentifier,
     /// Neither Disconnect-ACK nor Disconnect-NAK.
     UnexpectedCode,
-    /// Response Authenticator or Message-Authenticator wrong.
+    /// Response Authenticator or Message-Authenticator wrong, or an
+    /// EAP-Message without a Message-Authenticator (RFC 3579 section 3.2).
     BadAuthenticator,
 }
 

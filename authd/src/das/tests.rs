@@ -27,7 +27,7 @@ fn request(id: &str, to: SocketAddr) -> Request {
 }
 
 /// What a NAS answers to `req`: `code` with an Error-Cause when given,
-/// Event-Timestamp and Message-Authenticator like hostapd.
+/// Event-Timestamp like hostapd.
 fn answer(req: &[u8], code: Code, cause: Option<u32>, secret: &[u8]) -> Vec<u8> {
     let p = Packet::new_checked(req).unwrap();
     let mut b = PacketBuilder::reply_to(code, &p);
@@ -138,6 +138,32 @@ fn forged_or_misdirected_answers_are_ignored_and_counted() {
     assert_eq!(
         c.handle_datagram(nas(), &good).unwrap().result,
         DasResult::Ack
+    );
+}
+
+#[test]
+fn eap_message_without_message_authenticator_is_discarded() {
+    // RFC 3579 section 3.2: a packet with an EAP-Message and no
+    // Message-Authenticator is silently discarded, even with a right
+    // Response Authenticator (found by the das_response fuzz target).
+    let mut c = DasClient::new();
+    let t = c.start(request("a", nas()), Instant::now(), 1).unwrap();
+    let p = Packet::new_checked(&t.bytes[..]).unwrap();
+    let mut b = PacketBuilder::reply_to(Code::DisconnectNak, &p);
+    b.add(dict::EAP_MESSAGE, &[3]).unwrap();
+    let with_eap = b.encode_response(&p, SECRET).unwrap();
+    assert_eq!(
+        c.handle_datagram(nas(), &with_eap),
+        Err(Ignored::BadAuthenticator)
+    );
+    assert_eq!(c.outstanding(), 1);
+    // Positive control: the same NAK without it ends the request.
+    let without = PacketBuilder::reply_to(Code::DisconnectNak, &p)
+        .encode_response(&p, SECRET)
+        .unwrap();
+    assert_eq!(
+        c.handle_datagram(nas(), &without).unwrap().result,
+        DasResult::Nak { error_cause: None }
     );
 }
 
