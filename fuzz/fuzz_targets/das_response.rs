@@ -115,7 +115,8 @@ fuzz_target!(|input: &[u8]| {
                 // not an ACK/NAK, comes from elsewhere, came too late, or
                 // carries an EAP-Message without a Message-Authenticator,
                 // which RFC 3579 section 3.2 says to discard silently (the
-                // rebuild keeps the attributes it was given and adds none).
+                // rebuild drops any Message-Authenticator it was given, and
+                // encode_response adds none to a Disconnect-ACK/NAK).
                 assert!(!valid, "refused a valid signed ACK/NAK");
                 if rebuilt.is_some() && from == nas && !finished {
                     let p = Packet::new_checked(&datagram[..]).expect("rebuilt parses");
