@@ -23,7 +23,12 @@
 # the CA, one TLS 1.3 ticket, fresh sessions), in one thread pinned to the
 # server CPU, the client side in another on the load CPU, and reads the
 # server thread's CPU time. Each full EAP-TLS row (tls12, tls13, their
-# paced and radsec forms) gets that floor and its CPU÷floor ratio. Paced
+# paced and radsec forms) gets that floor and its CPU÷floor ratio. The
+# PAP row gets the floor of any UDP server: `fourway-sim udp-floor`, a
+# thread on the server CPU answering each datagram of the PAP request's
+# size with its own bytes (recv_from, send_to, no work), the client polling
+# on the load CPU; its CPU per datagram is the kernel's share of a PAP
+# answer on this machine. Paced
 # rows (NAME@RATE) are also set beside their saturation row (CPU/auth
 # paced ÷ saturated: the cost of waking up for each request).
 #
@@ -728,6 +733,7 @@ floor_tls() {
     case "${1%@*}" in
     tls12 | radsec-tls12) echo 1.2 ;;
     tls13 | radsec-tls13) echo 1.3 ;;
+    pap) echo udp ;;
     esac
 }
 
@@ -738,6 +744,10 @@ floor_tls() {
 # no runtime).
 run_floor() {
     local tls=$1 rate=${2:-} json=$TMP/floor-$1-${2:-max}.json err=$TMP/floor-$1-${2:-max}.err
+    if [ "$tls" = udp ]; then
+        run_udp_floor "$json" "$err"
+        return
+    fi
     local -a args=(--server-cert "$PKI/server.pem" --server-key "$PKI/server.key"
         --ca "$PKI/ca.pem" --cert "$PKI/$USER_NAME.pem" --key "$PKI/$USER_NAME.key" --tls "$tls"
         --duration "$FLOOR_DURATION" --json)
@@ -756,6 +766,32 @@ run_floor() {
     fi
 }
 
+# The PAP request's size: the header, User-Name, User-Password (padded to
+# 16 octets, RFC 2865 §5.2), NAS-Identifier "fourway-sim" and
+# Message-Authenticator (pap_request in fourway-sim/src/load.rs).
+pap_request_octets() {
+    echo $((20 + 2 + ${#USER_NAME} + 2 + (${#PAP_PASSWORD} + 15) / 16 * 16 + 2 + 11 + 18))
+}
+
+# run_udp_floor JSON ERR: the PAP row's floor, a UDP echo thread on the
+# server CPU(s), as many datagrams in flight as the PAP load keeps.
+run_udp_floor() {
+    local json=$1 err=$2
+    local -a args=(--senders "$CONCURRENCY" --bytes "$(pap_request_octets)"
+        --duration "$FLOOR_DURATION" --json)
+    if [ "$SMOKE" = 1 ]; then args+=(--warmup 100); fi
+    if [ "${#SERVER_PIN[@]}" -gt 0 ]; then
+        args+=(--server-cpu "$SERVER_CPUS" --client-cpu "$LOAD_CPUS")
+    fi
+    log "floor: a UDP echo thread, $(pap_request_octets)-octet datagrams"
+    if "$SIM" udp-floor "${args[@]}" >"$json" 2>"$err" && jq -e .server_ms_per_datagram "$json" >/dev/null 2>&1; then
+        jq -c '. + {tls: "udp", rate: null, error: null}' "$json" >>"$FLOOR_RESULTS"
+    else
+        jq -nc --arg err "$(tail -c 300 "$err" | tr '\n' ' ')" \
+            '{tls: "udp", rate: null, error: ("udp floor failed: " + $err)}' >>"$FLOOR_RESULTS"
+    fi
+}
+
 # The scale rows (bench/lib/scale.sh).
 # shellcheck source=bench/lib/scale.sh
 source bench/lib/scale.sh
@@ -767,7 +803,7 @@ STARTED=$(date -u +%Y-%m-%dT%H:%M:%SZ)
 LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
 # The floors first, one per TLS version a full EAP-TLS scenario uses.
 if [ "$FLOOR_DURATION" != 0 ]; then
-    for tls in 1.2 1.3; do
+    for tls in 1.2 1.3 udp; do
         for sc in $SCENARIOS; do
             if [ "$(floor_tls "$sc")" = "$tls" ]; then
                 run_floor "$tls"
@@ -779,7 +815,7 @@ if [ "$FLOOR_DURATION" != 0 ]; then
     declare -A PACED_FLOOR=()
     for sc in $SCENARIOS; do
         tls=$(floor_tls "$sc")
-        if [[ "$sc" == *@* ]] && [ -n "$tls" ] && [ -z "${PACED_FLOOR[$tls@${sc##*@}]:-}" ]; then
+        if [[ "$sc" == *@* ]] && [ -n "$tls" ] && [ "$tls" != udp ] && [ -z "${PACED_FLOOR[$tls@${sc##*@}]:-}" ]; then
             PACED_FLOOR[$tls@${sc##*@}]=1
             run_floor "$tls" "${sc##*@}"
         fi
@@ -831,8 +867,8 @@ if [ -n "$bad" ]; then
     [ "$SMOKE" = 1 ] && status=1
 fi
 if [ "$FLOOR_DURATION" != 0 ] && jq -e '[.runs[] | select(.floor_tls != null and .floor_tls != "")] | length > 0' "$REPORT" >/dev/null &&
-    ! jq -e '(.floor | length) > 0 and all(.floor[]; .error == null and .server_ms_per_handshake > 0)' "$REPORT" >/dev/null; then
-    log "floor measurement failed: $(jq -c '[.floor[] | .error // .server_ms_per_handshake]' "$REPORT")"
+    ! jq -e '(.floor | length) > 0 and all(.floor[]; .error == null and (.server_ms_per_handshake // .server_ms_per_datagram // 0) > 0)' "$REPORT" >/dev/null; then
+    log "floor measurement failed: $(jq -c '[.floor[] | .error // .server_ms_per_handshake // .server_ms_per_datagram]' "$REPORT")"
     [ "$SMOKE" = 1 ] && status=1
 fi
 if [ "$SMOKE" = 1 ] && [ "$HALF_OPEN" -gt 0 ] &&

@@ -35,8 +35,8 @@ jq -n --slurpfile runs "$RESULTS" --slurpfile half "$HALF_RESULTS" --slurpfile f
                         throughput_ratio: ratio($r.auths_per_s; $fr.auths_per_s)}
                      else {} end)
                   + (if $fl != null then
-                       {floor_ms: $fl.server_ms_per_handshake,
-                        floor_ratio: ratio($r.cpu_ms_per_auth; $fl.server_ms_per_handshake)}
+                       ($fl.server_ms_per_handshake // $fl.server_ms_per_datagram) as $fms
+                       | {floor_ms: $fms, floor_ratio: ratio($r.cpu_ms_per_auth; $fms)}
                      else {} end) ],
      paced_vs_saturated: [ $runs[] as $r
              | select($r.error == null and ($r.scenario | contains("@")))

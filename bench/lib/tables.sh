@@ -10,6 +10,8 @@
 markdown() {
     jq -r --arg part "${2:-all}" '
     def f(n; d): if n == null then "-" else (n * pow(10; d) | round / pow(10; d) | tostring) end;
+    # ms per authentication: five decimals below 0.1 ms (PAP, its floor).
+    def ms(n): if n != null and n < 0.1 then f(n; 5) else f(n; 3) end;
     def fails: if (.failures // {}) == {} then "0"
                else ([.failures | to_entries[] | "\(.value) \(.key)"] | join(", ")) end;
     (if $part == "all" or $part == "runs" then
@@ -19,16 +21,18 @@ markdown() {
       if .error != null then
         "| \(.scenario) | \(.server) | FAILED | - | - | - | - | - | - | - | - | \(.error | gsub("\\|"; "/")) | - | - | - | - | - |"
       else
-        "| \(.scenario) | \(.server) | \(f(.auths_per_s; 0)) | \(f(.cpu_ms_per_auth; 3)) | \(f(.server_cpu_pct; 0))\(if .under_90 then " (<90!)" else "" end) | \(f(.tool_cpu_ms_per_auth; 3)) | \(f(.tool_cpu_pct; 0)) | \(if .succeeded > 0 then f(.p99_ms; 2) else "-" end) | \(if .succeeded > 0 then f(.round_trips; 2) else "-" end) | \(f(.peak_rss_kb / 1024; 1)) | \(.succeeded)\(if .resumed > 0 then " (\(.resumed) resumed)" else "" end) | \(fails | gsub("\\|"; "/")) | \(f(.floor_ms; 3)) | \(f(.floor_ratio; 2)) | \(f(.cpu_ratio; 3)) | \(f(.fr_over_authd; 2)) | \(f(.throughput_ratio; 2)) |"
+        "| \(.scenario) | \(.server) | \(f(.auths_per_s; 0)) | \(ms(.cpu_ms_per_auth)) | \(f(.server_cpu_pct; 0))\(if .under_90 then " (<90!)" else "" end) | \(ms(.tool_cpu_ms_per_auth)) | \(f(.tool_cpu_pct; 0)) | \(if .succeeded > 0 then f(.p99_ms; 2) else "-" end) | \(if .succeeded > 0 then f(.round_trips; 2) else "-" end) | \(f(.peak_rss_kb / 1024; 1)) | \(.succeeded)\(if .resumed > 0 then " (\(.resumed) resumed)" else "" end) | \(fails | gsub("\\|"; "/")) | \(ms(.floor_ms)) | \(f(.floor_ratio; 2)) | \(f(.cpu_ratio; 3)) | \(f(.fr_over_authd; 2)) | \(f(.throughput_ratio; 2)) |"
       end)
     else empty end),
     (if ($part == "all" or $part == "floor") and (.floor // [] | length) > 0 then
       (if $part == "all" then "" else empty end),
-      "| floor | TLS | paced/s | handshakes | server ms/handshake | client ms/handshake | server thread busy % | in flight | failures |",
+      "| floor | TLS | paced/s | handshakes (datagrams) | server ms/handshake (datagram) | client ms/handshake (datagram) | server thread busy % | in flight | failures |",
       "|---|---|---:|---:|---:|---:|---:|---:|---|",
       (.floor[] |
         if .error != null then
-          "| rustls | \(.tls) | \(.rate // "-") | FAILED | - | - | - | - | \(.error | gsub("\\|"; "/")) |"
+          "| \(if .tls == "udp" then "UDP echo" else "rustls" end) | \(.tls) | \(.rate // "-") | FAILED | - | - | - | - | \(.error | gsub("\\|"; "/")) |"
+        elif .mode == "udp-echo-floor" then
+          "| UDP echo, \(.datagram_bytes) octets | - | - | \(.datagrams) | \(ms(.server_ms_per_datagram)) | \(ms(.client_us_per_datagram / 1000)) | \(f(.server_busy * 100; 0)) | \(.senders) | 0 |"
         else
           "| rustls | \(.tls) | \(.rate // "-") | \(.handshakes) | \(f(.server_ms_per_handshake; 3)) | \(f(.client_ms_per_handshake; 3)) | \(f(.server_busy * 100; 0)) | \(.in_flight) | 0 |"
         end)
@@ -68,7 +72,7 @@ print_tables() {
     markdown "$1" runs | column -t -s '|' -o '|'
     if [ "$(jq '.floor // [] | length' "$1")" -gt 0 ]; then
         echo
-        echo "The floor: the server side of full mutual TLS handshakes, rustls alone in memory (same certificates and provider):"
+        echo "The floor: the server side of full mutual TLS handshakes, rustls alone in memory (same certificates and provider); for PAP, a thread answering each datagram with its own bytes (the kernel alone):"
         markdown "$1" floor | column -t -s '|' -o '|'
     fi
     if [ "$(jq '.paced_vs_saturated // [] | length' "$1")" -gt 0 ]; then

@@ -105,7 +105,7 @@ pub fn process_cpu_ticks() -> Option<u64> {
 }
 
 /// A thread's CPU time: (schedstat ns, utime + stime ticks).
-fn thread_cpu() -> Result<(u64, u64), String> {
+pub(crate) fn thread_cpu() -> Result<(u64, u64), String> {
     let sched = std::fs::read_to_string("/proc/thread-self/schedstat")
         .map_err(|e| format!("/proc/thread-self/schedstat: {e}"))?;
     let ns = sched
@@ -120,7 +120,7 @@ fn thread_cpu() -> Result<(u64, u64), String> {
 }
 
 /// Pin the calling thread to `cpus` (a `taskset -c` list).
-fn pin_this_thread(cpus: &str) -> Result<(), String> {
+pub(crate) fn pin_this_thread(cpus: &str) -> Result<(), String> {
     let link =
         std::fs::read_link("/proc/thread-self").map_err(|e| format!("/proc/thread-self: {e}"))?;
     let tid = link

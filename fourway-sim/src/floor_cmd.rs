@@ -1,5 +1,6 @@
 //! `fourway-sim floor`: the rustls handshake alone, in memory, server side
-//! timed ([`fourway_sim::floor`]).
+//! timed ([`fourway_sim::floor`]); `fourway-sim udp-floor`: a UDP echo
+//! thread, the kernel's cost per datagram ([`fourway_sim::udp_floor`]).
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -8,6 +9,7 @@ use std::time::Duration;
 use clap::Args;
 use fourway_sim::floor::{FloorOptions, run_floor};
 use fourway_sim::station::TlsChoice;
+use fourway_sim::udp_floor::{UdpFloorOptions, run_udp_floor};
 
 #[derive(Args)]
 pub(crate) struct FloorArgs {
@@ -73,6 +75,55 @@ pub(crate) fn floor_cmd(a: &FloorArgs) -> Result<ExitCode, String> {
         warmup: a.warmup,
         in_flight: a.in_flight,
         rate: a.rate,
+        server_cpu: a.server_cpu.clone(),
+        client_cpu: a.client_cpu.clone(),
+    })?;
+    if a.json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&report).map_err(|e| e.to_string())?
+        );
+    } else {
+        println!("{}", report.human());
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+#[derive(Args)]
+pub(crate) struct UdpFloorArgs {
+    /// Datagrams in flight (one per client socket).
+    #[arg(long, default_value_t = 32)]
+    senders: usize,
+    /// Octets of each datagram and of its answer. 96 is the bench's PAP
+    /// Access-Request (bench/compare.sh passes its own size): the header
+    /// (20), User-Name "benchuser" (11), User-Password of 19 octets padded
+    /// to 32 (34), NAS-Identifier "fourway-sim" (13) and
+    /// Message-Authenticator (18).
+    #[arg(long, default_value_t = 96)]
+    bytes: usize,
+    /// Uncounted datagrams first.
+    #[arg(long, default_value_t = 20_000)]
+    warmup: u64,
+    /// Seconds of measured datagrams.
+    #[arg(long, default_value_t = 5.0)]
+    duration: f64,
+    /// Pin the server thread to these CPUs (a taskset -c list).
+    #[arg(long)]
+    server_cpu: Option<String>,
+    /// Pin the client thread to these CPUs.
+    #[arg(long)]
+    client_cpu: Option<String>,
+    /// Print the report as JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+pub(crate) fn udp_floor_cmd(a: &UdpFloorArgs) -> Result<ExitCode, String> {
+    let report = run_udp_floor(&UdpFloorOptions {
+        senders: a.senders,
+        datagram_bytes: a.bytes,
+        warmup: a.warmup,
+        duration: Duration::from_secs_f64(a.duration.max(0.0)),
         server_cpu: a.server_cpu.clone(),
         client_cpu: a.client_cpu.clone(),
     })?;

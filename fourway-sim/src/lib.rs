@@ -36,6 +36,7 @@ pub mod roam;
 pub mod sim;
 pub mod station;
 pub mod suite_b;
+pub mod udp_floor;
 
 #[cfg(test)]
 mod testvectors;

@@ -19,6 +19,9 @@
 //!   conversation in progress).
 //! * `floor --tls 1.2|1.3 ...`: the server side of full mutual TLS
 //!   handshakes with rustls alone, in memory: CPU per handshake.
+//! * `udp-floor ...`: a thread answering UDP datagrams with their own
+//!   bytes, no work: the kernel's CPU per datagram in and out (the floor of
+//!   a PAP answer).
 //!
 //! The protocol cores of the library (keys, eapol, fourway, ccmp, ap) are
 //! sans-IO; sockets and clocks live in this binary and in the library's
@@ -90,6 +93,9 @@ enum Command {
     /// CPU per full mutual TLS handshake, rustls alone in memory (the floor
     /// of an EAP-TLS authentication).
     Floor(floor_cmd::FloorArgs),
+    /// CPU per UDP datagram answered with no work done (the floor of a PAP
+    /// or Status-Server answer).
+    UdpFloor(floor_cmd::UdpFloorArgs),
     /// Generate Status-Server load (RFC 5997), with the server's CPU per answer.
     StatusLoad(status_load::StatusLoadArgs),
 }
@@ -312,6 +318,7 @@ fn main() -> ExitCode {
         Command::Load(args) => load_cmd(&args),
         Command::AcctLoad(args) => acct_load::acct_load_cmd(&args),
         Command::Floor(args) => floor_cmd::floor_cmd(&args),
+        Command::UdpFloor(args) => floor_cmd::udp_floor_cmd(&args),
         Command::StatusLoad(args) => status_load::status_load_cmd(&args),
     };
     match result {
