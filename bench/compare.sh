@@ -51,9 +51,10 @@
 #
 # Usage: bench/compare.sh [options]     (as root: installs FreeRADIUS and jq
 #                                        with apt when missing)
-#   --smoke              a few seconds, debug binaries, one EAP-TLS and one
-#                        PEAP scenario per server and a small half-open run;
-#                        checks that each produced successes and a table
+#   --smoke              a few seconds, debug binaries, EAP-TLS over UDP
+#                        and RadSec, PEAP and PAP per server, both floors
+#                        and a small half-open run; checks that each
+#                        produced successes and a table
 #   --out FILE           also write the results: FILE.json as JSON, any other
 #                        name as markdown
 #   --concurrency C      authentications in flight (default 32, $BENCH_CONCURRENCY)
@@ -144,7 +145,7 @@ done
 if [ "$SMOKE" = 1 ]; then
     CONCURRENCY=${BENCH_CONCURRENCY:-4}
     DURATION=${BENCH_DURATION:-1}
-    SCENARIOS=${BENCH_SCENARIOS:-"tls13 radsec-tls13 peap12"}
+    SCENARIOS=${BENCH_SCENARIOS:-"tls13 radsec-tls13 peap12 pap"}
     HALF_OPEN=${BENCH_HALF_OPEN:-200}
     HALF_OPEN_TLS=${BENCH_HALF_OPEN_TLS:-1.3}
     HOLD=${BENCH_HOLD:-0.5}
