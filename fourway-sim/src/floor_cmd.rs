@@ -78,15 +78,7 @@ pub(crate) fn floor_cmd(a: &FloorArgs) -> Result<ExitCode, String> {
         server_cpu: a.server_cpu.clone(),
         client_cpu: a.client_cpu.clone(),
     })?;
-    if a.json {
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&report).map_err(|e| e.to_string())?
-        );
-    } else {
-        println!("{}", report.human());
-    }
-    Ok(ExitCode::SUCCESS)
+    print_report(&report, a.json, || report.human())
 }
 
 #[derive(Args)]
@@ -127,13 +119,22 @@ pub(crate) fn udp_floor_cmd(a: &UdpFloorArgs) -> Result<ExitCode, String> {
         server_cpu: a.server_cpu.clone(),
         client_cpu: a.client_cpu.clone(),
     })?;
-    if a.json {
+    print_report(&report, a.json, || report.human())
+}
+
+/// Prints a floor report: as JSON, or the human summary.
+fn print_report<R: serde::Serialize>(
+    report: &R,
+    json: bool,
+    human: impl FnOnce() -> String,
+) -> Result<ExitCode, String> {
+    if json {
         println!(
             "{}",
-            serde_json::to_string_pretty(&report).map_err(|e| e.to_string())?
+            serde_json::to_string_pretty(report).map_err(|e| e.to_string())?
         );
     } else {
-        println!("{}", report.human());
+        println!("{}", human());
     }
     Ok(ExitCode::SUCCESS)
 }
