@@ -11,6 +11,21 @@ use fourway_sim::floor::{FloorOptions, run_floor};
 use fourway_sim::station::TlsChoice;
 use fourway_sim::udp_floor::{UdpFloorOptions, run_udp_floor};
 
+/// The options both floors share: where the two threads run, and how the
+/// report is printed.
+#[derive(Args)]
+struct FloorOutput {
+    /// Pin the server thread to these CPUs (a taskset -c list).
+    #[arg(long)]
+    server_cpu: Option<String>,
+    /// Pin the client thread to these CPUs.
+    #[arg(long)]
+    client_cpu: Option<String>,
+    /// Print the report as JSON.
+    #[arg(long)]
+    json: bool,
+}
+
 #[derive(Args)]
 pub(crate) struct FloorArgs {
     /// Server certificate chain (PEM).
@@ -48,15 +63,8 @@ pub(crate) struct FloorArgs {
     /// both threads sleep in between, as at low load).
     #[arg(long)]
     rate: Option<f64>,
-    /// Pin the server thread to these CPUs (a taskset -c list).
-    #[arg(long)]
-    server_cpu: Option<String>,
-    /// Pin the client thread to these CPUs.
-    #[arg(long)]
-    client_cpu: Option<String>,
-    /// Print the report as JSON.
-    #[arg(long)]
-    json: bool,
+    #[command(flatten)]
+    out: FloorOutput,
 }
 
 pub(crate) fn floor_cmd(a: &FloorArgs) -> Result<ExitCode, String> {
@@ -75,10 +83,10 @@ pub(crate) fn floor_cmd(a: &FloorArgs) -> Result<ExitCode, String> {
         warmup: a.warmup,
         in_flight: a.in_flight,
         rate: a.rate,
-        server_cpu: a.server_cpu.clone(),
-        client_cpu: a.client_cpu.clone(),
+        server_cpu: a.out.server_cpu.clone(),
+        client_cpu: a.out.client_cpu.clone(),
     })?;
-    print_report(&report, a.json, || report.human())
+    print_report(&report, a.out.json, || report.human())
 }
 
 #[derive(Args)]
@@ -99,15 +107,8 @@ pub(crate) struct UdpFloorArgs {
     /// Seconds of measured datagrams.
     #[arg(long, default_value_t = 5.0)]
     duration: f64,
-    /// Pin the server thread to these CPUs (a taskset -c list).
-    #[arg(long)]
-    server_cpu: Option<String>,
-    /// Pin the client thread to these CPUs.
-    #[arg(long)]
-    client_cpu: Option<String>,
-    /// Print the report as JSON.
-    #[arg(long)]
-    json: bool,
+    #[command(flatten)]
+    out: FloorOutput,
 }
 
 pub(crate) fn udp_floor_cmd(a: &UdpFloorArgs) -> Result<ExitCode, String> {
@@ -116,10 +117,10 @@ pub(crate) fn udp_floor_cmd(a: &UdpFloorArgs) -> Result<ExitCode, String> {
         datagram_bytes: a.bytes,
         warmup: a.warmup,
         duration: Duration::from_secs_f64(a.duration.max(0.0)),
-        server_cpu: a.server_cpu.clone(),
-        client_cpu: a.client_cpu.clone(),
+        server_cpu: a.out.server_cpu.clone(),
+        client_cpu: a.out.client_cpu.clone(),
     })?;
-    print_report(&report, a.json, || report.human())
+    print_report(&report, a.out.json, || report.human())
 }
 
 /// Prints a floor report: as JSON, or the human summary.
