@@ -738,35 +738,6 @@ floor_tls() {
     esac
 }
 
-# run_floor TLS [RATE]: `fourway-sim floor`, the server thread on the server
-# CPU(s), the client thread on the load CPU(s); with RATE, the measured
-# handshakes start at RATE per second and both threads sleep in between
-# (the floor of a paced row: what waking up costs rustls alone, no socket,
-# no runtime).
-run_floor() {
-    local tls=$1 rate=${2:-} json=$TMP/floor-$1-${2:-max}.json err=$TMP/floor-$1-${2:-max}.err
-    if [ "$tls" = udp ]; then
-        run_udp_floor "$json" "$err"
-        return
-    fi
-    local -a args=(--server-cert "$PKI/server.pem" --server-key "$PKI/server.key"
-        --ca "$PKI/ca.pem" --cert "$PKI/$USER_NAME.pem" --key "$PKI/$USER_NAME.key" --tls "$tls"
-        --duration "$FLOOR_DURATION" --json)
-    if [ -n "$FLOOR_COUNT" ]; then args+=(--count "$FLOOR_COUNT" --warmup 5); fi
-    if [ -n "$rate" ]; then args+=(--rate "$rate"); fi
-    if [ "${#SERVER_PIN[@]}" -gt 0 ]; then
-        args+=(--server-cpu "$SERVER_CPUS" --client-cpu "$LOAD_CPUS")
-    fi
-    log "floor: rustls alone, TLS $tls${rate:+, $rate handshakes/s}"
-    if "$SIM" floor "${args[@]}" >"$json" 2>"$err" && jq -e .server_ms_per_handshake "$json" >/dev/null 2>&1; then
-        jq -c --arg tls "$tls" '. + {tls: $tls, error: null}' "$json" >>"$FLOOR_RESULTS"
-    else
-        jq -nc --arg tls "$tls" --arg err "$(tail -c 300 "$err" | tr '\n' ' ')" \
-            --argjson rate "${rate:-null}" \
-            '{tls: $tls, rate: $rate, error: ("floor failed: " + $err)}' >>"$FLOOR_RESULTS"
-    fi
-}
-
 # The PAP request's size: the header, User-Name, User-Password (padded to
 # 16 octets, RFC 2865 §5.2), NAS-Identifier "fourway-sim" and
 # Message-Authenticator (pap_request in fourway-sim/src/load.rs).
@@ -774,22 +745,44 @@ pap_request_octets() {
     echo $((20 + 2 + ${#USER_NAME} + 2 + (${#PAP_PASSWORD} + 15) / 16 * 16 + 2 + 11 + 18))
 }
 
-# run_udp_floor JSON ERR: the PAP row's floor, a UDP echo thread on the
-# server CPU(s), as many datagrams in flight as the PAP load keeps.
-run_udp_floor() {
-    local json=$1 err=$2
-    local -a args=(--senders "$CONCURRENCY" --bytes "$(pap_request_octets)"
-        --duration "$FLOOR_DURATION" --json)
-    if [ "$SMOKE" = 1 ]; then args+=(--warmup 100); fi
+# run_floor TLS [RATE]: the server thread on the server CPU(s), the client
+# thread on the load CPU(s), one line in $FLOOR_RESULTS.
+# - TLS 1.2 or 1.3: `fourway-sim floor`, rustls alone; with RATE, the
+#   measured handshakes start at RATE per second and both threads sleep in
+#   between (the floor of a paced row: what waking up costs rustls alone,
+#   no socket, no runtime).
+# - udp: `fourway-sim udp-floor`, the PAP row's floor, a UDP echo thread
+#   answering datagrams of the PAP request's size, as many in flight as the
+#   PAP load keeps.
+run_floor() {
+    local tls=$1 rate=${2:-} json=$TMP/floor-$1-${2:-max}.json err=$TMP/floor-$1-${2:-max}.err
+    local cmd field failed what
+    local -a args
+    if [ "$tls" = udp ]; then
+        cmd=udp-floor field=server_ms_per_datagram failed="udp floor failed: "
+        what="a UDP echo thread, $(pap_request_octets)-octet datagrams"
+        args=(--senders "$CONCURRENCY" --bytes "$(pap_request_octets)")
+        if [ "$SMOKE" = 1 ]; then args+=(--warmup 100); fi
+    else
+        cmd=floor field=server_ms_per_handshake failed="floor failed: "
+        what="rustls alone, TLS $tls${rate:+, $rate handshakes/s}"
+        args=(--server-cert "$PKI/server.pem" --server-key "$PKI/server.key"
+            --ca "$PKI/ca.pem" --cert "$PKI/$USER_NAME.pem" --key "$PKI/$USER_NAME.key" --tls "$tls")
+        if [ -n "$FLOOR_COUNT" ]; then args+=(--count "$FLOOR_COUNT" --warmup 5); fi
+        if [ -n "$rate" ]; then args+=(--rate "$rate"); fi
+    fi
+    args+=(--duration "$FLOOR_DURATION" --json)
     if [ "${#SERVER_PIN[@]}" -gt 0 ]; then
         args+=(--server-cpu "$SERVER_CPUS" --client-cpu "$LOAD_CPUS")
     fi
-    log "floor: a UDP echo thread, $(pap_request_octets)-octet datagrams"
-    if "$SIM" udp-floor "${args[@]}" >"$json" 2>"$err" && jq -e .server_ms_per_datagram "$json" >/dev/null 2>&1; then
-        jq -c '. + {tls: "udp", rate: null, error: null}' "$json" >>"$FLOOR_RESULTS"
+    log "floor: $what"
+    if "$SIM" "$cmd" "${args[@]}" >"$json" 2>"$err" && jq -e ".$field" "$json" >/dev/null 2>&1; then
+        # The udp floor's report has no rate; the TLS floor's carries its own.
+        jq -c --arg tls "$tls" '{rate: null} + . + {tls: $tls, error: null}' "$json" >>"$FLOOR_RESULTS"
     else
-        jq -nc --arg err "$(tail -c 300 "$err" | tr '\n' ' ')" \
-            '{tls: "udp", rate: null, error: ("udp floor failed: " + $err)}' >>"$FLOOR_RESULTS"
+        jq -nc --arg tls "$tls" --arg err "$(tail -c 300 "$err" | tr '\n' ' ')" \
+            --argjson rate "${rate:-null}" --arg failed "$failed" \
+            '{tls: $tls, rate: $rate, error: ($failed + $err)}' >>"$FLOOR_RESULTS"
     fi
 }
 

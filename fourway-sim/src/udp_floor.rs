@@ -190,7 +190,7 @@ fn drive(o: &UdpFloorOptions, server: SocketAddr, stop: &AtomicBool) -> Result<u
     for s in &socks {
         s.send(&payload).map_err(|e| format!("send: {e}"))?;
     }
-    let mut buf = vec![0u8; o.datagram_bytes.max(1) + 1];
+    let mut buf = vec![0u8; o.datagram_bytes];
     let (mut answered, mut measuring) = (0u64, None::<(Instant, u64)>);
     let mut progress = Instant::now();
     loop {
