@@ -62,7 +62,6 @@ impl Authd {
         let child = ns
             .command(env!("CARGO_BIN_EXE_authd"))
             .current_dir(cwd)
-            .env("NO_COLOR", "1")
             .env_remove("AUTHD_DATA_DIR")
             .stdin(Stdio::null())
             .stdout(out.try_clone().unwrap())

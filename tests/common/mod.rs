@@ -342,7 +342,6 @@ impl Server {
             .arg("serve")
             .arg("--config")
             .arg(&config)
-            .env("NO_COLOR", "1")
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
