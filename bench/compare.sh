@@ -27,8 +27,12 @@
 # PAP row gets the floor of any UDP server: `fourway-sim udp-floor`, a
 # thread on the server CPU answering each datagram of the PAP request's
 # size with its own bytes (recv_from, send_to, no work), the client polling
-# on the load CPU, measured right before the PAP rows; its CPU per datagram
-# is the kernel's share of a PAP answer on this machine. Paced
+# on the load CPU; its CPU per datagram is the kernel's share of a PAP
+# answer on this machine. Each saturation row's floor is measured right
+# before that row (a VM's speed drifts by a quarter within minutes, so a
+# floor taken minutes earlier is not the floor of the row), and with
+# --rounds N the scenarios run N times in turn, each row after its own
+# floor, and a last table gives each ratio's median and range. Paced
 # rows (NAME@RATE) are also set beside their saturation row (CPU/auth
 # paced ÷ saturated: the cost of waking up for each request).
 #
@@ -80,6 +84,11 @@
 #                        runs (CPU figures then include perf's overhead)
 #   --floor-duration S   seconds of each floor measurement (default 5;
 #                        0 to skip; $BENCH_FLOOR_DURATION)
+#   --rounds N           run the scenarios N times in turn (default 1,
+#                        $BENCH_ROUNDS), each saturation row after its own
+#                        floor; the report adds each row's median, minimum
+#                        and maximum over the rounds (CPU/auth, CPU÷floor,
+#                        FR÷authd): one run's ratio is a sample
 #   --render FILE.json   only print the tables of a report written by --out
 #   --bin-dir DIR        run the authd and fourway-sim binaries in DIR (say,
 #                        release builds of an earlier commit kept aside)
@@ -131,7 +140,7 @@ while [ $# -gt 0 ]; do
     --poll-paced) POLL_PACED=1 ;;
     --poll-pap) POLL_PAP=1 ;;
     --concurrency | --duration | --warmup | --scenarios | --servers | --half-open | \
-        --half-open-tls | --hold | --authd-log-level | --floor-duration)
+        --half-open-tls | --hold | --authd-log-level | --floor-duration | --rounds)
         [ $# -ge 2 ] || { echo "compare.sh: $1 needs a value" >&2; exit 2; }
         OPT[$1]=$2
         shift
@@ -175,6 +184,10 @@ HALF_OPEN_TLS=${OPT[--half-open-tls]:-$HALF_OPEN_TLS}
 HOLD=${OPT[--hold]:-$HOLD}
 AUTHD_LOG_LEVEL=${OPT[--authd-log-level]:-$AUTHD_LOG_LEVEL}
 FLOOR_DURATION=${OPT[--floor-duration]:-$FLOOR_DURATION}
+ROUNDS=${OPT[--rounds]:-${BENCH_ROUNDS:-1}}
+[[ "$ROUNDS" =~ ^[1-9][0-9]*$ ]] || { echo "compare.sh: --rounds needs a positive integer, not '$ROUNDS'" >&2; exit 2; }
+# The round being run (1 ... ROUNDS); every run and floor records it.
+ROUND=1
 WARMUP=${OPT[--warmup]:-${BENCH_WARMUP:-$((2 * CONCURRENCY))}}
 if [ "$SCALE" = 1 ]; then
     SCALE_SCENARIOS="tls13:sqlite tls13:sqlite-large tls13:pg tls13:pg-large pap:sqlite pap:sqlite-large pap:pg pap:pg-large"
@@ -564,16 +577,16 @@ FLOOR_RESULTS=$TMP/floor.jsonl
 # record SCENARIO SERVER ERROR [REPORT_JSON CPU_TICKS VMHWM_KB]
 record() {
     if [ -n "$3" ]; then
-        jq -nc --arg sc "$1" --arg sv "$2" --arg err "$3" \
-            '{scenario: $sc, server: $sv, error: $err}' >>"$RESULTS"
+        jq -nc --arg sc "$1" --arg sv "$2" --arg err "$3" --argjson round "$ROUND" \
+            '{scenario: $sc, server: $sv, round: $round, error: $err}' >>"$RESULTS"
         return
     fi
     jq -c --arg sc "$1" --arg sv "$2" --argjson ticks "$5" --argjson hz "$CLK_TCK" \
-        --arg ftls "$(floor_tls "$1")" \
+        --arg ftls "$(floor_tls "$1")" --argjson round "$ROUND" \
         --argjson hwm "$6" '
         . as $r
         | ($ticks / $hz) as $cpu
-        | {scenario: $sc, server: $sv, error: null,
+        | {scenario: $sc, server: $sv, round: $round, error: null,
            floor_tls: (if $ftls == "" then null else $ftls end),
            succeeded: $r.succeeded, failed: $r.failed, failures: $r.failures,
            resumed: $r.resumed, offered_rate: $r.offered_rate, auths_per_s: $r.auths_per_s,
@@ -745,8 +758,9 @@ pap_request_octets() {
     echo $((20 + 2 + ${#USER_NAME} + 2 + (${#PAP_PASSWORD} + 15) / 16 * 16 + 2 + 11 + 18))
 }
 
-# run_floor TLS [RATE]: the server thread on the server CPU(s), the client
-# thread on the load CPU(s), one line in $FLOOR_RESULTS.
+# run_floor TLS [RATE] [SCENARIO]: the server thread on the server CPU(s),
+# the client thread on the load CPU(s), one line in $FLOOR_RESULTS (with
+# the round, and the scenario it was measured for, right before its rows).
 # - TLS 1.2 or 1.3: `fourway-sim floor`, rustls alone; with RATE, the
 #   measured handshakes start at RATE per second and both threads sleep in
 #   between (the floor of a paced row: what waking up costs rustls alone,
@@ -755,7 +769,7 @@ pap_request_octets() {
 #   answering datagrams of the PAP request's size, as many in flight as the
 #   PAP load keeps.
 run_floor() {
-    local tls=$1 rate=${2:-} json=$TMP/floor-$1-${2:-max}.json err=$TMP/floor-$1-${2:-max}.err
+    local tls=$1 rate=${2:-} for=${3:-} json=$TMP/floor-$1-${2:-max}.json err=$TMP/floor-$1-${2:-max}.err
     local cmd field failed what
     local -a args
     if [ "$tls" = udp ]; then
@@ -775,14 +789,17 @@ run_floor() {
     if [ "${#SERVER_PIN[@]}" -gt 0 ]; then
         args+=(--server-cpu "$SERVER_CPUS" --client-cpu "$LOAD_CPUS")
     fi
-    log "floor: $what"
+    log "floor: $what${for:+, before $for}"
     if "$SIM" "$cmd" "${args[@]}" >"$json" 2>"$err" && jq -e ".$field" "$json" >/dev/null 2>&1; then
         # The udp floor's report has no rate; the TLS floor's carries its own.
-        jq -c --arg tls "$tls" '{rate: null} + . + {tls: $tls, error: null}' "$json" >>"$FLOOR_RESULTS"
+        jq -c --arg tls "$tls" --argjson round "$ROUND" --arg for "$for" \
+            '{rate: null} + . + {tls: $tls, round: $round, for: (if $for == "" then null else $for end), error: null}' \
+            "$json" >>"$FLOOR_RESULTS"
     else
         jq -nc --arg tls "$tls" --arg err "$(tail -c 300 "$err" | tr '\n' ' ')" \
-            --argjson rate "${rate:-null}" --arg failed "$failed" \
-            '{tls: $tls, rate: $rate, error: ($failed + $err)}' >>"$FLOOR_RESULTS"
+            --argjson rate "${rate:-null}" --arg failed "$failed" --argjson round "$ROUND" --arg for "$for" \
+            '{tls: $tls, rate: $rate, round: $round, for: (if $for == "" then null else $for end),
+              error: ($failed + $err)}' >>"$FLOOR_RESULTS"
     fi
 }
 
@@ -795,17 +812,9 @@ source bench/lib/scale.sh
 [[ " $SERVERS " == *" freeradius "* ]] && setup_freeradius
 STARTED=$(date -u +%Y-%m-%dT%H:%M:%SZ)
 LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
-# The floors first, one per TLS version a full EAP-TLS scenario uses.
+# The paced floors first, one per paced full EAP-TLS scenario at its rate
+# (the saturation floors are measured right before their rows, below).
 if [ "$FLOOR_DURATION" != 0 ]; then
-    for tls in 1.2 1.3; do
-        for sc in $SCENARIOS; do
-            if [ "$(floor_tls "$sc")" = "$tls" ]; then
-                run_floor "$tls"
-                break
-            fi
-        done
-    done
-    # And one per paced full EAP-TLS scenario, at its rate.
     declare -A PACED_FLOOR=()
     for sc in $SCENARIOS; do
         tls=$(floor_tls "$sc")
@@ -815,17 +824,22 @@ if [ "$FLOOR_DURATION" != 0 ]; then
         fi
     done
 fi
-for sc in $SCENARIOS; do
-    # The UDP floor right before the PAP rows: on a VM whose cost per
-    # datagram drifts from minute to minute, a floor taken minutes earlier
-    # would not be the floor of these rows.
-    if [ "$FLOOR_DURATION" != 0 ] && [ "$(floor_tls "$sc")" = udp ]; then
-        run_floor udp
-    fi
-    for server in $SERVERS; do
-        run_scenario "$server" "$sc"
+for ((ROUND = 1; ROUND <= ROUNDS; ROUND++)); do
+    [ "$ROUNDS" = 1 ] || log "round $ROUND of $ROUNDS"
+    for sc in $SCENARIOS; do
+        # Each saturation row's floor right before it: on a VM whose speed
+        # drifts from minute to minute, a floor taken minutes earlier would
+        # not be the floor of these rows. Paced rows use the floor of their
+        # saturation row, of the same round when it ran.
+        if [ "$FLOOR_DURATION" != 0 ] && [ -n "$(floor_tls "$sc")" ] && [[ "$sc" != *@* ]]; then
+            run_floor "$(floor_tls "$sc")" "" "$sc"
+        fi
+        for server in $SERVERS; do
+            run_scenario "$server" "$sc"
+        done
     done
 done
+ROUND=$ROUNDS
 if [ "$HALF_OPEN" -gt 0 ]; then
     for tls in $HALF_OPEN_TLS; do
         for server in $SERVERS; do

@@ -5,8 +5,8 @@
 
 # ---------------------------------------------------------------- tables
 
-# markdown REPORT [runs|floor|paced|radsec|half|all]: the tables of a JSON
-# report, as markdown.
+# markdown REPORT [runs|floor|paced|radsec|half|medians|all]: the tables of
+# a JSON report, as markdown.
 markdown() {
     jq -r --arg part "${2:-all}" '
     def f(n; d): if n == null then "-" else (n * pow(10; d) | round / pow(10; d) | tostring) end;
@@ -14,27 +14,31 @@ markdown() {
     def ms(n): if n != null and n < 0.1 then f(n; 5) else f(n; 3) end;
     def fails: if (.failures // {}) == {} then "0"
                else ([.failures | to_entries[] | "\(.value) \(.key)"] | join(", ")) end;
+    # The name of a row: with several rounds, its round after it.
+    (.rounds // 1) as $rounds
+    | def name: "\(.scenario)\(if $rounds > 1 then " #\(.round)" else "" end)";
+    def spread(s; d): if s == null then "-" else "\(f(s.median; d)) (\(f(s.min; d))-\(f(s.max; d)))" end;
     (if $part == "all" or $part == "runs" then
     "| scenario | server | auth/s | server CPU ms/auth | server CPU % | tool CPU ms/auth | tool CPU % | p99 ms | round trips | peak RSS MiB | succeeded | failures | floor ms | CPU÷floor | CPU/auth authd÷FR | FR CPU÷authd (x less) | auth/s authd÷FR |",
     "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|---:|---:|",
     (.runs[] |
       if .error != null then
-        "| \(.scenario) | \(.server) | FAILED | - | - | - | - | - | - | - | - | \(.error | gsub("\\|"; "/")) | - | - | - | - | - |"
+        "| \(name) | \(.server) | FAILED | - | - | - | - | - | - | - | - | \(.error | gsub("\\|"; "/")) | - | - | - | - | - |"
       else
-        "| \(.scenario) | \(.server) | \(f(.auths_per_s; 0)) | \(ms(.cpu_ms_per_auth)) | \(f(.server_cpu_pct; 0))\(if .under_90 then " (<90!)" else "" end) | \(ms(.tool_cpu_ms_per_auth)) | \(f(.tool_cpu_pct; 0)) | \(if .succeeded > 0 then f(.p99_ms; 2) else "-" end) | \(if .succeeded > 0 then f(.round_trips; 2) else "-" end) | \(f(.peak_rss_kb / 1024; 1)) | \(.succeeded)\(if .resumed > 0 then " (\(.resumed) resumed)" else "" end) | \(fails | gsub("\\|"; "/")) | \(ms(.floor_ms)) | \(f(.floor_ratio; 2)) | \(f(.cpu_ratio; 3)) | \(f(.fr_over_authd; 2)) | \(f(.throughput_ratio; 2)) |"
+        "| \(name) | \(.server) | \(f(.auths_per_s; 0)) | \(ms(.cpu_ms_per_auth)) | \(f(.server_cpu_pct; 0))\(if .under_90 then " (<90!)" else "" end) | \(ms(.tool_cpu_ms_per_auth)) | \(f(.tool_cpu_pct; 0)) | \(if .succeeded > 0 then f(.p99_ms; 2) else "-" end) | \(if .succeeded > 0 then f(.round_trips; 2) else "-" end) | \(f(.peak_rss_kb / 1024; 1)) | \(.succeeded)\(if .resumed > 0 then " (\(.resumed) resumed)" else "" end) | \(fails | gsub("\\|"; "/")) | \(ms(.floor_ms)) | \(f(.floor_ratio; 2)) | \(f(.cpu_ratio; 3)) | \(f(.fr_over_authd; 2)) | \(f(.throughput_ratio; 2)) |"
       end)
     else empty end),
     (if ($part == "all" or $part == "floor") and (.floor // [] | length) > 0 then
       (if $part == "all" then "" else empty end),
-      "| floor | TLS | paced/s | handshakes (datagrams) | server ms/handshake (datagram) | client ms/handshake (datagram) | server thread busy % | in flight | failures |",
-      "|---|---|---:|---:|---:|---:|---:|---:|---|",
+      "| floor | TLS | paced/s | before | handshakes (datagrams) | server ms/handshake (datagram) | client ms/handshake (datagram) | server thread busy % | in flight | failures |",
+      "|---|---|---:|---|---:|---:|---:|---:|---:|---|",
       (.floor[] |
         if .error != null then
-          "| \(if .tls == "udp" then "UDP echo" else "rustls" end) | \(.tls) | \(.rate // "-") | FAILED | - | - | - | - | \(.error | gsub("\\|"; "/")) |"
+          "| \(if .tls == "udp" then "UDP echo" else "rustls" end) | \(.tls) | \(.rate // "-") | \(if .for then (.scenario = .for | name) else "-" end) | FAILED | - | - | - | - | \(.error | gsub("\\|"; "/")) |"
         elif .mode == "udp-echo-floor" then
-          "| UDP echo, \(.datagram_bytes) octets | - | - | \(.datagrams) | \(ms(.server_ms_per_datagram)) | \(ms(.client_us_per_datagram / 1000)) | \(f(.server_busy * 100; 0)) | \(.senders) | 0 |"
+          "| UDP echo, \(.datagram_bytes) octets | - | - | \(if .for then (.scenario = .for | name) else "-" end) | \(.datagrams) | \(ms(.server_ms_per_datagram)) | \(ms(.client_us_per_datagram / 1000)) | \(f(.server_busy * 100; 0)) | \(.senders) | 0 |"
         else
-          "| rustls | \(.tls) | \(.rate // "-") | \(.handshakes) | \(f(.server_ms_per_handshake; 3)) | \(f(.client_ms_per_handshake; 3)) | \(f(.server_busy * 100; 0)) | \(.in_flight) | 0 |"
+          "| rustls | \(.tls) | \(.rate // "-") | \(if .for then (.scenario = .for | name) else "-" end) | \(.handshakes) | \(f(.server_ms_per_handshake; 3)) | \(f(.client_ms_per_handshake; 3)) | \(f(.server_busy * 100; 0)) | \(.in_flight) | 0 |"
         end)
     else empty end),
     (if ($part == "all" or $part == "paced") and (.paced_vs_saturated // [] | length) > 0 then
@@ -42,14 +46,21 @@ markdown() {
       "| paced | server | CPU ms/auth paced | CPU ms/auth saturated | paced÷saturated | floor paced÷saturated | server CPU % paced | p99 ms paced |",
       "|---|---|---:|---:|---:|---:|---:|---:|",
       (.paced_vs_saturated[] |
-        "| \(.scenario) | \(.server) | \(f(.paced_cpu_ms_per_auth; 3)) | \(f(.saturated_cpu_ms_per_auth; 3)) | \(f(.ratio; 2)) | \(f(.floor_ratio; 2)) | \(f(.paced_server_cpu_pct; 0)) | \(f(.paced_p99_ms; 2)) |")
+        "| \(name) | \(.server) | \(f(.paced_cpu_ms_per_auth; 3)) | \(f(.saturated_cpu_ms_per_auth; 3)) | \(f(.ratio; 2)) | \(f(.floor_ratio; 2)) | \(f(.paced_server_cpu_pct; 0)) | \(f(.paced_p99_ms; 2)) |")
     else empty end),
     (if ($part == "all" or $part == "radsec") and (.radsec_vs_udp // [] | length) > 0 then
       (if $part == "all" then "" else empty end),
       "| RadSec vs UDP | server | CPU ms/auth UDP | CPU ms/auth RadSec | added ms/auth | CPU RadSec÷UDP | auth/s RadSec÷UDP |",
       "|---|---|---:|---:|---:|---:|---:|",
       (.radsec_vs_udp[] |
-        "| \(.scenario) | \(.server) | \(f(.udp_cpu_ms_per_auth; 3)) | \(f(.radsec_cpu_ms_per_auth; 3)) | \(f(.added_cpu_ms_per_auth; 3)) | \(f(.cpu_ratio; 3)) | \(f(.throughput_ratio; 2)) |")
+        "| \(name) | \(.server) | \(f(.udp_cpu_ms_per_auth; 3)) | \(f(.radsec_cpu_ms_per_auth; 3)) | \(f(.added_cpu_ms_per_auth; 3)) | \(f(.cpu_ratio; 3)) | \(f(.throughput_ratio; 2)) |")
+    else empty end),
+    (if ($part == "all" or $part == "medians") and (.medians // [] | length) > 0 then
+      (if $part == "all" then "" else empty end),
+      "| over \($rounds) rounds | server | rounds | CPU ms/auth median (min-max) | CPU÷floor median (min-max) | FR CPU÷authd median (min-max) | server CPU % median (min-max) |",
+      "|---|---|---:|---:|---:|---:|---:|",
+      (.medians[] |
+        "| \(.scenario) | \(.server) | \(.rounds) | \(if (.cpu_ms_per_auth.median // 1) < 0.1 then spread(.cpu_ms_per_auth; 5) else spread(.cpu_ms_per_auth; 3) end) | \(spread(.floor_ratio; 2)) | \(spread(.fr_over_authd; 2)) | \(spread(.server_cpu_pct; 0)) |")
     else empty end),
     (if $part == "all" then "" else empty end),
     (if ($part == "all" or $part == "half") and (.half_open | length) > 0 then
@@ -89,6 +100,11 @@ print_tables() {
         echo
         echo "Server memory per EAP-TLS conversation in progress (VmRSS held - VmRSS before, / reached):"
         markdown "$1" half | column -t -s '|' -o '|'
+    fi
+    if [ "$(jq '.medians // [] | length' "$1")" -gt 0 ]; then
+        echo
+        echo "Each row over the rounds (each saturation row after its own floor): median (minimum-maximum):"
+        markdown "$1" medians | column -t -s '|' -o '|'
     fi
     print_scale "$1"
     jq -r '"load average before/after: \(.loadavg_before) / \(.loadavg_after)"' "$1"
