@@ -651,7 +651,10 @@ run_scenario() {
         return
     fi
     [ -z "$store" ] || scale_started "$sc" "$(echo "$(date +%s.%N) - $t_start" | bc)"
-    local ready=$TMP/ready-$server-$sc json=$TMP/load-$server-$sc.json err=$TMP/load-$server-$sc.err
+    # Named per round: a ready file left by an earlier round would start
+    # the measurement before this run's warm-up.
+    local ready=$TMP/ready-$server-$sc-$ROUND json=$TMP/load-$server-$sc.json err=$TMP/load-$server-$sc.err
+    rm -f "$ready"
     FOURWAY_SIM_PASSWORD=$PAP_PASSWORD "${LOAD_PIN[@]}" "$SIM" load "${args[@]}" \
         --concurrency "$CONCURRENCY" --duration "$DURATION" --warmup "$WARMUP" \
         --ready-file "$ready" --json --quiet >"$json" 2>"$err" &
