@@ -888,6 +888,18 @@ if [ "$FLOOR_DURATION" != 0 ] && jq -e '[.runs[] | select(.floor_tls != null and
     log "floor measurement failed: $(jq -c '[.floor[] | .error // .server_ms_per_handshake // .server_ms_per_datagram]' "$REPORT")"
     [ "$SMOKE" = 1 ] && status=1
 fi
+# Each saturation row with a floor got the one measured right before it,
+# in its own round; with several rounds, the medians exist.
+if [ "$FLOOR_DURATION" != 0 ] &&
+    ! jq -e '[.runs[] | select(.error == null and .floor_tls != null and (.scenario | contains("@") | not))]
+             | all(.[]; . as $r | .floor_ms != null
+                   and ([$floor[] | select(.round == $r.round and .for == $r.scenario)] | length) == 1)' \
+        --slurpfile floor "$FLOOR_RESULTS" "$REPORT" >/dev/null; then
+    log "a saturation row without its own floor"; [ "$SMOKE" = 1 ] && status=1
+fi
+if [ "$ROUNDS" -gt 1 ] && ! jq -e '(.medians | length) > 0 and all(.medians[]; .rounds >= 1)' "$REPORT" >/dev/null; then
+    log "no medians over $ROUNDS rounds"; [ "$SMOKE" = 1 ] && status=1
+fi
 if [ "$SMOKE" = 1 ] && [ "$HALF_OPEN" -gt 0 ] &&
     ! jq -e '(.half_open | length) as $n
              | [.half_open[] | select(.error == null and .reached > 0)] | length == $n and $n > 0' \
