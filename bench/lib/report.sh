@@ -81,7 +81,7 @@ jq -n --slurpfile runs "$RESULTS" --slurpfile half "$HALF_RESULTS" --slurpfile f
                 cpu_ratio: ratio($r.cpu_ms_per_auth; $u.cpu_ms_per_auth),
                 throughput_ratio: ratio($r.auths_per_s; $u.auths_per_s)} ],
      half_open: $half,
-     scale: null}
+     scale: {users: $scale_users, clients: $scale_clients, started: $scale_started}}
     | .medians = (if $rounds > 1 then
         # In the order the rows first ran.
         [ .runs | to_entries | map(select(.value.error == null))
@@ -91,6 +91,5 @@ jq -n --slurpfile runs "$RESULTS" --slurpfile half "$HALF_RESULTS" --slurpfile f
              floor_ratio: (map(.floor_ratio) | stats),
              fr_over_authd: (map(.fr_over_authd) | stats),
              server_cpu_pct: (map(.server_cpu_pct) | stats)} ]
-      else [] end)
-    | .scale = {users: $scale_users, clients: $scale_clients, started: $scale_started}' >"$REPORT"
+      else [] end)' >"$REPORT"
 

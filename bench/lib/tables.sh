@@ -17,6 +17,8 @@ markdown() {
     # The name of a row: with several rounds, its round after it.
     (.rounds // 1) as $rounds
     | def name: "\(.scenario)\(if $rounds > 1 then " #\(.round)" else "" end)";
+    # The row a floor was measured right before, if any.
+    def before: if .for then (.scenario = .for | name) else "-" end;
     def spread(s; d): if s == null then "-" else "\(f(s.median; d)) (\(f(s.min; d))-\(f(s.max; d)))" end;
     (if $part == "all" or $part == "runs" then
     "| scenario | server | auth/s | server CPU ms/auth | server CPU % | tool CPU ms/auth | tool CPU % | p99 ms | round trips | peak RSS MiB | succeeded | failures | floor ms | CPU÷floor | CPU/auth authd÷FR | FR CPU÷authd (x less) | auth/s authd÷FR |",
@@ -34,11 +36,11 @@ markdown() {
       "|---|---|---:|---|---:|---:|---:|---:|---:|---|",
       (.floor[] |
         if .error != null then
-          "| \(if .tls == "udp" then "UDP echo" else "rustls" end) | \(.tls) | \(.rate // "-") | \(if .for then (.scenario = .for | name) else "-" end) | FAILED | - | - | - | - | \(.error | gsub("\\|"; "/")) |"
+          "| \(if .tls == "udp" then "UDP echo" else "rustls" end) | \(.tls) | \(.rate // "-") | \(before) | FAILED | - | - | - | - | \(.error | gsub("\\|"; "/")) |"
         elif .mode == "udp-echo-floor" then
-          "| UDP echo, \(.datagram_bytes) octets | - | - | \(if .for then (.scenario = .for | name) else "-" end) | \(.datagrams) | \(ms(.server_ms_per_datagram)) | \(ms(.client_us_per_datagram / 1000)) | \(f(.server_busy * 100; 0)) | \(.senders) | 0 |"
+          "| UDP echo, \(.datagram_bytes) octets | - | - | \(before) | \(.datagrams) | \(ms(.server_ms_per_datagram)) | \(ms(.client_us_per_datagram / 1000)) | \(f(.server_busy * 100; 0)) | \(.senders) | 0 |"
         else
-          "| rustls | \(.tls) | \(.rate // "-") | \(if .for then (.scenario = .for | name) else "-" end) | \(.handshakes) | \(f(.server_ms_per_handshake; 3)) | \(f(.client_ms_per_handshake; 3)) | \(f(.server_busy * 100; 0)) | \(.in_flight) | 0 |"
+          "| rustls | \(.tls) | \(.rate // "-") | \(before) | \(.handshakes) | \(f(.server_ms_per_handshake; 3)) | \(f(.client_ms_per_handshake; 3)) | \(f(.server_busy * 100; 0)) | \(.in_flight) | 0 |"
         end)
     else empty end),
     (if ($part == "all" or $part == "paced") and (.paced_vs_saturated // [] | length) > 0 then
