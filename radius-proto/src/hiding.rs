@@ -35,19 +35,22 @@ fn padded_len(n: usize) -> usize {
 }
 
 /// Runs the RFC 2865 §5.2 stream over `data` (a multiple of 16 octets) in
-/// place. `iv` is RequestAuthenticator [| Salt].
-fn crypt(data: &mut [u8], secret: &[u8], iv: &[&[u8]], decrypt: bool) {
-    let mut first: Vec<&[u8]> = Vec::with_capacity(iv.len() + 1);
-    first.push(secret);
-    first.extend_from_slice(iv);
-    let mut b = Zeroizing::new(md5(&first));
-    for block in data.chunks_mut(BLOCK) {
+/// place. `salt` is empty for User-Password (RFC 2548 §2.4.2 and RFC 2868
+/// §3.5 add it after the Request Authenticator). b(i+1) is computed only
+/// when a block i+1 follows: n blocks cost n MD5s, not n + 1.
+fn crypt(data: &mut [u8], secret: &[u8], request_authenticator: &[u8], salt: &[u8], decrypt: bool) {
+    let mut b = Zeroizing::new(md5(&[secret, request_authenticator, salt]));
+    let mut blocks = data.chunks_mut(BLOCK).peekable();
+    while let Some(block) = blocks.next() {
         let mut c = [0u8; BLOCK];
         if decrypt {
             c[..block.len()].copy_from_slice(block);
         }
         for (x, k) in block.iter_mut().zip(b.iter()) {
             *x ^= k;
+        }
+        if blocks.peek().is_none() {
+            break;
         }
         if !decrypt {
             c[..block.len()].copy_from_slice(block);
@@ -68,7 +71,7 @@ pub fn encrypt_user_password(
     }
     let mut buf = Zeroizing::new(vec![0u8; padded_len(password.len())]);
     buf[..password.len()].copy_from_slice(password);
-    crypt(&mut buf, secret, &[request_authenticator], false);
+    crypt(&mut buf, secret, request_authenticator, &[], false);
     Ok(buf.to_vec())
 }
 
@@ -85,7 +88,7 @@ pub fn decrypt_user_password(
         return Err(Error::BadHiddenValue);
     }
     let mut buf = Zeroizing::new(hidden.to_vec());
-    crypt(&mut buf, secret, &[request_authenticator], true);
+    crypt(&mut buf, secret, request_authenticator, &[], true);
     let end = buf.iter().rposition(|&b| b != 0).map_or(0, |i| i + 1);
     buf.truncate(end);
     Ok(buf)
@@ -106,7 +109,7 @@ fn hide_salted(
     let mut buf = Zeroizing::new(vec![0u8; padded_len(1 + plain.len())]);
     buf[0] = len_octet;
     buf[1..=plain.len()].copy_from_slice(plain);
-    crypt(&mut buf, secret, &[request_authenticator, &salt], false);
+    crypt(&mut buf, secret, request_authenticator, &salt, false);
     out.extend_from_slice(&salt);
     out.extend_from_slice(&buf);
     Ok(())
@@ -123,7 +126,7 @@ fn unhide_salted(
         return Err(Error::BadHiddenValue);
     }
     let mut buf = Zeroizing::new(cipher.to_vec());
-    crypt(&mut buf, secret, &[request_authenticator, salt], true);
+    crypt(&mut buf, secret, request_authenticator, salt, true);
     let n = usize::from(*buf.first().ok_or(Error::BadHiddenValue)?);
     // The padding after the secret is not checked: some senders do not zero it.
     match buf.get(1..=n) {
@@ -332,7 +335,7 @@ mod tests {
         let mut forged = vec![0x80, 0];
         let mut block = [0u8; 16];
         block[0] = 0xff;
-        crypt(&mut block, b"secret", &[&ra[..], &[0x80, 0][..]], false);
+        crypt(&mut block, b"secret", &ra, &[0x80, 0], false);
         forged.extend_from_slice(&block);
         assert_eq!(
             decrypt_mppe_key(&forged, b"secret", &ra).unwrap_err(),
