@@ -6,8 +6,8 @@
 
 mod common;
 
-use common::Creds;
 use common::radsec::RadsecServer;
+use common::{Creds, LOG_WAIT};
 
 const OPEN: &str = "RadSec connection open";
 
@@ -40,6 +40,10 @@ fn many_stations_over_a_few_radsec_connections() {
     assert!(ok, "{ctx}");
     assert_eq!(report["succeeded"], 24, "{ctx}");
     assert_eq!(report["failed"], 0, "{ctx}");
+    // The last lines may reach the log after the last answer reached the
+    // load tool: wait for 24, then check that there are exactly 24.
+    f.server
+        .wait_for_log_count("Access-Accept client=nas", 24, LOG_WAIT);
     let log = f.server.log();
     assert_eq!(
         log.matches("Access-Accept client=nas").count(),

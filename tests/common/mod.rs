@@ -311,6 +311,9 @@ pub struct Server {
     pub port: u16,
     pub config: PathBuf,
     log: Arc<Mutex<String>>,
+    /// The threads copying stdout and stderr into `log`; they end when
+    /// the process has exited and its pipes are drained.
+    readers: Vec<thread::JoinHandle<()>>,
 }
 
 impl Server {
@@ -349,13 +352,14 @@ impl Server {
             .expect("spawn authd");
         let log = Arc::new(Mutex::new(String::new()));
         let (ready_tx, ready_rx) = mpsc::channel();
+        let mut readers = Vec::new();
         for stream in [
             Box::new(child.stderr.take().unwrap()) as Box<dyn Read + Send>,
             Box::new(child.stdout.take().unwrap()),
         ] {
             let log = log.clone();
             let ready_tx = ready_tx.clone();
-            thread::spawn(move || {
+            readers.push(thread::spawn(move || {
                 for line in BufReader::new(stream).lines() {
                     let Ok(line) = line else { break };
                     if line.contains("listening") {
@@ -365,7 +369,7 @@ impl Server {
                     log.push_str(&line);
                     log.push('\n');
                 }
-            });
+            }));
         }
         drop(ready_tx);
         let mut server = Server {
@@ -373,6 +377,7 @@ impl Server {
             port,
             config,
             log,
+            readers,
         };
         let deadline = Instant::now() + Duration::from_secs(30);
         loop {
@@ -418,7 +423,9 @@ impl Server {
     }
 
     /// Stops the server with SIGTERM (so that it logs its counters) and
-    /// waits for it to exit.
+    /// waits for it to exit and for everything it wrote to be in
+    /// [`Server::log`]: the process exiting does not mean the threads
+    /// reading its pipes have copied the last lines yet.
     pub fn terminate(&mut self) {
         let status = Command::new("kill")
             .args(["-TERM", &self.child.id().to_string()])
@@ -426,6 +433,12 @@ impl Server {
             .expect("kill");
         assert!(status.success());
         wait_bounded(&mut self.child, Duration::from_secs(10));
+        // The pipes close when the process has exited (authd starts no
+        // processes that could hold them); bounded all the same.
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while self.readers.iter().any(|r| !r.is_finished()) && Instant::now() < deadline {
+            thread::sleep(Duration::from_millis(10));
+        }
     }
 
     /// Kills the server with SIGKILL (no shutdown, no flush) and reaps it.
